@@ -1,0 +1,38 @@
+/**
+ * Names of the events this module emits. Each is both the `type` field of the
+ * event and the EventEmitter2 event name, so `@OnEvent(AuditAlertEvents.StorageUnreachable)`
+ * receives exactly what hooks receive.
+ */
+export const AuditAlertEvents = {
+  /** The audit storage has been failing for longer than `thresholdMs`. */
+  StorageUnreachable: 'audit.storage.unreachable',
+  /** An outage that had been alerted on has ended. */
+  StorageRecovered: 'audit.storage.recovered',
+} as const;
+
+/** One of the values of {@link AuditAlertEvents}. */
+export type AuditAlertEventType = (typeof AuditAlertEvents)[keyof typeof AuditAlertEvents];
+
+/** Every event type, in the order hooks subscribe to them. */
+export const AUDIT_ALERT_EVENT_TYPES: readonly AuditAlertEventType[] = Object.values(AuditAlertEvents);
+
+/** Metadata key written by `@AuditAlertHook()`. */
+export const AUDIT_ALERT_HOOK_METADATA = 'nestjs-audit-alert:hook';
+
+/**
+ * Injection token of the clock the monitor reads and arms its timers with.
+ * Override it (`overrideProvider(AUDIT_ALERT_CLOCK)`) to drive time in tests.
+ */
+export const AUDIT_ALERT_CLOCK = Symbol('AUDIT_ALERT_CLOCK');
+
+/** Token of the validated options, with every default filled in. */
+export const AUDIT_ALERT_RESOLVED_OPTIONS = Symbol('AUDIT_ALERT_RESOLVED_OPTIONS');
+
+/** Name of the monitor when none is given. */
+export const DEFAULT_MONITOR_NAME = 'default';
+
+/** Context of the Nest logger every message of this module is written with. */
+export const AUDIT_ALERT_LOGGER_CONTEXT = 'AuditAlert';
+
+/** Longest `lastError` text carried by an event or a status, in characters. */
+export const MAX_ERROR_TEXT_LENGTH = 1024;

@@ -1,0 +1,62 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { AuditAlertConfigError } from './audit-alert-config.error.js';
+import {
+  AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_RESOLVED_OPTIONS,
+  DEFAULT_MONITOR_NAME,
+} from './audit-alert.constants.js';
+import {
+  AUDIT_ALERT_MODULE_OPTIONS,
+  AUDIT_ALERT_OPTIONS_TYPE,
+  ConfigurableAuditAlertModule,
+} from './audit-alert.module-definition.js';
+import { invalidOption } from './audit-alert.messages.js';
+import { type ResolvedAuditAlertOptions, resolveAuditAlertOptions } from './audit-alert.options.js';
+import type { AuditAlertClock } from './clock/audit-alert-clock.interface.js';
+import { systemClock } from './clock/system.clock.js';
+import { AuditAlertDispatcher } from './dispatch/audit-alert.dispatcher.js';
+import { AuditAlertHookExplorer } from './hooks/audit-alert-hook.explorer.js';
+import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
+
+/**
+ * Watches the storage of the audit trail and alerts through `@AuditAlertHook()`
+ * providers and `@OnEvent()` listeners when it fails past a threshold.
+ *
+ * ```ts
+ * AuditAlertModule.forRoot({ serviceName: 'billing-api', thresholdMs: 30_000 })
+ * ```
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    { provide: AUDIT_ALERT_CLOCK, useValue: systemClock },
+    {
+      provide: AUDIT_ALERT_RESOLVED_OPTIONS,
+      useFactory: resolveAuditAlertOptions,
+      inject: [AUDIT_ALERT_MODULE_OPTIONS],
+    },
+    AuditAlertDispatcher,
+    {
+      provide: AuditStorageMonitor,
+      useFactory: (options: ResolvedAuditAlertOptions, clock: AuditAlertClock, dispatcher: AuditAlertDispatcher) =>
+        new AuditStorageMonitor(DEFAULT_MONITOR_NAME, options, clock, dispatcher),
+      inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AUDIT_ALERT_CLOCK, AuditAlertDispatcher],
+    },
+    AuditAlertHookExplorer,
+  ],
+  exports: [AuditStorageMonitor],
+})
+export class AuditAlertModule extends ConfigurableAuditAlertModule {
+  /**
+   * Registers the module with static options; every option may be omitted.
+   * @throws AuditAlertConfigError at bootstrap when an option is invalid.
+   */
+  static override forRoot(options: typeof AUDIT_ALERT_OPTIONS_TYPE = {}) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new AuditAlertConfigError(invalidOption('options', options, 'an object'), 'options');
+    }
+    return super.forRoot(options);
+  }
+
+}

@@ -1,0 +1,87 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_LOGGER_CONTEXT } from '../audit-alert.constants.js';
+import { shutdownTimedOut } from '../audit-alert.messages.js';
+import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import { errorText } from '../monitor/error-text.util.js';
+
+/**
+ * Carries events from the monitors to EventEmitter2 and keeps count of the
+ * deliveries in flight, so shutdown can wait for them.
+ *
+ * Emitting is always deferred to a later turn of the event loop: whatever
+ * listens (hooks, channels, the application's own `@OnEvent` methods, even
+ * synchronous ones) runs after `recordFailure()` has returned, and nothing it
+ * throws can reach the audit write path.
+ */
+@Injectable()
+export class AuditAlertDispatcher {
+  /** The application's EventEmitter2 when EventEmitterModule is imported, else a private one. */
+  readonly emitter: EventEmitter2;
+
+  private readonly logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private queue: AuditAlertEvent[] | null = [];
+
+  constructor(
+    @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
+    @Optional() emitter?: EventEmitter2,
+  ) {
+    this.emitter = emitter ?? new EventEmitter2();
+  }
+
+  /** Sends `event` to every listener, or queues it until {@link open} is called. */
+  dispatch(event: AuditAlertEvent): void {
+    if (this.queue) {
+      this.queue.push(event);
+      return;
+    }
+    this.track(
+      new Promise<void>((resolve) =>
+        setImmediate(() => {
+          try {
+            this.emitter.emit(event.type, event);
+          } catch (error) {
+            // A synchronous listener of the application's own threw.
+            this.logger.error(`A listener of ${event.type} threw: ${errorText(error)}`);
+          }
+          resolve();
+        }),
+      ),
+    );
+  }
+
+  /** Starts emitting, beginning with the events raised before the listeners were ready. */
+  open(): void {
+    const queued = this.queue ?? [];
+    this.queue = null;
+    for (const event of queued) this.dispatch(event);
+  }
+
+  /** Counts `delivery` as in flight until it settles; it must never reject. */
+  track(delivery: Promise<unknown>): void {
+    const settle = (): void => void this.inFlight.delete(delivery);
+    this.inFlight.add(delivery);
+    delivery.then(settle, settle);
+  }
+
+  /** Waits for every delivery in flight, including ones they start, for at most `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    let timer: unknown;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = this.clock.setTimer(() => resolve('expired'), timeoutMs);
+    });
+    try {
+      while (this.inFlight.size > 0) {
+        const outcome = await Promise.race([Promise.allSettled([...this.inFlight]), expired]);
+        if (outcome === 'expired') {
+          this.logger.warn(shutdownTimedOut(this.inFlight.size, timeoutMs));
+          return;
+        }
+      }
+    } finally {
+      this.clock.clearTimer(timer);
+    }
+  }
+}

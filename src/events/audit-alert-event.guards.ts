@@ -1,0 +1,16 @@
+import { AuditAlertEvents } from '../audit-alert.constants.js';
+import type {
+  AuditAlertEvent,
+  StorageRecoveredEvent,
+  StorageUnreachableEvent,
+} from './audit-alert-event.interface.js';
+
+/** Narrows an event to `audit.storage.unreachable`. */
+export function isStorageUnreachableEvent(event: AuditAlertEvent): event is StorageUnreachableEvent {
+  return event.type === AuditAlertEvents.StorageUnreachable;
+}
+
+/** Narrows an event to `audit.storage.recovered`. */
+export function isStorageRecoveredEvent(event: AuditAlertEvent): event is StorageRecoveredEvent {
+  return event.type === AuditAlertEvents.StorageRecovered;
+}

@@ -1,0 +1,174 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+  Optional,
+  type Type,
+} from '@nestjs/common';
+import { ContextIdFactory, DiscoveryService, ModuleRef } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import { EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
+import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import {
+  AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_EVENT_TYPES,
+  AUDIT_ALERT_HOOK_METADATA,
+  AUDIT_ALERT_LOGGER_CONTEXT,
+  AUDIT_ALERT_RESOLVED_OPTIONS,
+  type AuditAlertEventType,
+} from '../audit-alert.constants.js';
+import { hookFailed, hookTimedOut, hookWithoutMethod, invalidOption } from '../audit-alert.messages.js';
+import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
+import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import { errorText } from '../monitor/error-text.util.js';
+import type { AuditAlertHookOptions } from './audit-alert-hook-options.interface.js';
+import type { OnAuditAlert } from './on-audit-alert.interface.js';
+
+/** A hook as the explorer calls it: static hooks resolve to one instance, others to a fresh one per alert. */
+interface HookBinding {
+  readonly name: string;
+  readonly events: readonly AuditAlertEventType[];
+  instanceFor(event: AuditAlertEvent): OnAuditAlert | Promise<OnAuditAlert>;
+}
+
+/** What EventEmitter2 returns for `on(..., { objectify: true })`. */
+interface Subscription {
+  off(): unknown;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * Finds every `@AuditAlertHook()` provider, subscribes it to the dispatcher's
+ * emitter, and calls it in isolation: bounded by `hookTimeoutMs`, its failures
+ * logged, never seen by the audit write path or by other hooks.
+ */
+@Injectable()
+export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+  private readonly listeners: Subscription[] = [];
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly moduleRef: ModuleRef,
+    private readonly dispatcher: AuditAlertDispatcher,
+    @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditAlertOptions,
+    @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
+    @Optional() private readonly readiness?: EventEmitterReadinessWatcher,
+  ) {}
+
+  /** Finds and checks the hooks; a hook without `onAuditAlert` stops the bootstrap here. */
+  onModuleInit(): void {
+    for (const binding of this.discoverHooks()) this.subscribe(binding);
+  }
+
+  /** Releases the events queued during start-up once every listener, `@OnEvent` ones included, is in place. */
+  onApplicationBootstrap(): void {
+    if (!this.readiness) {
+      this.dispatcher.open();
+      return;
+    }
+    // Not awaited: EventEmitterModule becomes ready in its own bootstrap hook, which may run after this one.
+    const open = (): void => this.dispatcher.open();
+    this.readiness.waitUntilReady().then(open, open);
+  }
+
+  /** Waits for deliveries in flight, then removes this module's listeners and no others. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.dispatcher.drain(this.options.shutdownTimeoutMs);
+    for (const listener of this.listeners.splice(0)) listener.off();
+  }
+
+  /** Subscribes a hook to the event types it asked for. */
+  subscribe(binding: HookBinding): void {
+    for (const type of binding.events) {
+      const listener = this.dispatcher.emitter.on(type, (event: AuditAlertEvent) => this.deliver(binding, event), {
+        objectify: true,
+      }) as unknown as Subscription;
+      this.listeners.push(listener);
+    }
+  }
+
+  private discoverHooks(): HookBinding[] {
+    const seen = new Set<unknown>();
+    const bindings: HookBinding[] = [];
+    for (const wrapper of this.discovery.getProviders()) {
+      if (wrapper.isAlias) continue;
+      const target = hookClassOf(wrapper);
+      const options = target && (Reflect.getMetadata(AUDIT_ALERT_HOOK_METADATA, target) as AuditAlertHookOptions);
+      if (!target || !options) continue;
+      if (typeof target.prototype?.onAuditAlert !== 'function') {
+        throw new AuditAlertConfigError(hookWithoutMethod(target.name), `${target.name}.onAuditAlert`);
+      }
+      const events = hookEvents(target.name, options);
+      if (wrapper.isDependencyTreeStatic()) {
+        const instance = wrapper.instance as OnAuditAlert;
+        if (seen.has(instance)) continue;
+        seen.add(instance);
+        bindings.push({ name: target.name, events, instanceFor: () => instance });
+      } else {
+        bindings.push({ name: target.name, events, instanceFor: (event) => this.resolvePerAlert(wrapper, event) });
+      }
+    }
+    return bindings;
+  }
+
+  /** A request-scoped or transient hook gets a fresh instance, with the event as its "request". */
+  private resolvePerAlert(wrapper: InstanceWrapper, event: AuditAlertEvent): Promise<OnAuditAlert> {
+    const contextId = ContextIdFactory.create();
+    this.moduleRef.registerRequestByContextId(event, contextId);
+    const hostRef = wrapper.host?.getProviderByKey<ModuleRef>(ModuleRef)?.instance;
+    return hostRef
+      ? hostRef.resolve<OnAuditAlert>(wrapper.token, contextId)
+      : this.moduleRef.resolve<OnAuditAlert>(wrapper.token, contextId, { strict: false });
+  }
+
+  /** Calls one hook with one event; resolves when it is done, failed or abandoned, and never rejects. */
+  private deliver(binding: HookBinding, event: AuditAlertEvent): void {
+    const call = (async () => {
+      const hook = await binding.instanceFor(event);
+      await hook.onAuditAlert(event);
+    })();
+    let timer: unknown;
+    const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = this.clock.setTimer(() => resolve(TIMED_OUT), this.options.hookTimeoutMs);
+    });
+    const delivery = (async () => {
+      try {
+        if ((await Promise.race([call, expired])) === TIMED_OUT) {
+          this.logger.warn(hookTimedOut(binding.name, event.type, this.options.hookTimeoutMs));
+        }
+      } catch (error) {
+        this.logger.error(hookFailed(binding.name, event.type, errorText(error)));
+      } finally {
+        this.clock.clearTimer(timer);
+      }
+    })().catch(() => undefined); // a logger that throws must not turn into an unhandled rejection
+    this.dispatcher.track(delivery);
+  }
+}
+
+function hookClassOf(wrapper: InstanceWrapper): Type<unknown> | undefined {
+  // Factory and value providers have no class of their own: look at what they produced.
+  const fromInstance = (wrapper.instance as object | null | undefined)?.constructor as Type<unknown> | undefined;
+  return wrapper.metatype && !wrapper.inject ? (wrapper.metatype as Type<unknown>) : fromInstance;
+}
+
+function hookEvents(className: string, options: AuditAlertHookOptions): readonly AuditAlertEventType[] {
+  const { events = AUDIT_ALERT_EVENT_TYPES } = options;
+  const valid =
+    Array.isArray(events) && events.every((type) => AUDIT_ALERT_EVENT_TYPES.includes(type as AuditAlertEventType));
+  if (!valid) {
+    const path = `@AuditAlertHook(${className}).events`;
+    throw new AuditAlertConfigError(
+      invalidOption(path, events, `an array of ${AUDIT_ALERT_EVENT_TYPES.map((t) => `'${t}'`).join(', ')}`),
+      path,
+    );
+  }
+  return [...new Set(events)];
+}

@@ -1,0 +1,20 @@
+export { AuditAlertConfigError } from './audit-alert-config.error.js';
+export { AUDIT_ALERT_CLOCK, AuditAlertEvents, type AuditAlertEventType } from './audit-alert.constants.js';
+export { AuditAlertModule } from './audit-alert.module.js';
+export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock.interface.js';
+export { isStorageRecoveredEvent, isStorageUnreachableEvent } from './events/audit-alert-event.guards.js';
+export type {
+  AuditAlertEvent,
+  StorageRecoveredEvent,
+  StorageUnreachableEvent,
+} from './events/audit-alert-event.interface.js';
+export { AuditAlertHook } from './hooks/audit-alert-hook.decorator.js';
+export type { AuditAlertHookOptions } from './hooks/audit-alert-hook-options.interface.js';
+export type { OnAuditAlert } from './hooks/on-audit-alert.interface.js';
+export type {
+  AuditAlertModuleExtras,
+  AuditAlertModuleOptions,
+  AuditAlertOptionsFactory,
+} from './interfaces/audit-alert-module-options.interface.js';
+export type { AuditStorageState, AuditStorageStatus } from './monitor/audit-storage-status.interface.js';
+export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { AuditAlertEvents } from '../audit-alert.constants.js';
+import type { StorageRecoveredEvent, StorageUnreachableEvent } from '../events/audit-alert-event.interface.js';
+import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
+
+/** What the state machine needs to know; times are in milliseconds. */
+export interface FailureTrackerConfig {
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** `false`: outages are tracked but never reach `alerting`. */
+  readonly enabled: boolean;
+  readonly thresholdMs: number;
+  readonly cooldownMs: number;
+  readonly notifyRecovery: boolean;
+}
+
+/**
+ * The outage state machine, free of Nest, timers and clocks: every method is
+ * given the monotonic and wall-clock time, and returns the event to send, if any.
+ *
+ * healthy → failing (first failure) → alerting (threshold passed) → healthy (success).
+ * The owner arms a timer for {@link FailureTracker.thresholdDueIn} when an outage
+ * opens and calls {@link FailureTracker.checkThreshold} when it fires, so the
+ * first alert does not wait for another failure.
+ */
+export class FailureTracker {
+  /** Read on every call of the hot path, hence a field and not a getter. */
+  state: AuditStorageState = 'healthy';
+
+  private outageId: string | null = null;
+  private firstFailureMono = 0;
+  private firstFailureWall = 0;
+  private failures = 0;
+  private lastError: string | null = null;
+  private lastAlertMono = 0;
+  private lastAlertWall: number | null = null;
+  private occurrence = 0;
+
+  constructor(
+    private readonly config: FailureTrackerConfig,
+    private readonly newOutageId: () => string = randomUUID,
+  ) {}
+
+  /** Records a failure; returns the unreachable alert it triggers, if any. */
+  recordFailure(error: string, mono: number, wall: number): StorageUnreachableEvent | null {
+    this.lastError = error;
+    if (this.state === 'healthy') {
+      this.state = 'failing';
+      this.outageId = this.newOutageId();
+      this.firstFailureMono = mono;
+      this.firstFailureWall = wall;
+      this.failures = 1;
+      this.occurrence = 0;
+      this.lastAlertWall = null;
+    } else {
+      this.failures += 1;
+    }
+    if (this.state === 'failing') return this.checkThreshold(mono, wall);
+    return mono - this.lastAlertMono >= this.config.cooldownMs ? this.alert(mono, wall) : null;
+  }
+
+  /**
+   * Sends the first alert once the threshold has passed with no success.
+   * Safe to call at any time: it does nothing unless that alert is due.
+   */
+  checkThreshold(mono: number, wall: number): StorageUnreachableEvent | null {
+    if (this.state !== 'failing' || !this.config.enabled) return null;
+    return mono - this.firstFailureMono >= this.config.thresholdMs ? this.alert(mono, wall) : null;
+  }
+
+  /** Milliseconds until the first alert is due, or `null` when none will be. */
+  thresholdDueIn(mono: number): number | null {
+    if (this.state !== 'failing' || !this.config.enabled) return null;
+    return Math.max(0, this.firstFailureMono + this.config.thresholdMs - mono);
+  }
+
+  /** Records a success; ends any outage and returns the recovery to announce, if any. */
+  recordSuccess(mono: number, wall: number): StorageRecoveredEvent | null {
+    if (this.state === 'healthy') return null;
+    const alerted = this.state === 'alerting';
+    const event: StorageRecoveredEvent | null =
+      alerted && this.config.notifyRecovery
+        ? {
+            type: AuditAlertEvents.StorageRecovered,
+            outageId: this.outageId as string,
+            monitor: this.config.monitor,
+            serviceName: this.config.serviceName,
+            outageStartedAt: new Date(this.firstFailureWall),
+            recoveredAt: new Date(wall),
+            outageDurationMs: mono - this.firstFailureMono,
+            eventsAffected: this.failures,
+          }
+        : null;
+    this.state = 'healthy';
+    this.outageId = null;
+    this.failures = 0;
+    this.lastError = null;
+    this.lastAlertWall = null;
+    this.occurrence = 0;
+    return event;
+  }
+
+  /** A snapshot of the current state, with `null` outage fields while healthy. */
+  status(): AuditStorageStatus {
+    const open = this.state !== 'healthy';
+    return {
+      monitor: this.config.monitor,
+      state: this.state,
+      outageId: this.outageId,
+      firstFailureAt: open ? new Date(this.firstFailureWall) : null,
+      consecutiveFailures: this.failures,
+      eventsAffected: this.failures,
+      lastError: this.lastError,
+      lastAlertAt: this.lastAlertWall === null ? null : new Date(this.lastAlertWall),
+    };
+  }
+
+  private alert(mono: number, wall: number): StorageUnreachableEvent {
+    this.state = 'alerting';
+    this.lastAlertMono = mono;
+    this.lastAlertWall = wall;
+    this.occurrence += 1;
+    return {
+      type: AuditAlertEvents.StorageUnreachable,
+      outageId: this.outageId as string,
+      monitor: this.config.monitor,
+      serviceName: this.config.serviceName,
+      firstFailureAt: new Date(this.firstFailureWall),
+      consecutiveFailures: this.failures,
+      unreachableDurationMs: mono - this.firstFailureMono,
+      lastError: this.lastError ?? '',
+      occurrence: this.occurrence,
+    };
+  }
+}
