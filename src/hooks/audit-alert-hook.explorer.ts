@@ -84,12 +84,18 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
     for (const listener of this.listeners.splice(0)) listener.off();
   }
 
-  /** Subscribes a hook to the event types it asked for. */
+  /**
+   * Subscribes a hook to the event types it asked for. Prepended, because
+   * EventEmitter2 stops at the first listener that throws: an application
+   * listener must not be able to keep an alert from the hooks.
+   */
   subscribe(binding: HookBinding): void {
     for (const type of binding.events) {
-      const listener = this.dispatcher.emitter.on(type, (event: AuditAlertEvent) => this.deliver(binding, event), {
-        objectify: true,
-      }) as unknown as Subscription;
+      const listener = this.dispatcher.emitter.prependListener(
+        type,
+        (event: AuditAlertEvent) => this.deliver(binding, event),
+        { objectify: true },
+      ) as unknown as Subscription;
       this.listeners.push(listener);
     }
   }
@@ -106,7 +112,7 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
         throw new AuditAlertConfigError(hookWithoutMethod(target.name), `${target.name}.onAuditAlert`);
       }
       const events = hookEvents(target.name, options);
-      if (wrapper.isDependencyTreeStatic()) {
+      if (wrapper.isDependencyTreeStatic() && !wrapper.isTransient) {
         const instance = wrapper.instance as OnAuditAlert;
         if (seen.has(instance)) continue;
         seen.add(instance);

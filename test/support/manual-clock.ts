@@ -54,6 +54,12 @@ export class ManualClock implements AuditAlertClock {
     this.mono = target;
   }
 
+  /** Moves time without firing timers, as a blocked event loop would see it. */
+  stall(ms: number): void {
+    this.mono += ms;
+    this.wall += ms;
+  }
+
   /** Moves only the wall clock, as an NTP step would. */
   jumpWall(ms: number): void {
     this.wall += ms;
