@@ -1,0 +1,397 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/*
+ * The package as users get it: packed with `npm pack`, installed from the
+ * tarball into fresh projects beside real Nest 11 and Nest 12 releases from the
+ * registry, and driven by plain JavaScript applications (ESM, and CommonJS
+ * through Node's require(esm)) run as child processes.
+ *
+ * Needs dist/ (built by `npm test` before jest runs) and a reachable npm registry.
+ */
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const INSTALL_TIMEOUT_MS = 180_000;
+const RUN_TIMEOUT_MS = 60_000;
+
+interface Project {
+  /** Directory name under the temporary root. */
+  readonly name: string;
+  /** Peer dependencies as a user would write them. */
+  readonly peers: Readonly<Record<string, string>>;
+  /** Expected major of the installed @nestjs/common. */
+  readonly nestMajor: number;
+}
+
+const projects = {
+  nest12: {
+    name: 'nest12',
+    peers: {
+      '@nestjs/common': '^12.0.0',
+      '@nestjs/core': '^12.0.0',
+      '@nestjs/event-emitter': '^12.0.0',
+      'reflect-metadata': '^0.2.0',
+      rxjs: '^7.8.0',
+    },
+    nestMajor: 12,
+  },
+  nest11: {
+    name: 'nest11',
+    peers: {
+      '@nestjs/common': '^11.0.0',
+      '@nestjs/core': '^11.0.0',
+      '@nestjs/event-emitter': '^3.0.0',
+      'reflect-metadata': '^0.2.0',
+      rxjs: '^7.8.0',
+    },
+    nestMajor: 11,
+  },
+  // The lowest versions the peer ranges accept: the named imports must exist there too.
+  nest11Lowest: {
+    name: 'nest11-lowest',
+    peers: {
+      '@nestjs/common': '11.0.0',
+      '@nestjs/core': '11.0.0',
+      '@nestjs/event-emitter': '3.0.0',
+      'reflect-metadata': '0.1.13',
+      rxjs: '7.1.0',
+    },
+    nestMajor: 11,
+  },
+} satisfies Record<string, Project>;
+
+interface PackedFile {
+  path: string;
+}
+
+interface PackResult {
+  filename: string;
+  files: PackedFile[];
+}
+
+interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command; rejects with its output when it fails, so the report says why. */
+function run(command: string, args: string[], cwd: string, timeout: number): Promise<RunResult> {
+  const env = { ...process.env };
+  // The children must run as a user's Node would, not with the options jest was given.
+  delete env.NODE_OPTIONS;
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, env, timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${error.message}\n${stdout}\n${stderr}`));
+      } else {
+        resolve({ stdout, stderr });
+      }
+    });
+  });
+}
+
+/** Runs a fixture application with `node`; it must exit 0, log nothing, and print one JSON line. */
+async function runApp(project: Project, file: string): Promise<AppSummary> {
+  const dir = join(root, project.name);
+  // require(esm) warns on some Node 20 releases; any other warning or error is a failure.
+  const { stdout, stderr } = await run(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', file],
+    dir,
+    RUN_TIMEOUT_MS,
+  );
+  expect(stderr).toBe('');
+  const lines = stdout.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0]!) as AppSummary;
+}
+
+async function readJson<T>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+/** Whether `version` satisfies `range`; enough of semver for `engines` (`||`, `>=`, `^`, exact). */
+function satisfies(version: string, range: string): boolean {
+  const parse = (v: string): number[] => v.replace(/^v/, '').split('.').map((part) => Number.parseInt(part, 10) || 0);
+  const compare = (a: number[], b: number[]): number => {
+    for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
+    return 0;
+  };
+  const v = parse(version);
+  return range.split('||').some((alternative) =>
+    alternative
+      .trim()
+      .split(/\s+/)
+      .every((comparator) => {
+        const [, op = '', bound = ''] = /^(>=|<=|>|<|\^|=)?(.+)$/.exec(comparator) ?? [];
+        const b = parse(bound);
+        const c = compare(v, b);
+        switch (op) {
+          case '>=':
+            return c >= 0;
+          case '>':
+            return c > 0;
+          case '<=':
+            return c <= 0;
+          case '<':
+            return c < 0;
+          case '^': {
+            // The leftmost non-zero part of the bound is fixed: ^0.2.0 allows 0.2.x only.
+            const fixed = b[0] !== 0 ? 1 : b[1] !== 0 ? 2 : 3;
+            return c >= 0 && v.slice(0, fixed).every((part, i) => part === b[i]);
+          }
+          default:
+            return c === 0;
+        }
+      }),
+  );
+}
+
+interface PackageJson {
+  name: string;
+  type?: string;
+  main?: string;
+  types?: string;
+  exports?: Record<string, unknown>;
+  engines?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+interface AppSummary {
+  sameMonitor: boolean;
+  rejection: string | null;
+  written: string;
+  events: Record<string, unknown>[];
+  listenerTypes: string[];
+  states: string[];
+  outageStatus: { state: string; consecutiveFailures: number; lastError: string };
+  recoveredStatus: { state: string; outageId: string | null };
+  packageEntry: string;
+  nestVersion: string;
+}
+
+let root = '';
+let packed: PackResult;
+
+beforeAll(async () => {
+  root = await realpath(await mkdtemp(join(tmpdir(), 'nestjs-audit-alert-compat-')));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', root], repoRoot, INSTALL_TIMEOUT_MS);
+  [packed] = JSON.parse(stdout) as PackResult[];
+  const tarball = join(root, packed!.filename);
+
+  await Promise.all(
+    Object.values(projects).map(async (project) => {
+      const dir = join(root, project.name);
+      await mkdir(dir);
+      await writeFile(
+        join(dir, 'package.json'),
+        JSON.stringify({
+          name: `compat-${project.name}`,
+          private: true,
+          dependencies: { 'nestjs-audit-alert': `file:${tarball}`, ...project.peers },
+        }),
+      );
+      for (const file of ['esm-app.mjs', 'cjs-app.cjs', 'outage-scenario.cjs']) {
+        await copyFile(join(fixtures, file), join(dir, file));
+      }
+      await run(
+        'npm',
+        ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', '--loglevel=error'],
+        dir,
+        INSTALL_TIMEOUT_MS,
+      );
+    }),
+  );
+}, INSTALL_TIMEOUT_MS);
+
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+/** What every application must have seen: one alert on the first failure, then the recovery. */
+function expectOutageAndRecovery(project: Project, summary: AppSummary): void {
+  expect(summary.packageEntry).toBe(join(root, project.name, 'node_modules/nestjs-audit-alert/dist/index.js'));
+  expect(Number.parseInt(summary.nestVersion, 10)).toBe(project.nestMajor);
+  expect(summary.sameMonitor).toBe(true);
+  expect(summary.rejection).toBe('db down');
+  expect(summary.written).toBe('row-1');
+  expect(summary.states).toEqual(['alerting', 'healthy']);
+  expect(summary.outageStatus).toEqual({ state: 'alerting', consecutiveFailures: 1, lastError: 'Error: db down' });
+  expect(summary.recoveredStatus).toEqual({ state: 'healthy', outageId: null });
+  expect(summary.listenerTypes).toEqual(['audit.storage.unreachable']);
+
+  const [unreachable, recovered, ...more] = summary.events;
+  expect(more).toEqual([]);
+  expect(unreachable).toEqual({
+    type: 'audit.storage.unreachable',
+    outageId: expect.stringMatching(/\S/),
+    monitor: 'default',
+    serviceName: 'compat-app',
+    firstFailureAt: { date: expect.any(String) },
+    consecutiveFailures: 1,
+    unreachableDurationMs: expect.any(Number),
+    lastError: 'Error: db down',
+    occurrence: 1,
+  });
+  expect(recovered).toEqual({
+    type: 'audit.storage.recovered',
+    outageId: unreachable!.outageId,
+    monitor: 'default',
+    serviceName: 'compat-app',
+    outageStartedAt: unreachable!.firstFailureAt,
+    recoveredAt: { date: expect.any(String) },
+    outageDurationMs: expect.any(Number),
+    eventsAffected: 1,
+  });
+  const startedAt = Date.parse((recovered!.outageStartedAt as { date: string }).date);
+  const recoveredAt = Date.parse((recovered!.recoveredAt as { date: string }).date);
+  expect(recoveredAt).toBeGreaterThanOrEqual(startedAt);
+  expect(unreachable!.unreachableDurationMs).toBeGreaterThanOrEqual(0);
+  expect(recovered!.outageDurationMs).toBeGreaterThanOrEqual(0);
+}
+
+describe('the packed package', () => {
+  it('ships the built entry points and nothing of the sources or tests', () => {
+    const paths = packed.files.map((file) => file.path);
+    expect(paths).toEqual(expect.arrayContaining(['package.json', 'dist/index.js', 'dist/index.d.ts']));
+    const unexpected = paths.filter((path) => !/^(dist\/|package\.json$|README\.md$|LICENSE(\.md)?$)/.test(path));
+    expect(unexpected).toEqual([]);
+  });
+
+  it('declares ESM entry points that resolve to shipped files, types first', async () => {
+    const installed = join(root, projects.nest12.name, 'node_modules/nestjs-audit-alert');
+    const pkg = await readJson<PackageJson>(join(installed, 'package.json'));
+    expect(pkg.name).toBe('nestjs-audit-alert');
+    expect(pkg.type).toBe('module');
+    expect(pkg.main).toBe('./dist/index.js');
+    expect(pkg.types).toBe('./dist/index.d.ts');
+    // `types` must come before `default`: conditions are matched in order.
+    expect(pkg.exports).toEqual({
+      '.': { types: './dist/index.d.ts', default: './dist/index.js' },
+      './package.json': './package.json',
+    });
+    expect(Object.keys(pkg.exports!['.'] as object)).toEqual(['types', 'default']);
+    const packedPaths = new Set(packed.files.map((file) => file.path));
+    for (const target of [pkg.main!, pkg.types!]) {
+      expect(packedPaths.has(target.replace(/^\.\//, ''))).toBe(true);
+      expect((await stat(join(installed, target))).isFile()).toBe(true);
+    }
+    // Nest and friends are peers: a dependency would install a second @nestjs/common beside the app's.
+    expect(pkg.dependencies ?? {}).toEqual({});
+  });
+
+  it('declares the Node versions that can require() it and the Nest majors it supports', async () => {
+    const pkg = await readJson<PackageJson>(join(repoRoot, 'package.json'));
+    const engines = pkg.engines?.node ?? '';
+    // require(esm) works without a flag from Node 20.19 (and 22.12) on.
+    for (const version of ['20.19.0', '22.12.0', '24.0.0', process.versions.node]) {
+      expect({ version, accepted: satisfies(version, engines) }).toEqual({ version, accepted: true });
+    }
+    for (const version of ['18.20.0', '20.18.3']) {
+      expect({ version, accepted: satisfies(version, engines) }).toEqual({ version, accepted: false });
+    }
+    const peers = pkg.peerDependencies ?? {};
+    for (const project of Object.values(projects)) {
+      for (const [name, version] of Object.entries(project.peers)) {
+        const lowest = version.replace(/^\^/, '');
+        expect({ name, lowest, accepted: satisfies(lowest, peers[name] ?? '') }).toEqual({
+          name,
+          lowest,
+          accepted: true,
+        });
+      }
+    }
+  });
+
+  it('installs without a second copy of Nest inside the package', async () => {
+    for (const project of Object.values(projects)) {
+      const nested = join(root, project.name, 'node_modules/nestjs-audit-alert/node_modules');
+      await expect(stat(nested)).rejects.toMatchObject({ code: 'ENOENT' });
+    }
+  });
+});
+
+describe('a Nest 12 application', () => {
+  it(
+    'in ESM imports the package, calls its hook on an outage and on the recovery',
+    async () => {
+      expectOutageAndRecovery(projects.nest12, await runApp(projects.nest12, 'esm-app.mjs'));
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
+    'in CommonJS require()s the package and gets the same alerts',
+    async () => {
+      expectOutageAndRecovery(projects.nest12, await runApp(projects.nest12, 'cjs-app.cjs'));
+    },
+    RUN_TIMEOUT_MS,
+  );
+});
+
+describe('a Nest 11 application', () => {
+  it(
+    'in CommonJS require()s the package, whose named imports of Nest 11 resolve',
+    async () => {
+      expectOutageAndRecovery(projects.nest11, await runApp(projects.nest11, 'cjs-app.cjs'));
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
+    'in ESM imports the package and gets the same alerts',
+    async () => {
+      expectOutageAndRecovery(projects.nest11, await runApp(projects.nest11, 'esm-app.mjs'));
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
+    'on the lowest peer versions the package accepts works in CommonJS',
+    async () => {
+      expectOutageAndRecovery(projects.nest11Lowest, await runApp(projects.nest11Lowest, 'cjs-app.cjs'));
+    },
+    RUN_TIMEOUT_MS,
+  );
+});
+
+describe('the shipped type declarations', () => {
+  const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+
+  it.each([projects.nest12, projects.nest11])(
+    'type-check a decorated consumer against $name types, as ESM and as CommonJS',
+    async (project) => {
+      const dir = join(root, project.name);
+      const consumer = await readFile(join(fixtures, 'typed-consumer.ts.txt'), 'utf8');
+      await writeFile(join(dir, 'consumer.mts'), consumer);
+      await writeFile(join(dir, 'consumer.cts'), consumer);
+      await writeFile(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            strict: true,
+            experimentalDecorators: true,
+            emitDecoratorMetadata: true,
+            noEmit: true,
+            // Check the package's declarations too, not only their use.
+            skipLibCheck: false,
+            typeRoots: [join(repoRoot, 'node_modules/@types')],
+            types: ['node'],
+          },
+          files: ['consumer.mts', 'consumer.cts'],
+        }),
+      );
+      await run(process.execPath, [tsc, '-p', dir], dir, RUN_TIMEOUT_MS);
+    },
+    RUN_TIMEOUT_MS,
+  );
+});
