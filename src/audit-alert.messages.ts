@@ -29,3 +29,68 @@ export const shutdownTimedOut = (pending: number, timeoutMs: number): string =>
 
 export const alertRaised = (type: string, monitor: string, outageId: string): string =>
   `${type} (monitor "${monitor}", outage ${outageId})`;
+
+/** Describes a value by its kind alone, for options that may hold a secret (URLs, keys, header values). */
+export function describeKind(value: unknown): string {
+  if (typeof value === 'string') return value === '' ? 'an empty string' : `a string of ${value.length} characters`;
+  if (value === null || value === undefined || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+export const invalidSecretOption = (path: string, received: string, allowed: string): string =>
+  `Invalid audit alert option "${path}": received ${received} (content not shown, it may be a secret); expected ${allowed}.`;
+
+const attempts = (count: number): string => `${count} attempt${count === 1 ? '' : 's'}`;
+
+export const channelLabel = (kind: string, origin: string): string => `${kind} channel (${origin})`;
+
+export const channelInClearText = (channel: string): string =>
+  `${channel} sends alerts over plain http:// to another machine; use https:// so they cannot be read or altered on the way.`;
+
+export const channelRetrying = (channel: string, type: string, attempt: number, reason: string, delayMs: number): string =>
+  `${channel}: attempt ${attempt} to send ${type} failed (${reason}); retrying in ${delayMs} ms.`;
+
+export const channelDeliveredAfterRetries = (channel: string, type: string, attempt: number): string =>
+  `${channel}: ${type} delivered on attempt ${attempt}.`;
+
+export const channelRejected = (reason: string): string => `the receiver answered ${reason}; not retried`;
+
+export const channelGaveUp = (attempt: number, reason: string): string =>
+  `gave up after ${attempts(attempt)}; the last failed with ${reason}`;
+
+export const channelStopped = (attempt: number): string =>
+  attempt === 0
+    ? 'not sent: the application shut down first'
+    : `stopped by the application shutdown after ${attempts(attempt)}`;
+
+export const httpStatusReason = (status: number): string => `HTTP ${status}`;
+
+export const redirectReason = (status: number): string => `HTTP ${status} (redirects are not followed)`;
+
+export const timeoutReason = (timeoutMs: number): string => `no response within ${timeoutMs} ms`;
+
+export const networkErrorReason = (code: string | null): string => (code ? `network error ${code}` : 'network error');
+
+export const unknownMonitor = (name: string, known: readonly string[]): string =>
+  `No audit monitor is named "${name}"; the monitors are: ${known.join(', ')}.`;
+
+export const injectedUnknownMonitor = (className: string, name: string, known: readonly string[]): string =>
+  `${className} injects the audit monitor "${name}", but the monitors are: ${known.join(', ')}.`;
+
+export const clusterNeedsIoredis = (reason: string): string =>
+  `Invalid audit alert option "cluster.redis": a URL or connection options need the ioredis package, which could not be loaded (${reason}); install it (npm install ioredis) or pass an ioredis client.`;
+
+export const clusterUnreachable = (replica: string, reason: string): string =>
+  `Replica "${replica}" cannot coordinate alerts through Redis (${reason}); until it can, it decides alone.`;
+
+export const clusterReachable = (replica: string): string =>
+  `Replica "${replica}" reaches Redis again; alerts are coordinated across replicas again.`;
+
+export const clusterSentAlone = (replica: string, alert: string, reason: string): string =>
+  `Replica "${replica}" sent ${alert} without cluster coordination (${reason}); other replicas may send it too.`;
+
+export const clusterLeftToOthers = (replica: string, alert: string): string =>
+  `Replica "${replica}" did not send ${alert}: another replica of the cluster has, or the cluster never alerted.`;
+
+export const connectionStatusReason = (status: string): string => `connection ${status}`;

@@ -1,11 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AuditAlertConfigError } from './audit-alert-config.error.js';
-import {
-  AUDIT_ALERT_CLOCK,
-  AUDIT_ALERT_RESOLVED_OPTIONS,
-  DEFAULT_MONITOR_NAME,
-} from './audit-alert.constants.js';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from './audit-alert.constants.js';
 import {
   AUDIT_ALERT_MODULE_OPTIONS,
   AUDIT_ALERT_OPTIONS_TYPE,
@@ -13,10 +9,13 @@ import {
 } from './audit-alert.module-definition.js';
 import { invalidOption } from './audit-alert.messages.js';
 import { type ResolvedAuditAlertOptions, resolveAuditAlertOptions } from './audit-alert.options.js';
-import type { AuditAlertClock } from './clock/audit-alert-clock.interface.js';
 import { systemClock } from './clock/system.clock.js';
+import { AuditAlertChannelRegistry } from './channels/audit-alert-channel.registry.js';
+import { AUDIT_ALERT_RANDOM } from './channels/channel.constants.js';
 import { AuditAlertDispatcher } from './dispatch/audit-alert.dispatcher.js';
 import { AuditAlertHookExplorer } from './hooks/audit-alert-hook.explorer.js';
+import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
+import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 
 /**
@@ -36,16 +35,24 @@ import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
       useFactory: resolveAuditAlertOptions,
       inject: [AUDIT_ALERT_MODULE_OPTIONS],
     },
+    {
+      provide: AuditAlertMetrics,
+      useFactory: (options: ResolvedAuditAlertOptions) => AuditAlertMetrics.create(options),
+      inject: [AUDIT_ALERT_RESOLVED_OPTIONS],
+    },
     AuditAlertDispatcher,
+    AuditMonitorRegistry,
     {
       provide: AuditStorageMonitor,
-      useFactory: (options: ResolvedAuditAlertOptions, clock: AuditAlertClock, dispatcher: AuditAlertDispatcher) =>
-        new AuditStorageMonitor(DEFAULT_MONITOR_NAME, options, clock, dispatcher),
-      inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AUDIT_ALERT_CLOCK, AuditAlertDispatcher],
+      useFactory: (options: ResolvedAuditAlertOptions, registry: AuditMonitorRegistry) =>
+        registry.get(options.defaultMonitor),
+      inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AuditMonitorRegistry],
     },
     AuditAlertHookExplorer,
+    { provide: AUDIT_ALERT_RANDOM, useValue: Math.random },
+    AuditAlertChannelRegistry,
   ],
-  exports: [AuditStorageMonitor],
+  exports: [AuditStorageMonitor, AuditMonitorRegistry],
 })
 export class AuditAlertModule extends ConfigurableAuditAlertModule {
   /**

@@ -1,30 +1,73 @@
 import { AuditAlertConfigError } from './audit-alert-config.error.js';
 import { invalidOption, unknownOption } from './audit-alert.messages.js';
-import type { AuditAlertModuleOptions } from './interfaces/audit-alert-module-options.interface.js';
+import { DEFAULT_MONITOR_NAME } from './audit-alert.constants.js';
+import { type ResolvedChannelOptions, resolveChannels } from './channels/channels.options.js';
+import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
+import type {
+  AuditAlertModuleOptions,
+  AuditMonitorSettings,
+} from './interfaces/audit-alert-module-options.interface.js';
 
-/** The options with every default filled in, as the module runs with them. */
-export interface ResolvedAuditAlertOptions {
+/** A probe with its defaults filled in. */
+export interface ResolvedProbeOptions {
+  readonly check: () => unknown;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly whileHealthy: boolean;
+}
+
+/** One monitor's settings, inherited from the top level where it sets none. */
+export interface ResolvedMonitorOptions {
+  readonly name: string;
   readonly serviceName: string;
   readonly enabled: boolean;
   readonly thresholdMs: number;
   readonly cooldownMs: number;
   readonly notifyRecovery: boolean;
+  readonly probe: ResolvedProbeOptions | null;
+}
+
+/** The options with every default filled in, as the module runs with them. */
+export interface ResolvedAuditAlertOptions {
+  readonly serviceName: string;
   readonly hookTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /** At least one; names are unique. */
+  readonly monitors: readonly ResolvedMonitorOptions[];
+  /** Name of the monitor injected as `AuditStorageMonitor`. */
+  readonly defaultMonitor: string;
+  /** The built-in alert channels, in the order given. */
+  readonly channels: readonly ResolvedChannelOptions[];
+  /** Record OpenTelemetry metrics when `@opentelemetry/api` and a MeterProvider are there. */
+  readonly metrics: boolean;
+  /** Alert deduplication across replicas through Redis; `null` when each replica alerts alone. */
+  readonly cluster: ResolvedClusterOptions | null;
 }
 
 /** Node's timers fire at once, with a warning, past this delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const KNOWN_OPTIONS = [
-  'serviceName',
+const MONITOR_SETTINGS = [
   'enabled',
   'thresholdMs',
   'cooldownMs',
   'notifyRecovery',
+  'probe',
+  'probeWhileHealthy',
+] as const satisfies readonly (keyof AuditMonitorSettings)[];
+
+const KNOWN_OPTIONS = [
+  'serviceName',
+  ...MONITOR_SETTINGS,
   'hookTimeoutMs',
   'shutdownTimeoutMs',
+  'monitors',
+  'channels',
+  'metrics',
+  'cluster',
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
+
+const MONITOR_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 const TIMER_RANGE = `a finite number of milliseconds from 0 to ${MAX_TIMER_MS}`;
 
@@ -83,6 +126,64 @@ function defaultServiceName(): string {
   return fromEnv && fromEnv.trim() !== '' ? fromEnv : 'unknown_service:node';
 }
 
+function resolveProbe(
+  source: Record<string, unknown>,
+  inherited: ResolvedProbeOptions | null,
+  prefix: string,
+): ResolvedProbeOptions | null {
+  const whileHealthy = readBoolean(source, 'probeWhileHealthy', inherited?.whileHealthy ?? false, `${prefix}probeWhileHealthy`);
+  if (source.probe === undefined) return inherited && { ...inherited, whileHealthy };
+  const path = `${prefix}probe`;
+  const probe = readObject(source.probe, path);
+  rejectUnknownKeys(probe, ['check', 'intervalMs', 'timeoutMs'], `${path}.`);
+  if (typeof probe.check !== 'function') fail(`${path}.check`, probe.check, 'a function returning a promise');
+  return {
+    check: probe.check as () => unknown,
+    intervalMs: readDuration(probe, 'intervalMs', 5_000, { min: 1, path: `${path}.intervalMs` }),
+    timeoutMs: readDuration(probe, 'timeoutMs', 5_000, { min: 1, path: `${path}.timeoutMs` }),
+    whileHealthy,
+  };
+}
+
+function resolveMonitor(
+  source: Record<string, unknown>,
+  base: Omit<ResolvedMonitorOptions, 'name'>,
+  name: string,
+  prefix = '',
+): ResolvedMonitorOptions {
+  const at = (key: string) => prefix + key;
+  return {
+    name,
+    serviceName: base.serviceName,
+    enabled: readBoolean(source, 'enabled', base.enabled, at('enabled')),
+    thresholdMs: readDuration(source, 'thresholdMs', base.thresholdMs, { path: at('thresholdMs') }),
+    cooldownMs: readDuration(source, 'cooldownMs', base.cooldownMs, { path: at('cooldownMs') }),
+    notifyRecovery: readBoolean(source, 'notifyRecovery', base.notifyRecovery, at('notifyRecovery')),
+    probe: resolveProbe(source, base.probe, prefix),
+  };
+}
+
+function resolveMonitors(
+  raw: unknown,
+  defaults: ResolvedMonitorOptions,
+): readonly ResolvedMonitorOptions[] {
+  if (raw === undefined) return [defaults];
+  if (!Array.isArray(raw) || raw.length === 0) fail('monitors', raw, 'a non-empty array of { name, ...settings }');
+  const names = new Set<string>();
+  return raw.map((entry: unknown, index) => {
+    const prefix = `monitors[${index}].`;
+    const monitor = readObject(entry, `monitors[${index}]`);
+    rejectUnknownKeys(monitor, ['name', ...MONITOR_SETTINGS], prefix);
+    const { name } = monitor;
+    if (typeof name !== 'string' || !MONITOR_NAME.test(name)) {
+      fail(`${prefix}name`, name, 'a name of 1 to 64 letters, digits, "_", "-", "." or ":"');
+    }
+    if (names.has(name)) fail(`${prefix}name`, name, 'a name no other monitor has');
+    names.add(name);
+    return resolveMonitor(monitor, defaults, name, prefix);
+  });
+}
+
 /**
  * Validates the options given to the module and fills in the defaults.
  * @throws AuditAlertConfigError naming the first invalid option.
@@ -90,13 +191,28 @@ function defaultServiceName(): string {
 export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOptions {
   const options = readObject(raw ?? {}, 'options');
   rejectUnknownKeys(options, KNOWN_OPTIONS);
+  const serviceName = readString(options, 'serviceName', defaultServiceName());
+  const defaults = resolveMonitor(
+    options,
+    {
+      serviceName,
+      enabled: true,
+      thresholdMs: 30_000,
+      cooldownMs: 300_000,
+      notifyRecovery: true,
+      probe: null,
+    },
+    DEFAULT_MONITOR_NAME,
+  );
+  const monitors = resolveMonitors(options.monitors, defaults);
   return {
-    serviceName: readString(options, 'serviceName', defaultServiceName()),
-    enabled: readBoolean(options, 'enabled', true),
-    thresholdMs: readDuration(options, 'thresholdMs', 30_000),
-    cooldownMs: readDuration(options, 'cooldownMs', 300_000),
-    notifyRecovery: readBoolean(options, 'notifyRecovery', true),
+    serviceName,
     hookTimeoutMs: readDuration(options, 'hookTimeoutMs', 10_000, { min: 1 }),
     shutdownTimeoutMs: readDuration(options, 'shutdownTimeoutMs', 5_000),
+    monitors,
+    defaultMonitor: (monitors.find((m) => m.name === DEFAULT_MONITOR_NAME) ?? monitors[0]!).name,
+    channels: resolveChannels(options.channels),
+    metrics: readBoolean(options, 'metrics', true),
+    cluster: resolveClusterOptions(options.cluster),
   };
 }

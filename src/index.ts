@@ -1,6 +1,19 @@
 export { AuditAlertConfigError } from './audit-alert-config.error.js';
 export { AUDIT_ALERT_CLOCK, AuditAlertEvents, type AuditAlertEventType } from './audit-alert.constants.js';
 export { AuditAlertModule } from './audit-alert.module.js';
+export type {
+  AuditAlertChannelDeliveryOptions,
+  AuditAlertChannelOptions,
+  PagerDutyChannelOptions,
+  PagerDutySeverity,
+  SlackChannelOptions,
+  WebhookChannelOptions,
+} from './channels/channel-options.interface.js';
+export type {
+  AuditAlertClusterOptions,
+  AuditAlertRedisClient,
+  AuditAlertRedisConnectionOptions,
+} from './cluster/cluster-options.interface.js';
 export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock.interface.js';
 export { isStorageRecoveredEvent, isStorageUnreachableEvent } from './events/audit-alert-event.guards.js';
 export type {
@@ -15,6 +28,11 @@ export type {
   AuditAlertModuleExtras,
   AuditAlertModuleOptions,
   AuditAlertOptionsFactory,
+  AuditMonitorOptions,
+  AuditMonitorSettings,
+  AuditStorageProbeOptions,
 } from './interfaces/audit-alert-module-options.interface.js';
+export { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 export type { AuditStorageState, AuditStorageStatus } from './monitor/audit-storage-status.interface.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
+export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';

@@ -4,6 +4,7 @@ import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_LOGGER_CONTEXT } from '../audit-alert.co
 import { shutdownTimedOut } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import { errorText } from '../monitor/error-text.util.js';
 
 /**
@@ -27,6 +28,7 @@ export class AuditAlertDispatcher {
   constructor(
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
     @Optional() emitter?: EventEmitter2,
+    @Optional() private readonly metrics?: AuditAlertMetrics,
   ) {
     this.emitter = emitter ?? new EventEmitter2();
   }
@@ -37,6 +39,8 @@ export class AuditAlertDispatcher {
       this.queue.push(event);
       return;
     }
+    // Counted here, past the queue, so an event raised during start-up counts once, when it is sent.
+    this.metrics?.alertSent(event);
     this.track(
       new Promise<void>((resolve) =>
         setImmediate(() => {

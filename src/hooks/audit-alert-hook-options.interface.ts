@@ -7,4 +7,9 @@ export interface AuditAlertHookOptions {
    * @default every type: ['audit.storage.unreachable', 'audit.storage.recovered']
    */
   events?: readonly AuditAlertEventType[];
+  /**
+   * Names of the monitors whose events this hook receives.
+   * @default every monitor
+   */
+  monitors?: readonly string[];
 }

@@ -20,19 +20,36 @@ import {
   AUDIT_ALERT_RESOLVED_OPTIONS,
   type AuditAlertEventType,
 } from '../audit-alert.constants.js';
-import { hookFailed, hookTimedOut, hookWithoutMethod, invalidOption } from '../audit-alert.messages.js';
+import {
+  hookFailed,
+  hookTimedOut,
+  hookWithoutMethod,
+  injectedUnknownMonitor,
+  invalidOption,
+} from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import { AuditAlertMetrics, errorTypeOf, TIMEOUT_ERROR_TYPE } from '../metrics/audit-alert.metrics.js';
 import { errorText } from '../monitor/error-text.util.js';
+import { monitorNameOfToken } from '../monitor/inject-audit-monitor.decorator.js';
 import type { AuditAlertHookOptions } from './audit-alert-hook-options.interface.js';
 import type { OnAuditAlert } from './on-audit-alert.interface.js';
 
 /** A hook as the explorer calls it: static hooks resolve to one instance, others to a fresh one per alert. */
-interface HookBinding {
+export interface HookBinding {
   readonly name: string;
   readonly events: readonly AuditAlertEventType[];
+  /** `null`: every monitor. */
+  readonly monitors: ReadonlySet<string> | null;
+  /**
+   * How long a call may run before it is abandoned; `null` for a hook that
+   * bounds itself (the built-in channels time out each attempt and stop at
+   * shutdown, and their retries may rightly outlast `hookTimeoutMs`).
+   * @default options.hookTimeoutMs
+   */
+  readonly timeoutMs?: number | null;
   instanceFor(event: AuditAlertEvent): OnAuditAlert | Promise<OnAuditAlert>;
 }
 
@@ -40,8 +57,6 @@ interface HookBinding {
 interface Subscription {
   off(): unknown;
 }
-
-const TIMED_OUT = Symbol('timed out');
 
 /**
  * Finds every `@AuditAlertHook()` provider, subscribes it to the dispatcher's
@@ -60,10 +75,12 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
     @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditAlertOptions,
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
     @Optional() private readonly readiness?: EventEmitterReadinessWatcher,
+    @Optional() private readonly metrics?: AuditAlertMetrics,
   ) {}
 
   /** Finds and checks the hooks; a hook without `onAuditAlert` stops the bootstrap here. */
   onModuleInit(): void {
+    this.assertInjectedMonitorsExist();
     for (const binding of this.discoverHooks()) this.subscribe(binding);
   }
 
@@ -93,10 +110,29 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
     for (const type of binding.events) {
       const listener = this.dispatcher.emitter.prependListener(
         type,
-        (event: AuditAlertEvent) => this.deliver(binding, event),
+        (event: AuditAlertEvent) => {
+          if (!binding.monitors || binding.monitors.has(event.monitor)) this.deliver(binding, event);
+        },
         { objectify: true },
       ) as unknown as Subscription;
       this.listeners.push(listener);
+    }
+  }
+
+  /** `@InjectAuditMonitor(name)` of a monitor that does not exist stops the bootstrap, naming the class. */
+  private assertInjectedMonitorsExist(): void {
+    const known = this.options.monitors.map((m) => m.name);
+    for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
+      const dependencies = [
+        ...(wrapper.getCtorMetadata() ?? []),
+        ...(wrapper.getPropertiesMetadata() ?? []).map((p) => p.wrapper),
+      ];
+      for (const dependency of dependencies) {
+        const name = monitorNameOfToken(dependency?.token);
+        if (name !== null && !known.includes(name)) {
+          throw new AuditAlertConfigError(injectedUnknownMonitor(String(wrapper.name), name, known), 'monitors');
+        }
+      }
     }
   }
 
@@ -111,17 +147,31 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
       if (typeof target.prototype?.onAuditAlert !== 'function') {
         throw new AuditAlertConfigError(hookWithoutMethod(target.name), `${target.name}.onAuditAlert`);
       }
-      const events = hookEvents(target.name, options);
+      const filters = {
+        name: target.name,
+        events: hookEvents(target.name, options),
+        monitors: this.hookMonitors(target.name, options),
+      };
       if (wrapper.isDependencyTreeStatic() && !wrapper.isTransient) {
         const instance = wrapper.instance as OnAuditAlert;
         if (seen.has(instance)) continue;
         seen.add(instance);
-        bindings.push({ name: target.name, events, instanceFor: () => instance });
+        bindings.push({ ...filters, instanceFor: () => instance });
       } else {
-        bindings.push({ name: target.name, events, instanceFor: (event) => this.resolvePerAlert(wrapper, event) });
+        bindings.push({ ...filters, instanceFor: (event) => this.resolvePerAlert(wrapper, event) });
       }
     }
     return bindings;
+  }
+
+  private hookMonitors(className: string, { monitors }: AuditAlertHookOptions): ReadonlySet<string> | null {
+    if (monitors === undefined) return null;
+    const known = this.options.monitors.map((m) => m.name);
+    if (!Array.isArray(monitors) || !monitors.every((name) => known.includes(name))) {
+      const path = `@AuditAlertHook(${className}).monitors`;
+      throw new AuditAlertConfigError(invalidOption(path, monitors, `an array of monitor names: ${known.join(', ')}`), path);
+    }
+    return new Set(monitors);
   }
 
   /** A request-scoped or transient hook gets a fresh instance, with the event as its "request". */
@@ -140,19 +190,26 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
       const hook = await binding.instanceFor(event);
       await hook.onAuditAlert(event);
     })();
+    const timeoutMs = binding.timeoutMs === undefined ? this.options.hookTimeoutMs : binding.timeoutMs;
     let timer: unknown;
-    const expired = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = this.clock.setTimer(() => resolve(TIMED_OUT), this.options.hookTimeoutMs);
-    });
+    const expired =
+      timeoutMs === null
+        ? null
+        : new Promise<string>((resolve) => {
+            timer = this.clock.setTimer(() => resolve(hookTimedOut(binding.name, event.type, timeoutMs)), timeoutMs);
+          });
     const delivery = (async () => {
       try {
-        if ((await Promise.race([call, expired])) === TIMED_OUT) {
-          this.logger.warn(hookTimedOut(binding.name, event.type, this.options.hookTimeoutMs));
+        const abandoned = await (expired ? Promise.race([call, expired]) : call);
+        if (abandoned) {
+          this.logger.warn(abandoned);
+          this.metrics?.deliveryFailed(binding.name, event, TIMEOUT_ERROR_TYPE);
         }
       } catch (error) {
         this.logger.error(hookFailed(binding.name, event.type, errorText(error)));
+        this.metrics?.deliveryFailed(binding.name, event, errorTypeOf(error));
       } finally {
-        this.clock.clearTimer(timer);
+        if (expired) this.clock.clearTimer(timer);
       }
     })().catch(() => undefined); // a logger that throws must not turn into an unhandled rejection
     this.dispatcher.track(delivery);

@@ -1,13 +1,27 @@
+import type { AuditAlertChannelOptions } from '../channels/channel-options.interface.js';
+import type { AuditAlertClusterOptions } from '../cluster/cluster-options.interface.js';
+
 /**
- * Options of `AuditAlertModule.forRoot()` and of the factory given to
- * `forRootAsync()`. Every option is validated when the application starts.
+ * An active check of the audit storage, run while an outage is open so that a
+ * recovery is noticed even when the application writes nothing.
  */
-export interface AuditAlertModuleOptions {
+export interface AuditStorageProbeOptions {
+  /** Resolves when the storage answers; rejects (or throws) when it does not. */
+  check: () => unknown;
   /**
-   * Name of the service, carried in every event.
-   * @default process.env.OTEL_SERVICE_NAME, else 'unknown_service:node'
+   * Time between the end of one check and the start of the next; checks never overlap.
+   * @default 5_000
    */
-  serviceName?: string;
+  intervalMs?: number;
+  /**
+   * A check still running after this long counts as a failure.
+   * @default 5_000
+   */
+  timeoutMs?: number;
+}
+
+/** What every monitor can set for itself; at the top level, the defaults of all monitors. */
+export interface AuditMonitorSettings {
   /**
    * `false` keeps the monitor answering (`track()`, `getStatus()`) but never
    * sends an alert.
@@ -31,7 +45,36 @@ export interface AuditAlertModuleOptions {
    */
   notifyRecovery?: boolean;
   /**
-   * A hook call still running after this long is abandoned and logged.
+   * Checks the storage actively while an outage is open: a passing check
+   * counts as a success, a failing one as a failure.
+   * @default undefined (no probe)
+   */
+  probe?: AuditStorageProbeOptions;
+  /**
+   * Run the probe while healthy too, so an outage is noticed without a write.
+   * @default false
+   */
+  probeWhileHealthy?: boolean;
+}
+
+/** One monitor of `monitors`: a name, and settings that override the top-level ones. */
+export interface AuditMonitorOptions extends AuditMonitorSettings {
+  /** Carried in every event as `monitor`: letters, digits, `_`, `-`, `.` or `:`, at most 64. */
+  name: string;
+}
+
+/**
+ * Options of `AuditAlertModule.forRoot()` and of the factory given to
+ * `forRootAsync()`. Every option is validated when the application starts.
+ */
+export interface AuditAlertModuleOptions extends AuditMonitorSettings {
+  /**
+   * Name of the service, carried in every event.
+   * @default process.env.OTEL_SERVICE_NAME, else 'unknown_service:node'
+   */
+  serviceName?: string;
+  /**
+   * A call of a hook still running after this long is abandoned and logged.
    * @default 10_000
    */
   hookTimeoutMs?: number;
@@ -40,6 +83,50 @@ export interface AuditAlertModuleOptions {
    * @default 5_000
    */
   shutdownTimeoutMs?: number;
+  /**
+   * Several audit stores, each watched on its own with its own state, timers
+   * and outage ids; each inherits the top-level settings. `AuditStorageMonitor`
+   * is the one named `'default'`, else the first.
+   * @default [{ name: 'default' }]
+   */
+  monitors?: AuditMonitorOptions[];
+  /**
+   * Built-in alert channels: a generic webhook, Slack, PagerDuty. Each is
+   * called like a hook, retries on its own (so it is never abandoned after
+   * `hookTimeoutMs`), and is waited for at shutdown up to `shutdownTimeoutMs`.
+   *
+   * ```ts
+   * channels: [
+   *   { type: 'slack', url: process.env.SLACK_WEBHOOK_URL },
+   *   { type: 'pagerduty', routingKey: process.env.PAGERDUTY_ROUTING_KEY },
+   * ]
+   * ```
+   * @default []
+   */
+  channels?: AuditAlertChannelOptions[];
+  /**
+   * Record OpenTelemetry metrics (storage failures and successes, alerts sent,
+   * failed deliveries, the state of each monitor) through `@opentelemetry/api`.
+   * They are recorded only when that package is installed and a MeterProvider
+   * is registered before the application starts; otherwise, and with `false`,
+   * nothing is loaded and the write path pays nothing.
+   * @default true
+   */
+  metrics?: boolean;
+  /**
+   * Deduplicates alerts across the replicas of the service through a Redis
+   * they share: for each monitor, one `outageId` for all of them, at most one
+   * `audit.storage.unreachable` per `cooldownMs` and one `audit.storage.recovered`
+   * across the cluster. A replica that cannot reach Redis within `timeoutMs`
+   * alerts on its own (and logs it): a duplicate is possible, a lost alert is not.
+   * `ioredis` is loaded only when this is set.
+   *
+   * ```ts
+   * cluster: { redis: process.env.REDIS_URL } // redis://…, options, or an ioredis client
+   * ```
+   * @default undefined (every replica alerts on its own)
+   */
+  cluster?: AuditAlertClusterOptions;
 }
 
 /**

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
+import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { StorageRecoveredEvent, StorageUnreachableEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
+import { errorText } from './error-text.util.js';
 
 /** What the state machine needs to know; times are in milliseconds. */
 export interface FailureTrackerConfig {
@@ -15,8 +17,10 @@ export interface FailureTrackerConfig {
 }
 
 /**
- * The outage state machine, free of Nest, timers and clocks: every method is
- * given the monotonic and wall-clock time, and returns the event to send, if any.
+ * The outage state machine, free of Nest and of timers: it reads the injected
+ * clock, and every method returns the event to send, if any. The wall clock is
+ * read and the error text derived only when an outage opens or an event or
+ * status is built, so a failure during an outage costs a few field writes.
  *
  * healthy → failing (first failure) → alerting (threshold passed) → healthy (success).
  * The owner arms a timer for {@link FailureTracker.thresholdDueIn} when an outage
@@ -31,52 +35,59 @@ export class FailureTracker {
   private firstFailureMono = 0;
   private firstFailureWall = 0;
   private failures = 0;
-  private lastError: string | null = null;
+  /** The last failure as recorded; its text is derived on demand and kept. */
+  private lastErrorValue: unknown = null;
+  private lastErrorText: string | null = null;
   private lastAlertMono = 0;
   private lastAlertWall: number | null = null;
   private occurrence = 0;
 
   constructor(
     private readonly config: FailureTrackerConfig,
+    private readonly clock: Pick<AuditAlertClock, 'monotonicNow' | 'wallNow'>,
     private readonly newOutageId: () => string = randomUUID,
   ) {}
 
   /** Records a failure; returns the unreachable alert it triggers, if any. */
-  recordFailure(error: string, mono: number, wall: number): StorageUnreachableEvent | null {
-    this.lastError = error;
+  recordFailure(error: unknown): StorageUnreachableEvent | null {
+    const mono = this.clock.monotonicNow();
+    this.lastErrorValue = error;
+    this.lastErrorText = null;
     if (this.state === 'healthy') {
       this.state = 'failing';
       this.outageId = this.newOutageId();
       this.firstFailureMono = mono;
-      this.firstFailureWall = wall;
+      this.firstFailureWall = this.clock.wallNow();
       this.failures = 1;
       this.occurrence = 0;
       this.lastAlertWall = null;
     } else {
       this.failures += 1;
     }
-    if (this.state === 'failing') return this.checkThreshold(mono, wall);
-    return mono - this.lastAlertMono >= this.config.cooldownMs ? this.alert(mono, wall) : null;
+    if (this.state === 'failing') return this.checkThreshold();
+    return mono - this.lastAlertMono >= this.config.cooldownMs ? this.alert(mono) : null;
   }
 
   /**
    * Sends the first alert once the threshold has passed with no success.
    * Safe to call at any time: it does nothing unless that alert is due.
    */
-  checkThreshold(mono: number, wall: number): StorageUnreachableEvent | null {
+  checkThreshold(): StorageUnreachableEvent | null {
     if (this.state !== 'failing' || !this.config.enabled) return null;
-    return mono - this.firstFailureMono >= this.config.thresholdMs ? this.alert(mono, wall) : null;
+    const mono = this.clock.monotonicNow();
+    return mono - this.firstFailureMono >= this.config.thresholdMs ? this.alert(mono) : null;
   }
 
   /** Milliseconds until the first alert is due, or `null` when none will be. */
-  thresholdDueIn(mono: number): number | null {
+  thresholdDueIn(): number | null {
     if (this.state !== 'failing' || !this.config.enabled) return null;
-    return Math.max(0, this.firstFailureMono + this.config.thresholdMs - mono);
+    return Math.max(0, this.firstFailureMono + this.config.thresholdMs - this.clock.monotonicNow());
   }
 
   /** Records a success; ends any outage and returns the recovery to announce, if any. */
-  recordSuccess(mono: number, wall: number): StorageRecoveredEvent | null {
+  recordSuccess(): StorageRecoveredEvent | null {
     if (this.state === 'healthy') return null;
+    const mono = this.clock.monotonicNow();
     const alerted = this.state === 'alerting';
     const event: StorageRecoveredEvent | null =
       alerted && this.config.notifyRecovery
@@ -86,7 +97,7 @@ export class FailureTracker {
             monitor: this.config.monitor,
             serviceName: this.config.serviceName,
             outageStartedAt: new Date(this.firstFailureWall),
-            recoveredAt: new Date(wall),
+            recoveredAt: new Date(this.clock.wallNow()),
             outageDurationMs: mono - this.firstFailureMono,
             eventsAffected: this.failures,
           }
@@ -94,7 +105,8 @@ export class FailureTracker {
     this.state = 'healthy';
     this.outageId = null;
     this.failures = 0;
-    this.lastError = null;
+    this.lastErrorValue = null;
+    this.lastErrorText = null;
     this.lastAlertWall = null;
     this.occurrence = 0;
     return event;
@@ -110,15 +122,20 @@ export class FailureTracker {
       firstFailureAt: open ? new Date(this.firstFailureWall) : null,
       consecutiveFailures: this.failures,
       eventsAffected: this.failures,
-      lastError: this.lastError,
+      lastError: open ? this.lastError() : null,
       lastAlertAt: this.lastAlertWall === null ? null : new Date(this.lastAlertWall),
     };
   }
 
-  private alert(mono: number, wall: number): StorageUnreachableEvent {
+  private lastError(): string {
+    this.lastErrorText ??= errorText(this.lastErrorValue);
+    return this.lastErrorText;
+  }
+
+  private alert(mono: number): StorageUnreachableEvent {
     this.state = 'alerting';
     this.lastAlertMono = mono;
-    this.lastAlertWall = wall;
+    this.lastAlertWall = this.clock.wallNow();
     this.occurrence += 1;
     return {
       type: AuditAlertEvents.StorageUnreachable,
@@ -128,7 +145,7 @@ export class FailureTracker {
       firstFailureAt: new Date(this.firstFailureWall),
       consecutiveFailures: this.failures,
       unreachableDurationMs: mono - this.firstFailureMono,
-      lastError: this.lastError ?? '',
+      lastError: this.lastError(),
       occurrence: this.occurrence,
     };
   }

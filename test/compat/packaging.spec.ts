@@ -181,7 +181,7 @@ let packed: PackResult;
 
 beforeAll(async () => {
   root = await realpath(await mkdtemp(join(tmpdir(), 'nestjs-audit-alert-compat-')));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', root], repoRoot, INSTALL_TIMEOUT_MS);
+  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', root], repoRoot, INSTALL_TIMEOUT_MS);
   [packed] = JSON.parse(stdout) as PackResult[];
   const tarball = join(root, packed!.filename);
 
@@ -274,6 +274,7 @@ describe('the packed package', () => {
     // `types` must come before `default`: conditions are matched in order.
     expect(pkg.exports).toEqual({
       '.': { types: './dist/index.d.ts', default: './dist/index.js' },
+      './terminus': { types: './dist/terminus/index.d.ts', default: './dist/terminus/index.js' },
       './package.json': './package.json',
     });
     expect(Object.keys(pkg.exports!['.'] as object)).toEqual(['types', 'default']);
@@ -293,7 +294,7 @@ describe('the packed package', () => {
     for (const version of ['20.19.0', '22.12.0', '24.0.0', process.versions.node]) {
       expect({ version, accepted: satisfies(version, engines) }).toEqual({ version, accepted: true });
     }
-    for (const version of ['18.20.0', '20.18.3']) {
+    for (const version of ['18.20.0', '20.18.3', '22.11.0']) {
       expect({ version, accepted: satisfies(version, engines) }).toEqual({ version, accepted: false });
     }
     const peers = pkg.peerDependencies ?? {};

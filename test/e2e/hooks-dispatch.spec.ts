@@ -24,6 +24,7 @@ import {
 } from '../../src/index.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
+import { RejectionWatch } from '../support/rejection-watch.js';
 
 const received: { hook: string; event: AuditAlertEvent; instance?: unknown }[] = [];
 const types = (hook: string) => received.filter((r) => r.hook === hook).map((r) => r.event.type);
@@ -94,8 +95,7 @@ class FeatureModule {}
 let clock: ManualClock;
 let logger: CaptureLogger;
 let app: INestApplication | undefined;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
+let rejections: RejectionWatch;
 
 async function start(
   providers: Type<unknown>[] | unknown[],
@@ -122,17 +122,18 @@ async function outage(monitor: AuditStorageMonitor): Promise<void> {
 
 beforeEach(() => {
   received.length = 0;
-  unhandled.length = 0;
   clock = new ManualClock();
   logger = new CaptureLogger();
-  process.on('unhandledRejection', onUnhandled);
+  rejections = new RejectionWatch();
+  rejections.install();
 });
 
 afterEach(async () => {
   await app?.close();
   app = undefined;
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
+  await flush();
+  rejections.uninstall();
+  expect(rejections.reasons).toEqual([]);
 });
 
 describe('hook discovery', () => {

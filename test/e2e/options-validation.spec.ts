@@ -35,7 +35,7 @@ class Probe {
   constructor(readonly monitor: AuditStorageMonitor) {}
 }
 
-async function boot(imports: Module[] | unknown[]) {
+async function boot(imports: unknown[]) {
   const moduleRef = await Test.createTestingModule({ imports: imports as never[], providers: [Probe] }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   await app.init();

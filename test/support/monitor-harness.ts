@@ -8,6 +8,6 @@ export function monitorHarness(options: AuditAlertModuleOptions = {}) {
   const clock = new ManualClock();
   const events: AuditAlertEvent[] = [];
   const dispatcher = { dispatch: (event: AuditAlertEvent) => events.push(event) } as unknown as AuditAlertDispatcher;
-  const monitor = new AuditStorageMonitor('default', resolveAuditAlertOptions(options), clock, dispatcher);
+  const monitor = new AuditStorageMonitor(resolveAuditAlertOptions(options).monitors[0]!, clock, dispatcher);
   return { clock, events, monitor };
 }

@@ -3,7 +3,6 @@ import type { AuditStorageStatus, StorageRecoveredEvent, StorageUnreachableEvent
 import { monitorHarness } from '../support/monitor-harness.js';
 
 const T = 30_000;
-const C = 300_000;
 
 describe('AuditStorageMonitor state machine', () => {
   it('sends the first alert from the threshold timer although no further failure arrives', () => {
@@ -78,7 +77,7 @@ describe('AuditStorageMonitor state machine', () => {
     expect(clock.pendingTimers).toBe(0);
     clock.advance(T * 2);
     expect(events).toHaveLength(0);
-    expect(monitor.getStatus()).toEqual<AuditStorageStatus>({
+    const healthy: AuditStorageStatus = {
       monitor: 'default',
       state: 'healthy',
       outageId: null,
@@ -87,7 +86,8 @@ describe('AuditStorageMonitor state machine', () => {
       eventsAffected: 0,
       lastError: null,
       lastAlertAt: null,
-    });
+    };
+    expect(monitor.getStatus()).toEqual(healthy);
   });
 
   it('announces the recovery of an alerted outage with its figures', () => {
@@ -100,7 +100,7 @@ describe('AuditStorageMonitor state machine', () => {
     clock.advance(1_000);
     monitor.recordSuccess();
     const [alert, recovery] = events as [StorageUnreachableEvent, StorageRecoveredEvent];
-    expect(recovery).toEqual<StorageRecoveredEvent>({
+    const expected: StorageRecoveredEvent = {
       type: 'audit.storage.recovered',
       outageId: alert.outageId,
       monitor: 'default',
@@ -109,7 +109,8 @@ describe('AuditStorageMonitor state machine', () => {
       recoveredAt: new Date(alert.firstFailureAt.getTime() + 6_000),
       outageDurationMs: 6_000,
       eventsAffected: 3,
-    });
+    };
+    expect(recovery).toEqual(expected);
   });
 
   it('sends no recovery with notifyRecovery false', () => {

@@ -16,7 +16,7 @@ function referenceModel(config: Config, commands: Command[]) {
   const expected: { type: string; outage: number; occurrence?: number; failures: number; at: number }[] = [];
   let now = 0;
   let outage = 0;
-  let state: 'healthy' | 'failing' | 'alerting' = 'healthy';
+  let state = 'healthy' as 'healthy' | 'failing' | 'alerting';
   let start = 0;
   let failures = 0;
   let lastAlert = 0;
@@ -41,9 +41,9 @@ function referenceModel(config: Config, commands: Command[]) {
       }
       failures += 1;
       if (state === 'failing' && now - start >= config.thresholdMs) alert(now);
-      else if (state === 'alerting' && now - lastAlert >= config.cooldownMs) alert(now);
+      else if ((state as string) === 'alerting' && now - lastAlert >= config.cooldownMs) alert(now);
     } else {
-      if (state === 'alerting' && config.notifyRecovery) {
+      if ((state as string) === 'alerting' && config.notifyRecovery) {
         expected.push({ type: 'audit.storage.recovered', outage, failures, at: now - start });
       }
       state = 'healthy';

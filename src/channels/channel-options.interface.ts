@@ -1,0 +1,94 @@
+import type { AuditAlertEventType } from '../audit-alert.constants.js';
+
+/**
+ * How a built-in channel delivers: which events it sends, how long one attempt
+ * may take, and how it retries. Shared by every channel type.
+ */
+export interface AuditAlertChannelDeliveryOptions {
+  /**
+   * Event types this channel sends, as in `@AuditAlertHook({ events })`.
+   * @default every type: ['audit.storage.unreachable', 'audit.storage.recovered']
+   */
+  events?: readonly AuditAlertEventType[];
+  /**
+   * Longest wait for the response to one attempt, in milliseconds.
+   * @default 10_000
+   */
+  timeoutMs?: number;
+  /**
+   * Further attempts after a network error, a timeout, a 429 or a 5xx
+   * response (other 4xx responses are never retried). From 0 to 10.
+   * @default 3
+   */
+  retries?: number;
+  /**
+   * Delay before the first retry, in milliseconds; doubled for each further
+   * retry, with jitter (each wait is between half and all of it), capped at
+   * five minutes. A `Retry-After` header sent by the receiver takes precedence.
+   * @default 1_000
+   */
+  backoffMs?: number;
+}
+
+/**
+ * POSTs each event, as JSON, to any HTTP endpoint.
+ *
+ * ```ts
+ * { type: 'webhook', url: 'https://alerts.example.com/audit', headers: { authorization: `Bearer ${token}` } }
+ * ```
+ */
+export interface WebhookChannelOptions extends AuditAlertChannelDeliveryOptions {
+  readonly type: 'webhook';
+  /** Absolute `https:` (or `http:`) URL the events are POSTed to. */
+  url: string;
+  /**
+   * Extra request headers, such as `authorization`. Their values are never logged.
+   * @default {}
+   */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Posts a message a person can read to a Slack channel through an incoming
+ * webhook (https://api.slack.com/messaging/webhooks).
+ *
+ * ```ts
+ * { type: 'slack', url: process.env.SLACK_WEBHOOK_URL }
+ * ```
+ */
+export interface SlackChannelOptions extends AuditAlertChannelDeliveryOptions {
+  readonly type: 'slack';
+  /** The incoming webhook URL, `https://hooks.slack.com/services/…`. Never logged beyond its origin. */
+  url: string;
+}
+
+/** Severity of a PagerDuty alert, as the Events API v2 names it. */
+export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
+
+/**
+ * Triggers a PagerDuty incident through the Events API v2 when the storage is
+ * unreachable, and resolves it on recovery. Every alert of one outage shares
+ * one `dedup_key`, so repeats attach to the same incident.
+ *
+ * ```ts
+ * { type: 'pagerduty', routingKey: process.env.PAGERDUTY_ROUTING_KEY }
+ * ```
+ */
+export interface PagerDutyChannelOptions extends AuditAlertChannelDeliveryOptions {
+  readonly type: 'pagerduty';
+  /** Integration key of an Events API v2 integration. Never logged. */
+  routingKey: string;
+  /**
+   * Severity of the triggered alert.
+   * @default 'critical'
+   */
+  severity?: PagerDutySeverity;
+  /**
+   * Events API endpoint.
+   * @default 'https://events.pagerduty.com/v2/enqueue'
+   */
+  url?: string;
+}
+
+/** One entry of the `channels` option: a built-in alert channel. */
+export type AuditAlertChannelOptions = WebhookChannelOptions | SlackChannelOptions | PagerDutyChannelOptions;

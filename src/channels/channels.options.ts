@@ -1,0 +1,201 @@
+import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AUDIT_ALERT_EVENT_TYPES, type AuditAlertEventType } from '../audit-alert.constants.js';
+import { describeKind, invalidOption, invalidSecretOption } from '../audit-alert.messages.js';
+import { readDuration, rejectUnknownKeys } from '../audit-alert.options.js';
+import type { AuditAlertChannelOptions, PagerDutySeverity } from './channel-options.interface.js';
+
+/** What every channel runs with once validated. */
+interface ResolvedChannelBase {
+  readonly events: readonly AuditAlertEventType[];
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly backoffMs: number;
+}
+
+/** A validated `{ type: 'webhook' }` channel. */
+export interface ResolvedWebhookChannel extends ResolvedChannelBase {
+  readonly type: 'webhook';
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A validated `{ type: 'slack' }` channel. */
+export interface ResolvedSlackChannel extends ResolvedChannelBase {
+  readonly type: 'slack';
+}
+
+/** A validated `{ type: 'pagerduty' }` channel. */
+export interface ResolvedPagerDutyChannel extends ResolvedChannelBase {
+  readonly type: 'pagerduty';
+  readonly routingKey: string;
+  readonly severity: PagerDutySeverity;
+}
+
+/** A channel with every default filled in, as the module runs it. */
+export type ResolvedChannelOptions = ResolvedWebhookChannel | ResolvedSlackChannel | ResolvedPagerDutyChannel;
+
+/** Where PagerDuty's Events API v2 receives events. */
+export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
+
+const CHANNEL_TYPES = ['webhook', 'slack', 'pagerduty'] as const satisfies readonly AuditAlertChannelOptions['type'][];
+
+const DELIVERY_KEYS = ['type', 'events', 'timeoutMs', 'retries', 'backoffMs'] as const;
+
+const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = {
+  webhook: [...DELIVERY_KEYS, 'url', 'headers'],
+  slack: [...DELIVERY_KEYS, 'url'],
+  pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'url'],
+};
+
+const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
+
+const MAX_RETRIES = 10;
+
+/** RFC 9110 `token`: what a header name may be made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Headers that belong to the HTTP connection or to the request body, not to the receiver. */
+const RESERVED_HEADERS = [
+  'connection',
+  'content-length',
+  'expect',
+  'host',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+
+const quoted = (values: readonly string[]): string => values.map((value) => `'${value}'`).join(', ');
+
+function fail(path: string, value: unknown, allowed: string): never {
+  throw new AuditAlertConfigError(invalidOption(path, value, allowed), path);
+}
+
+/** For values that may be credentials (URLs, keys, header values): say what they are, never what they hold. */
+function failSecret(path: string, received: string, allowed: string): never {
+  throw new AuditAlertConfigError(invalidSecretOption(path, received, allowed), path);
+}
+
+function readUrl(source: Record<string, unknown>, path: string, fallback?: string): string {
+  const value = source.url;
+  if (value === undefined && fallback !== undefined) return fallback;
+  const allowed = 'an absolute http:// or https:// URL';
+  if (typeof value !== 'string') failSecret(`${path}.url`, describeKind(value), allowed);
+  if (!URL.canParse(value)) failSecret(`${path}.url`, `${describeKind(value)} that is not an absolute URL`, allowed);
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    failSecret(`${path}.url`, `a URL with the scheme "${url.protocol}"`, allowed);
+  }
+  if (url.username !== '' || url.password !== '') {
+    failSecret(`${path}.url`, 'a URL with user information (user:password@)', `${allowed} without it; send credentials in headers`);
+  }
+  return url.href;
+}
+
+function readHeaders(source: Record<string, unknown>, path: string): Readonly<Record<string, string>> {
+  const value = source.headers;
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    failSecret(`${path}.headers`, describeKind(value), 'an object of header names to string values');
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, headerValue] of Object.entries(value)) {
+    const headerPath = `${path}.headers[${JSON.stringify(name)}]`;
+    if (!HEADER_NAME.test(name)) fail(headerPath, name, 'a header name made of letters, digits and !#$%&\'*+.^_`|~-');
+    if (RESERVED_HEADERS.includes(name.toLowerCase())) {
+      fail(headerPath, name, `a header other than ${quoted(RESERVED_HEADERS)}, which HTTP itself manages`);
+    }
+    if (typeof headerValue !== 'string' || /[\r\n\0]/.test(headerValue)) {
+      failSecret(headerPath, describeKind(headerValue), 'a string without line breaks or NUL characters');
+    }
+    headers[name] = headerValue;
+  }
+  return headers;
+}
+
+function readRoutingKey(source: Record<string, unknown>, path: string): string {
+  const value = source.routingKey;
+  if (typeof value !== 'string' || value.trim() === '') {
+    failSecret(`${path}.routingKey`, describeKind(value), 'the non-empty integration key of a PagerDuty Events API v2 integration');
+  }
+  return value;
+}
+
+function readSeverity(source: Record<string, unknown>, path: string): PagerDutySeverity {
+  const value = source.severity;
+  if (value === undefined) return 'critical';
+  if (!SEVERITIES.includes(value as PagerDutySeverity)) fail(`${path}.severity`, value, `one of ${quoted(SEVERITIES)}`);
+  return value as PagerDutySeverity;
+}
+
+function readEvents(source: Record<string, unknown>, path: string): readonly AuditAlertEventType[] {
+  const value = source.events;
+  if (value === undefined) return AUDIT_ALERT_EVENT_TYPES;
+  const valid =
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.every((type) => AUDIT_ALERT_EVENT_TYPES.includes(type as AuditAlertEventType));
+  if (!valid) fail(`${path}.events`, value, `a non-empty array of ${quoted(AUDIT_ALERT_EVENT_TYPES)}`);
+  return [...new Set(value as AuditAlertEventType[])];
+}
+
+function readRetries(source: Record<string, unknown>, path: string): number {
+  const value = source.retries;
+  if (value === undefined) return 3;
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_RETRIES) {
+    fail(`${path}.retries`, value, `a whole number from 0 to ${MAX_RETRIES}`);
+  }
+  return value as number;
+}
+
+function resolveChannel(raw: unknown, path: string): ResolvedChannelOptions {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    failSecret(path, describeKind(raw), `a channel object with a type of ${quoted(CHANNEL_TYPES)}`);
+  }
+  const source = raw as Record<string, unknown>;
+  const type = source.type as AuditAlertChannelOptions['type'];
+  if (!CHANNEL_TYPES.includes(type)) fail(`${path}.type`, source.type, `one of ${quoted(CHANNEL_TYPES)}`);
+  rejectUnknownKeys(source, KNOWN_KEYS[type], `${path}.`);
+  const delivery = {
+    events: readEvents(source, path),
+    timeoutMs: readDuration(source, 'timeoutMs', 10_000, { min: 1, path: `${path}.timeoutMs` }),
+    retries: readRetries(source, path),
+    backoffMs: readDuration(source, 'backoffMs', 1_000, { path: `${path}.backoffMs` }),
+  };
+  switch (type) {
+    case 'webhook':
+      return { type, ...delivery, url: readUrl(source, path), headers: readHeaders(source, path) };
+    case 'slack':
+      return { type, ...delivery, url: readUrl(source, path) };
+    case 'pagerduty':
+      return {
+        type,
+        ...delivery,
+        url: readUrl(source, path, PAGERDUTY_EVENTS_URL),
+        routingKey: readRoutingKey(source, path),
+        severity: readSeverity(source, path),
+      };
+  }
+}
+
+/**
+ * Validates the `channels` option.
+ * @throws AuditAlertConfigError naming the first invalid field, such as `channels[1].url`.
+ */
+export function resolveChannels(value: unknown, path = 'channels'): readonly ResolvedChannelOptions[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) failSecret(path, describeKind(value), 'an array of channel objects');
+  return value.map((channel, index) => resolveChannel(channel, `${path}[${index}]`));
+}
+
+/** `true` for a plain `http:` URL whose host is not this machine: alerts would cross the network in clear text. */
+export function sendsInClearText(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  if (protocol !== 'http:') return false;
+  const loopback =
+    hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  return !loopback;
+}

@@ -1,0 +1,183 @@
+import { setMaxListeners } from 'node:events';
+import { createRequire } from 'node:module';
+import type { LoggerService } from '@nestjs/common';
+import {
+  channelDeliveredAfterRetries,
+  channelGaveUp,
+  channelRejected,
+  channelRetrying,
+  channelStopped,
+  httpStatusReason,
+  networkErrorReason,
+  redirectReason,
+  timeoutReason,
+} from '../audit-alert.messages.js';
+import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+
+// Resolved against this file, so it finds the package's own manifest from src/ (tests) and from dist/ alike.
+const manifest = createRequire(import.meta.url)('../../package.json') as { name: string; version: string };
+
+/** `user-agent` of every request, such as `nestjs-audit-alert/0.1.0`. */
+export const USER_AGENT = `${manifest.name}/${manifest.version}`;
+
+/** Longest wait between two attempts, whatever the backoff or a `Retry-After` header asks for. */
+export const MAX_RETRY_DELAY_MS = 300_000;
+
+/** One POST, ready to send. */
+export interface HttpRequest {
+  readonly url: string;
+  readonly headers: Headers;
+  readonly body: string;
+}
+
+/** How long one attempt may take and how often to try again. */
+export interface RetryPolicy {
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly backoffMs: number;
+}
+
+/** Why a delivery did not happen; its message never holds a URL path, a header or a key. */
+export class ChannelDeliveryError extends Error {
+  override readonly name = 'AuditAlertChannelError';
+}
+
+type AttemptOutcome =
+  | { readonly kind: 'delivered' }
+  | { readonly kind: 'retry'; readonly reason: string; readonly retryAfterMs: number | null }
+  | { readonly kind: 'rejected'; readonly reason: string }
+  | { readonly kind: 'stopped' };
+
+const DELIVERED: AttemptOutcome = { kind: 'delivered' };
+const STOPPED: AttemptOutcome = { kind: 'stopped' };
+
+/**
+ * Delay before retry number `retry` (1 for the first): `backoffMs` doubled for
+ * each earlier retry, capped, then "equal jitter" (between half and all of it)
+ * so that many instances alerting at once do not retry in step.
+ * @param random Returns a number in [0, 1), like `Math.random`.
+ */
+export function backoffDelay(backoffMs: number, retry: number, random: () => number): number {
+  const ceiling = Math.min(MAX_RETRY_DELAY_MS, backoffMs * 2 ** (retry - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * Reads a `Retry-After` header, in seconds or as an HTTP date, into a delay in
+ * milliseconds capped at {@link MAX_RETRY_DELAY_MS}; `null` when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | null, wallNow: number): number | null {
+  if (value === null) return null;
+  const text = value.trim();
+  let delayMs = Number.NaN;
+  if (/^\d+$/.test(text)) delayMs = Number(text) * 1_000;
+  // Date.parse reads almost anything; an HTTP date always has a day or month name.
+  else if (/[a-z]/i.test(text)) delayMs = Date.parse(text) - wallNow;
+  return Number.isNaN(delayMs) ? null : Math.min(MAX_RETRY_DELAY_MS, Math.max(0, delayMs));
+}
+
+/** The `code` of a fetch failure's cause (`ECONNREFUSED`…), never its message, which may quote the address. */
+function networkErrorCode(error: unknown): string | null {
+  const code = ((error as { cause?: { code?: unknown } } | null)?.cause ?? {}).code;
+  return typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? code : null;
+}
+
+/**
+ * POSTs requests with Node's `fetch`, each attempt bounded by a timeout, and
+ * retries network errors, timeouts, 429 and 5xx responses with exponential
+ * backoff and jitter, honouring `Retry-After`. Waits between attempts run on
+ * the module's clock; `signal` (aborted at application shutdown) stops both
+ * the attempt in progress and any further one.
+ */
+export class HttpDelivery {
+  constructor(
+    private readonly clock: AuditAlertClock,
+    private readonly random: () => number,
+    private readonly signal: AbortSignal,
+    private readonly logger: Pick<LoggerService, 'log' | 'warn'>,
+  ) {
+    // Every delivery in flight listens for shutdown; an outage on several monitors and channels makes many.
+    setMaxListeners(0, signal);
+  }
+
+  /**
+   * Delivers `request`, retrying as `policy` allows.
+   * @param label Names the channel in logs.
+   * @param eventType Names what is being sent in logs.
+   * @throws ChannelDeliveryError when the receiver refused it, the retries ran out or the application shut down.
+   */
+  async send(label: string, eventType: string, request: HttpRequest, policy: RetryPolicy): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      if (this.signal.aborted) throw new ChannelDeliveryError(channelStopped(attempt - 1));
+      const outcome = await this.attempt(request, policy.timeoutMs);
+      switch (outcome.kind) {
+        case 'delivered':
+          if (attempt > 1) this.logger.log(channelDeliveredAfterRetries(label, eventType, attempt));
+          return;
+        case 'rejected':
+          throw new ChannelDeliveryError(channelRejected(outcome.reason));
+        case 'stopped':
+          throw new ChannelDeliveryError(channelStopped(attempt));
+        case 'retry': {
+          if (attempt > policy.retries) throw new ChannelDeliveryError(channelGaveUp(attempt, outcome.reason));
+          const delayMs = outcome.retryAfterMs ?? backoffDelay(policy.backoffMs, attempt, this.random);
+          this.logger.warn(channelRetrying(label, eventType, attempt, outcome.reason, delayMs));
+          if (!(await this.pause(delayMs))) throw new ChannelDeliveryError(channelStopped(attempt));
+        }
+      }
+    }
+  }
+
+  private async attempt(request: HttpRequest, timeoutMs: number): Promise<AttemptOutcome> {
+    const controller = new AbortController();
+    const stop = (): void => controller.abort();
+    // A real timer on purpose: it bounds real network I/O, which a test clock does not drive.
+    const timer = setTimeout(stop, timeoutMs).unref();
+    this.signal.addEventListener('abort', stop, { once: true });
+    try {
+      const response = await fetch(request.url, {
+        method: 'POST',
+        headers: request.headers,
+        body: request.body,
+        // Following a redirect would re-send the alert (and its headers) somewhere not configured.
+        redirect: 'manual',
+        signal: controller.signal,
+      });
+      // Only the status matters; the body is dropped unread (it could echo what was sent).
+      await response.body?.cancel().catch(() => undefined);
+      if (response.ok) return DELIVERED;
+      const { status } = response;
+      if (status === 429 || status >= 500) {
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.clock.wallNow());
+        return { kind: 'retry', reason: httpStatusReason(status), retryAfterMs };
+      }
+      return { kind: 'rejected', reason: status >= 300 && status < 400 ? redirectReason(status) : httpStatusReason(status) };
+    } catch (error) {
+      if (this.signal.aborted) return STOPPED;
+      const reason = controller.signal.aborted ? timeoutReason(timeoutMs) : networkErrorReason(networkErrorCode(error));
+      return { kind: 'retry', reason, retryAfterMs: null };
+    } finally {
+      clearTimeout(timer);
+      this.signal.removeEventListener('abort', stop);
+    }
+  }
+
+  /** Waits `delayMs` on the module's clock; resolves `false` if the application shuts down first. */
+  private pause(delayMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.signal.aborted) {
+        resolve(false);
+        return;
+      }
+      const stop = (): void => {
+        this.clock.clearTimer(timer);
+        resolve(false);
+      };
+      const timer = this.clock.setTimer(() => {
+        this.signal.removeEventListener('abort', stop);
+        resolve(true);
+      }, delayMs);
+      this.signal.addEventListener('abort', stop, { once: true });
+    });
+  }
+}

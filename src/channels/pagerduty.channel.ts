@@ -1,0 +1,94 @@
+import type { AuditAlertEvent, StorageUnreachableEvent } from '../events/audit-alert-event.interface.js';
+import type { PagerDutySeverity } from './channel-options.interface.js';
+import type { ResolvedPagerDutyChannel } from './channels.options.js';
+import type { HttpDelivery } from './http-delivery.js';
+import { HttpChannel } from './http.channel.js';
+import { humanDuration } from './human-duration.util.js';
+
+/** An Events API v2 `trigger` (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/). */
+export interface PagerDutyTrigger {
+  readonly routing_key: string;
+  readonly event_action: 'trigger';
+  readonly dedup_key: string;
+  readonly payload: {
+    readonly summary: string;
+    readonly source: string;
+    readonly severity: PagerDutySeverity;
+    readonly timestamp: string;
+    readonly component: string;
+    readonly group: string;
+    readonly class: string;
+    readonly custom_details: AuditAlertEvent;
+  };
+}
+
+/** An Events API v2 `resolve`: closes the incident its `dedup_key` opened. */
+export interface PagerDutyResolve {
+  readonly routing_key: string;
+  readonly event_action: 'resolve';
+  readonly dedup_key: string;
+}
+
+/** PagerDuty's limits, in characters. */
+const MAX_DEDUP_KEY = 255;
+const MAX_SUMMARY = 1_024;
+
+/**
+ * One key per outage, so every repeat attaches to the incident the first alert
+ * opened and the recovery resolves it. The outage id is kept whole: a long
+ * service name is what gets cut.
+ */
+export function pagerDutyDedupKey(event: AuditAlertEvent): string {
+  const prefix = `audit-storage:${event.serviceName}:${event.monitor}:`;
+  return `${prefix.slice(0, Math.max(0, MAX_DEDUP_KEY - event.outageId.length))}${event.outageId}`.slice(0, MAX_DEDUP_KEY);
+}
+
+function summaryOf(event: StorageUnreachableEvent): string {
+  const summary =
+    `Audit storage of ${event.serviceName} unreachable for ${humanDuration(event.unreachableDurationMs)} ` +
+    `(monitor ${event.monitor}): ${event.lastError}`;
+  if (summary.length <= MAX_SUMMARY) return summary;
+  let end = MAX_SUMMARY - 1;
+  // Never leave half of a surrogate pair behind.
+  if (/[\uD800-\uDBFF]/.test(summary.charAt(end - 1))) end -= 1;
+  return `${summary.slice(0, end)}…`;
+}
+
+/** Renders `event` as an Events API v2 body: a trigger for an alert, a resolve for a recovery. */
+export function pagerDutyEvent(
+  event: AuditAlertEvent,
+  routingKey: string,
+  severity: PagerDutySeverity,
+): PagerDutyTrigger | PagerDutyResolve {
+  const dedupKey = pagerDutyDedupKey(event);
+  if (event.type === 'audit.storage.recovered') {
+    return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
+  }
+  return {
+    routing_key: routingKey,
+    event_action: 'trigger',
+    dedup_key: dedupKey,
+    payload: {
+      summary: summaryOf(event),
+      source: event.serviceName,
+      severity,
+      // When the alert was raised: the outage's start plus how long it had lasted.
+      timestamp: new Date(event.firstFailureAt.getTime() + event.unreachableDurationMs).toISOString(),
+      component: event.monitor,
+      group: 'audit-storage',
+      class: event.type,
+      custom_details: event,
+    },
+  };
+}
+
+/** Triggers a PagerDuty incident per outage, repeats into it, and resolves it on recovery. */
+export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
+  constructor(options: ResolvedPagerDutyChannel, delivery: HttpDelivery) {
+    super(options, delivery, 'PagerDuty');
+  }
+
+  protected override bodyFor(event: AuditAlertEvent): PagerDutyTrigger | PagerDutyResolve {
+    return pagerDutyEvent(event, this.options.routingKey, this.options.severity);
+  }
+}

@@ -1,0 +1,131 @@
+import type {
+  AuditAlertEvent,
+  StorageRecoveredEvent,
+  StorageUnreachableEvent,
+} from '../events/audit-alert-event.interface.js';
+import type { ResolvedSlackChannel } from './channels.options.js';
+import type { HttpDelivery } from './http-delivery.js';
+import { HttpChannel } from './http.channel.js';
+import { humanDuration } from './human-duration.util.js';
+
+/** A Block Kit block, as Slack's incoming webhooks accept it. */
+type SlackBlock = Readonly<Record<string, unknown>>;
+
+/** The body of an incoming-webhook message: `text` is the notification and fallback, `blocks` the message. */
+export interface SlackMessage {
+  readonly text: string;
+  readonly blocks: readonly SlackBlock[];
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/**
+ * Escapes what Slack's mrkdwn gives a meaning of its own (`&`, `<`, `>`) and
+ * keeps the result within `max` characters, Slack's limits applying after escaping.
+ */
+function escape(text: string, max = 200): string {
+  const escaped = text.replace(/[&<>]/g, (char) => ENTITIES[char]!);
+  if (escaped.length <= max) return escaped;
+  // Cut by whole characters, so neither an entity nor a surrogate pair is split.
+  let cut = '';
+  for (const char of text) {
+    const next = ENTITIES[char] ?? char;
+    if (cut.length + next.length > max - 1) break;
+    cut += next;
+  }
+  return `${cut}…`;
+}
+
+/** The last error, quoted in a code block it cannot close early; a section holds 3,000 characters at most. */
+function codeBlock(text: string): string {
+  return `\`\`\`${escape(text.replace(/```/g, '`\u200b`\u200b`'), 2_900)}\`\`\``;
+}
+
+/** A time shown in each reader's own time zone, with the ISO form as fallback. */
+function slackDate(date: Date): string {
+  return `<!date^${Math.floor(date.getTime() / 1_000)}^{date_short_pretty} {time_secs}|${date.toISOString()}>`;
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+const header = (text: string): SlackBlock => ({ type: 'header', text: { type: 'plain_text', text, emoji: true } });
+const section = (text: string): SlackBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+const fields = (pairs: readonly [string, string][]): SlackBlock => ({
+  type: 'section',
+  fields: pairs.map(([name, value]) => ({ type: 'mrkdwn', text: `*${name}*\n${value}` })),
+});
+const context = (text: string): SlackBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+/** The notification line need not carry the whole error: a phone shows far less. */
+const MAX_FALLBACK_ERROR = 300;
+
+function unreachableMessage(event: StorageUnreachableEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const duration = humanDuration(event.unreachableDurationMs);
+  return {
+    text: `:rotating_light: Audit storage of ${service} unreachable for ${duration} (monitor ${monitor}): ${escape(event.lastError, MAX_FALLBACK_ERROR)}`,
+    blocks: [
+      header(':rotating_light: Audit storage unreachable'),
+      section(
+        `*${service}* has been unable to write its audit trail for *${duration}*: ` +
+          `${plural(event.consecutiveFailures, 'failed write')} since the outage began.`,
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Failing since', slackDate(event.firstFailureAt)],
+        ['Alert', event.occurrence === 1 ? '1st alert' : `${ordinal(event.occurrence)} alert, still failing`],
+      ]),
+      section(`*Last error*\n${codeBlock(event.lastError)}`),
+      context(`Outage \`${escape(event.outageId)}\``),
+    ],
+  };
+}
+
+function recoveredMessage(event: StorageRecoveredEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const duration = humanDuration(event.outageDurationMs);
+  const affected = plural(event.eventsAffected, 'audit write');
+  return {
+    text: `:white_check_mark: Audit storage of ${service} recovered after ${duration} (monitor ${monitor}); ${affected} failed during the outage.`,
+    blocks: [
+      header(':white_check_mark: Audit storage recovered'),
+      section(
+        `*${service}* is writing its audit trail again. The outage lasted *${duration}*; ` +
+          `*${affected}* failed during it.`,
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Outage started', slackDate(event.outageStartedAt)],
+        ['Recovered', slackDate(event.recoveredAt)],
+      ]),
+      context(`Outage \`${escape(event.outageId)}\``),
+    ],
+  };
+}
+
+/** Renders `event` as a Slack message: a notification line plus Block Kit blocks. */
+export function slackMessage(event: AuditAlertEvent): SlackMessage {
+  return event.type === 'audit.storage.unreachable' ? unreachableMessage(event) : recoveredMessage(event);
+}
+
+/** Posts a message a person can read to a Slack incoming webhook. */
+export class SlackChannel extends HttpChannel<ResolvedSlackChannel> {
+  constructor(options: ResolvedSlackChannel, delivery: HttpDelivery) {
+    super(options, delivery, 'Slack');
+  }
+
+  protected override bodyFor(event: AuditAlertEvent): SlackMessage {
+    return slackMessage(event);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The part of a Redis client the module uses: an ioredis `Redis` instance fits.
+ * A client passed in is used as it is and never closed by the module.
+ */
+export interface AuditAlertRedisClient {
+  /** Runs a Lua script (Redis `EVAL`). */
+  eval(script: string, numKeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  /**
+   * ioredis' connection state; a command is not even tried unless it is
+   * `'ready'`, so that nothing waits in an offline queue and runs late.
+   */
+  readonly status?: string;
+}
+
+/**
+ * Connection options of an ioredis client (`RedisOptions`: `host`, `port`,
+ * `username`, `password`, `db`, `tls`, `sentinels`…), for the client the module
+ * creates and closes itself.
+ */
+export interface AuditAlertRedisConnectionOptions {
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  [option: string]: unknown;
+}
+
+/**
+ * Alert deduplication across the replicas of one service, through Redis.
+ *
+ * Replicas with the same `serviceName` share, for each monitor name, one
+ * outage: the first replica to open it in Redis gives it its `outageId` and
+ * every replica adopts it; at most one `audit.storage.unreachable` goes out per
+ * `cooldownMs` across them all, and one `audit.storage.recovered` when it ends.
+ * Redis is asked only when an outage opens, an alert is due or an outage ends.
+ *
+ * When Redis does not answer within `timeoutMs`, a replica sends on its own
+ * and logs it: an alert is never lost to coordination, a duplicate is possible.
+ */
+export interface AuditAlertClusterOptions {
+  /**
+   * The Redis the replicas share: an ioredis client (used as is, never closed
+   * by the module), a `redis://` or `rediss://` URL, or ioredis connection
+   * options. From a URL or options the module creates its own client, with
+   * `ioredis` loaded only then (an optional peer dependency: `npm install ioredis`),
+   * and closes it at shutdown.
+   */
+  redis: AuditAlertRedisClient | string | AuditAlertRedisConnectionOptions;
+  /**
+   * Start of every key the module writes:
+   * `<keyPrefix>:<serviceName>:<monitor>:outage…`.
+   * @default 'audit-alert'
+   */
+  keyPrefix?: string;
+  /**
+   * Names this replica in Redis (who claimed an alert) and in log messages.
+   * @default `<hostname>:<pid>`
+   */
+  replicaId?: string;
+  /**
+   * Longest wait for one Redis command; past it the replica decides alone.
+   * @default 500
+   */
+  timeoutMs?: number;
+}

@@ -1,0 +1,70 @@
+import { hostname } from 'node:os';
+import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { describeKind, invalidSecretOption } from '../audit-alert.messages.js';
+import { readDuration, readObject, readString, rejectUnknownKeys } from '../audit-alert.options.js';
+import type {
+  AuditAlertClusterOptions,
+  AuditAlertRedisClient,
+  AuditAlertRedisConnectionOptions,
+} from './cluster-options.interface.js';
+
+/** Where the replicas meet: a client given by the application, or what to create one from. */
+export type ResolvedRedisTarget =
+  | { readonly kind: 'client'; readonly client: AuditAlertRedisClient }
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'options'; readonly options: AuditAlertRedisConnectionOptions };
+
+/** The `cluster` option with its defaults filled in. */
+export interface ResolvedClusterOptions {
+  readonly redis: ResolvedRedisTarget;
+  readonly keyPrefix: string;
+  readonly replicaId: string;
+  readonly timeoutMs: number;
+}
+
+const CLUSTER_KEYS = ['redis', 'keyPrefix', 'replicaId', 'timeoutMs'] as const satisfies readonly (keyof AuditAlertClusterOptions)[];
+
+const REDIS_ALLOWED = 'a redis:// or rediss:// URL, ioredis connection options, or an ioredis client';
+
+function resolveRedis(value: unknown): ResolvedRedisTarget {
+  const path = 'cluster.redis';
+  if (typeof value === 'string') {
+    // The URL may carry a password: the message describes it and never shows it.
+    let protocol: string | null = null;
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      // Reported below.
+    }
+    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+      throw new AuditAlertConfigError(invalidSecretOption(path, describeKind(value), REDIS_ALLOWED), path);
+    }
+    return { kind: 'url', url: value };
+  }
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    if (typeof (value as { eval?: unknown }).eval === 'function') {
+      return { kind: 'client', client: value as AuditAlertRedisClient };
+    }
+    const prototype: unknown = Object.getPrototypeOf(value);
+    if (prototype === Object.prototype || prototype === null) {
+      return { kind: 'options', options: value as AuditAlertRedisConnectionOptions };
+    }
+  }
+  throw new AuditAlertConfigError(invalidSecretOption(path, describeKind(value), REDIS_ALLOWED), path);
+}
+
+/**
+ * Validates the `cluster` option; `null` when it is absent.
+ * @throws AuditAlertConfigError naming the first invalid field.
+ */
+export function resolveClusterOptions(raw: unknown): ResolvedClusterOptions | null {
+  if (raw === undefined) return null;
+  const cluster = readObject(raw, 'cluster');
+  rejectUnknownKeys(cluster, CLUSTER_KEYS, 'cluster.');
+  return {
+    redis: resolveRedis(cluster.redis),
+    keyPrefix: readString(cluster, 'keyPrefix', 'audit-alert', 'cluster.keyPrefix'),
+    replicaId: readString(cluster, 'replicaId', `${hostname()}:${process.pid}`, 'cluster.replicaId'),
+    timeoutMs: readDuration(cluster, 'timeoutMs', 500, { min: 1, path: 'cluster.timeoutMs' }),
+  };
+}

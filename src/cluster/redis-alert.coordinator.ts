@@ -1,0 +1,192 @@
+import { Logger } from '@nestjs/common';
+import type { Redis, RedisOptions } from 'ioredis';
+import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AUDIT_ALERT_LOGGER_CONTEXT } from '../audit-alert.constants.js';
+import {
+  alertRaised,
+  clusterLeftToOthers,
+  clusterNeedsIoredis,
+  clusterReachable,
+  clusterSentAlone,
+  clusterUnreachable,
+  connectionStatusReason,
+  timeoutReason,
+} from '../audit-alert.messages.js';
+import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
+import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import { errorText } from '../monitor/error-text.util.js';
+import type { AuditAlertRedisClient } from './cluster-options.interface.js';
+import type { ResolvedClusterOptions } from './cluster.options.js';
+import { MonitorAlertCoordinator } from './monitor-alert.coordinator.js';
+
+/**
+ * Settings of the client the module creates, under those the application
+ * gives. A replica must never wait for Redis, nor have a claim run late:
+ * without a connection a command fails at once instead of being queued, and
+ * reconnection is attempted at least every second.
+ */
+const CLIENT_DEFAULTS: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
+};
+
+/**
+ * The Redis side of alert coordination for the whole module: one connection,
+ * shared by a {@link MonitorAlertCoordinator} per monitor. Every command is
+ * bounded by `timeoutMs` (on real time: it measures the network, not the
+ * monitor's clock); any failure is the caller's cue to decide alone.
+ */
+export class RedisAlertCoordinator {
+  private readonly logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+  private connecting: Promise<AuditAlertRedisClient> | null = null;
+  /** The client created here from a URL or options, which is closed here too. */
+  private owned: Redis | null = null;
+  private unreachable = false;
+  private closed = false;
+
+  constructor(
+    readonly options: ResolvedClusterOptions,
+    private readonly dispatcher: AuditAlertDispatcher,
+  ) {}
+
+  /** The coordination of one monitor; `null` for a disabled one, which never alerts. */
+  forMonitor(monitor: ResolvedMonitorOptions): MonitorAlertCoordinator | null {
+    return monitor.enabled ? new MonitorAlertCoordinator(monitor, this, this.dispatcher) : null;
+  }
+
+  /**
+   * Connects, waiting at most `timeoutMs`; an unreachable Redis is logged, not fatal.
+   * @throws AuditAlertConfigError when a client must be created and ioredis cannot be loaded.
+   */
+  async start(): Promise<void> {
+    const client = await this.client();
+    if (client.status === undefined || client.status === 'ready') return;
+    const owned = this.owned;
+    if (owned === null) {
+      const lazy = client as { status?: string; connect?: () => Promise<unknown> };
+      // An application's lazyConnect client would otherwise never connect: nothing is sent until it is ready.
+      if (lazy.status === 'wait' && typeof lazy.connect === 'function') lazy.connect().catch(() => undefined);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const ready = await Promise.race([
+      new Promise<boolean>((resolve) => owned.once('ready', () => resolve(true))),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.options.timeoutMs).unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!ready) this.markUnreachable(timeoutReason(this.options.timeoutMs));
+  }
+
+  /** Closes the connection the module opened; a client given by the application is left open. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const owned = this.owned;
+    this.owned = null;
+    if (owned === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        owned.quit(),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, this.options.timeoutMs).unref();
+        }),
+      ]);
+    } catch {
+      // Not connected: nothing to say goodbye to.
+    } finally {
+      clearTimeout(timer);
+      owned.disconnect();
+    }
+  }
+
+  /**
+   * Runs a script, within `timeoutMs`.
+   * @throws whatever kept Redis from answering: the caller then decides alone.
+   */
+  async eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      if (this.closed) throw new Error('the application is shutting down');
+      const client = await this.client();
+      // A command given to a client that is not connected would wait in its queue and run late.
+      if (client.status !== undefined && client.status !== 'ready') {
+        throw new Error(connectionStatusReason(client.status));
+      }
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(timeoutReason(this.options.timeoutMs))), this.options.timeoutMs);
+      });
+      const reply = await Promise.race([client.eval(script, keys.length, ...keys, ...args), expired]);
+      this.markReachable();
+      return reply;
+    } catch (error) {
+      this.markUnreachable(reasonOf(error));
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Logs an event this replica sent on its own because Redis did not answer. */
+  sentAlone(type: string, monitor: string, outageId: string, error: unknown): void {
+    this.logger.warn(clusterSentAlone(this.options.replicaId, alertRaised(type, monitor, outageId), reasonOf(error)));
+  }
+
+  /** Logs an event left to another replica. */
+  leftToOthers(type: string, monitor: string, outageId: string): void {
+    this.logger.debug(clusterLeftToOthers(this.options.replicaId, alertRaised(type, monitor, outageId)));
+  }
+
+  private client(): Promise<AuditAlertRedisClient> {
+    this.connecting ??= this.connect();
+    return this.connecting;
+  }
+
+  private async connect(): Promise<AuditAlertRedisClient> {
+    const target = this.options.redis;
+    if (target.kind === 'client') return target.client;
+    let RedisClient: typeof Redis;
+    try {
+      // Loaded only here, so that an application without `cluster` never needs ioredis.
+      ({ Redis: RedisClient } = await import('ioredis'));
+    } catch (error) {
+      throw new AuditAlertConfigError(clusterNeedsIoredis(reasonOf(error)), 'cluster.redis');
+    }
+    const settings: RedisOptions = {
+      ...CLIENT_DEFAULTS,
+      ...(target.kind === 'options' ? (target.options as RedisOptions) : {}),
+      lazyConnect: true,
+    };
+    const client = target.kind === 'url' ? new RedisClient(target.url, settings) : new RedisClient(settings);
+    // Without an 'error' listener ioredis prints every failed reconnection to the console.
+    client.on('error', (error: unknown) => this.markUnreachable(reasonOf(error)));
+    client.on('ready', () => this.markReachable());
+    if (this.closed) {
+      client.disconnect();
+    } else {
+      this.owned = client;
+      // A failure arrives as an 'error' event, and ioredis keeps reconnecting.
+      client.connect().catch(() => undefined);
+    }
+    return client;
+  }
+
+  private markUnreachable(reason: string): void {
+    if (this.unreachable || this.closed) return;
+    this.unreachable = true;
+    this.logger.warn(clusterUnreachable(this.options.replicaId, reason));
+  }
+
+  private markReachable(): void {
+    if (!this.unreachable) return;
+    this.unreachable = false;
+    this.logger.log(clusterReachable(this.options.replicaId));
+  }
+}
+
+/** The message of an error, credentials scrubbed, for a log line. */
+function reasonOf(error: unknown): string {
+  return errorText(error instanceof Error && error.message !== '' ? error.message : error);
+}

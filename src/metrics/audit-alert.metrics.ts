@@ -1,0 +1,240 @@
+import { createRequire } from 'node:module';
+import type { OnModuleDestroy } from '@nestjs/common';
+import type {
+  Attributes,
+  BatchObservableResult,
+  Counter,
+  Meter,
+  ObservableCounter,
+  ObservableGauge,
+} from '@opentelemetry/api';
+import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
+import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
+import type { AuditMonitorMetrics } from './audit-monitor-metrics.interface.js';
+
+// Resolved against this file, so it finds the package's own manifest from src/ (tests) and from dist/ alike.
+const manifest = createRequire(import.meta.url)('../../package.json') as { name: string; version: string };
+
+/** Name of the OpenTelemetry meter every instrument of this module belongs to. */
+export const AUDIT_ALERT_METER_NAME = 'nestjs-audit-alert';
+
+/** Names of the instruments, documented in the README ("Metrics"). */
+export const AuditAlertMetricNames = {
+  StorageFailures: 'audit_alert.storage.failures',
+  StorageSuccesses: 'audit_alert.storage.successes',
+  SentAlerts: 'audit_alert.sent.alerts',
+  FailedDeliveries: 'audit_alert.failed.deliveries',
+  MonitorState: 'audit_alert.monitor.state',
+} as const;
+
+/** Names of the attributes the instruments carry. */
+export const AuditAlertMetricAttributes = {
+  Monitor: 'audit_alert.monitor.name',
+  Service: 'audit_alert.service.name',
+  EventType: 'audit_alert.event.type',
+  Hook: 'audit_alert.hook.name',
+  ErrorType: 'error.type',
+} as const;
+
+/** Value of `audit_alert.monitor.state` for each state. */
+export const MONITOR_STATE_VALUES: Readonly<Record<AuditStorageState, number>> = {
+  healthy: 0,
+  failing: 1,
+  alerting: 2,
+};
+
+/** `error.type` of a hook call abandoned after `hookTimeoutMs`. */
+export const TIMEOUT_ERROR_TYPE = 'timeout';
+
+/** `error.type` of what a hook threw: the error's name, or `_OTHER` (the semantic conventions' fallback). */
+export function errorTypeOf(error: unknown): string {
+  try {
+    const name = error instanceof Error ? error.name : undefined;
+    return typeof name === 'string' && name !== '' ? name : '_OTHER';
+  } catch {
+    // A getter that throws tells nothing more than "something else".
+    return '_OTHER';
+  }
+}
+
+/**
+ * Plain counters read when the metrics are collected: the write path pays an
+ * increment, never an attribute lookup or an SDK call.
+ */
+class MonitorCounts implements AuditMonitorMetrics {
+  failures = 0;
+  successes = 0;
+
+  constructor(
+    readonly attributes: Attributes,
+    readonly state: () => AuditStorageState,
+  ) {}
+
+  failure(): void {
+    this.failures += 1;
+  }
+
+  success(): void {
+    this.successes += 1;
+  }
+}
+
+/** What the module needs of `@opentelemetry/api`; loaded only when present. */
+type OpenTelemetryApi = typeof import('@opentelemetry/api');
+
+/** The instruments, created once an SDK is known to be registered. */
+interface Instruments {
+  readonly meter: Meter;
+  readonly failures: ObservableCounter;
+  readonly successes: ObservableCounter;
+  readonly state: ObservableGauge;
+  readonly sentAlerts: Counter;
+  readonly failedDeliveries: Counter;
+}
+
+/** Whether a failed `import()` means "not installed", as opposed to a broken installation. */
+function isModuleNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
+/**
+ * Loads `@opentelemetry/api`, or resolves to `null` when it is not installed.
+ * A separate function so that the specifier stays a plain dynamic import: the
+ * module is never loaded by an application that turns metrics off.
+ */
+async function loadOpenTelemetry(): Promise<OpenTelemetryApi | null> {
+  try {
+    return await import('@opentelemetry/api');
+  } catch (error) {
+    if (isModuleNotFound(error)) return null;
+    throw error;
+  }
+}
+
+/**
+ * The module's OpenTelemetry metrics. Built at bootstrap by {@link create},
+ * which turns them off (every method a no-op, every monitor without a
+ * {@link AuditMonitorMetrics}) when the `metrics` option is `false`, when
+ * `@opentelemetry/api` is not installed, or when no MeterProvider is
+ * registered yet: the API's meters never start recording once handed out, so
+ * an SDK registered later could not be honoured anyway.
+ * @internal
+ */
+export class AuditAlertMetrics implements OnModuleDestroy {
+  private readonly monitors: MonitorCounts[] = [];
+  private readonly observe = (result: BatchObservableResult): void => this.observeMonitors(result);
+
+  private constructor(
+    private readonly instruments: Instruments | null,
+    private readonly serviceName: string,
+  ) {
+    instruments?.meter.addBatchObservableCallback(this.observe, [
+      instruments.failures,
+      instruments.successes,
+      instruments.state,
+    ]);
+  }
+
+  /** Whether anything is recorded. */
+  get enabled(): boolean {
+    return this.instruments !== null;
+  }
+
+  /** Builds the metrics for `options`, loading `@opentelemetry/api` only when they are wanted. */
+  static async create(options: Pick<ResolvedAuditAlertOptions, 'metrics' | 'serviceName'>): Promise<AuditAlertMetrics> {
+    const api = options.metrics ? await loadOpenTelemetry() : null;
+    return new AuditAlertMetrics(api && createInstruments(api), options.serviceName);
+  }
+
+  /**
+   * What the monitor named `name` counts with, or `null` when metrics are off.
+   * @param state Reads the monitor's state when the gauge is collected.
+   */
+  forMonitor(name: string, state: () => AuditStorageState): AuditMonitorMetrics | null {
+    if (!this.instruments) return null;
+    const counts = new MonitorCounts(this.attributesOf(name), state);
+    this.monitors.push(counts);
+    return counts;
+  }
+
+  /** Counts an event handed to the listeners. */
+  alertSent(event: AuditAlertEvent): void {
+    this.instruments?.sentAlerts.add(1, {
+      ...this.attributesOf(event.monitor),
+      [AuditAlertMetricAttributes.EventType]: event.type,
+    });
+  }
+
+  /**
+   * Counts a hook or channel call that failed or was abandoned.
+   * @param errorType `timeout`, or the name of what the hook threw.
+   */
+  deliveryFailed(hook: string, event: AuditAlertEvent, errorType: string): void {
+    this.instruments?.failedDeliveries.add(1, {
+      ...this.attributesOf(event.monitor),
+      [AuditAlertMetricAttributes.Hook]: hook,
+      [AuditAlertMetricAttributes.EventType]: event.type,
+      [AuditAlertMetricAttributes.ErrorType]: errorType,
+    });
+  }
+
+  /** Stops reporting: a MeterProvider outliving the application must not keep reading its monitors. */
+  onModuleDestroy(): void {
+    if (!this.instruments) return;
+    const { meter, failures, successes, state } = this.instruments;
+    meter.removeBatchObservableCallback(this.observe, [failures, successes, state]);
+  }
+
+  private attributesOf(monitor: string): Attributes {
+    return {
+      [AuditAlertMetricAttributes.Monitor]: monitor,
+      [AuditAlertMetricAttributes.Service]: this.serviceName,
+    };
+  }
+
+  private observeMonitors(result: BatchObservableResult): void {
+    const { failures, successes, state } = this.instruments!;
+    for (const counts of this.monitors) {
+      result.observe(failures, counts.failures, counts.attributes);
+      result.observe(successes, counts.successes, counts.attributes);
+      result.observe(state, MONITOR_STATE_VALUES[counts.state()], counts.attributes);
+    }
+  }
+}
+
+/** The instruments, or `null` when no MeterProvider is registered. */
+function createInstruments(api: OpenTelemetryApi): Instruments | null {
+  const meter = api.metrics.getMeter(AUDIT_ALERT_METER_NAME, manifest.version);
+  if (meter === api.createNoopMeter()) return null;
+  const { INT } = api.ValueType;
+  return {
+    meter,
+    failures: meter.createObservableCounter(AuditAlertMetricNames.StorageFailures, {
+      description: 'Failed writes (and probes) of the audit storage recorded by the monitor.',
+      unit: '{failure}',
+      valueType: INT,
+    }),
+    successes: meter.createObservableCounter(AuditAlertMetricNames.StorageSuccesses, {
+      description: 'Successful writes (and probes) of the audit storage recorded by the monitor.',
+      unit: '{success}',
+      valueType: INT,
+    }),
+    state: meter.createObservableGauge(AuditAlertMetricNames.MonitorState, {
+      description: 'State of the monitor: 0 healthy, 1 failing (below the threshold), 2 alerting.',
+      unit: '{state}',
+      valueType: INT,
+    }),
+    sentAlerts: meter.createCounter(AuditAlertMetricNames.SentAlerts, {
+      description: 'Events (audit.storage.unreachable, audit.storage.recovered) handed to hooks, channels and listeners.',
+      unit: '{alert}',
+      valueType: INT,
+    }),
+    failedDeliveries: meter.createCounter(AuditAlertMetricNames.FailedDeliveries, {
+      description: 'Calls of a hook or channel that failed, or were abandoned after hookTimeoutMs.',
+      unit: '{delivery}',
+      valueType: INT,
+    }),
+  };
+}

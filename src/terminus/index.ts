@@ -1,0 +1,5 @@
+export {
+  type AuditStorageHealthCheckOptions,
+  type AuditStorageHealthDetails,
+  AuditStorageHealthIndicator,
+} from './audit-storage.health-indicator.js';

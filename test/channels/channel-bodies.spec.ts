@@ -1,0 +1,131 @@
+import { describe, expect, it } from '@jest/globals';
+import { humanDuration } from '../../src/channels/human-duration.util.js';
+import { pagerDutyDedupKey, pagerDutyEvent, type PagerDutyTrigger } from '../../src/channels/pagerduty.channel.js';
+import { slackMessage } from '../../src/channels/slack.channel.js';
+import type { StorageRecoveredEvent, StorageUnreachableEvent } from '../../src/index.js';
+
+const OUTAGE_ID = '6f1c2a1e-8a3b-4c55-9d7e-2b7f0c1d9e42';
+
+function unreachable(overrides: Partial<StorageUnreachableEvent> = {}): StorageUnreachableEvent {
+  return {
+    type: 'audit.storage.unreachable',
+    outageId: OUTAGE_ID,
+    monitor: 'default',
+    serviceName: 'billing-api',
+    firstFailureAt: new Date('2026-01-01T12:00:00.000Z'),
+    consecutiveFailures: 1,
+    unreachableDurationMs: 30_000,
+    lastError: 'Error: connect ECONNREFUSED',
+    occurrence: 1,
+    ...overrides,
+  };
+}
+
+function recovered(overrides: Partial<StorageRecoveredEvent> = {}): StorageRecoveredEvent {
+  return {
+    type: 'audit.storage.recovered',
+    outageId: OUTAGE_ID,
+    monitor: 'default',
+    serviceName: 'billing-api',
+    outageStartedAt: new Date('2026-01-01T12:00:00.000Z'),
+    recoveredAt: new Date('2026-01-01T12:00:45.000Z'),
+    outageDurationMs: 45_000,
+    eventsAffected: 1,
+    ...overrides,
+  };
+}
+
+describe('humanDuration', () => {
+  it.each([
+    [0, '0 ms'],
+    [850, '850 ms'],
+    [1_000, '1s'],
+    [45_999, '45s'],
+    [60_000, '1m'],
+    [125_000, '2m 5s'],
+    [3_600_000, '1h'],
+    [3_723_000, '1h 2m'],
+    [86_400_000, '1d'],
+    [187_200_000, '2d 4h'],
+  ])('renders %i ms as %p', (ms, text) => {
+    expect(humanDuration(ms)).toBe(text);
+  });
+});
+
+describe('the Slack message', () => {
+  const blockTexts = (message: ReturnType<typeof slackMessage>): string =>
+    JSON.stringify(message.blocks);
+
+  it('counts the alerts of an outage in words', () => {
+    const fieldOf = (occurrence: number): unknown =>
+      (slackMessage(unreachable({ occurrence })).blocks[2] as { fields: { text: string }[] }).fields[3]!.text;
+    expect(fieldOf(1)).toBe('*Alert*\n1st alert');
+    expect(fieldOf(2)).toBe('*Alert*\n2nd alert, still failing');
+    expect(fieldOf(3)).toBe('*Alert*\n3rd alert, still failing');
+    expect(fieldOf(11)).toBe('*Alert*\n11th alert, still failing');
+    expect(fieldOf(22)).toBe('*Alert*\n22nd alert, still failing');
+  });
+
+  it('speaks of one write in the singular', () => {
+    expect(slackMessage(recovered()).text).toContain('1 audit write failed during the outage');
+    expect(blockTexts(slackMessage(unreachable()))).toContain('1 failed write since the outage began');
+  });
+
+  it('escapes what mrkdwn would read as markup, and keeps the error inside its code block', () => {
+    const message = slackMessage(
+      unreachable({ serviceName: 'a<b>&c', lastError: 'Error: <!channel> ``` closed & reopened' }),
+    );
+    expect(message.text).toContain('Audit storage of a&lt;b&gt;&amp;c unreachable');
+    expect(message.text).not.toContain('<!channel>');
+    const lastError = (message.blocks[3] as { text: { text: string } }).text.text;
+    expect(lastError).toBe('*Last error*\n```Error: &lt;!channel&gt; `\u200b`\u200b` closed &amp; reopened```');
+  });
+
+  it('stays within the limits of Slack, whatever the error', () => {
+    const message = slackMessage(unreachable({ lastError: '&'.repeat(1_024) }));
+    const lastError = (message.blocks[3] as { text: { text: string } }).text.text;
+    expect(lastError.length).toBeLessThanOrEqual(3_000);
+    expect(lastError).toMatch(/^\*Last error\*\n```(&amp;)+…```$/);
+    expect(message.text.length).toBeLessThan(500);
+  });
+});
+
+describe('the PagerDuty event', () => {
+  it('derives one dedup key per outage, shared by trigger and resolve', () => {
+    const trigger = pagerDutyEvent(unreachable({ occurrence: 3 }), 'key', 'error');
+    const resolve = pagerDutyEvent(recovered(), 'key', 'error');
+    expect(trigger.dedup_key).toBe(`audit-storage:billing-api:default:${OUTAGE_ID}`);
+    expect(resolve).toEqual({ routing_key: 'key', event_action: 'resolve', dedup_key: trigger.dedup_key });
+    expect((trigger as PagerDutyTrigger).payload.severity).toBe('error');
+  });
+
+  it('keeps the dedup key within 255 characters, the outage id whole', () => {
+    const key = pagerDutyDedupKey(unreachable({ serviceName: 's'.repeat(400) }));
+    expect(key).toHaveLength(255);
+    expect(key.endsWith(OUTAGE_ID)).toBe(true);
+    expect(key.startsWith('audit-storage:sss')).toBe(true);
+  });
+
+  it('keeps the summary within 1,024 characters', () => {
+    const trigger = pagerDutyEvent(unreachable({ lastError: 'x'.repeat(1_024) }), 'key', 'critical') as PagerDutyTrigger;
+    expect(trigger.payload.summary).toHaveLength(1_024);
+    expect(trigger.payload.summary.startsWith('Audit storage of billing-api unreachable for 30s (monitor default): xxx')).toBe(
+      true,
+    );
+    expect(trigger.payload.summary.endsWith('x…')).toBe(true);
+  });
+
+  it('never cuts a character in two', () => {
+    // With and without one more character before them, so the cut falls on each half of a pair.
+    for (const lastError of ['😀'.repeat(600), `x${'😀'.repeat(600)}`]) {
+      const trigger = pagerDutyEvent(unreachable({ lastError }), 'key', 'critical') as PagerDutyTrigger;
+      expect(trigger.payload.summary.length).toBeLessThanOrEqual(1_024);
+      expect(trigger.payload.summary).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+    }
+  });
+
+  it('stamps the trigger with the time the alert was raised', () => {
+    const trigger = pagerDutyEvent(unreachable({ unreachableDurationMs: 90_500 }), 'key', 'info') as PagerDutyTrigger;
+    expect(trigger.payload.timestamp).toBe('2026-01-01T12:01:30.500Z');
+  });
+});

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/*
+ * The runnable demo (`npm start`), compiled from example/ and run as a child
+ * process against its embedded Postgres: it must tell the whole story of an
+ * outage and exit cleanly on its own.
+ *
+ * The demo imports the package by name, which resolves to dist/ (built by
+ * `npm test` before jest runs; built here when missing).
+ */
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+const BUILD_TIMEOUT_MS = 120_000;
+/** PGlite alone may take several seconds to start on a busy machine. */
+const RUN_TIMEOUT_MS = 90_000;
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly output: string;
+}
+
+function runNode(script: string): Promise<Run> {
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], {
+      cwd: repoRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: RUN_TIMEOUT_MS - 5_000,
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, output }));
+  });
+}
+
+describe('demo (npm start)', () => {
+  let outDir: string;
+
+  beforeAll(async () => {
+    if (!existsSync(join(repoRoot, 'dist/index.js'))) {
+      await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: repoRoot });
+    }
+    // Inside the package, so the demo's `import 'nestjs-audit-alert'` resolves by self-reference.
+    await mkdir(join(repoRoot, '.tmp'), { recursive: true });
+    outDir = await mkdtemp(join(repoRoot, '.tmp/demo-'));
+    await promisify(execFile)(process.execPath, [tsc, '-p', 'example/tsconfig.json', '--outDir', outDir], {
+      cwd: repoRoot,
+    });
+  }, BUILD_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (outDir) await rm(outDir, { recursive: true, force: true });
+  });
+
+  it(
+    'shows the writes failing, the alert, its repeat and the recovery, then exits with 0',
+    async () => {
+      const { code, signal, output } = await runNode(join(outDir, 'main.js'));
+
+      // The output joins the comparison only on failure, so a broken run shows what the demo printed.
+      expect({ code, signal, ...(code === 0 ? {} : { output }) }).toEqual({ code: 0, signal: null });
+      expect(output).toMatch(/write\s+#\d+ failed: .*ECONNREFUSED/);
+      expect(output).toContain('audit.storage.unreachable (occurrence 1) received by PagerHook');
+      expect(output).toMatch(/audit\.storage\.unreachable \(occurrence [2-9]\d*\) received by PagerHook/);
+      expect(output).toMatch(/consecutiveFailures\s+\d+/);
+      expect(output).toMatch(/lastError\s+Error: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
+      expect(output).toContain('audit.storage.recovered received by PagerHook');
+      expect(output).toMatch(/eventsAffected\s+[1-9]\d*/);
+      // Every stored write is really in the table.
+      const stored = /writesStored\s+(\d+)/.exec(output)?.[1];
+      expect(stored).toBeDefined();
+      expect(output).toMatch(new RegExp(`rowsInAuditLog\\s+${stored}\\b`));
+    },
+    RUN_TIMEOUT_MS,
+  );
+});
