@@ -107,8 +107,12 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
    * listener must not be able to keep an alert from the hooks.
    */
   subscribe(binding: HookBinding): void {
+    const { emitter } = this.dispatcher;
     for (const type of binding.events) {
-      const listener = this.dispatcher.emitter.prependListener(
+      // One listener per hook and type: a hundred hooks are not a leak worth a warning.
+      const limit = emitter.getMaxListeners();
+      if (limit > 0 && emitter.listeners(type).length >= limit) emitter.setMaxListeners(limit + 1);
+      const listener = emitter.prependListener(
         type,
         (event: AuditAlertEvent) => {
           if (!binding.monitors || binding.monitors.has(event.monitor)) this.deliver(binding, event);
