@@ -3,9 +3,20 @@
  * down, and returns a section of the report: a title, what was measured, and
  * a table.
  */
+import { execFile, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import CircuitBreaker from 'opossum';
 import { circuitBreaker, ConsecutiveBreaker, handleAll } from 'cockatiel';
+import { metrics } from '@opentelemetry/api';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { bootMonitor, FAR_AWAY_MS, hookClass } from './nest-app.mjs';
 import {
   formatBytes,
@@ -24,6 +35,12 @@ import {
  * monitors, more hooks…) is measured by passing it to the same functions.
  */
 export const DEFAULT_SETUP = { label: 'forRoot defaults', options: {}, hooks: [] };
+
+/** Metrics turned off by option: the monitors get no counters at all. */
+export const METRICS_OFF_SETUP = { label: 'metrics: false', options: { metrics: false }, hooks: [] };
+
+/** Metrics on, with an OpenTelemetry SDK MeterProvider registered before the application starts. */
+export const METRICS_ON_SETUP = { label: 'metrics on, SDK MeterProvider', options: {}, hooks: [] };
 
 /** An error as a database driver reports a refused connection. */
 const STORAGE_ERROR = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
@@ -380,5 +397,278 @@ export async function benchAlertingCallLatency({ outages = 1_000, warmup = 50 } 
       `The synchronous call alone (process.hrtime.bigint() around it), \`thresholdMs: 0\`; ${outages} outages after ${warmup} warm-up ones.`,
     headers: ['hooks', 'median', 'p99', 'max'],
     rows,
+  };
+}
+
+/** Collects only when asked, as a Prometheus scrape would; the benchmarks never ask. */
+class IdleMetricReader extends MetricReader {
+  async onForceFlush() {}
+  async onShutdown() {}
+}
+
+/**
+ * Runs `measure` with an SDK MeterProvider registered globally, after checking
+ * that the module really records with it.
+ */
+async function withMeterProvider(measure) {
+  const reader = new IdleMetricReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  metrics.setGlobalMeterProvider(provider);
+  try {
+    const { app, monitor } = await bootMonitor(METRICS_ON_SETUP);
+    monitor.recordSuccess();
+    const { resourceMetrics } = await reader.collect();
+    await app.close();
+    const successes = resourceMetrics.scopeMetrics
+      .find((scope) => scope.scope.name === 'nestjs-audit-alert')
+      ?.metrics.find((metric) => metric.descriptor.name === 'audit_alert.storage.successes');
+    if (successes?.dataPoints[0]?.value !== 1) throw new Error('The MeterProvider setup records no metrics');
+    return await measure();
+  } finally {
+    metrics.disable();
+    await provider.shutdown();
+  }
+}
+
+/**
+ * Sections 1 and 2 under one metrics setup, `'off'` or `'on'`; run by
+ * bench/metrics-setup.mjs in a process of its own.
+ */
+export async function measureMetricsSetup(which) {
+  const setup = which === 'on' ? METRICS_ON_SETUP : METRICS_OFF_SETUP;
+  const run = which === 'on' ? withMeterProvider : (measure) => measure();
+  return {
+    success: (await run(() => benchRecordSuccessHealthy(setup))).rows,
+    failure: (await run(() => benchRecordFailureOutage(setup))).rows,
+  };
+}
+
+/** 7. The hot path with metrics off and on: what counting costs a write. */
+export async function benchMetricsOverhead() {
+  const child = fileURLToPath(new URL('./metrics-setup.mjs', import.meta.url));
+  const measured = {};
+  for (const which of ['off', 'on']) {
+    const { stdout } = await promisify(execFile)(process.execPath, [child, which], { maxBuffer: 1024 * 1024 });
+    measured[which] = JSON.parse(stdout);
+  }
+  return {
+    title: '7. Metrics off and on',
+    description:
+      'Sections 1 and 2 again, with `metrics: false`, then with an OpenTelemetry SDK `MeterProvider` ' +
+      '(@opentelemetry/sdk-metrics, one reader, never collected during the run) registered before boot; ' +
+      'each setup in a fresh process, so the JIT sees only one. Off, a monitor has no counters and pays one ' +
+      'null check; on, a write adds one to a plain number, read only when the metrics are collected.',
+    headers: hotPathHeaders,
+    rows: [...measured.off.success, ...measured.on.success, ...measured.off.failure, ...measured.on.failure],
+  };
+}
+
+/** Where a missing redis-server comes from, for the note printed instead of the cluster figures. */
+const REDIS_INSTALL_HINT = 'apt-get install -y redis-server';
+
+function findRedisServer() {
+  for (const directory of [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin', '/usr/sbin']) {
+    const candidate = join(directory, 'redis-server');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // Not here.
+    }
+  }
+  return null;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a throwaway redis-server on 127.0.0.1 (no persistence, its own
+ * directory) and returns its URL and a way to stop it, or `null` with a
+ * printed note when redis-server is not installed.
+ */
+async function startBenchRedis() {
+  const binary = findRedisServer();
+  if (binary === null) {
+    console.log(`redis-server not found: the cluster benchmarks are skipped (install it with: ${REDIS_INSTALL_HINT}).`);
+    return null;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'audit-alert-bench-redis-'));
+  const port = await freePort();
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stopOnExit = () => child.kill('SIGKILL');
+  process.once('exit', stopOnExit);
+  await new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${output}`)), 10_000);
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}):\n${output}`)));
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      process.removeListener('exit', stopOnExit);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function skippedSection(title) {
+  return {
+    title,
+    description: `Skipped: redis-server is not installed (${REDIS_INSTALL_HINT}).`,
+    headers: ['case', 'figure'],
+    rows: [['—', 'skipped']],
+  };
+}
+
+async function commandsProcessed(client) {
+  const info = await client.info('stats');
+  return Number(/total_commands_processed:(\d+)/.exec(info)[1]);
+}
+
+/**
+ * Times whole outages, `thresholdMs: 0`: from just before the recordFailure()
+ * that raises the alert to the hook's first line, and likewise for the
+ * recovery, whatever stands between (with `cluster`, one script each way).
+ */
+async function outageLatencies(options, { outages, warmup }) {
+  const recorder = { resolve: null };
+  const hook = hookClass('ClusterStampingHook', () => recorder.resolve(performance.now()));
+  const { app, monitor } = await bootMonitor({ options: { thresholdMs: 0, ...options }, hooks: [hook] });
+  const delivered = () => new Promise((resolve) => (recorder.resolve = resolve));
+  const alerts = [];
+  const recoveries = [];
+  for (let o = 0; o < warmup + outages; o += 1) {
+    let next = delivered();
+    const raised = performance.now();
+    monitor.recordFailure(STORAGE_ERROR);
+    const alerted = await next;
+    next = delivered();
+    const ended = performance.now();
+    monitor.recordSuccess();
+    const recovered = await next;
+    if (o < warmup) continue;
+    alerts.push(alerted - raised);
+    recoveries.push(recovered - ended);
+  }
+  await app.close();
+  return { alerts, recoveries };
+}
+
+/** 8. What a coordinated transition costs: Redis round trips, and only on transitions. */
+export async function benchClusterTransition({ outages = 1_000, warmup = 50, pings = 2_000, hotCalls = 1_000_000 } = {}) {
+  const title = '8. Cluster coordination: the cost of a transition';
+  const server = await startBenchRedis();
+  if (server === null) return skippedSection(title);
+  const client = new Redis(server.url);
+  try {
+    const roundTrips = [];
+    for (let i = 0; i < warmup + pings; i += 1) {
+      const start = performance.now();
+      await client.ping();
+      if (i >= warmup) roundTrips.push(performance.now() - start);
+    }
+    const alone = await outageLatencies({}, { outages, warmup });
+    const cluster = { cluster: { redis: server.url } };
+    const coordinated = await outageLatencies(cluster, { outages, warmup });
+
+    // Redis is asked on transitions only: count the commands it processes around a burst of hot-path calls.
+    const { app, monitor } = await bootMonitor({ options: { ...cluster, thresholdMs: 0, cooldownMs: FAR_AWAY_MS } });
+    const healthyBefore = await commandsProcessed(client);
+    for (let i = 0; i < hotCalls; i += 1) monitor.recordSuccess();
+    const healthyCommands = (await commandsProcessed(client)) - healthyBefore - 1;
+    monitor.recordFailure(STORAGE_ERROR);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const alertingBefore = await commandsProcessed(client);
+    for (let i = 0; i < hotCalls; i += 1) monitor.recordFailure(STORAGE_ERROR);
+    const alertingCommands = (await commandsProcessed(client)) - alertingBefore - 1;
+    await app.close();
+
+    const calls = hotCalls.toLocaleString('en-US');
+    const row = (name, values) => [name, formatMs(median(values)), formatMs(percentile(values, 99))];
+    return {
+      title,
+      description:
+        `A redis-server 7 on 127.0.0.1 started by the bench; \`forRoot({ thresholdMs: 0 })\` with and without ` +
+        `\`cluster: { redis: url }\`, one replica, ${outages} outages after ${warmup} warm-up ones. An alert costs one ` +
+        'Lua script (join or open the outage and claim the window in one round trip), a recovery another; the ' +
+        `floor is an ioredis PING (${pings} of them). The last rows count the commands Redis processed during ` +
+        `${calls} hot-path calls (the bench's own INFO excluded).`,
+      headers: ['case', 'median', 'p99'],
+      rows: [
+        row('Redis round trip (ioredis PING)', roundTrips),
+        row('alert → hook, alone', alone.alerts),
+        row('alert → hook, coordinated', coordinated.alerts),
+        row('recovery → hook, alone', alone.recoveries),
+        row('recovery → hook, coordinated', coordinated.recoveries),
+        [`Redis commands during ${calls} recordSuccess() while healthy`, String(healthyCommands), ''],
+        [`Redis commands during ${calls} recordFailure() while alerting`, String(alertingCommands), ''],
+      ],
+    };
+  } finally {
+    client.disconnect();
+    await server.stop();
+  }
+}
+
+/** Sections 1 and 2 with `cluster` on `url`; run in a process of its own by benchmark 9. */
+export async function measureClusterSetup(url) {
+  const setup = url
+    ? { label: 'cluster: { redis }', options: { cluster: { redis: url } }, hooks: [] }
+    : { label: 'no cluster', options: {}, hooks: [] };
+  return {
+    success: (await benchRecordSuccessHealthy(setup)).rows,
+    failure: (await benchRecordFailureOutage(setup)).rows,
+  };
+}
+
+/** 9. The hot path with clustering off and on: unchanged, since Redis is only asked on transitions. */
+export async function benchClusterHotPath() {
+  const title = '9. Hot path with clustering off and on';
+  const server = await startBenchRedis();
+  if (server === null) return skippedSection(title);
+  const measured = {};
+  try {
+    const entry = new URL('./benchmarks.mjs', import.meta.url).href;
+    for (const [which, url] of [['off', ''], ['on', server.url]]) {
+      // No file of its own: the child imports this module and prints the rows.
+      const script = `import { measureClusterSetup } from ${JSON.stringify(entry)};
+        process.stdout.write(JSON.stringify(await measureClusterSetup(${JSON.stringify(url)})));`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        maxBuffer: 1024 * 1024,
+      });
+      measured[which] = JSON.parse(stdout);
+    }
+  } finally {
+    await server.stop();
+  }
+  return {
+    title,
+    description:
+      'Sections 1 and 2 again, without and with `cluster: { redis }` (a local redis-server), each setup in a ' +
+      'fresh process so the JIT sees only one. With a cluster, a call that changes nothing reaches no more code ' +
+      'than without: the monitor consults the coordinator only when the state changes or an alert is due.',
+    headers: hotPathHeaders,
+    rows: [...measured.off.success, ...measured.on.success, ...measured.off.failure, ...measured.on.failure],
   };
 }

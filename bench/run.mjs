@@ -7,7 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import {
   benchAlertingCallLatency,
+  benchClusterHotPath,
+  benchClusterTransition,
   benchHookLatency,
+  benchMetricsOverhead,
   benchOutageHeap,
   benchRecordFailureOutage,
   benchRecordSuccessHealthy,
@@ -22,6 +25,9 @@ const BENCHMARKS = [
   benchOutageHeap,
   benchHookLatency,
   benchAlertingCallLatency,
+  benchMetricsOverhead,
+  benchClusterTransition,
+  benchClusterHotPath,
 ];
 
 if (typeof globalThis.gc !== 'function') {

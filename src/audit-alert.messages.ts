@@ -93,4 +93,7 @@ export const clusterSentAlone = (replica: string, alert: string, reason: string)
 export const clusterLeftToOthers = (replica: string, alert: string): string =>
   `Replica "${replica}" did not send ${alert}: another replica of the cluster has, or the cluster never alerted.`;
 
+export const clusterDecisionFailed = (replica: string, monitor: string, error: string): string =>
+  `Replica "${replica}" could not settle an alert of monitor "${monitor}" with the cluster: ${error}`;
+
 export const connectionStatusReason = (status: string): string => `connection ${status}`;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
+import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type {
   AuditAlertEvent,
@@ -31,9 +32,7 @@ export interface MonitorAlertCoordination {
 
 /** This replica's view of one outage of the monitor, and the cluster's id for it. */
 interface ReplicaOutage {
-  /** The id the monitor itself gave the outage. */
-  readonly localId: string;
-  /** The cluster's id once adopted; the local one until then. */
+  /** The cluster's id once adopted; until then the one the monitor itself gave the outage. */
   clusterId: string;
   /** Whether this replica has sent an unreachable alert of this outage. */
   sent: boolean;
@@ -59,16 +58,16 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
   private tail: Promise<void> = Promise.resolve();
 
   constructor(
-    monitor: ResolvedMonitorOptions,
+    private readonly monitor: ResolvedMonitorOptions,
     private readonly redis: RedisAlertCoordinator,
     private readonly dispatcher: AuditAlertDispatcher,
+    private readonly clock: Pick<AuditAlertClock, 'wallNow'>,
   ) {
     // Encoded so that a ':' in a name cannot make two monitors share keys.
     const base = `${redis.options.keyPrefix}:${encodeURIComponent(monitor.serviceName)}:${encodeURIComponent(monitor.name)}`;
     this.openKey = `${base}:outage`;
     this.recordPrefix = `${base}:outage:`;
-    // PX needs at least 1 ms; a cooldown of 0 allows every alert anyway.
-    this.cooldownMs = String(Math.max(1, monitor.cooldownMs));
+    this.cooldownMs = String(monitor.cooldownMs);
     const openTtl = Math.max(MIN_OPEN_TTL_MS, 2 * (monitor.thresholdMs + monitor.cooldownMs));
     this.openTtlMs = String(openTtl);
     this.recordTtlMs = String(Math.max(MIN_RECORD_TTL_MS, 2 * openTtl));
@@ -81,8 +80,10 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
   ): void {
     const after = tracker.state;
     if (before === 'healthy' && after !== 'healthy') {
-      const localId = event?.outageId ?? (tracker.status().outageId as string);
-      const opened: ReplicaOutage = { localId, clusterId: localId, sent: false };
+      const opened: ReplicaOutage = {
+        clusterId: event?.outageId ?? (tracker.status().outageId as string),
+        sent: false,
+      };
       this.outage = opened;
       // With an alert already due, its claim opens the outage in the same round trip.
       if (event === null) this.enqueue(() => this.open(opened));
@@ -102,7 +103,8 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
   }
 
   private enqueue(step: () => Promise<void>): void {
-    const run = this.tail.then(step);
+    // Steps fail open on their own; this only keeps one broken step from stopping the ones after it.
+    const run = this.tail.then(step).catch((error: unknown) => this.redis.decisionFailed(this.monitor, error));
     this.tail = run;
     this.dispatcher.track(run);
   }
@@ -169,6 +171,7 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
         this.redis.options.replicaId,
         String(occurrence),
         this.recordTtlMs,
+        String(this.clock.wallNow()),
       ],
     );
     if (!Array.isArray(reply) || typeof reply[0] !== 'string' || typeof reply[1] !== 'number') {

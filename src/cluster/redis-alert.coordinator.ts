@@ -4,6 +4,7 @@ import { AuditAlertConfigError } from '../audit-alert-config.error.js';
 import { AUDIT_ALERT_LOGGER_CONTEXT } from '../audit-alert.constants.js';
 import {
   alertRaised,
+  clusterDecisionFailed,
   clusterLeftToOthers,
   clusterNeedsIoredis,
   clusterReachable,
@@ -13,6 +14,7 @@ import {
   timeoutReason,
 } from '../audit-alert.messages.js';
 import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
+import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import { errorText } from '../monitor/error-text.util.js';
 import type { AuditAlertRedisClient } from './cluster-options.interface.js';
@@ -48,11 +50,12 @@ export class RedisAlertCoordinator {
   constructor(
     readonly options: ResolvedClusterOptions,
     private readonly dispatcher: AuditAlertDispatcher,
+    private readonly clock: AuditAlertClock,
   ) {}
 
   /** The coordination of one monitor; `null` for a disabled one, which never alerts. */
   forMonitor(monitor: ResolvedMonitorOptions): MonitorAlertCoordinator | null {
-    return monitor.enabled ? new MonitorAlertCoordinator(monitor, this, this.dispatcher) : null;
+    return monitor.enabled ? new MonitorAlertCoordinator(monitor, this, this.dispatcher, this.clock) : null;
   }
 
   /**
@@ -87,19 +90,20 @@ export class RedisAlertCoordinator {
     this.owned = null;
     if (owned === null) return;
     let timer: NodeJS.Timeout | undefined;
+    let quit = false;
     try {
-      await Promise.race([
-        owned.quit(),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, this.options.timeoutMs).unref();
+      quit = await Promise.race([
+        owned.quit().then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), this.options.timeoutMs).unref();
         }),
       ]);
     } catch {
-      // Not connected: nothing to say goodbye to.
+      // Not connected: nothing to say goodbye to, only reconnection to stop.
     } finally {
       clearTimeout(timer);
-      owned.disconnect();
     }
+    if (!quit) owned.disconnect();
   }
 
   /**
@@ -139,6 +143,11 @@ export class RedisAlertCoordinator {
     this.logger.debug(clusterLeftToOthers(this.options.replicaId, alertRaised(type, monitor, outageId)));
   }
 
+  /** Logs a step of a monitor's coordination that threw. */
+  decisionFailed(monitor: ResolvedMonitorOptions, error: unknown): void {
+    this.logger.error(clusterDecisionFailed(this.options.replicaId, monitor.name, errorText(error)));
+  }
+
   private client(): Promise<AuditAlertRedisClient> {
     this.connecting ??= this.connect();
     return this.connecting;
@@ -156,6 +165,8 @@ export class RedisAlertCoordinator {
     }
     const settings: RedisOptions = {
       ...CLIENT_DEFAULTS,
+      // How long a closing socket may linger: it would hold the process up at shutdown.
+      disconnectTimeout: this.options.timeoutMs,
       ...(target.kind === 'options' ? (target.options as RedisOptions) : {}),
       lazyConnect: true,
     };

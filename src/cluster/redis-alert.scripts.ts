@@ -3,9 +3,12 @@
  * so one round trip settles one transition whatever the other replicas do.
  *
  * Keys of one monitor of one service, under `<base>` = `<keyPrefix>:<service>:<monitor>`:
- *   <base>:outage              string: id of the cluster's open outage
- *   <base>:outage:<id>         hash: occurrence, alerted (replica), recovered (replica)
- *   <base>:outage:<id>:alert   string: set NX for one cooldown by the replica that alerts
+ *   <base>:outage        string: id of the cluster's open outage
+ *   <base>:outage:<id>   hash: lastAlertAt, occurrence, alerted (replica), recovered (replica)
+ *
+ * The cooldown window is measured on the replicas' wall clocks (the monitor's
+ * injectable clock, so that it agrees with each replica's own cooldown), not
+ * on Redis' clock: `lastAlertAt` is compared and set in one step.
  *
  * Outage records are read by id, so the scripts suit a standalone Redis (or
  * one behind Sentinel), not Redis Cluster.
@@ -13,7 +16,9 @@
 
 /**
  * Finds the outage id this replica should use, and optionally claims the alert
- * of the current cooldown window for it.
+ * of the current cooldown window for it: granted when the last alert of the
+ * outage is at least a cooldown away, either way, so that a clock far off can
+ * hold the others back for a window at most.
  *
  * The replica joins the cluster's open outage unless it has already sent an
  * alert under another id that is not over (its page stays the one it opened);
@@ -23,7 +28,7 @@
  * KEYS[1] `<base>:outage`.
  * ARGV: [1] `<base>:outage:` prefix, [2] adopted id, [3] spare id, [4] '1' may join,
  * [5] open-outage TTL ms, [6] '1' claim, [7] cooldown ms, [8] replica id,
- * [9] the replica's own occurrence count, [10] record TTL ms.
+ * [9] the replica's own occurrence count, [10] record TTL ms, [11] wall-clock now ms.
  * Returns `{ id, occurrence }`, occurrence 0 when nothing was claimed.
  */
 export const RESOLVE_AND_CLAIM_SCRIPT = `
@@ -46,9 +51,11 @@ else
 end
 if ARGV[6] ~= '1' then return {id, 0} end
 local record = prefix .. id
-if not redis.call('SET', record .. ':alert', ARGV[8], 'NX', 'PX', ARGV[7]) then return {id, 0} end
+local last = tonumber(redis.call('HGET', record, 'lastAlertAt'))
+if last and math.abs(tonumber(ARGV[11]) - last) < tonumber(ARGV[7]) then return {id, 0} end
 local occurrence = math.max(tonumber(redis.call('HGET', record, 'occurrence') or '0') + 1, tonumber(ARGV[9]))
-redis.call('HSET', record, 'occurrence', occurrence, 'alerted', ARGV[8])
+-- Never moves back: a claim that reaches Redis late (its replica has decided alone since) changes no window.
+redis.call('HSET', record, 'lastAlertAt', math.max(last or 0, tonumber(ARGV[11])), 'occurrence', occurrence, 'alerted', ARGV[8])
 redis.call('PEXPIRE', record, ARGV[10])
 return {id, occurrence}
 `;

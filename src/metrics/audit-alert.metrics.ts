@@ -93,22 +93,24 @@ interface Instruments {
   readonly failedDeliveries: Counter;
 }
 
+const OPENTELEMETRY_API = '@opentelemetry/api';
+
 /** Whether a failed `import()` means "not installed", as opposed to a broken installation. */
-function isModuleNotFound(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+function isApiNotFound(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+  return notFound && typeof message === 'string' && message.includes(OPENTELEMETRY_API);
 }
 
 /**
- * Loads `@opentelemetry/api`, or resolves to `null` when it is not installed.
- * A separate function so that the specifier stays a plain dynamic import: the
- * module is never loaded by an application that turns metrics off.
+ * Loads `@opentelemetry/api` on demand (the core never imports it statically),
+ * or resolves to `null` when it is not installed.
  */
 async function loadOpenTelemetry(): Promise<OpenTelemetryApi | null> {
   try {
     return await import('@opentelemetry/api');
   } catch (error) {
-    if (isModuleNotFound(error)) return null;
+    if (isApiNotFound(error)) return null;
     throw error;
   }
 }

@@ -28,7 +28,7 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     dispatcher: AuditAlertDispatcher,
     metrics: AuditAlertMetrics,
   ) {
-    this.cluster = options.cluster && new RedisAlertCoordinator(options.cluster, dispatcher);
+    this.cluster = options.cluster && new RedisAlertCoordinator(options.cluster, dispatcher, clock);
     for (const monitor of options.monitors) {
       const counts = metrics.forMonitor(monitor.name, () => this.get(monitor.name).getStatus().state);
       const cluster = this.cluster?.forMonitor(monitor) ?? null;

@@ -1,0 +1,319 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { Injectable, type INestApplicationContext, Module, type OnModuleInit, type Type } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { metrics } from '@opentelemetry/api';
+import {
+  type CollectionResult,
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+  type MetricData,
+} from '@opentelemetry/sdk-metrics';
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  AUDIT_ALERT_CLOCK,
+  AuditAlertHook,
+  AuditAlertModule,
+  type AuditAlertModuleOptions,
+  AuditMonitorRegistry,
+  type OnAuditAlert,
+} from '../../src/index.js';
+import { AuditAlertMetrics } from '../../src/metrics/audit-alert.metrics.js';
+import { flush, ManualClock } from '../support/manual-clock.js';
+
+/** Collects only when asked: every figure below is read at a moment the test chooses. */
+class ManualMetricReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+@AuditAlertHook()
+class BrokenPagerHook implements OnAuditAlert {
+  onAuditAlert(): void {
+    throw new TypeError('pager unreachable');
+  }
+}
+
+@AuditAlertHook({ events: ['audit.storage.unreachable'] })
+class HangingHook implements OnAuditAlert {
+  onAuditAlert(): Promise<void> {
+    return new Promise(() => undefined);
+  }
+}
+
+@AuditAlertHook()
+class WorkingHook implements OnAuditAlert {
+  onAuditAlert(): void {}
+}
+
+const SERVICE = 'billing-api';
+const MONITORS = [{ name: 'orders' }, { name: 'archive' }];
+
+async function boot(
+  clock: ManualClock,
+  options: AuditAlertModuleOptions = {},
+  extraProviders: Type<unknown>[] = [],
+): Promise<INestApplicationContext> {
+  @Module({
+    imports: [
+      AuditAlertModule.forRoot({
+        serviceName: SERVICE,
+        thresholdMs: 1_000,
+        cooldownMs: 5_000,
+        hookTimeoutMs: 2_000,
+        monitors: MONITORS,
+        ...options,
+      }),
+    ],
+    providers: [BrokenPagerHook, WorkingHook, ...extraProviders],
+  })
+  class MetricsAppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [MetricsAppModule] })
+    .overrideProvider(AUDIT_ALERT_CLOCK)
+    .useValue(clock)
+    .compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
+
+/** One data point, flattened: its attributes and its value. */
+interface Point {
+  readonly attributes: Record<string, unknown>;
+  readonly value: number;
+}
+
+/** The module's metrics of one collection, by instrument name. */
+function auditAlertMetrics({ resourceMetrics }: CollectionResult): Map<string, MetricData> {
+  const scope = resourceMetrics.scopeMetrics.find((s) => s.scope.name === 'nestjs-audit-alert');
+  return new Map((scope?.metrics ?? []).map((m) => [m.descriptor.name, m]));
+}
+
+function points(metric: MetricData | undefined): Point[] {
+  if (!metric) return [];
+  expect(metric.dataPointType === DataPointType.SUM || metric.dataPointType === DataPointType.GAUGE).toBe(true);
+  return metric.dataPoints.map((p) => ({ attributes: { ...p.attributes }, value: p.value as number }));
+}
+
+const ofMonitor = (monitor: string) => ({
+  'audit_alert.monitor.name': monitor,
+  'audit_alert.service.name': SERVICE,
+});
+
+describe('OpenTelemetry metrics', () => {
+  let reader: ManualMetricReader;
+  let provider: MeterProvider;
+  let clock: ManualClock;
+
+  beforeEach(() => {
+    reader = new ManualMetricReader();
+    provider = new MeterProvider({ readers: [reader] });
+    metrics.setGlobalMeterProvider(provider);
+    clock = new ManualClock();
+  });
+
+  afterEach(async () => {
+    metrics.disable();
+    await provider.shutdown();
+  });
+
+  it('counts outcomes, alerts and failed deliveries, and reports the state of every monitor', async () => {
+    const app = await boot(clock, {}, [HangingHook]);
+    const registry = app.get(AuditMonitorRegistry);
+    const orders = registry.get('orders');
+    const archive = registry.get('archive');
+
+    for (let i = 0; i < 3; i += 1) orders.recordSuccess();
+    archive.recordSuccess();
+    orders.recordFailure(new Error('connect ECONNREFUSED'));
+    orders.recordFailure(new Error('connect ECONNREFUSED'));
+    archive.recordFailure(new Error('disk full'));
+    clock.advance(1_000); // both alert from their threshold timers
+    orders.recordFailure(new Error('connect ECONNREFUSED'));
+    await flush();
+    clock.advance(2_000); // the hanging hook is abandoned on both alerts
+    await flush();
+
+    const during = auditAlertMetrics(await reader.collect());
+    expect(points(during.get('audit_alert.storage.failures'))).toEqual([
+      { attributes: ofMonitor('orders'), value: 3 },
+      { attributes: ofMonitor('archive'), value: 1 },
+    ]);
+    expect(points(during.get('audit_alert.storage.successes'))).toEqual([
+      { attributes: ofMonitor('orders'), value: 3 },
+      { attributes: ofMonitor('archive'), value: 1 },
+    ]);
+    expect(points(during.get('audit_alert.monitor.state'))).toEqual([
+      { attributes: ofMonitor('orders'), value: 2 },
+      { attributes: ofMonitor('archive'), value: 2 },
+    ]);
+    expect(points(during.get('audit_alert.sent.alerts'))).toEqual([
+      { attributes: { ...ofMonitor('orders'), 'audit_alert.event.type': 'audit.storage.unreachable' }, value: 1 },
+      { attributes: { ...ofMonitor('archive'), 'audit_alert.event.type': 'audit.storage.unreachable' }, value: 1 },
+    ]);
+    const unreachable = { 'audit_alert.event.type': 'audit.storage.unreachable' };
+    expect(sortByJson(points(during.get('audit_alert.failed.deliveries')))).toEqual(
+      sortByJson([
+        {
+          attributes: { ...ofMonitor('orders'), ...unreachable, 'audit_alert.hook.name': 'BrokenPagerHook', 'error.type': 'TypeError' },
+          value: 1,
+        },
+        {
+          attributes: { ...ofMonitor('archive'), ...unreachable, 'audit_alert.hook.name': 'BrokenPagerHook', 'error.type': 'TypeError' },
+          value: 1,
+        },
+        {
+          attributes: { ...ofMonitor('orders'), ...unreachable, 'audit_alert.hook.name': 'HangingHook', 'error.type': 'timeout' },
+          value: 1,
+        },
+        {
+          attributes: { ...ofMonitor('archive'), ...unreachable, 'audit_alert.hook.name': 'HangingHook', 'error.type': 'timeout' },
+          value: 1,
+        },
+      ]),
+    );
+
+    orders.recordSuccess();
+    await flush();
+    const after = auditAlertMetrics(await reader.collect());
+    expect(points(after.get('audit_alert.storage.successes'))).toEqual([
+      { attributes: ofMonitor('orders'), value: 4 },
+      { attributes: ofMonitor('archive'), value: 1 },
+    ]);
+    expect(points(after.get('audit_alert.monitor.state'))).toEqual([
+      { attributes: ofMonitor('orders'), value: 0 },
+      { attributes: ofMonitor('archive'), value: 2 },
+    ]);
+    expect(points(after.get('audit_alert.sent.alerts'))).toContainEqual({
+      attributes: { ...ofMonitor('orders'), 'audit_alert.event.type': 'audit.storage.recovered' },
+      value: 1,
+    });
+    expect(points(after.get('audit_alert.failed.deliveries'))).toContainEqual({
+      attributes: {
+        ...ofMonitor('orders'),
+        'audit_alert.event.type': 'audit.storage.recovered',
+        'audit_alert.hook.name': 'BrokenPagerHook',
+        'error.type': 'TypeError',
+      },
+      value: 1,
+    });
+    await app.close();
+  });
+
+  it('reports a monitor below its threshold as failing (1)', async () => {
+    const app = await boot(clock);
+    app.get(AuditMonitorRegistry).get('archive').recordFailure(new Error('disk full'));
+    const collected = auditAlertMetrics(await reader.collect());
+    expect(points(collected.get('audit_alert.monitor.state'))).toEqual([
+      { attributes: ofMonitor('orders'), value: 0 },
+      { attributes: ofMonitor('archive'), value: 1 },
+    ]);
+    expect(points(collected.get('audit_alert.sent.alerts'))).toEqual([]);
+    await app.close();
+  });
+
+  it('names the meter and describes each instrument with its unit', async () => {
+    const app = await boot(clock);
+    app.get(AuditMonitorRegistry).get('orders').recordFailure(new Error('x'));
+    clock.advance(1_000);
+    await flush();
+    const { resourceMetrics } = await reader.collect();
+    const scope = resourceMetrics.scopeMetrics.find((s) => s.scope.name === 'nestjs-audit-alert');
+    const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
+    expect(scope?.scope.version).toBe(version);
+    const units = Object.fromEntries(scope!.metrics.map((m) => [m.descriptor.name, m.descriptor.unit]));
+    expect(units).toEqual({
+      'audit_alert.storage.failures': '{failure}',
+      'audit_alert.storage.successes': '{success}',
+      'audit_alert.monitor.state': '{state}',
+      'audit_alert.sent.alerts': '{alert}',
+      'audit_alert.failed.deliveries': '{delivery}',
+    });
+    for (const metric of scope!.metrics) expect(metric.descriptor.description).not.toBe('');
+    await app.close();
+  });
+
+  it('counts an alert raised during start-up once, when it is sent', async () => {
+    @Injectable()
+    class FailsAtStartup implements OnModuleInit {
+      constructor(private readonly registry: AuditMonitorRegistry) {}
+      onModuleInit(): void {
+        this.registry.get('orders').recordFailure(new Error('connect ECONNREFUSED'));
+      }
+    }
+    const app = await boot(clock, { thresholdMs: 0 }, [FailsAtStartup]);
+    await flush();
+    expect(points(auditAlertMetrics(await reader.collect()).get('audit_alert.sent.alerts'))).toEqual([
+      { attributes: { ...ofMonitor('orders'), 'audit_alert.event.type': 'audit.storage.unreachable' }, value: 1 },
+    ]);
+    await app.close();
+  });
+
+  it('stops reading the monitors once the application is closed', async () => {
+    const app = await boot(clock);
+    app.get(AuditMonitorRegistry).get('orders').recordSuccess();
+    await app.close();
+    const collected = auditAlertMetrics(await reader.collect());
+    expect(points(collected.get('audit_alert.storage.successes'))).toEqual([]);
+    expect(points(collected.get('audit_alert.monitor.state'))).toEqual([]);
+  });
+
+  it('records nothing with metrics: false', async () => {
+    const app = await boot(clock, { metrics: false });
+    expect(app.get(AuditAlertMetrics).enabled).toBe(false);
+    const orders = app.get(AuditMonitorRegistry).get('orders');
+    orders.recordSuccess();
+    orders.recordFailure(new Error('x'));
+    clock.advance(3_000);
+    await flush();
+    orders.recordSuccess();
+    await flush();
+    const { resourceMetrics } = await reader.collect();
+    expect(resourceMetrics.scopeMetrics.filter((s) => s.scope.name === 'nestjs-audit-alert')).toEqual([]);
+    await app.close();
+  });
+
+  it('turns itself off when no MeterProvider is registered at bootstrap', async () => {
+    metrics.disable();
+    const app = await boot(clock);
+    expect(app.get(AuditAlertMetrics).enabled).toBe(false);
+    const orders = app.get(AuditMonitorRegistry).get('orders');
+    orders.recordFailure(new Error('x'));
+    clock.advance(1_000);
+    await flush();
+    expect(orders.getStatus().state).toBe('alerting');
+    await app.close();
+  });
+
+  it('rejects a metrics option that is not a boolean', async () => {
+    await expect(boot(clock, { metrics: 'yes' as unknown as boolean })).rejects.toThrow(
+      'Invalid audit alert option "metrics": received \'yes\'; expected true or false.',
+    );
+  });
+});
+
+function sortByJson<T>(values: T[]): T[] {
+  return [...values].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+describe('without @opentelemetry/api installed', () => {
+  it('boots, monitors and alerts with metrics on by default', async () => {
+    const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+    await expect(stat(join(repoRoot, 'dist', 'index.js'))).resolves.toBeTruthy(); // built by `npm test` before jest runs
+    const fixture = fileURLToPath(new URL('./fixtures/boot-without-otel.mjs', import.meta.url));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', pathToFileURL(join(repoRoot, 'test/support/block-modules.mjs')).href, fixture],
+      { env: { ...process.env, BLOCKED_MODULES: '@opentelemetry/api' }, timeout: 30_000 },
+    );
+    expect(stdout.trim().split('\n')).toEqual([
+      'metrics enabled: false',
+      'events: audit.storage.unreachable, audit.storage.recovered',
+      '@opentelemetry/api: ERR_MODULE_NOT_FOUND',
+    ]);
+  });
+});
