@@ -1,0 +1,286 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Where Debian's `postgresql-<version>` packages put the server binaries. */
+const DEBIAN_POSTGRES_ROOT = '/usr/lib/postgresql';
+
+const INSTALL_HINT = 'apt-get install -y postgresql';
+
+const HOST = '127.0.0.1';
+
+/** How `pg_ctl stop` shuts the server down; see `pg_ctl --help`. */
+export type PostgresStopMode = 'smart' | 'fast' | 'immediate';
+
+/** Options of {@link PostgresServer}. */
+export interface PostgresServerOptions {
+  /**
+   * Directory holding `initdb`, `pg_ctl` and `postgres`.
+   * @default the newest `/usr/lib/postgresql/<version>/bin` that has them
+   */
+  binDir?: string;
+  /**
+   * OS user that owns the cluster and runs the server when this process is
+   * root, because `initdb` and `postgres` refuse to run as root.
+   * @default 'postgres'
+   */
+  osUser?: string;
+  /**
+   * Database role created by `initdb` and used by {@link PostgresServer.connectionString}.
+   * @default 'postgres'
+   */
+  role?: string;
+}
+
+/**
+ * A throwaway PostgreSQL cluster for tests: its own temporary data directory,
+ * trust authentication on 127.0.0.1 only, a free TCP port and a unix socket
+ * inside that directory. It can be stopped and started again on the same port
+ * and data, which is how suites simulate a database outage.
+ *
+ * ```ts
+ * const server = new PostgresServer();
+ * await server.start();
+ * const pool = new Pool({ connectionString: server.connectionString });
+ * await server.stop({ mode: 'fast' }); // the storage goes away
+ * await server.start();                // and comes back
+ * await server.dispose();
+ * ```
+ */
+export class PostgresServer {
+  private readonly binDir: string;
+  private readonly osUser: string;
+  private readonly role: string;
+  private baseDir: string | null = null;
+  private serverPort: number | null = null;
+  private postmasterPid: number | null = null;
+  private readonly killOnExit = (): void => this.killSync();
+
+  /** @throws Error with the install command when the server binaries cannot be found. */
+  constructor(options: PostgresServerOptions = {}) {
+    this.binDir = options.binDir ?? findDebianBinDir();
+    for (const tool of ['initdb', 'pg_ctl', 'postgres']) {
+      if (!existsSync(join(this.binDir, tool))) {
+        throw new Error(`PostgreSQL's ${tool} is missing from ${this.binDir}; install the server with: ${INSTALL_HINT}`);
+      }
+    }
+    this.osUser = options.osUser ?? 'postgres';
+    this.role = options.role ?? 'postgres';
+  }
+
+  /** TCP port the server listens on, chosen by the first {@link start}. */
+  get port(): number {
+    if (this.serverPort === null) throw new Error('PostgresServer.port is unknown until start() has been called');
+    return this.serverPort;
+  }
+
+  /** `postgresql://` URL of the `postgres` database over TCP on 127.0.0.1. */
+  get connectionString(): string {
+    return `postgresql://${encodeURIComponent(this.role)}@${HOST}:${this.port}/postgres`;
+  }
+
+  /** Directory of the unix socket, usable as the `host` of a `pg` client. */
+  get socketDir(): string {
+    return this.dir();
+  }
+
+  /** Whether the server is up, as far as this object started and stopped it. */
+  get running(): boolean {
+    return this.postmasterPid !== null;
+  }
+
+  /**
+   * Starts the server and waits until it accepts connections. The first call
+   * creates the cluster; later calls reuse its data, port and socket directory.
+   */
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (this.baseDir === null) {
+      try {
+        await this.init();
+      } catch (error) {
+        // Leaves nothing half-made behind, so a later start() begins afresh.
+        await this.dispose();
+        throw error;
+      }
+    }
+    await this.pgCtl(['start', '-w', '-t', '30', '-l', this.logFile()]);
+    const pidFile = await readFile(join(this.dataDir(), 'postmaster.pid'), 'utf8');
+    this.postmasterPid = Number.parseInt(pidFile, 10);
+  }
+
+  /**
+   * Stops the server and waits until it is gone. `'fast'` disconnects clients
+   * at once, as a database restart or failover does.
+   * @default mode 'fast'
+   */
+  async stop({ mode = 'fast' }: { mode?: PostgresStopMode } = {}): Promise<void> {
+    if (!this.running) return;
+    await this.pgCtl(['stop', '-w', '-t', '30', '-m', mode]);
+    this.postmasterPid = null;
+  }
+
+  /** Stops the server if it runs and deletes its directory; the object is unusable afterwards. */
+  async dispose(): Promise<void> {
+    try {
+      await this.stop({ mode: 'immediate' });
+    } finally {
+      process.removeListener('exit', this.killOnExit);
+      if (this.baseDir !== null) await rm(this.baseDir, { recursive: true, force: true });
+      this.baseDir = null;
+    }
+  }
+
+  private async init(): Promise<void> {
+    const baseDir = await mkdtemp(join(tmpdir(), 'audit-alert-pg-'));
+    this.baseDir = baseDir;
+    // A suite that dies before dispose() must not leave a server or a directory behind.
+    process.once('exit', this.killOnExit);
+    if (isRoot()) {
+      const { uid, gid } = await lookUpUser(this.osUser);
+      await chown(baseDir, uid, gid);
+    }
+    await this.asServerUser(join(this.binDir, 'initdb'), [
+      '--pgdata',
+      this.dataDir(),
+      '--username',
+      this.role,
+      '--auth',
+      'trust',
+      '--encoding',
+      'UTF8',
+      '--locale',
+      'C',
+      '--no-sync',
+    ]);
+    this.serverPort = await findFreePort();
+    // Overwrites in place, so the files keep the ownership initdb gave them.
+    await writeFile(
+      join(this.dataDir(), 'pg_hba.conf'),
+      ['local all all trust', `host all all ${HOST}/32 trust`, ''].join('\n'),
+    );
+    await appendFile(
+      join(this.dataDir(), 'postgresql.conf'),
+      [
+        '',
+        `listen_addresses = '${HOST}'`,
+        `port = ${this.serverPort}`,
+        `unix_socket_directories = '${baseDir}'`,
+        // A throwaway cluster: durability only costs time.
+        'fsync = off',
+        'synchronous_commit = off',
+        'full_page_writes = off',
+        'max_connections = 20',
+        '',
+      ].join('\n'),
+    );
+  }
+
+  private async pgCtl(args: string[]): Promise<void> {
+    try {
+      await this.asServerUser(join(this.binDir, 'pg_ctl'), ['--pgdata', this.dataDir(), ...args]);
+    } catch (error) {
+      const log = await readFile(this.logFile(), 'utf8').catch(() => '');
+      throw new Error(`pg_ctl ${args[0]} failed: ${(error as Error).message}\n--- server log ---\n${log.slice(-4_000)}`);
+    }
+  }
+
+  /** Runs a PostgreSQL tool, as the server's OS user when this process is root. */
+  private async asServerUser(file: string, args: string[]): Promise<void> {
+    // cwd: the server's user may not be allowed into the test's working directory.
+    const options = { cwd: this.dir(), timeout: 60_000 };
+    if (!isRoot()) {
+      await run(file, args, options);
+      return;
+    }
+    try {
+      await run('runuser', ['-u', this.osUser, '--', file, ...args], options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const command = [file, ...args].map(shellQuote).join(' ');
+      await run('su', [this.osUser, '-s', '/bin/sh', '-c', command], options);
+    }
+  }
+
+  /** Last resort when the process exits without dispose(): SIGQUIT is PostgreSQL's immediate shutdown. */
+  private killSync(): void {
+    if (this.postmasterPid !== null) {
+      try {
+        process.kill(this.postmasterPid, 'SIGQUIT');
+      } catch {
+        // Already gone.
+      }
+    }
+    if (this.baseDir !== null) rmSync(this.baseDir, { recursive: true, force: true });
+  }
+
+  private dir(): string {
+    if (this.baseDir === null) throw new Error('PostgresServer has no directory until start() has been called');
+    return this.baseDir;
+  }
+
+  private dataDir(): string {
+    return join(this.dir(), 'data');
+  }
+
+  private logFile(): string {
+    return join(this.dir(), 'postgres.log');
+  }
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** The bin directory of the newest PostgreSQL in /usr/lib/postgresql/<version>/bin. */
+function findDebianBinDir(): string {
+  let versions: string[] = [];
+  try {
+    versions = readdirSync(DEBIAN_POSTGRES_ROOT);
+  } catch {
+    // No PostgreSQL package at all: reported below.
+  }
+  const binDir = versions
+    .filter((version) => existsSync(join(DEBIAN_POSTGRES_ROOT, version, 'bin', 'initdb')))
+    .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))
+    .map((version) => join(DEBIAN_POSTGRES_ROOT, version, 'bin'))[0];
+  if (!binDir) {
+    throw new Error(
+      `No PostgreSQL server found in ${DEBIAN_POSTGRES_ROOT}/*/bin (initdb, pg_ctl); install it with: ${INSTALL_HINT}`,
+    );
+  }
+  return binDir;
+}
+
+async function lookUpUser(user: string): Promise<{ uid: number; gid: number }> {
+  try {
+    const [uid, gid] = await Promise.all([run('id', ['-u', user]), run('id', ['-g', user])]);
+    return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
+  } catch {
+    throw new Error(
+      `OS user "${user}" not found; initdb refuses to run as root and needs it (${INSTALL_HINT} creates "postgres")`,
+    );
+  }
+}
+
+/** Asks the kernel for a free port on 127.0.0.1. */
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, HOST, () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
