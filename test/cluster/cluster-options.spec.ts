@@ -1,0 +1,79 @@
+import { describe, expect, it, jest } from '@jest/globals';
+import { Test } from '@nestjs/testing';
+import type { AuditAlertModuleOptions } from '../../src/index.js';
+
+// ioredis is installed here; this stands for an application that has not installed it.
+jest.unstable_mockModule('ioredis', () => {
+  throw new Error("Cannot find package 'ioredis' imported from nestjs-audit-alert");
+});
+const { AuditAlertConfigError, AuditAlertModule, AuditStorageMonitor } = await import('../../src/index.js');
+
+/** A port nothing listens on: connections are refused at once. */
+const CLOSED_URL = 'redis://127.0.0.1:1';
+
+async function bootError(options: AuditAlertModuleOptions): Promise<unknown> {
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AuditAlertModule.forRoot(options)] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    await app.close();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+describe('the cluster option', () => {
+  it.each<[string, unknown, string, string]>([
+    ['a missing redis', {}, 'cluster.redis', 'redis:// or rediss:// URL'],
+    ['a number', { redis: 6379 }, 'cluster.redis', 'ioredis connection options, or an ioredis client'],
+    ['an http URL', { redis: 'http://127.0.0.1:6379' }, 'cluster.redis', 'redis:// or rediss:// URL'],
+    ['a host without a scheme', { redis: '127.0.0.1:6379' }, 'cluster.redis', 'redis:// or rediss:// URL'],
+    ['an array', { redis: ['redis://127.0.0.1:6379'] }, 'cluster.redis', 'redis:// or rediss:// URL'],
+    ['a zero timeout', { redis: CLOSED_URL, timeoutMs: 0 }, 'cluster.timeoutMs', 'from 1'],
+    ['a timeout as a string', { redis: CLOSED_URL, timeoutMs: '1s' }, 'cluster.timeoutMs', 'finite number'],
+    ['an empty key prefix', { redis: CLOSED_URL, keyPrefix: '' }, 'cluster.keyPrefix', 'non-empty string'],
+    ['a blank replica id', { redis: CLOSED_URL, replicaId: ' ' }, 'cluster.replicaId', 'non-empty string'],
+    ['an unknown key', { redis: CLOSED_URL, url: CLOSED_URL }, 'cluster.url', 'redis, keyPrefix, replicaId, timeoutMs'],
+  ])('stops the bootstrap on %s', async (_, cluster, option, allowed) => {
+    const error = await bootError({ cluster } as AuditAlertModuleOptions);
+    expect(error).toBeInstanceOf(AuditAlertConfigError);
+    expect((error as InstanceType<typeof AuditAlertConfigError>).option).toBe(option);
+    expect((error as Error).message).toContain(allowed);
+  });
+
+  it('stops the bootstrap when it is not an object', async () => {
+    const error = await bootError({ cluster: 'redis://127.0.0.1:6379' } as unknown as AuditAlertModuleOptions);
+    expect((error as InstanceType<typeof AuditAlertConfigError>).option).toBe('cluster');
+  });
+
+  it('never shows a URL in an error, since it may hold a password', async () => {
+    const error = await bootError({ cluster: { redis: 'https://admin:s3cret@redis.internal:6379' } });
+    expect((error as Error).message).toContain('a string of 40 characters (content not shown, it may be a secret)');
+    expect((error as Error).message).not.toContain('s3cret');
+  });
+
+  it('names the missing ioredis package when the module has to create the client', async () => {
+    const error = await bootError({ cluster: { redis: 'redis://:s3cret@127.0.0.1:6379' } });
+    expect(error).toBeInstanceOf(AuditAlertConfigError);
+    expect((error as InstanceType<typeof AuditAlertConfigError>).option).toBe('cluster.redis');
+    expect((error as Error).message).toMatch(/need the ioredis package.*npm install ioredis/);
+    expect((error as Error).message).not.toContain('s3cret');
+  });
+
+  it('needs no ioredis for a client given by the application, and boots without Redis', async () => {
+    const client = {
+      status: 'ready',
+      eval: async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+    };
+    const moduleRef = await Test.createTestingModule({
+      imports: [AuditAlertModule.forRoot({ thresholdMs: 0, cluster: { redis: client } })],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    app.get(AuditStorageMonitor).recordFailure('down');
+    await app.close();
+  });
+});

@@ -1,0 +1,318 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Redis } from 'ioredis';
+import {
+  AUDIT_ALERT_CLOCK,
+  AuditAlertHook,
+  AuditAlertModule,
+  AuditStorageMonitor,
+  type AuditAlertClusterOptions,
+  type AuditAlertEvent,
+  type AuditAlertModuleOptions,
+  type OnAuditAlert,
+  type StorageUnreachableEvent,
+} from '../../src/index.js';
+import { CaptureLogger } from '../support/capture-logger.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { RedisServer } from '../support/redis-server.js';
+
+/*
+ * Several replicas of one service in one process: each its own Nest
+ * application with its own ManualClock (advanced together, as real clocks
+ * would run), all sharing one real redis-server.
+ */
+
+const THRESHOLD_MS = 1_000;
+const COOLDOWN_MS = 10_000;
+const UNREACHABLE = 'audit.storage.unreachable';
+const RECOVERED = 'audit.storage.recovered';
+const STORAGE_ERROR = new Error('connect ECONNREFUSED 10.0.0.5:5432');
+
+/** Every event any replica sent, in the order they were delivered. */
+const received: AuditAlertEvent[] = [];
+
+@AuditAlertHook()
+class RecordingHook implements OnAuditAlert {
+  onAuditAlert(event: AuditAlertEvent): void {
+    received.push(event);
+  }
+}
+
+interface Replica {
+  readonly id: string;
+  readonly app: INestApplication;
+  readonly clock: ManualClock;
+  readonly monitor: AuditStorageMonitor;
+}
+
+// Nest's Logger is process-wide: every replica writes to this one.
+const logger = new CaptureLogger();
+const redis = new RedisServer();
+let replicas: Replica[] = [];
+let service = 0;
+
+beforeAll(async () => {
+  await redis.start();
+});
+
+afterEach(async () => {
+  redis.resume();
+  await Promise.all(replicas.map((r) => r.app.close()));
+  replicas = [];
+  received.length = 0;
+  logger.lines.length = 0;
+  if (!redis.running) await redis.start();
+});
+
+afterAll(async () => {
+  await redis.dispose();
+});
+
+async function startReplicas(
+  count: number,
+  { cluster, ...options }: Omit<AuditAlertModuleOptions, 'cluster'> & { cluster?: Partial<AuditAlertClusterOptions> } = {},
+): Promise<Replica[]> {
+  service += 1;
+  const started = await Promise.all(
+    Array.from({ length: count }, async (_, index) => {
+      const id = `replica-${index}`;
+      const clock = new ManualClock();
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          AuditAlertModule.forRoot({
+            serviceName: `billing-api-${service}`,
+            thresholdMs: THRESHOLD_MS,
+            cooldownMs: COOLDOWN_MS,
+            ...options,
+            cluster: { redis: redis.url, replicaId: id, ...cluster },
+          }),
+        ],
+        providers: [RecordingHook],
+      })
+        .overrideProvider(AUDIT_ALERT_CLOCK)
+        .useValue(clock)
+        .compile();
+      const app = moduleRef.createNestApplication({ logger });
+      await app.init();
+      return { id, app, clock, monitor: app.get(AuditStorageMonitor) };
+    }),
+  );
+  replicas = started;
+  return started;
+}
+
+function advanceAll(ms: number): void {
+  for (const replica of replicas) replica.clock.advance(ms);
+}
+
+function failAll(): void {
+  for (const replica of replicas) replica.monitor.recordFailure(STORAGE_ERROR);
+}
+
+function recoverAll(): void {
+  for (const replica of replicas) replica.monitor.recordSuccess();
+}
+
+function sent(type: string): AuditAlertEvent[] {
+  return received.filter((e) => e.type === type);
+}
+
+function logged(level: string, text: string): string[] {
+  return logger.of(level).filter((line) => line.includes(text));
+}
+
+/** Decisions of the cluster on `type` so far: sent here, or left to another replica. */
+function decisions(type: string): number {
+  return sent(type).length + logged('debug', `did not send ${type}`).length;
+}
+
+/** Waits (in short real steps: Redis answers in real time) until `condition` holds. */
+async function until(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  // Deliveries are deferred to a later turn.
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+async function openKey(): Promise<string | null> {
+  const client = new Redis(redis.url, { lazyConnect: true });
+  try {
+    await client.connect();
+    return await client.get(`audit-alert:billing-api-${service}:default:outage`);
+  } finally {
+    client.disconnect();
+  }
+}
+
+describe('alerts coordinated across replicas through Redis', () => {
+  it('sends one alert per cooldown window, under one outage id, and one recovery', async () => {
+    await startReplicas(5);
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('5 decisions on the first alert', () => decisions(UNREACHABLE) === 5);
+    const first = sent(UNREACHABLE) as StorageUnreachableEvent[];
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatchObject({ occurrence: 1, serviceName: `billing-api-${service}`, monitor: 'default' });
+    const outageId = first[0]!.outageId;
+    // The id of the replica that opened the outage first, held in Redis for the others.
+    expect(replicas.map((r) => r.monitor.getStatus().outageId)).toContain(outageId);
+    expect(await openKey()).toBe(outageId);
+
+    // Within the cooldown nothing is due anywhere, so Redis is not even asked.
+    advanceAll(COOLDOWN_MS / 2);
+    failAll();
+    advanceAll(COOLDOWN_MS / 2);
+    failAll();
+    await until('5 decisions on the repeat', () => decisions(UNREACHABLE) === 10);
+    const alerts = sent(UNREACHABLE) as StorageUnreachableEvent[];
+    expect(alerts.map((e) => [e.outageId, e.occurrence])).toEqual([
+      [outageId, 1],
+      [outageId, 2],
+    ]);
+
+    advanceAll(COOLDOWN_MS);
+    failAll();
+    await until('5 decisions on the third window', () => decisions(UNREACHABLE) === 15);
+    expect(sent(UNREACHABLE)).toHaveLength(3);
+
+    recoverAll();
+    await until('5 decisions on the recovery', () => decisions(RECOVERED) === 5);
+    const recoveries = sent(RECOVERED);
+    expect(recoveries).toHaveLength(1);
+    expect(recoveries[0]!.outageId).toBe(outageId);
+    expect(await openKey()).toBeNull();
+    expect(logger.of('warn')).toEqual([]);
+
+    // The next outage is a new one, alerted on its own threshold.
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('5 decisions on the next outage', () => decisions(UNREACHABLE) === 20);
+    const next = (sent(UNREACHABLE) as StorageUnreachableEvent[]).at(-1)!;
+    expect(sent(UNREACHABLE)).toHaveLength(4);
+    expect(next.outageId).not.toBe(outageId);
+    expect(next.occurrence).toBe(1);
+  });
+
+  it('lets every replica alert on its own while Redis is down, and coordinates again once it is back', async () => {
+    await startReplicas(5);
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('the first alert', () => decisions(UNREACHABLE) === 5);
+    expect(sent(UNREACHABLE)).toHaveLength(1);
+    const outageId = sent(UNREACHABLE)[0]!.outageId;
+
+    await redis.stop();
+    advanceAll(COOLDOWN_MS);
+    failAll();
+    await until('an alert from every replica', () => sent(UNREACHABLE).length === 6);
+    const alone = sent(UNREACHABLE).slice(1) as StorageUnreachableEvent[];
+    // Every replica had adopted the cluster's id: the duplicates still share it downstream.
+    expect(alone.map((e) => e.outageId)).toEqual(Array(5).fill(outageId));
+    expect(alone.map((e) => e.occurrence)).toEqual(Array(5).fill(2));
+    const warnings = logged('warn', 'without cluster coordination');
+    expect(warnings).toHaveLength(5);
+    for (const replica of replicas) {
+      expect(warnings).toContainEqual(expect.stringContaining(`Replica "${replica.id}" sent ${UNREACHABLE}`));
+      expect(logged('warn', `Replica "${replica.id}" cannot coordinate alerts through Redis`)).toHaveLength(1);
+    }
+
+    await redis.start();
+    await until('every replica to reconnect', () => logged('log', 'reaches Redis again').length === 5);
+    advanceAll(COOLDOWN_MS);
+    failAll();
+    await until('5 decisions after the restart', () => decisions(UNREACHABLE) === 15);
+    const resumed = sent(UNREACHABLE).slice(6) as StorageUnreachableEvent[];
+    expect(resumed).toHaveLength(1);
+    // Redis came back empty: the occurrence goes on from what the replicas counted.
+    expect(resumed[0]).toMatchObject({ outageId, occurrence: 3 });
+
+    recoverAll();
+    await until('5 decisions on the recovery', () => decisions(RECOVERED) === 5);
+    expect(sent(RECOVERED).map((e) => e.outageId)).toEqual([outageId]);
+  });
+
+  it('decides alone when Redis hangs past timeoutMs', async () => {
+    await startReplicas(3, { cluster: { timeoutMs: 50 } });
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('the first alert', () => decisions(UNREACHABLE) === 3);
+    const outageId = sent(UNREACHABLE)[0]!.outageId;
+
+    redis.pause();
+    advanceAll(COOLDOWN_MS);
+    failAll();
+    await until('an alert from every replica', () => sent(UNREACHABLE).length === 4);
+    expect(sent(UNREACHABLE).map((e) => e.outageId)).toEqual(Array(4).fill(outageId));
+    expect(logged('warn', 'without cluster coordination (no response within 50 ms)')).toHaveLength(3);
+
+    redis.resume();
+    // The late claims have run by now: the next window is coordinated again.
+    advanceAll(COOLDOWN_MS);
+    failAll();
+    await until('3 decisions after the resume', () => decisions(UNREACHABLE) === 9);
+    expect(sent(UNREACHABLE)).toHaveLength(5);
+    expect(logged('log', 'reaches Redis again')).toHaveLength(3);
+  });
+
+  it('merges the outage opened while Redis was away, when it returns before any alert', async () => {
+    await startReplicas(4);
+    await redis.stop();
+    failAll();
+    await until('every replica to find Redis gone', () => logged('warn', 'cannot coordinate alerts').length === 4);
+    await redis.start();
+    await until('every replica to reconnect', () => logged('log', 'reaches Redis again').length === 4);
+    advanceAll(THRESHOLD_MS);
+    await until('4 decisions on the first alert', () => decisions(UNREACHABLE) === 4);
+    expect(sent(UNREACHABLE)).toHaveLength(1);
+    expect(replicas.map((r) => r.monitor.getStatus().outageId)).toContain(sent(UNREACHABLE)[0]!.outageId);
+  });
+
+  it('alerts alone from the start when Redis cannot be reached, and never logs its password', async () => {
+    const closedPort = redis.port;
+    await redis.stop();
+    await startReplicas(2, {
+      cluster: { redis: `redis://audit:s3cret-pass@127.0.0.1:${closedPort}`, timeoutMs: 50 },
+    });
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('an alert from every replica', () => sent(UNREACHABLE).length === 2);
+    expect(logged('warn', 'without cluster coordination')).toHaveLength(2);
+    recoverAll();
+    await until('a recovery from every replica', () => sent(RECOVERED).length === 2);
+    const text = logger.lines.map((l) => l.message).join('\n');
+    expect(text).toContain('cannot coordinate alerts through Redis');
+    expect(text).not.toContain('s3cret-pass');
+  });
+
+  it('uses an ioredis client given by the application, and leaves it open at shutdown', async () => {
+    const client = new Redis(redis.url, { enableOfflineQueue: false });
+    await new Promise((resolve) => client.once('ready', resolve));
+    try {
+      const [first, second] = await startReplicas(2, { cluster: { redis: client } });
+      failAll();
+      advanceAll(THRESHOLD_MS);
+      await until('2 decisions', () => decisions(UNREACHABLE) === 2);
+      expect(sent(UNREACHABLE)).toHaveLength(1);
+      await first!.app.close();
+      await second!.app.close();
+      replicas = [];
+      expect(client.status).toBe('ready');
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('leaves Redis alone for a monitor whose alerts are disabled', async () => {
+    await startReplicas(2, { enabled: false });
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('a few turns', () => true);
+    expect(sent(UNREACHABLE)).toEqual([]);
+    expect(await openKey()).toBeNull();
+  });
+});
