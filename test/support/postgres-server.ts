@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findFreePort } from './free-port.js';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -267,18 +267,6 @@ async function lookUpUser(user: string): Promise<{ uid: number; gid: number }> {
       `OS user "${user}" not found; initdb refuses to run as root and needs it (${INSTALL_HINT} creates "postgres")`,
     );
   }
-}
-
-/** Asks the kernel for a free port on 127.0.0.1. */
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function shellQuote(word: string): string {

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
+import { findFreePort } from './free-port.js';
 import { delimiter, join } from 'node:path';
 
 const INSTALL_HINT = 'apt-get install -y redis-server';
@@ -164,14 +165,3 @@ async function waitUntil(timeoutMs: number, check: () => Promise<boolean>): Prom
   }
 }
 
-/** Asks the kernel for a free port on 127.0.0.1. */
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
