@@ -29,6 +29,15 @@ export class AuditStorageMonitor {
   private probing = false;
   private started = false;
   private closed = false;
+  // Made once: track() is on the write path of every audit record.
+  private readonly onTrackedSuccess = <T>(value: T): T => {
+    this.recordSuccess();
+    return value;
+  };
+  private readonly onTrackedFailure = (error: unknown): never => {
+    this.recordFailure(error);
+    throw error;
+  };
 
   /** @internal Built by the module; inject it rather than constructing it. */
   constructor(
@@ -44,19 +53,7 @@ export class AuditStorageMonitor {
     this.probe = options.probe;
     this.tracker = new FailureTracker({ ...options, monitor: options.name }, clock);
     this.status$ = this.changes.asObservable();
-    // Made once: track() is on the write path of every audit record.
-    this.onTrackedSuccess = <T>(value: T): T => {
-      this.recordSuccess();
-      return value;
-    };
-    this.onTrackedFailure = (error: unknown): never => {
-      this.recordFailure(error);
-      throw error;
-    };
   }
-
-  private readonly onTrackedSuccess: <T>(value: T) => T;
-  private readonly onTrackedFailure: (error: unknown) => never;
 
   /** Records a failed write. Never throws, whatever `error` is. */
   recordFailure(error: unknown): void {
