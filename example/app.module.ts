@@ -13,13 +13,15 @@ export interface AppOptions {
   readonly thresholdMs?: number;
   /** Passed to `AuditAlertModule.forRoot()`; the module's default when absent. */
   readonly cooldownMs?: number;
+  /** Where the built-in webhook channel POSTs every event; no channel when absent. */
+  readonly webhookUrl?: string;
 }
 
 /** The demo application: an audit service, its traffic, and a hook paging on audit storage outages. */
 @Module({})
 export class AppModule {
   /** Builds the module for one database and one set of alert timings. */
-  static register({ databaseUrl, thresholdMs, cooldownMs }: AppOptions): DynamicModule {
+  static register({ databaseUrl, thresholdMs, cooldownMs, webhookUrl }: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -28,6 +30,7 @@ export class AppModule {
           serviceName: 'audit-alert-demo',
           ...(thresholdMs === undefined ? {} : { thresholdMs }),
           ...(cooldownMs === undefined ? {} : { cooldownMs }),
+          ...(webhookUrl === undefined ? {} : { channels: [{ type: 'webhook', url: webhookUrl }] }),
         }),
       ],
       providers: [{ provide: AUDIT_DATABASE_URL, useValue: databaseUrl }, AuditService, AuditTraffic, PagerHook],

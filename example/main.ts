@@ -15,6 +15,7 @@ import { AuditService } from './audit.service.js';
 import { AuditTraffic } from './audit-traffic.service.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { seconds, timeline } from './timeline.js';
+import { WebhookReceiver } from './webhook-receiver.js';
 
 /** Short enough to watch a whole outage, alert, repeat and recovery, in a few seconds. */
 const DEMO_THRESHOLD_MS = 1_500;
@@ -61,10 +62,13 @@ async function runEmbeddedDemo(): Promise<void> {
   timeline.print('demo', 'starting an embedded Postgres (PGlite) on 127.0.0.1');
   const database = await EmbeddedPostgres.start();
   timeline.print('db', `listening at ${database.url}`);
+  const receiver = await WebhookReceiver.start();
+  timeline.print('webhook', `receiver listening at ${receiver.url}`);
   const app = await createApp({
     databaseUrl: database.url,
     thresholdMs: DEMO_THRESHOLD_MS,
     cooldownMs: DEMO_COOLDOWN_MS,
+    webhookUrl: receiver.url,
   });
   try {
     timeline.print('demo', 'application started', {
@@ -103,6 +107,7 @@ async function runEmbeddedDemo(): Promise<void> {
     });
   } finally {
     await app.close();
+    await receiver.close();
     await database.close();
   }
 }

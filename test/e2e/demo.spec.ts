@@ -77,6 +77,9 @@ describe('demo (npm start)', () => {
       expect(output).toMatch(/consecutiveFailures\s+\d+/);
       expect(output).toMatch(/lastError\s+Error: connect ECONNREFUSED 127\.0\.0\.1:\d+/);
       expect(output).toContain('audit.storage.recovered received by PagerHook');
+      // The built-in webhook channel delivers the same events to the demo's local receiver.
+      expect(output).toMatch(/webhook\s+POST received: audit\.storage\.unreachable \(occurrence 1\)/);
+      expect(output).toMatch(/webhook\s+POST received: audit\.storage\.recovered/);
       expect(output).toMatch(/eventsAffected\s+[1-9]\d*/);
       // Every stored write is really in the table.
       const stored = /writesStored\s+(\d+)/.exec(output)?.[1];
