@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { createRequire } from 'node:module';
 import type { LoggerService } from '@nestjs/common';
 import {
   channelDeliveredAfterRetries,
@@ -13,12 +12,10 @@ import {
   timeoutReason,
 } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
-
-// Resolved against this file, so it finds the package's own manifest from src/ (tests) and from dist/ alike.
-const manifest = createRequire(import.meta.url)('../../package.json') as { name: string; version: string };
+import { PACKAGE_NAME, PACKAGE_VERSION } from '../package-manifest.js';
 
 /** `user-agent` of every request, such as `nestjs-audit-alert/0.1.0`. */
-export const USER_AGENT = `${manifest.name}/${manifest.version}`;
+export const USER_AGENT = `${PACKAGE_NAME}/${PACKAGE_VERSION}`;
 
 /** Longest wait between two attempts, whatever the backoff or a `Retry-After` header asks for. */
 export const MAX_RETRY_DELAY_MS = 300_000;

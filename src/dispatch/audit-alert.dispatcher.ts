@@ -27,8 +27,8 @@ export class AuditAlertDispatcher {
 
   constructor(
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
+    private readonly metrics: AuditAlertMetrics,
     @Optional() emitter?: EventEmitter2,
-    @Optional() private readonly metrics?: AuditAlertMetrics,
   ) {
     this.emitter = emitter ?? new EventEmitter2();
   }
@@ -40,7 +40,7 @@ export class AuditAlertDispatcher {
       return;
     }
     // Counted here, past the queue, so an event raised during start-up counts once, when it is sent.
-    this.metrics?.alertSent(event);
+    this.metrics.alertSent(event);
     this.track(
       new Promise<void>((resolve) =>
         setImmediate(() => {

@@ -67,6 +67,7 @@ interface Subscription {
 export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
   private readonly listeners: Subscription[] = [];
+  private readonly monitorNames: readonly string[];
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -74,9 +75,11 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
     private readonly dispatcher: AuditAlertDispatcher,
     @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditAlertOptions,
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
+    private readonly metrics: AuditAlertMetrics,
     @Optional() private readonly readiness?: EventEmitterReadinessWatcher,
-    @Optional() private readonly metrics?: AuditAlertMetrics,
-  ) {}
+  ) {
+    this.monitorNames = options.monitors.map((m) => m.name);
+  }
 
   /** Finds and checks the hooks; a hook without `onAuditAlert` stops the bootstrap here. */
   onModuleInit(): void {
@@ -125,7 +128,7 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
 
   /** `@InjectAuditMonitor(name)` of a monitor that does not exist stops the bootstrap, naming the class. */
   private assertInjectedMonitorsExist(): void {
-    const known = this.options.monitors.map((m) => m.name);
+    const known = this.monitorNames;
     for (const wrapper of [...this.discovery.getProviders(), ...this.discovery.getControllers()]) {
       const dependencies = [
         ...(wrapper.getCtorMetadata() ?? []),
@@ -170,7 +173,7 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
 
   private hookMonitors(className: string, { monitors }: AuditAlertHookOptions): ReadonlySet<string> | null {
     if (monitors === undefined) return null;
-    const known = this.options.monitors.map((m) => m.name);
+    const known = this.monitorNames;
     if (!Array.isArray(monitors) || !monitors.every((name) => known.includes(name))) {
       const path = `@AuditAlertHook(${className}).monitors`;
       throw new AuditAlertConfigError(invalidOption(path, monitors, `an array of monitor names: ${known.join(', ')}`), path);
@@ -207,11 +210,11 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
         const abandoned = await (expired ? Promise.race([call, expired]) : call);
         if (abandoned) {
           this.logger.warn(abandoned);
-          this.metrics?.deliveryFailed(binding.name, event, TIMEOUT_ERROR_TYPE);
+          this.metrics.deliveryFailed(binding.name, event, TIMEOUT_ERROR_TYPE);
         }
       } catch (error) {
         this.logger.error(hookFailed(binding.name, event.type, errorText(error)));
-        this.metrics?.deliveryFailed(binding.name, event, errorTypeOf(error));
+        this.metrics.deliveryFailed(binding.name, event, errorTypeOf(error));
       } finally {
         if (expired) this.clock.clearTimer(timer);
       }

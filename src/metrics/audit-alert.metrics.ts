@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { OnModuleDestroy } from '@nestjs/common';
 import type {
   Attributes,
@@ -11,10 +10,8 @@ import type {
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
+import { PACKAGE_VERSION } from '../package-manifest.js';
 import type { AuditMonitorMetrics } from './audit-monitor-metrics.interface.js';
-
-// Resolved against this file, so it finds the package's own manifest from src/ (tests) and from dist/ alike.
-const manifest = createRequire(import.meta.url)('../../package.json') as { name: string; version: string };
 
 /** Name of the OpenTelemetry meter every instrument of this module belongs to. */
 export const AUDIT_ALERT_METER_NAME = 'nestjs-audit-alert';
@@ -208,7 +205,7 @@ export class AuditAlertMetrics implements OnModuleDestroy {
 
 /** The instruments, or `null` when no MeterProvider is registered. */
 function createInstruments(api: OpenTelemetryApi): Instruments | null {
-  const meter = api.metrics.getMeter(AUDIT_ALERT_METER_NAME, manifest.version);
+  const meter = api.metrics.getMeter(AUDIT_ALERT_METER_NAME, PACKAGE_VERSION);
   if (meter === api.createNoopMeter()) return null;
   const { INT } = api.ValueType;
   return {

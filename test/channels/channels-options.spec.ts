@@ -4,7 +4,7 @@ import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import { sendsInClearText } from '../../src/channels/channels.options.js';
 import { AUDIT_ALERT_CLOCK, AuditAlertConfigError, AuditAlertModule, type AuditAlertModuleOptions } from '../../src/index.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { CapturingLogger } from './support/capturing-logger.js';
+import { CaptureLogger } from '../support/capture-logger.js';
 
 const SLACK_URL = 'https://hooks.slack.com/services/T0SECRET/B0SECRET/x0secretx0secretx0secret';
 const ROUTING_KEY = 'R0UTINGKEYSECRET0123456789abcdef';
@@ -176,7 +176,7 @@ describe('plain http to another machine', () => {
   });
 
   it('draws a warning at bootstrap, naming only the origin, and does not stop it', async () => {
-    const logger = new CapturingLogger();
+    const logger = new CaptureLogger();
     const moduleRef = await Test.createTestingModule({
       imports: [
         AuditAlertModule.forRoot({

@@ -10,7 +10,7 @@ import {
   AuditStorageMonitor,
 } from '../../src/index.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
-import { CapturingLogger } from './support/capturing-logger.js';
+import { CaptureLogger } from '../support/capture-logger.js';
 import { RejectionWatch } from '../support/rejection-watch.js';
 import { closedPort, HttpReceiver, waitFor } from './support/http-receiver.js';
 
@@ -33,7 +33,7 @@ afterAll(() => {
 interface Booted {
   readonly app: INestApplication;
   readonly clock: ManualClock;
-  readonly logger: CapturingLogger;
+  readonly logger: CaptureLogger;
   readonly monitor: AuditStorageMonitor;
 }
 
@@ -67,7 +67,7 @@ async function receiver(): Promise<HttpReceiver> {
 /** Boots a real Nest application with a clock driven by hand and jitter pinned to its lowest value. */
 async function boot(options: AuditAlertModuleOptions): Promise<Booted> {
   const clock = new ManualClock();
-  const logger = new CapturingLogger();
+  const logger = new CaptureLogger();
   const moduleRef = await Test.createTestingModule({ imports: [AuditAlertModule.forRoot(options)] })
     .overrideProvider(AUDIT_ALERT_CLOCK)
     .useValue(clock)

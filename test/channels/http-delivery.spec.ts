@@ -10,7 +10,7 @@ import {
   USER_AGENT,
 } from '../../src/channels/http-delivery.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { CapturingLogger } from './support/capturing-logger.js';
+import { CaptureLogger } from '../support/capture-logger.js';
 import { RejectionWatch } from '../support/rejection-watch.js';
 import { closedPort, HttpReceiver, waitFor } from './support/http-receiver.js';
 
@@ -27,7 +27,7 @@ afterAll(() => {
 
 describe('HttpDelivery', () => {
   let clock: ManualClock;
-  let logger: CapturingLogger;
+  let logger: CaptureLogger;
   let shutdown: AbortController;
   let delivery: HttpDelivery;
   let receiver: HttpReceiver;
@@ -57,7 +57,7 @@ describe('HttpDelivery', () => {
 
   beforeEach(async () => {
     clock = new ManualClock();
-    logger = new CapturingLogger();
+    logger = new CaptureLogger();
     shutdown = new AbortController();
     random = 0;
     delivery = new HttpDelivery(clock, () => random, shutdown.signal, logger);

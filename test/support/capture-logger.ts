@@ -1,31 +1,62 @@
 import type { LoggerService } from '@nestjs/common';
 
-/** A Nest logger that keeps every line, for assertions on what was logged. */
+/** One line written through the Nest logger. */
+export interface CapturedLine {
+  readonly level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
+  /** The message alone. */
+  readonly message: string;
+  /** The logger's context (`AuditAlert` for this module), when one was given. */
+  readonly context?: string;
+  /** Every part Nest passed (message, then context), as one text. */
+  readonly text: string;
+}
+
+/** A Nest logger that keeps every line, for assertions on what was (and was not) logged. */
 export class CaptureLogger implements LoggerService {
-  readonly lines: { level: string; message: string; context?: string }[] = [];
+  readonly lines: CapturedLine[] = [];
 
-  log(message: unknown, context?: string): void {
-    this.push('log', message, context);
+  log(...parts: unknown[]): void {
+    this.push('log', parts);
   }
-  error(message: unknown, ...rest: unknown[]): void {
-    this.push('error', message, rest.at(-1) as string | undefined);
+  error(...parts: unknown[]): void {
+    this.push('error', parts);
   }
-  warn(message: unknown, context?: string): void {
-    this.push('warn', message, context);
+  warn(...parts: unknown[]): void {
+    this.push('warn', parts);
   }
-  debug(message: unknown, context?: string): void {
-    this.push('debug', message, context);
+  debug(...parts: unknown[]): void {
+    this.push('debug', parts);
   }
-  verbose(message: unknown, context?: string): void {
-    this.push('verbose', message, context);
+  verbose(...parts: unknown[]): void {
+    this.push('verbose', parts);
+  }
+  fatal(...parts: unknown[]): void {
+    this.push('fatal', parts);
   }
 
-  /** Every line of `level` written by this module's logger. */
+  /** Messages at `level` written by this module's logger. */
   of(level: string): string[] {
     return this.lines.filter((l) => l.level === level && l.context === 'AuditAlert').map((l) => l.message);
   }
 
-  private push(level: string, message: unknown, context?: string): void {
-    this.lines.push({ level, message: String(message), context });
+  /** Lines at `level`, message and context, whoever wrote them. */
+  at(level: CapturedLine['level']): string[] {
+    return this.lines.filter((line) => line.level === level).map((line) => line.text);
+  }
+
+  /** Every line, message and context, as one text. */
+  text(): string {
+    return this.lines.map((line) => `${line.level} ${line.text}`).join('\n');
+  }
+
+  private push(level: CapturedLine['level'], parts: unknown[]): void {
+    // Nest passes an undefined stack to error() when there is none.
+    const present = parts.filter((part) => part !== undefined).map(String);
+    this.lines.push({
+      level,
+      message: String(parts[0]),
+      context: present.length > 1 ? present.at(-1) : undefined,
+      text: present.join(' '),
+    });
   }
 }
