@@ -219,7 +219,7 @@ export async function benchTrack(setup = DEFAULT_SETUP) {
   opossumNoTimeout.shutdown();
   await app.close();
 
-  const [baseline, track, ...breakers] = results;
+  const [baseline, track] = results;
   const overhead = (r) => r.nsPerCall - baseline.nsPerCall;
   const rows = results.map((r) => [
     r.name,
@@ -234,7 +234,13 @@ export async function benchTrack(setup = DEFAULT_SETUP) {
       '`op = () => Promise.resolve(1)`; cockatiel: `circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) })`. ' +
       '100,000 awaited calls per sample, 7 samples after 2 warm-up rounds, all cases interleaved. ' +
       'Target: track() overhead ≤ 0.10× a breaker overhead.',
-    headers: ['case', 'ns/call (median)', 'overhead over baseline', 'ratio to baseline', 'track() overhead ÷ this overhead'],
+    headers: [
+      'case',
+      'ns/call (median)',
+      'overhead over baseline',
+      'ratio to baseline',
+      'track() overhead ÷ this overhead',
+    ],
     rows,
   };
 }
@@ -266,7 +272,14 @@ export async function benchOutageHeap(setup = DEFAULT_SETUP) {
     description:
       `${calls.toLocaleString('en-US')} recordFailure() calls of one alerting outage; heapUsed read after global.gc(), ` +
       `also at ${checkpoints} checkpoints along the way (${seconds.toFixed(1)} s of calls in all).`,
-    headers: ['calls', 'heapUsed before', 'heapUsed after', 'growth', 'largest growth at a checkpoint', 'failures counted'],
+    headers: [
+      'calls',
+      'heapUsed before',
+      'heapUsed after',
+      'growth',
+      'largest growth at a checkpoint',
+      'failures counted',
+    ],
     rows: [
       [
         calls.toLocaleString('en-US'),
@@ -393,8 +406,7 @@ export async function benchAlertingCallLatency({ outages = 1_000, warmup = 50 } 
   }
   return {
     title: '6. recordFailure() that raises an alert: time to the caller',
-    description:
-      `The synchronous call alone (process.hrtime.bigint() around it), \`thresholdMs: 0\`; ${outages} outages after ${warmup} warm-up ones.`,
+    description: `The synchronous call alone (process.hrtime.bigint() around it), \`thresholdMs: 0\`; ${outages} outages after ${warmup} warm-up ones.`,
     headers: ['hooks', 'median', 'p99', 'max'],
     rows,
   };
@@ -503,9 +515,13 @@ async function startBenchRedis() {
   }
   const dir = await mkdtemp(join(tmpdir(), 'audit-alert-bench-redis-'));
   const port = await freePort();
-  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const stopOnExit = () => child.kill('SIGKILL');
   process.once('exit', stopOnExit);
   await new Promise((resolve, reject) => {
@@ -576,7 +592,12 @@ async function outageLatencies(options, { outages, warmup }) {
 }
 
 /** 8. What a coordinated transition costs: Redis round trips, and only on transitions. */
-export async function benchClusterTransition({ outages = 1_000, warmup = 50, pings = 2_000, hotCalls = 1_000_000 } = {}) {
+export async function benchClusterTransition({
+  outages = 1_000,
+  warmup = 50,
+  pings = 2_000,
+  hotCalls = 1_000_000,
+} = {}) {
   const title = '8. Cluster coordination: the cost of a transition';
   const server = await startBenchRedis();
   if (server === null) return skippedSection(title);
@@ -650,7 +671,10 @@ export async function benchClusterHotPath() {
   const measured = {};
   try {
     const entry = new URL('./benchmarks.mjs', import.meta.url).href;
-    for (const [which, url] of [['off', ''], ['on', server.url]]) {
+    for (const [which, url] of [
+      ['off', ''],
+      ['on', server.url],
+    ]) {
       // No file of its own: the child imports this module and prints the rows.
       const script = `import { measureClusterSetup } from ${JSON.stringify(entry)};
         process.stdout.write(JSON.stringify(await measureClusterSetup(${JSON.stringify(url)})));`;

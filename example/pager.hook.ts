@@ -1,9 +1,4 @@
-import {
-  type AuditAlertEvent,
-  AuditAlertHook,
-  isStorageUnreachableEvent,
-  type OnAuditAlert,
-} from 'nestjs-audit-alert';
+import { type AuditAlertEvent, AuditAlertHook, isStorageUnreachableEvent, type OnAuditAlert } from 'nestjs-audit-alert';
 import { seconds, timeline } from './timeline.js';
 
 /**

@@ -48,8 +48,13 @@ export const channelLabel = (kind: string, origin: string): string => `${kind} c
 export const channelInClearText = (channel: string): string =>
   `${channel} sends alerts over plain http:// to another machine; use https:// so they cannot be read or altered on the way.`;
 
-export const channelRetrying = (channel: string, type: string, attempt: number, reason: string, delayMs: number): string =>
-  `${channel}: attempt ${attempt} to send ${type} failed (${reason}); retrying in ${delayMs} ms.`;
+export const channelRetrying = (
+  channel: string,
+  type: string,
+  attempt: number,
+  reason: string,
+  delayMs: number,
+): string => `${channel}: attempt ${attempt} to send ${type} failed (${reason}); retrying in ${delayMs} ms.`;
 
 export const channelDeliveredAfterRetries = (channel: string, type: string, attempt: number): string =>
   `${channel}: ${type} delivered on attempt ${attempt}.`;

@@ -65,5 +65,4 @@ export class AuditAlertModule extends ConfigurableAuditAlertModule {
     }
     return super.forRoot(options);
   }
-
 }

@@ -131,7 +131,12 @@ function resolveProbe(
   inherited: ResolvedProbeOptions | null,
   prefix: string,
 ): ResolvedProbeOptions | null {
-  const whileHealthy = readBoolean(source, 'probeWhileHealthy', inherited?.whileHealthy ?? false, `${prefix}probeWhileHealthy`);
+  const whileHealthy = readBoolean(
+    source,
+    'probeWhileHealthy',
+    inherited?.whileHealthy ?? false,
+    `${prefix}probeWhileHealthy`,
+  );
   if (source.probe === undefined) return inherited && { ...inherited, whileHealthy };
   const path = `${prefix}probe`;
   const probe = readObject(source.probe, path);
@@ -163,10 +168,7 @@ function resolveMonitor(
   };
 }
 
-function resolveMonitors(
-  raw: unknown,
-  defaults: ResolvedMonitorOptions,
-): readonly ResolvedMonitorOptions[] {
+function resolveMonitors(raw: unknown, defaults: ResolvedMonitorOptions): readonly ResolvedMonitorOptions[] {
   if (raw === undefined) return [defaults];
   if (!Array.isArray(raw) || raw.length === 0) fail('monitors', raw, 'a non-empty array of { name, ...settings }');
   const names = new Set<string>();

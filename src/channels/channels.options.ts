@@ -90,7 +90,11 @@ function readUrl(source: Record<string, unknown>, path: string, fallback?: strin
     failSecret(`${path}.url`, `a URL with the scheme "${url.protocol}"`, allowed);
   }
   if (url.username !== '' || url.password !== '') {
-    failSecret(`${path}.url`, 'a URL with user information (user:password@)', `${allowed} without it; send credentials in headers`);
+    failSecret(
+      `${path}.url`,
+      'a URL with user information (user:password@)',
+      `${allowed} without it; send credentials in headers`,
+    );
   }
   return url.href;
 }
@@ -104,7 +108,7 @@ function readHeaders(source: Record<string, unknown>, path: string): Readonly<Re
   const headers: Record<string, string> = {};
   for (const [name, headerValue] of Object.entries(value)) {
     const headerPath = `${path}.headers[${JSON.stringify(name)}]`;
-    if (!HEADER_NAME.test(name)) fail(headerPath, name, 'a header name made of letters, digits and !#$%&\'*+.^_`|~-');
+    if (!HEADER_NAME.test(name)) fail(headerPath, name, "a header name made of letters, digits and !#$%&'*+.^_`|~-");
     if (RESERVED_HEADERS.includes(name.toLowerCase())) {
       fail(headerPath, name, `a header other than ${quoted(RESERVED_HEADERS)}, which HTTP itself manages`);
     }
@@ -119,7 +123,11 @@ function readHeaders(source: Record<string, unknown>, path: string): Readonly<Re
 function readRoutingKey(source: Record<string, unknown>, path: string): string {
   const value = source.routingKey;
   if (typeof value !== 'string' || value.trim() === '') {
-    failSecret(`${path}.routingKey`, describeKind(value), 'the non-empty integration key of a PagerDuty Events API v2 integration');
+    failSecret(
+      `${path}.routingKey`,
+      describeKind(value),
+      'the non-empty integration key of a PagerDuty Events API v2 integration',
+    );
   }
   return value;
 }
@@ -195,7 +203,6 @@ export function resolveChannels(value: unknown, path = 'channels'): readonly Res
 export function sendsInClearText(url: string): boolean {
   const { protocol, hostname } = new URL(url);
   if (protocol !== 'http:') return false;
-  const loopback =
-    hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  const loopback = hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
   return !loopback;
 }

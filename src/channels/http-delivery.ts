@@ -148,7 +148,10 @@ export class HttpDelivery {
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.clock.wallNow());
         return { kind: 'retry', reason: httpStatusReason(status), retryAfterMs };
       }
-      return { kind: 'rejected', reason: status >= 300 && status < 400 ? redirectReason(status) : httpStatusReason(status) };
+      return {
+        kind: 'rejected',
+        reason: status >= 300 && status < 400 ? redirectReason(status) : httpStatusReason(status),
+      };
     } catch (error) {
       if (this.signal.aborted) return STOPPED;
       const reason = controller.signal.aborted ? timeoutReason(timeoutMs) : networkErrorReason(networkErrorCode(error));

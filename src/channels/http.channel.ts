@@ -12,9 +12,9 @@ const ignore = (): void => undefined;
  * {@link HttpDelivery}. Called by the hook explorer like any hook, so it gets
  * the same isolation and logging.
  */
-export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = ResolvedChannelOptions>
-  implements OnAuditAlert
-{
+export abstract class HttpChannel<
+  TOptions extends ResolvedChannelOptions = ResolvedChannelOptions,
+> implements OnAuditAlert {
   /** Names the channel in logs: its kind and the origin of its URL, never the path, a header or a key. */
   readonly label: string;
 

@@ -40,7 +40,10 @@ const MAX_SUMMARY = 1_024;
  */
 export function pagerDutyDedupKey(event: AuditAlertEvent): string {
   const prefix = `audit-storage:${event.serviceName}:${event.monitor}:`;
-  return `${prefix.slice(0, Math.max(0, MAX_DEDUP_KEY - event.outageId.length))}${event.outageId}`.slice(0, MAX_DEDUP_KEY);
+  return `${prefix.slice(0, Math.max(0, MAX_DEDUP_KEY - event.outageId.length))}${event.outageId}`.slice(
+    0,
+    MAX_DEDUP_KEY,
+  );
 }
 
 function summaryOf(event: StorageUnreachableEvent): string {

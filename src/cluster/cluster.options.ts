@@ -22,7 +22,12 @@ export interface ResolvedClusterOptions {
   readonly timeoutMs: number;
 }
 
-const CLUSTER_KEYS = ['redis', 'keyPrefix', 'replicaId', 'timeoutMs'] as const satisfies readonly (keyof AuditAlertClusterOptions)[];
+const CLUSTER_KEYS = [
+  'redis',
+  'keyPrefix',
+  'replicaId',
+  'timeoutMs',
+] as const satisfies readonly (keyof AuditAlertClusterOptions)[];
 
 const REDIS_ALLOWED = 'a redis:// or rediss:// URL, ioredis connection options, or an ioredis client';
 

@@ -1,9 +1,5 @@
 import { AuditAlertEvents } from '../audit-alert.constants.js';
-import type {
-  AuditAlertEvent,
-  StorageRecoveredEvent,
-  StorageUnreachableEvent,
-} from './audit-alert-event.interface.js';
+import type { AuditAlertEvent, StorageRecoveredEvent, StorageUnreachableEvent } from './audit-alert-event.interface.js';
 
 /** Narrows an event to `audit.storage.unreachable`. */
 export function isStorageUnreachableEvent(event: AuditAlertEvent): event is StorageUnreachableEvent {

@@ -176,7 +176,10 @@ export class AuditAlertHookExplorer implements OnModuleInit, OnApplicationBootst
     const known = this.monitorNames;
     if (!Array.isArray(monitors) || !monitors.every((name) => known.includes(name))) {
       const path = `@AuditAlertHook(${className}).monitors`;
-      throw new AuditAlertConfigError(invalidOption(path, monitors, `an array of monitor names: ${known.join(', ')}`), path);
+      throw new AuditAlertConfigError(
+        invalidOption(path, monitors, `an array of monitor names: ${known.join(', ')}`),
+        path,
+      );
     }
     return new Set(monitors);
   }

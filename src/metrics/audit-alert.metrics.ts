@@ -226,7 +226,8 @@ function createInstruments(api: OpenTelemetryApi): Instruments | null {
       valueType: INT,
     }),
     sentAlerts: meter.createCounter(AuditAlertMetricNames.SentAlerts, {
-      description: 'Events (audit.storage.unreachable, audit.storage.recovered) handed to hooks, channels and listeners.',
+      description:
+        'Events (audit.storage.unreachable, audit.storage.recovered) handed to hooks, channels and listeners.',
       unit: '{alert}',
       valueType: INT,
     }),

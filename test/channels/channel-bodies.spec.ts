@@ -53,8 +53,7 @@ describe('humanDuration', () => {
 });
 
 describe('the Slack message', () => {
-  const blockTexts = (message: ReturnType<typeof slackMessage>): string =>
-    JSON.stringify(message.blocks);
+  const blockTexts = (message: ReturnType<typeof slackMessage>): string => JSON.stringify(message.blocks);
 
   it('counts the alerts of an outage in words', () => {
     const fieldOf = (occurrence: number): unknown =>
@@ -107,11 +106,15 @@ describe('the PagerDuty event', () => {
   });
 
   it('keeps the summary within 1,024 characters', () => {
-    const trigger = pagerDutyEvent(unreachable({ lastError: 'x'.repeat(1_024) }), 'key', 'critical') as PagerDutyTrigger;
+    const trigger = pagerDutyEvent(
+      unreachable({ lastError: 'x'.repeat(1_024) }),
+      'key',
+      'critical',
+    ) as PagerDutyTrigger;
     expect(trigger.payload.summary).toHaveLength(1_024);
-    expect(trigger.payload.summary.startsWith('Audit storage of billing-api unreachable for 30s (monitor default): xxx')).toBe(
-      true,
-    );
+    expect(
+      trigger.payload.summary.startsWith('Audit storage of billing-api unreachable for 30s (monitor default): xxx'),
+    ).toBe(true);
     expect(trigger.payload.summary.endsWith('x…')).toBe(true);
   });
 

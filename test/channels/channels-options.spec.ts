@@ -2,7 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import { sendsInClearText } from '../../src/channels/channels.options.js';
-import { AUDIT_ALERT_CLOCK, AuditAlertConfigError, AuditAlertModule, type AuditAlertModuleOptions } from '../../src/index.js';
+import {
+  AUDIT_ALERT_CLOCK,
+  AuditAlertConfigError,
+  AuditAlertModule,
+  type AuditAlertModuleOptions,
+} from '../../src/index.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 
@@ -82,36 +87,159 @@ describe('the channels option', () => {
   const bad: readonly [string, unknown, string, RegExp][] = [
     ['not an array', { type: 'slack', url: SLACK_URL }, 'channels', /received an object .*expected an array/],
     ['an entry that is a bare URL', [SLACK_URL], 'channels[0]', /received a string of \d+ characters/],
-    ['an unknown type', [{ type: 'email', url: SLACK_URL }], 'channels[0].type', /received 'email'; expected one of 'webhook', 'slack', 'pagerduty'/],
+    [
+      'an unknown type',
+      [{ type: 'email', url: SLACK_URL }],
+      'channels[0].type',
+      /received 'email'; expected one of 'webhook', 'slack', 'pagerduty'/,
+    ],
     ['no type', [{ url: SLACK_URL }], 'channels[0].type', /received undefined/],
-    ['an unknown key', [{ type: 'slack', url: SLACK_URL, channel: '#ops' }], 'channels[0].channel', /the options are: type, events, timeoutMs, retries, backoffMs, url/],
-    ['a key of another type', [{ type: 'slack', url: SLACK_URL, routingKey: ROUTING_KEY }], 'channels[0].routingKey', /Unknown/],
-    ['no URL', [{ type: 'webhook' }], 'channels[0].url', /received undefined .*expected an absolute http:\/\/ or https:\/\/ URL/],
-    ['a malformed URL', [{ type: 'webhook', url: 'hooks.slack.com/services/T0SECRET' }], 'channels[0].url', /not an absolute URL/],
-    ['a URL that is not a string', [{ type: 'slack', url: new URL(SLACK_URL) }], 'channels[0].url', /received an object/],
-    ['a non-http(s) scheme', [{ type: 'slack', url: 'ftp://hooks.slack.com/T0SECRET' }], 'channels[0].url', /the scheme "ftp:"/],
-    ['a javascript: URL', [{ type: 'webhook', url: 'javascript:alert(1)' }], 'channels[0].url', /the scheme "javascript:"/],
-    ['credentials in the URL', [{ type: 'webhook', url: 'https://user:secret@alerts.example.com/' }], 'channels[0].url', /user information/],
-    ['an empty routing key', [{ type: 'pagerduty', routingKey: '' }], 'channels[0].routingKey', /received an empty string/],
-    ['a blank routing key', [{ type: 'pagerduty', routingKey: '   ' }], 'channels[0].routingKey', /received a string of 3 characters/],
+    [
+      'an unknown key',
+      [{ type: 'slack', url: SLACK_URL, channel: '#ops' }],
+      'channels[0].channel',
+      /the options are: type, events, timeoutMs, retries, backoffMs, url/,
+    ],
+    [
+      'a key of another type',
+      [{ type: 'slack', url: SLACK_URL, routingKey: ROUTING_KEY }],
+      'channels[0].routingKey',
+      /Unknown/,
+    ],
+    [
+      'no URL',
+      [{ type: 'webhook' }],
+      'channels[0].url',
+      /received undefined .*expected an absolute http:\/\/ or https:\/\/ URL/,
+    ],
+    [
+      'a malformed URL',
+      [{ type: 'webhook', url: 'hooks.slack.com/services/T0SECRET' }],
+      'channels[0].url',
+      /not an absolute URL/,
+    ],
+    [
+      'a URL that is not a string',
+      [{ type: 'slack', url: new URL(SLACK_URL) }],
+      'channels[0].url',
+      /received an object/,
+    ],
+    [
+      'a non-http(s) scheme',
+      [{ type: 'slack', url: 'ftp://hooks.slack.com/T0SECRET' }],
+      'channels[0].url',
+      /the scheme "ftp:"/,
+    ],
+    [
+      'a javascript: URL',
+      [{ type: 'webhook', url: 'javascript:alert(1)' }],
+      'channels[0].url',
+      /the scheme "javascript:"/,
+    ],
+    [
+      'credentials in the URL',
+      [{ type: 'webhook', url: 'https://user:secret@alerts.example.com/' }],
+      'channels[0].url',
+      /user information/,
+    ],
+    [
+      'an empty routing key',
+      [{ type: 'pagerduty', routingKey: '' }],
+      'channels[0].routingKey',
+      /received an empty string/,
+    ],
+    [
+      'a blank routing key',
+      [{ type: 'pagerduty', routingKey: '   ' }],
+      'channels[0].routingKey',
+      /received a string of 3 characters/,
+    ],
     ['no routing key', [{ type: 'pagerduty' }], 'channels[0].routingKey', /received undefined/],
-    ['a bad PagerDuty URL', [{ type: 'pagerduty', routingKey: ROUTING_KEY, url: 'events.pagerduty.com' }], 'channels[0].url', /not an absolute URL/],
-    ['an unknown severity', [{ type: 'pagerduty', routingKey: ROUTING_KEY, severity: 'high' }], 'channels[0].severity', /received 'high'; expected one of 'critical', 'error', 'warning', 'info'/],
-    ['headers that are not an object', [{ type: 'webhook', url: SLACK_URL, headers: ['authorization: x'] }], 'channels[0].headers', /received an array of 1 items/],
-    ['a header value that is not a string', [{ type: 'webhook', url: SLACK_URL, headers: { 'x-api-key': 12345 } }], 'channels[0].headers["x-api-key"]', /received a number/],
-    ['a header value with a line break', [{ type: 'webhook', url: SLACK_URL, headers: { authorization: 'Bearer a\r\nx: y' } }], 'channels[0].headers["authorization"]', /without line breaks/],
-    ['a header name that is not a token', [{ type: 'webhook', url: SLACK_URL, headers: { 'x token': 'v' } }], 'channels[0].headers["x token"]', /received 'x token'/],
-    ['a header HTTP manages', [{ type: 'webhook', url: SLACK_URL, headers: { Host: 'elsewhere' } }], 'channels[0].headers["Host"]', /a header other than/],
-    ['events that are not known', [{ type: 'slack', url: SLACK_URL, events: ['audit.storage.degraded'] }], 'channels[0].events', /received \[ 'audit.storage.degraded' \]/],
+    [
+      'a bad PagerDuty URL',
+      [{ type: 'pagerduty', routingKey: ROUTING_KEY, url: 'events.pagerduty.com' }],
+      'channels[0].url',
+      /not an absolute URL/,
+    ],
+    [
+      'an unknown severity',
+      [{ type: 'pagerduty', routingKey: ROUTING_KEY, severity: 'high' }],
+      'channels[0].severity',
+      /received 'high'; expected one of 'critical', 'error', 'warning', 'info'/,
+    ],
+    [
+      'headers that are not an object',
+      [{ type: 'webhook', url: SLACK_URL, headers: ['authorization: x'] }],
+      'channels[0].headers',
+      /received an array of 1 items/,
+    ],
+    [
+      'a header value that is not a string',
+      [{ type: 'webhook', url: SLACK_URL, headers: { 'x-api-key': 12345 } }],
+      'channels[0].headers["x-api-key"]',
+      /received a number/,
+    ],
+    [
+      'a header value with a line break',
+      [{ type: 'webhook', url: SLACK_URL, headers: { authorization: 'Bearer a\r\nx: y' } }],
+      'channels[0].headers["authorization"]',
+      /without line breaks/,
+    ],
+    [
+      'a header name that is not a token',
+      [{ type: 'webhook', url: SLACK_URL, headers: { 'x token': 'v' } }],
+      'channels[0].headers["x token"]',
+      /received 'x token'/,
+    ],
+    [
+      'a header HTTP manages',
+      [{ type: 'webhook', url: SLACK_URL, headers: { Host: 'elsewhere' } }],
+      'channels[0].headers["Host"]',
+      /a header other than/,
+    ],
+    [
+      'events that are not known',
+      [{ type: 'slack', url: SLACK_URL, events: ['audit.storage.degraded'] }],
+      'channels[0].events',
+      /received \[ 'audit.storage.degraded' \]/,
+    ],
     ['no event at all', [{ type: 'slack', url: SLACK_URL, events: [] }], 'channels[0].events', /a non-empty array/],
-    ['a negative timeout', [{ type: 'slack', url: SLACK_URL, timeoutMs: -1 }], 'channels[0].timeoutMs', /received -1; expected a finite number of milliseconds from 1/],
+    [
+      'a negative timeout',
+      [{ type: 'slack', url: SLACK_URL, timeoutMs: -1 }],
+      'channels[0].timeoutMs',
+      /received -1; expected a finite number of milliseconds from 1/,
+    ],
     ['a zero timeout', [{ type: 'slack', url: SLACK_URL, timeoutMs: 0 }], 'channels[0].timeoutMs', /received 0/],
-    ['a NaN backoff', [{ type: 'slack', url: SLACK_URL, backoffMs: Number.NaN }], 'channels[0].backoffMs', /received NaN/],
-    ['an infinite backoff', [{ type: 'slack', url: SLACK_URL, backoffMs: Infinity }], 'channels[0].backoffMs', /received Infinity/],
-    ['fractional retries', [{ type: 'slack', url: SLACK_URL, retries: 1.5 }], 'channels[0].retries', /received 1.5; expected a whole number from 0 to 10/],
+    [
+      'a NaN backoff',
+      [{ type: 'slack', url: SLACK_URL, backoffMs: Number.NaN }],
+      'channels[0].backoffMs',
+      /received NaN/,
+    ],
+    [
+      'an infinite backoff',
+      [{ type: 'slack', url: SLACK_URL, backoffMs: Infinity }],
+      'channels[0].backoffMs',
+      /received Infinity/,
+    ],
+    [
+      'fractional retries',
+      [{ type: 'slack', url: SLACK_URL, retries: 1.5 }],
+      'channels[0].retries',
+      /received 1.5; expected a whole number from 0 to 10/,
+    ],
     ['too many retries', [{ type: 'slack', url: SLACK_URL, retries: 11 }], 'channels[0].retries', /received 11/],
     ['retries as a string', [{ type: 'slack', url: SLACK_URL, retries: '3' }], 'channels[0].retries', /received '3'/],
-    ['a second channel that is wrong', [{ type: 'slack', url: SLACK_URL }, { type: 'webhook', url: 'mailto:ops@example.com' }], 'channels[1].url', /the scheme "mailto:"/],
+    [
+      'a second channel that is wrong',
+      [
+        { type: 'slack', url: SLACK_URL },
+        { type: 'webhook', url: 'mailto:ops@example.com' },
+      ],
+      'channels[1].url',
+      /the scheme "mailto:"/,
+    ],
     ['an entry that is null', [null], 'channels[0]', /received null/],
   ];
 

@@ -129,7 +129,10 @@ describe('built-in channels in a Nest application', () => {
       {
         text: ':rotating_light: Audit storage of billing-api unreachable for 2m 5s (monitor default): Error: connect ETIMEDOUT 10.0.0.5:5432',
         blocks: [
-          { type: 'header', text: { type: 'plain_text', text: ':rotating_light: Audit storage unreachable', emoji: true } },
+          {
+            type: 'header',
+            text: { type: 'plain_text', text: ':rotating_light: Audit storage unreachable', emoji: true },
+          },
           {
             type: 'section',
             text: {
@@ -149,7 +152,10 @@ describe('built-in channels in a Nest application', () => {
               { type: 'mrkdwn', text: '*Alert*\n1st alert' },
             ],
           },
-          { type: 'section', text: { type: 'mrkdwn', text: '*Last error*\n```Error: connect ETIMEDOUT 10.0.0.5:5432```' } },
+          {
+            type: 'section',
+            text: { type: 'mrkdwn', text: '*Last error*\n```Error: connect ETIMEDOUT 10.0.0.5:5432```' },
+          },
           { type: 'context', elements: [{ type: 'mrkdwn', text: `Outage \`${outageId}\`` }] },
         ],
       },
@@ -161,7 +167,8 @@ describe('built-in channels in a Nest application', () => {
         event_action: 'trigger',
         dedup_key: dedupKey,
         payload: {
-          summary: 'Audit storage of billing-api unreachable for 2m 5s (monitor default): Error: connect ETIMEDOUT 10.0.0.5:5432',
+          summary:
+            'Audit storage of billing-api unreachable for 2m 5s (monitor default): Error: connect ETIMEDOUT 10.0.0.5:5432',
           source: SERVICE,
           severity: 'critical',
           timestamp: '2026-01-01T12:02:05.000Z',
@@ -191,7 +198,10 @@ describe('built-in channels in a Nest application', () => {
     expect(slack.bodies()[1]).toEqual({
       text: ':white_check_mark: Audit storage of billing-api recovered after 1h 2m (monitor default); 2 audit writes failed during the outage.',
       blocks: [
-        { type: 'header', text: { type: 'plain_text', text: ':white_check_mark: Audit storage recovered', emoji: true } },
+        {
+          type: 'header',
+          text: { type: 'plain_text', text: ':white_check_mark: Audit storage recovered', emoji: true },
+        },
         {
           type: 'section',
           text: {

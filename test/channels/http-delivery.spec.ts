@@ -197,7 +197,9 @@ describe('HttpDelivery', () => {
   it('abandons an attempt that gets no response within timeoutMs, and retries it', async () => {
     receiver.reply('hang', 'hang');
     const sent = send(receiver.url(SECRET_PATH), { timeoutMs: 50, retries: 1 });
-    const failed = expect(sent).rejects.toThrow('gave up after 2 attempts; the last failed with no response within 50 ms');
+    const failed = expect(sent).rejects.toThrow(
+      'gave up after 2 attempts; the last failed with no response within 50 ms',
+    );
     await waitForBackoff(); // the first attempt timed out, for real, after 50 ms
     expect(logger.at('warn')).toEqual([
       `${LABEL}: attempt 1 to send ${TYPE} failed (no response within 50 ms); retrying in 500 ms.`,
@@ -253,7 +255,9 @@ describe('HttpDelivery', () => {
 describe('backoffDelay', () => {
   it('doubles backoffMs on each retry, with equal jitter between half and all of it', () => {
     expect([1, 2, 3, 4].map((retry) => backoffDelay(1_000, retry, () => 0))).toEqual([500, 1_000, 2_000, 4_000]);
-    expect([1, 2, 3, 4].map((retry) => backoffDelay(1_000, retry, () => 0.999_999))).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect([1, 2, 3, 4].map((retry) => backoffDelay(1_000, retry, () => 0.999_999))).toEqual([
+      1_000, 2_000, 4_000, 8_000,
+    ]);
     for (let retry = 1; retry <= 10; retry += 1) {
       const delay = backoffDelay(1_000, retry, Math.random);
       const ceiling = Math.min(MAX_RETRY_DELAY_MS, 1_000 * 2 ** (retry - 1));
@@ -284,6 +288,7 @@ describe('parseRetryAfter', () => {
   });
 
   it('ignores what it cannot read', () => {
-    for (const value of [null, '', '-5', '1.5', 'soon', 'Thu, 99 Foo 2026']) expect(parseRetryAfter(value, now)).toBeNull();
+    for (const value of [null, '', '-5', '1.5', 'soon', 'Thu, 99 Foo 2026'])
+      expect(parseRetryAfter(value, now)).toBeNull();
   });
 });

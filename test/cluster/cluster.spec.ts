@@ -71,7 +71,10 @@ afterAll(async () => {
 
 async function startReplicas(
   count: number,
-  { cluster, ...options }: Omit<AuditAlertModuleOptions, 'cluster'> & { cluster?: Partial<AuditAlertClusterOptions> } = {},
+  {
+    cluster,
+    ...options
+  }: Omit<AuditAlertModuleOptions, 'cluster'> & { cluster?: Partial<AuditAlertClusterOptions> } = {},
 ): Promise<Replica[]> {
   service += 1;
   const started = await Promise.all(

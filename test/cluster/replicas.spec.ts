@@ -44,7 +44,8 @@ const redis = new RedisServer();
 let replicas: Replica[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(dist)) throw new Error(`${dist} is missing: build the package first (npx tsc -p tsconfig.build.json)`);
+  if (!existsSync(dist))
+    throw new Error(`${dist} is missing: build the package first (npx tsc -p tsconfig.build.json)`);
   await redis.start();
 });
 
@@ -78,7 +79,11 @@ async function startReplicas(count: number, options: (id: string) => Record<stri
     const id = `replica-${index}`;
     return startReplica(id, options(id));
   });
-  await until('every replica to start', () => replicas.every((r) => r.messages.some((m) => m.kind === 'ready')), 15_000);
+  await until(
+    'every replica to start',
+    () => replicas.every((r) => r.messages.some((m) => m.kind === 'ready')),
+    15_000,
+  );
   return replicas;
 }
 
@@ -165,7 +170,11 @@ describe('replicas in separate processes sharing one Redis', () => {
       startReplica('clustered', { thresholdMs: 0, cluster: { redis: redis.url } }),
     ];
     replicas = [plain, clustered];
-    await until('both replicas to start', () => replicas.every((r) => r.messages.some((m) => m.kind === 'ready')), 15_000);
+    await until(
+      'both replicas to start',
+      () => replicas.every((r) => r.messages.some((m) => m.kind === 'ready')),
+      15_000,
+    );
     tellAll('fail');
     await until('an alert from each', () => events(UNREACHABLE).length === 2);
     for (const replica of replicas) replica.child.send({ cmd: 'modules' });

@@ -117,7 +117,11 @@ async function readJson<T>(path: string): Promise<T> {
 
 /** Whether `version` satisfies `range`; enough of semver for `engines` (`||`, `>=`, `^`, exact). */
 function satisfies(version: string, range: string): boolean {
-  const parse = (v: string): number[] => v.replace(/^v/, '').split('.').map((part) => Number.parseInt(part, 10) || 0);
+  const parse = (v: string): number[] =>
+    v
+      .replace(/^v/, '')
+      .split('.')
+      .map((part) => Number.parseInt(part, 10) || 0);
   const compare = (a: number[], b: number[]): number => {
     for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) - (b[i] ?? 0);
     return 0;
@@ -181,7 +185,12 @@ let packed: PackResult;
 
 beforeAll(async () => {
   root = await realpath(await mkdtemp(join(tmpdir(), 'nestjs-audit-alert-compat-')));
-  const { stdout } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', root], repoRoot, INSTALL_TIMEOUT_MS);
+  const { stdout } = await run(
+    'npm',
+    ['pack', '--json', '--ignore-scripts', '--pack-destination', root],
+    repoRoot,
+    INSTALL_TIMEOUT_MS,
+  );
   [packed] = JSON.parse(stdout) as PackResult[];
   const tarball = join(root, packed!.filename);
 

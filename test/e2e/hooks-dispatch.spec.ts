@@ -208,7 +208,9 @@ describe('dispatch', () => {
     await outage(monitor);
     expect(types('all')).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
     const errors = logger.of('error');
-    expect(errors).toContain('Hook ThrowingHook failed on audit.storage.unreachable: Error: hook exploded with password=[REDACTED]');
+    expect(errors).toContain(
+      'Hook ThrowingHook failed on audit.storage.unreachable: Error: hook exploded with password=[REDACTED]',
+    );
     expect(errors).toContain('Hook RejectingHook failed on audit.storage.recovered: Error: hook rejected');
     expect(logger.of('warn')).toEqual([]);
     clock.advance(2_000);
@@ -310,7 +312,9 @@ describe('shutdown', () => {
     expect(closed).toBe(false);
     clock.advance(1);
     await closing;
-    expect(logger.of('warn')).toEqual(['1 alert deliveries still in flight after 1000 ms; shutting down without them.']);
+    expect(logger.of('warn')).toEqual([
+      '1 alert deliveries still in flight after 1000 ms; shutting down without them.',
+    ]);
   });
 
   it('clears the threshold timer', async () => {

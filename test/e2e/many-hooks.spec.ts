@@ -10,7 +10,9 @@ it('subscribes 30 hooks without a MaxListenersExceededWarning', async () => {
   const h = (w: unknown) => warnings.push(w);
   proc.on('warning', h);
   const hooks = Array.from({ length: 30 }, (_, i) => {
-    const C = class { onAuditAlert() {} };
+    const C = class {
+      onAuditAlert() {}
+    };
     Object.defineProperty(C, 'name', { value: `Hook${i}` });
     AuditAlertHook()(C);
     return C;

@@ -149,7 +149,11 @@ describe('probe', () => {
       await flush();
     }
     expect(checks).toBe(4);
-    expect(monitor.getStatus()).toMatchObject({ state: 'alerting', consecutiveFailures: 5, lastError: 'Error: still down' });
+    expect(monitor.getStatus()).toMatchObject({
+      state: 'alerting',
+      consecutiveFailures: 5,
+      lastError: 'Error: still down',
+    });
     up = true;
     clock.advance(500);
     await flush();

@@ -124,7 +124,9 @@ describe('option validation at bootstrap', () => {
     expect(viaClass.get(Probe).monitor.getStatus().state).toBe('alerting');
     await viaClass.close();
 
-    const viaExisting = await boot([AuditAlertModule.forRootAsync({ imports: [SettingsModule], useExisting: Settings })]);
+    const viaExisting = await boot([
+      AuditAlertModule.forRootAsync({ imports: [SettingsModule], useExisting: Settings }),
+    ]);
     viaExisting.get(Probe).monitor.recordFailure('x');
     expect(viaExisting.get(Probe).monitor.getStatus().state).toBe('alerting');
     await viaExisting.close();

@@ -244,7 +244,11 @@ describe('PostgreSQL outages seen through AuditStorageMonitor.track()', () => {
         expect(unreachable.map((e) => [e.consecutiveFailures, e.unreachableDurationMs])).toEqual(outage.alerts);
         expect(unreachable.map((e) => e.occurrence)).toEqual(outage.alerts.map((_, i) => i + 1));
         for (const event of unreachable) {
-          expect(event).toMatchObject({ monitor: 'default', serviceName: 'ledger-api', firstFailureAt: outageStartedAt });
+          expect(event).toMatchObject({
+            monitor: 'default',
+            serviceName: 'ledger-api',
+            firstFailureAt: outageStartedAt,
+          });
           expect(event.lastError).toMatch(/ECONNREFUSED/);
           expect(event.outageId).toBe(unreachable[0]?.outageId);
         }

@@ -159,19 +159,39 @@ describe('OpenTelemetry metrics', () => {
     expect(sortByJson(points(during.get('audit_alert.failed.deliveries')))).toEqual(
       sortByJson([
         {
-          attributes: { ...ofMonitor('orders'), ...unreachable, 'audit_alert.hook.name': 'BrokenPagerHook', 'error.type': 'TypeError' },
+          attributes: {
+            ...ofMonitor('orders'),
+            ...unreachable,
+            'audit_alert.hook.name': 'BrokenPagerHook',
+            'error.type': 'TypeError',
+          },
           value: 1,
         },
         {
-          attributes: { ...ofMonitor('archive'), ...unreachable, 'audit_alert.hook.name': 'BrokenPagerHook', 'error.type': 'TypeError' },
+          attributes: {
+            ...ofMonitor('archive'),
+            ...unreachable,
+            'audit_alert.hook.name': 'BrokenPagerHook',
+            'error.type': 'TypeError',
+          },
           value: 1,
         },
         {
-          attributes: { ...ofMonitor('orders'), ...unreachable, 'audit_alert.hook.name': 'HangingHook', 'error.type': 'timeout' },
+          attributes: {
+            ...ofMonitor('orders'),
+            ...unreachable,
+            'audit_alert.hook.name': 'HangingHook',
+            'error.type': 'timeout',
+          },
           value: 1,
         },
         {
-          attributes: { ...ofMonitor('archive'), ...unreachable, 'audit_alert.hook.name': 'HangingHook', 'error.type': 'timeout' },
+          attributes: {
+            ...ofMonitor('archive'),
+            ...unreachable,
+            'audit_alert.hook.name': 'HangingHook',
+            'error.type': 'timeout',
+          },
           value: 1,
         },
       ]),

@@ -67,7 +67,9 @@ export class PostgresServer {
     this.binDir = options.binDir ?? findDebianBinDir();
     for (const tool of ['initdb', 'pg_ctl', 'postgres']) {
       if (!existsSync(join(this.binDir, tool))) {
-        throw new Error(`PostgreSQL's ${tool} is missing from ${this.binDir}; install the server with: ${INSTALL_HINT}`);
+        throw new Error(
+          `PostgreSQL's ${tool} is missing from ${this.binDir}; install the server with: ${INSTALL_HINT}`,
+        );
       }
     }
     this.osUser = options.osUser ?? 'postgres';
@@ -187,7 +189,10 @@ export class PostgresServer {
       await this.asServerUser(join(this.binDir, 'pg_ctl'), ['--pgdata', this.dataDir(), ...args]);
     } catch (error) {
       const log = await readFile(this.logFile(), 'utf8').catch(() => '');
-      throw new Error(`pg_ctl ${args[0]} failed: ${(error as Error).message}\n--- server log ---\n${log.slice(-4_000)}`);
+      throw new Error(
+        `pg_ctl ${args[0]} failed: ${(error as Error).message}\n--- server log ---\n${log.slice(-4_000)}`,
+        { cause: error },
+      );
     }
   }
 

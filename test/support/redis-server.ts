@@ -135,7 +135,9 @@ function findBinary(): string {
       // Not here.
     }
   }
-  throw new Error(`redis-server is not installed (looked in ${directories.join(', ')}); install it with: ${INSTALL_HINT}`);
+  throw new Error(
+    `redis-server is not installed (looked in ${directories.join(', ')}); install it with: ${INSTALL_HINT}`,
+  );
 }
 
 /** Sends PING over a raw socket: true when the server answers PONG. */
@@ -164,4 +166,3 @@ async function waitUntil(timeoutMs: number, check: () => Promise<boolean>): Prom
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
-

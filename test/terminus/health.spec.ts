@@ -7,7 +7,12 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { AUDIT_ALERT_CLOCK, AuditAlertModule, AuditMonitorRegistry, type AuditStorageMonitor } from '../../src/index.js';
+import {
+  AUDIT_ALERT_CLOCK,
+  AuditAlertModule,
+  AuditMonitorRegistry,
+  type AuditStorageMonitor,
+} from '../../src/index.js';
 import { AuditStorageHealthIndicator } from '../../src/terminus/index.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
 
@@ -279,7 +284,9 @@ describe('the core package and @nestjs/terminus', () => {
         const specifier = match[1] ?? match[2] ?? match[3];
         const dynamic = match[2] !== undefined;
         if (specifier?.startsWith('@opentelemetry/')) {
-          found.push(`${relative(srcRoot, file).split(sep).join('/')}: ${dynamic ? 'import()' : 'static'} ${specifier}`);
+          found.push(
+            `${relative(srcRoot, file).split(sep).join('/')}: ${dynamic ? 'import()' : 'static'} ${specifier}`,
+          );
         }
       }
     }
@@ -301,7 +308,13 @@ describe('the core package and @nestjs/terminus', () => {
     `;
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', pathToFileURL(join(repoRoot, 'test/support/block-modules.mjs')).href, '--input-type=module', '-e', script],
+      [
+        '--import',
+        pathToFileURL(join(repoRoot, 'test/support/block-modules.mjs')).href,
+        '--input-type=module',
+        '-e',
+        script,
+      ],
       { env: { ...process.env, BLOCKED_MODULES: '@nestjs/terminus,@opentelemetry/api' }, timeout: 30_000 },
     );
     // The second line shows the block works: the subpath, which does need Terminus, fails to load.

@@ -9,10 +9,17 @@ describe('errorText', () => {
     ['null', null, 'null'],
     ['undefined', undefined, 'undefined'],
     ['a plain object', { code: 'E1', retry: false }, "{ code: 'E1', retry: false }"],
-    ['an Error without message but with a code', Object.assign(new Error(''), { code: 'ECONNRESET' }), 'Error: ECONNRESET'],
+    [
+      'an Error without message but with a code',
+      Object.assign(new Error(''), { code: 'ECONNRESET' }),
+      'Error: ECONNRESET',
+    ],
     [
       'an AggregateError of connection attempts',
-      new AggregateError([new Error('connect ECONNREFUSED ::1:5432'), new Error('connect ECONNREFUSED 127.0.0.1:5432')]),
+      new AggregateError([
+        new Error('connect ECONNREFUSED ::1:5432'),
+        new Error('connect ECONNREFUSED 127.0.0.1:5432'),
+      ]),
       'AggregateError: Error: connect ECONNREFUSED ::1:5432; Error: connect ECONNREFUSED 127.0.0.1:5432',
     ],
   ])('describes %s', (_, value, expected) => {

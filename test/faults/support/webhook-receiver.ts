@@ -50,7 +50,9 @@ export class WebhookReceiver {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((waiter) => waiter.resolve !== done);
-        reject(new Error(`Webhook receiver got ${this.events.length} events within ${timeoutMs} ms; expected ${count}`));
+        reject(
+          new Error(`Webhook receiver got ${this.events.length} events within ${timeoutMs} ms; expected ${count}`),
+        );
       }, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
