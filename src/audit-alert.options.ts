@@ -1,5 +1,11 @@
-import { AuditAlertConfigError } from './audit-alert-config.error.js';
-import { invalidOption, unknownOption } from './audit-alert.messages.js';
+import {
+  fail,
+  readBoolean,
+  readDuration,
+  readObject,
+  readString,
+  rejectUnknownKeys,
+} from './options/option-readers.util.js';
 import { DEFAULT_MONITOR_NAME } from './audit-alert.constants.js';
 import { type ResolvedChannelOptions, resolveChannels } from './channels/channels.options.js';
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
@@ -44,9 +50,6 @@ export interface ResolvedAuditAlertOptions {
   readonly cluster: ResolvedClusterOptions | null;
 }
 
-/** Node's timers fire at once, with a warning, past this delay. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 const MONITOR_SETTINGS = [
   'enabled',
   'thresholdMs',
@@ -68,58 +71,6 @@ const KNOWN_OPTIONS = [
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
 
 const MONITOR_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-const TIMER_RANGE = `a finite number of milliseconds from 0 to ${MAX_TIMER_MS}`;
-
-function fail(path: string, value: unknown, allowed: string): never {
-  throw new AuditAlertConfigError(invalidOption(path, value, allowed), path);
-}
-
-/** Reads an optional field of `source`; `undefined` means "use the default". */
-export function readBoolean(source: Record<string, unknown>, key: string, fallback: boolean, path = key): boolean {
-  const value = source[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') fail(path, value, 'true or false');
-  return value;
-}
-
-/** Reads an optional duration in milliseconds, bounded by what a Node timer can wait. */
-export function readDuration(
-  source: Record<string, unknown>,
-  key: string,
-  fallback: number,
-  { min = 0, path = key }: { min?: number; path?: string } = {},
-): number {
-  const value = source[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
-    fail(path, value, min > 0 ? TIMER_RANGE.replace('from 0', `from ${min}`) : TIMER_RANGE);
-  }
-  return value;
-}
-
-/** Reads an optional non-blank string. */
-export function readString(source: Record<string, unknown>, key: string, fallback: string, path = key): string {
-  const value = source[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.trim() === '') fail(path, value, 'a non-empty string');
-  return value;
-}
-
-/** Asserts that `value` is a plain object and returns it as a record. */
-export function readObject(value: unknown, path: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'an object');
-  return value as Record<string, unknown>;
-}
-
-/** Rejects keys of `source` that are not in `known`. */
-export function rejectUnknownKeys(source: Record<string, unknown>, known: readonly string[], prefix = ''): void {
-  for (const key of Object.keys(source)) {
-    if (!known.includes(key)) {
-      throw new AuditAlertConfigError(unknownOption(prefix + key, known), prefix + key);
-    }
-  }
-}
 
 function defaultServiceName(): string {
   const fromEnv = process.env.OTEL_SERVICE_NAME;

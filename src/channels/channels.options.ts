@@ -1,7 +1,7 @@
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
 import { AUDIT_ALERT_EVENT_TYPES, type AuditAlertEventType } from '../audit-alert.constants.js';
 import { describeKind, invalidOption, invalidSecretOption } from '../audit-alert.messages.js';
-import { readDuration, rejectUnknownKeys } from '../audit-alert.options.js';
+import { readDuration, rejectUnknownKeys } from '../options/option-readers.util.js';
 import type { AuditAlertChannelOptions, PagerDutySeverity } from './channel-options.interface.js';
 
 /** What every channel runs with once validated. */

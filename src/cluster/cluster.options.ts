@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
 import { describeKind, invalidSecretOption } from '../audit-alert.messages.js';
-import { readDuration, readObject, readString, rejectUnknownKeys } from '../audit-alert.options.js';
+import { readDuration, readObject, readString, rejectUnknownKeys } from '../options/option-readers.util.js';
 import type {
   AuditAlertClusterOptions,
   AuditAlertRedisClient,

@@ -1,0 +1,64 @@
+import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { invalidOption, unknownOption } from '../audit-alert.messages.js';
+
+/*
+ * The primitives every option resolver reads its input with: each checks one
+ * field, fills in its default, and throws an AuditAlertConfigError naming the
+ * option, the value received and what is allowed.
+ */
+
+/** Node's timers fire at once, with a warning, past this delay. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const TIMER_RANGE = `a finite number of milliseconds from 0 to ${MAX_TIMER_MS}`;
+
+/** Throws the error that rejects `value` at `path`. */
+export function fail(path: string, value: unknown, allowed: string): never {
+  throw new AuditAlertConfigError(invalidOption(path, value, allowed), path);
+}
+
+/** Reads an optional field of `source`; `undefined` means "use the default". */
+export function readBoolean(source: Record<string, unknown>, key: string, fallback: boolean, path = key): boolean {
+  const value = source[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(path, value, 'true or false');
+  return value;
+}
+
+/** Reads an optional duration in milliseconds, bounded by what a Node timer can wait. */
+export function readDuration(
+  source: Record<string, unknown>,
+  key: string,
+  fallback: number,
+  { min = 0, path = key }: { min?: number; path?: string } = {},
+): number {
+  const value = source[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
+    fail(path, value, min > 0 ? TIMER_RANGE.replace('from 0', `from ${min}`) : TIMER_RANGE);
+  }
+  return value;
+}
+
+/** Reads an optional non-blank string. */
+export function readString(source: Record<string, unknown>, key: string, fallback: string, path = key): string {
+  const value = source[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') fail(path, value, 'a non-empty string');
+  return value;
+}
+
+/** Asserts that `value` is a plain object and returns it as a record. */
+export function readObject(value: unknown, path: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'an object');
+  return value as Record<string, unknown>;
+}
+
+/** Rejects keys of `source` that are not in `known`. */
+export function rejectUnknownKeys(source: Record<string, unknown>, known: readonly string[], prefix = ''): void {
+  for (const key of Object.keys(source)) {
+    if (!known.includes(key)) {
+      throw new AuditAlertConfigError(unknownOption(prefix + key, known), prefix + key);
+    }
+  }
+}
