@@ -14,6 +14,7 @@ import { AuditAlertChannelRegistry } from './channels/audit-alert-channel.regist
 import { AUDIT_ALERT_RANDOM } from './channels/channel.constants.js';
 import { AuditAlertDispatcher } from './dispatch/audit-alert.dispatcher.js';
 import { AuditAlertHookExplorer } from './hooks/audit-alert-hook.explorer.js';
+import { AuditAlertHookInvoker } from './hooks/audit-alert-hook.invoker.js';
 import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
 import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
@@ -48,6 +49,7 @@ import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
         registry.get(options.defaultMonitor),
       inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AuditMonitorRegistry],
     },
+    AuditAlertHookInvoker,
     AuditAlertHookExplorer,
     { provide: AUDIT_ALERT_RANDOM, useValue: Math.random },
     AuditAlertChannelRegistry,

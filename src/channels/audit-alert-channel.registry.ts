@@ -7,7 +7,7 @@ import {
 import { channelInClearText } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
-import { AuditAlertHookExplorer } from '../hooks/audit-alert-hook.explorer.js';
+import { AuditAlertHookInvoker } from '../hooks/audit-alert-hook.invoker.js';
 import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
@@ -29,7 +29,7 @@ function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery):
 
 /**
  * Builds the channels of the `channels` option and subscribes them through the
- * hook explorer, so they are called, isolated and logged like any hook. Shutdown
+ * hook invoker, so they are called, isolated and logged like any hook. Shutdown
  * waits for their deliveries like any other (up to `shutdownTimeoutMs`); then
  * the attempts and retries still pending are stopped.
  */
@@ -39,7 +39,7 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
   private readonly shutdown = new AbortController();
 
   constructor(
-    private readonly explorer: AuditAlertHookExplorer,
+    private readonly invoker: AuditAlertHookInvoker,
     @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditAlertOptions,
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
     @Inject(AUDIT_ALERT_RANDOM) private readonly random: () => number,
@@ -51,7 +51,7 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
     for (const options of this.options.channels) {
       const channel = createChannel(options, delivery);
       if (sendsInClearText(options.url)) this.logger.warn(channelInClearText(channel.label));
-      this.explorer.subscribe(channel.binding());
+      this.invoker.subscribe(channel.binding());
     }
   }
 

@@ -1,6 +1,6 @@
 import { channelLabel } from '../audit-alert.messages.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
-import type { HookBinding } from '../hooks/audit-alert-hook.explorer.js';
+import type { HookBinding } from '../hooks/hook-binding.interface.js';
 import type { OnAuditAlert } from '../hooks/on-audit-alert.interface.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
 import { type HttpDelivery, USER_AGENT } from './http-delivery.js';
@@ -9,7 +9,7 @@ const ignore = (): void => undefined;
 
 /**
  * A built-in channel: turns an event into a JSON body and POSTs it through
- * {@link HttpDelivery}. Called by the hook explorer like any hook, so it gets
+ * {@link HttpDelivery}. Called by the hook invoker like any hook, so it gets
  * the same isolation and logging.
  */
 export abstract class HttpChannel<
@@ -57,7 +57,7 @@ export abstract class HttpChannel<
     return sent;
   }
 
-  /** How the hook explorer subscribes this channel: never abandoned by `hookTimeoutMs`, as it bounds itself. */
+  /** How the hook invoker subscribes this channel: never abandoned by `hookTimeoutMs`, as it bounds itself. */
   binding(): HookBinding {
     return { name: this.label, events: this.options.events, monitors: null, timeoutMs: null, instanceFor: () => this };
   }
