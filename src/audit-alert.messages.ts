@@ -102,3 +102,10 @@ export const clusterDecisionFailed = (replica: string, monitor: string, error: s
   `Replica "${replica}" could not settle an alert of monitor "${monitor}" with the cluster: ${error}`;
 
 export const connectionStatusReason = (status: string): string => `connection ${status}`;
+
+export const heartbeatLabel = (origin: string): string => `Heartbeat (${origin})`;
+
+export const heartbeatUndelivered = (heartbeat: string, reason: string): string =>
+  `${heartbeat}: a ping was not delivered (${reason}); the dead man's switch pages if this goes on. Not logged again until a ping gets through.`;
+
+export const heartbeatDelivered = (heartbeat: string): string => `${heartbeat}: pings get through again.`;

@@ -13,6 +13,7 @@ import { systemClock } from './clock/system.clock.js';
 import { AuditAlertChannelRegistry } from './channels/audit-alert-channel.registry.js';
 import { AUDIT_ALERT_RANDOM } from './channels/channel.constants.js';
 import { AuditAlertDispatcher } from './dispatch/audit-alert.dispatcher.js';
+import { AuditAlertHeartbeat } from './heartbeat/audit-alert-heartbeat.service.js';
 import { AuditAlertHookExplorer } from './hooks/audit-alert-hook.explorer.js';
 import { AuditAlertHookInvoker } from './hooks/audit-alert-hook.invoker.js';
 import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
@@ -53,6 +54,7 @@ import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
     AuditAlertHookExplorer,
     { provide: AUDIT_ALERT_RANDOM, useValue: Math.random },
     AuditAlertChannelRegistry,
+    AuditAlertHeartbeat,
   ],
   exports: [AuditStorageMonitor, AuditMonitorRegistry],
 })

@@ -9,6 +9,7 @@ import {
 import { DEFAULT_MONITOR_NAME } from './audit-alert.constants.js';
 import { type ResolvedChannelOptions, resolveChannels } from './channels/channels.options.js';
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
+import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
 import type {
   AuditAlertModuleOptions,
   AuditMonitorSettings,
@@ -48,6 +49,8 @@ export interface ResolvedAuditAlertOptions {
   readonly metrics: boolean;
   /** Alert deduplication across replicas through Redis; `null` when each replica alerts alone. */
   readonly cluster: ResolvedClusterOptions | null;
+  /** The dead man's switch; `null` when there is none. */
+  readonly heartbeat: ResolvedHeartbeatOptions | null;
 }
 
 const MONITOR_SETTINGS = [
@@ -68,6 +71,7 @@ const KNOWN_OPTIONS = [
   'channels',
   'metrics',
   'cluster',
+  'heartbeat',
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
 
 const MONITOR_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -167,5 +171,6 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
     channels: resolveChannels(options.channels),
     metrics: readBoolean(options, 'metrics', true),
     cluster: resolveClusterOptions(options.cluster),
+    heartbeat: resolveHeartbeatOptions(options.heartbeat),
   };
 }

@@ -79,19 +79,24 @@ function failSecret(path: string, received: string, allowed: string): never {
   throw new AuditAlertConfigError(invalidSecretOption(path, received, allowed), path);
 }
 
-function readUrl(source: Record<string, unknown>, path: string, fallback?: string): string {
-  const value = source.url;
+/**
+ * Reads the URL at `source[key]`: absolute, `http:` or `https:`, without user
+ * information; never quoted in the error, as its path or query may be a secret.
+ */
+export function readUrl(source: Record<string, unknown>, path: string, fallback?: string, key = 'url'): string {
+  const value = source[key];
   if (value === undefined && fallback !== undefined) return fallback;
   const allowed = 'an absolute http:// or https:// URL';
-  if (typeof value !== 'string') failSecret(`${path}.url`, describeKind(value), allowed);
-  if (!URL.canParse(value)) failSecret(`${path}.url`, `${describeKind(value)} that is not an absolute URL`, allowed);
+  const at = `${path}.${key}`;
+  if (typeof value !== 'string') failSecret(at, describeKind(value), allowed);
+  if (!URL.canParse(value)) failSecret(at, `${describeKind(value)} that is not an absolute URL`, allowed);
   const url = new URL(value);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    failSecret(`${path}.url`, `a URL with the scheme "${url.protocol}"`, allowed);
+    failSecret(at, `a URL with the scheme "${url.protocol}"`, allowed);
   }
   if (url.username !== '' || url.password !== '') {
     failSecret(
-      `${path}.url`,
+      at,
       'a URL with user information (user:password@)',
       `${allowed} without it; send credentials in headers`,
     );
@@ -99,7 +104,8 @@ function readUrl(source: Record<string, unknown>, path: string, fallback?: strin
   return url.href;
 }
 
-function readHeaders(source: Record<string, unknown>, path: string): Readonly<Record<string, string>> {
+/** Reads `source.headers`: valid names, none that HTTP manages itself, values never quoted. */
+export function readHeaders(source: Record<string, unknown>, path: string): Readonly<Record<string, string>> {
   const value = source.headers;
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -20,11 +20,14 @@ export const USER_AGENT = `${PACKAGE_NAME}/${PACKAGE_VERSION}`;
 /** Longest wait between two attempts, whatever the backoff or a `Retry-After` header asks for. */
 export const MAX_RETRY_DELAY_MS = 300_000;
 
-/** One POST, ready to send. */
+/** One request, ready to send. */
 export interface HttpRequest {
   readonly url: string;
+  /** @default 'POST' */
+  readonly method?: string;
   readonly headers: Headers;
-  readonly body: string;
+  /** Absent for a request without a body, such as a `GET`. */
+  readonly body?: string;
 }
 
 /** How long one attempt may take and how often to try again. */
@@ -80,7 +83,7 @@ function networkErrorCode(error: unknown): string | null {
 }
 
 /**
- * POSTs requests with Node's `fetch`, each attempt bounded by a timeout, and
+ * Sends requests (POSTs, unless told otherwise) with Node's `fetch`, each attempt bounded by a timeout, and
  * retries network errors, timeouts, 429 and 5xx responses with exponential
  * backoff and jitter, honouring `Retry-After`. Waits between attempts run on
  * the module's clock; `signal` (aborted at application shutdown) stops both
@@ -133,7 +136,7 @@ export class HttpDelivery {
     this.signal.addEventListener('abort', stop, { once: true });
     try {
       const response = await fetch(request.url, {
-        method: 'POST',
+        method: request.method ?? 'POST',
         headers: request.headers,
         body: request.body,
         // Following a redirect would re-send the alert (and its headers) somewhere not configured.

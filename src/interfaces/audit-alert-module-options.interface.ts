@@ -1,5 +1,6 @@
 import type { AuditAlertChannelOptions } from '../channels/channel-options.interface.js';
 import type { AuditAlertClusterOptions } from '../cluster/cluster-options.interface.js';
+import type { AuditAlertHeartbeatOptions } from '../heartbeat/heartbeat-options.interface.js';
 
 /**
  * An active check of the audit storage, run while an outage is open so that a
@@ -127,6 +128,18 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
    * @default undefined (every replica alerts on its own)
    */
   cluster?: AuditAlertClusterOptions;
+  /**
+   * A dead man's switch for the monitor itself: pings `url` every
+   * `intervalMs` while no monitor is alerting, and `failUrl` (or nothing)
+   * while one is, so an external service (healthchecks.io, an Uptime Kuma
+   * push monitor…) pages when the process dies, hangs, or cannot alert.
+   *
+   * ```ts
+   * heartbeat: { url: `https://hc-ping.com/${uuid}`, failUrl: `https://hc-ping.com/${uuid}/fail` }
+   * ```
+   * @default undefined (no heartbeat)
+   */
+  heartbeat?: AuditAlertHeartbeatOptions;
 }
 
 /**
