@@ -109,3 +109,6 @@ export const heartbeatUndelivered = (heartbeat: string, reason: string): string 
   `${heartbeat}: a ping was not delivered (${reason}); the dead man's switch pages if this goes on. Not logged again until a ping gets through.`;
 
 export const heartbeatDelivered = (heartbeat: string): string => `${heartbeat}: pings get through again.`;
+
+export const writeTimedOut = (pending: number, timeoutMs: number): string =>
+  `${pending} audit write${pending === 1 ? '' : 's'} did not complete within ${timeoutMs} ms (writeTimeoutMs); still pending, not cancelled.`;

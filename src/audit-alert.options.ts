@@ -32,6 +32,8 @@ export interface ResolvedMonitorOptions {
   readonly cooldownMs: number;
   readonly notifyRecovery: boolean;
   readonly probe: ResolvedProbeOptions | null;
+  /** How long a tracked write may stay pending before it counts as a failure; `false`: never. */
+  readonly writeTimeoutMs: number | false;
 }
 
 /** The options with every default filled in, as the module runs with them. */
@@ -60,6 +62,7 @@ const MONITOR_SETTINGS = [
   'notifyRecovery',
   'probe',
   'probeWhileHealthy',
+  'writeTimeoutMs',
 ] as const satisfies readonly (keyof AuditMonitorSettings)[];
 
 const KNOWN_OPTIONS = [
@@ -105,26 +108,58 @@ function resolveProbe(
   };
 }
 
-function resolveMonitor(
+/** Bounds of the default `writeTimeoutMs`, derived from `thresholdMs`; see docs/options.md. */
+const MIN_DEFAULT_WRITE_TIMEOUT_MS = 1_000;
+const MAX_DEFAULT_WRITE_TIMEOUT_MS = 10_000;
+
+/** The default `writeTimeoutMs` of a monitor: its threshold, kept between 1 s and 10 s. */
+export function defaultWriteTimeoutMs(thresholdMs: number): number {
+  return Math.min(MAX_DEFAULT_WRITE_TIMEOUT_MS, Math.max(MIN_DEFAULT_WRITE_TIMEOUT_MS, thresholdMs));
+}
+
+/** `undefined` in a base: derive it from the monitor's own threshold. */
+type MonitorBase = Omit<ResolvedMonitorOptions, 'name' | 'writeTimeoutMs'> & {
+  readonly writeTimeoutMs: number | false | undefined;
+};
+
+function readWriteTimeout(
   source: Record<string, unknown>,
-  base: Omit<ResolvedMonitorOptions, 'name'>,
-  name: string,
-  prefix = '',
-): ResolvedMonitorOptions {
+  fallback: number | false | undefined,
+  path: string,
+): number | false | undefined {
+  const value = source.writeTimeoutMs;
+  if (value === undefined) return fallback;
+  if (value === false) return false;
+  return readDuration(source, 'writeTimeoutMs', 0, {
+    min: 1,
+    path,
+    allowed: 'false (no limit) or a finite number of milliseconds from 1 to 2147483647',
+  });
+}
+
+function resolveMonitor(source: Record<string, unknown>, base: MonitorBase, name: string, prefix = '') {
   const at = (key: string) => prefix + key;
+  const thresholdMs = readDuration(source, 'thresholdMs', base.thresholdMs, { path: at('thresholdMs') });
+  const writeTimeoutMs = readWriteTimeout(source, base.writeTimeoutMs, at('writeTimeoutMs'));
   return {
     name,
     serviceName: base.serviceName,
     enabled: readBoolean(source, 'enabled', base.enabled, at('enabled')),
-    thresholdMs: readDuration(source, 'thresholdMs', base.thresholdMs, { path: at('thresholdMs') }),
+    thresholdMs,
     cooldownMs: readDuration(source, 'cooldownMs', base.cooldownMs, { path: at('cooldownMs') }),
     notifyRecovery: readBoolean(source, 'notifyRecovery', base.notifyRecovery, at('notifyRecovery')),
     probe: resolveProbe(source, base.probe, prefix),
+    writeTimeoutMs,
   };
 }
 
-function resolveMonitors(raw: unknown, defaults: ResolvedMonitorOptions): readonly ResolvedMonitorOptions[] {
-  if (raw === undefined) return [defaults];
+function withDefaults(monitor: ReturnType<typeof resolveMonitor>): ResolvedMonitorOptions {
+  const { writeTimeoutMs } = monitor;
+  return { ...monitor, writeTimeoutMs: writeTimeoutMs ?? defaultWriteTimeoutMs(monitor.thresholdMs) };
+}
+
+function resolveMonitors(raw: unknown, defaults: MonitorBase & { name: string }): readonly ResolvedMonitorOptions[] {
+  if (raw === undefined) return [withDefaults(defaults)];
   if (!Array.isArray(raw) || raw.length === 0) fail('monitors', raw, 'a non-empty array of { name, ...settings }');
   const names = new Set<string>();
   return raw.map((entry: unknown, index) => {
@@ -137,7 +172,7 @@ function resolveMonitors(raw: unknown, defaults: ResolvedMonitorOptions): readon
     }
     if (names.has(name)) fail(`${prefix}name`, name, 'a name no other monitor has');
     names.add(name);
-    return resolveMonitor(monitor, defaults, name, prefix);
+    return withDefaults(resolveMonitor(monitor, defaults, name, prefix));
   });
 }
 
@@ -158,6 +193,7 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
       cooldownMs: 300_000,
       notifyRecovery: true,
       probe: null,
+      writeTimeoutMs: undefined,
     },
     DEFAULT_MONITOR_NAME,
   );

@@ -33,6 +33,7 @@ export type {
   AuditMonitorSettings,
   AuditStorageProbeOptions,
 } from './interfaces/audit-alert-module-options.interface.js';
+export { AuditWriteTimeoutError } from './monitor/audit-write-timeout.error.js';
 export { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 export type { AuditStorageState, AuditStorageStatus } from './monitor/audit-storage-status.interface.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';

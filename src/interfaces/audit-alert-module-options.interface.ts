@@ -56,6 +56,14 @@ export interface AuditMonitorSettings {
    * @default false
    */
   probeWhileHealthy?: boolean;
+  /**
+   * A write passed to `track()` still pending after this long counts as a
+   * failure that began when the write started (an `AuditWriteTimeoutError`),
+   * so storage that hangs instead of failing is alerted on. The write is not
+   * cancelled; its later outcome is recorded as usual. `false`: no limit.
+   * @default thresholdMs, kept between 1_000 and 10_000
+   */
+  writeTimeoutMs?: number | false;
 }
 
 /** One monitor of `monitors`: a name, and settings that override the top-level ones. */

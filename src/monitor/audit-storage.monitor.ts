@@ -6,7 +6,15 @@ import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
+import { AuditWriteTimeoutError } from './audit-write-timeout.error.js';
 import { FailureTracker } from './failure-tracker.js';
+import { PendingWrites, type WriteGeneration } from './pending-writes.js';
+
+/** A generation of tracked writes with the settle handlers all its writes share. */
+interface TrackedGeneration extends WriteGeneration {
+  readonly onSuccess: <T>(value: T) => T;
+  readonly onFailure: (error: unknown) => never;
+}
 
 /**
  * Watches one audit storage: the application reports each write's outcome
@@ -24,7 +32,10 @@ export class AuditStorageMonitor {
   private readonly changes = new Subject<AuditStorageStatus>();
   private readonly tracker: FailureTracker;
   private readonly probe: ResolvedProbeOptions | null;
+  /** Writes in flight, watched for hangs; `null` with `writeTimeoutMs: false`. */
+  private readonly writes: PendingWrites<TrackedGeneration> | null;
   private thresholdTimer: AuditAlertTimer | null = null;
+  private sweepTimer: AuditAlertTimer | null = null;
   private probeTimer: AuditAlertTimer | null = null;
   private probing = false;
   private started = false;
@@ -52,17 +63,29 @@ export class AuditStorageMonitor {
     this.name = options.name;
     this.probe = options.probe;
     this.tracker = new FailureTracker({ ...options, monitor: options.name }, clock);
+    this.writes =
+      options.writeTimeoutMs === false
+        ? null
+        : new PendingWrites(options.writeTimeoutMs, clock, (openedAt) => this.generation(openedAt));
     this.status$ = this.changes.asObservable();
   }
 
   /** Records a failed write. Never throws, whatever `error` is. */
   recordFailure(error: unknown): void {
     this.metrics?.failure();
+    this.failed(error, 1);
+  }
+
+  private failed(error: unknown, count: number, beganAt?: number): void {
     const before = this.tracker.state;
-    const alert = this.tracker.recordFailure(error);
+    const alert = this.tracker.recordFailure(error, count, beganAt);
     if (before === 'healthy') {
       this.armThresholdTimer();
       this.scheduleProbe();
+    } else if (beganAt !== undefined && this.tracker.state === 'failing') {
+      // An older stuck write moved the outage's start back: the threshold falls due sooner.
+      this.disarm('thresholdTimer');
+      this.armThresholdTimer();
     }
     this.settle(before, alert);
   }
@@ -91,7 +114,12 @@ export class AuditStorageMonitor {
       return Promise.reject(error);
     }
     const settled = pending instanceof Promise ? pending : Promise.resolve(pending);
-    return settled.then(this.onTrackedSuccess, this.onTrackedFailure);
+    const writes = this.writes;
+    if (writes === null) return settled.then(this.onTrackedSuccess, this.onTrackedFailure);
+    // No clock read and no timer per write: the write joins the generation open since the last sweep.
+    const generation = writes.current ?? this.openGeneration(writes);
+    generation.pending += 1;
+    return settled.then(generation.onSuccess, generation.onFailure);
   }
 
   /** What the monitor knows right now. */
@@ -109,8 +137,51 @@ export class AuditStorageMonitor {
   close(): void {
     this.closed = true;
     this.disarm('thresholdTimer');
+    this.disarm('sweepTimer');
     this.disarm('probeTimer');
     this.changes.complete();
+  }
+
+  private generation(openedAt: number): TrackedGeneration {
+    const writes = this.writes as PendingWrites<TrackedGeneration>;
+    const generation: TrackedGeneration = {
+      openedAt,
+      closedAt: Number.POSITIVE_INFINITY,
+      pending: 0,
+      hung: false,
+      onSuccess: <T>(value: T): T => {
+        writes.settled(generation, true);
+        this.recordSuccess();
+        return value;
+      },
+      onFailure: (error: unknown): never => {
+        // A write already counted when found hung updates the error, not the count, unless its outage has ended.
+        const counted = generation.hung && this.tracker.state !== 'healthy';
+        writes.settled(generation, false);
+        this.metrics?.failure();
+        this.failed(error, counted ? 0 : 1);
+        throw error;
+      },
+    };
+    return generation;
+  }
+
+  private openGeneration(writes: PendingWrites<TrackedGeneration>): TrackedGeneration {
+    const generation = writes.open();
+    if (this.sweepTimer === null && !this.closed) this.armSweep(writes);
+    return generation;
+  }
+
+  private armSweep(writes: PendingWrites<TrackedGeneration>): void {
+    this.sweepTimer = this.clock.setTimer(() => {
+      this.sweepTimer = null;
+      const hung = writes.sweep();
+      if (hung !== null && !this.closed) {
+        this.failed(new AuditWriteTimeoutError(writes.timeoutMs, hung.count), hung.count, hung.beganAt);
+      }
+      // One timer per monitor, and only while some write is pending and not yet found hung.
+      if (writes.watching && this.sweepTimer === null && !this.closed) this.armSweep(writes);
+    }, writes.sweepEveryMs);
   }
 
   private settle(before: AuditStorageState, event: AuditAlertEvent | null): void {
@@ -137,7 +208,7 @@ export class AuditStorageMonitor {
     if (!alert) this.armThresholdTimer();
   }
 
-  private disarm(timer: 'thresholdTimer' | 'probeTimer'): void {
+  private disarm(timer: 'thresholdTimer' | 'sweepTimer' | 'probeTimer'): void {
     if (this[timer] === null) return;
     this.clock.clearTimer(this[timer]);
     this[timer] = null;

@@ -48,21 +48,31 @@ export class FailureTracker {
     private readonly newOutageId: () => string = randomUUID,
   ) {}
 
-  /** Records a failure; returns the unreachable alert it triggers, if any. */
-  recordFailure(error: unknown): StorageUnreachableEvent | null {
+  /**
+   * Records failed writes; returns the unreachable alert they trigger, if any.
+   * @param count Writes that failed: `0` for a write already counted (one found hung that failed later).
+   * @param beganAt Monotonic time the failure began, when earlier than now (a write found hung began when it started).
+   */
+  recordFailure(error: unknown, count = 1, beganAt?: number): StorageUnreachableEvent | null {
     const mono = this.clock.monotonicNow();
+    const began = beganAt === undefined ? mono : Math.min(beganAt, mono);
     this.lastErrorValue = error;
     this.lastErrorText = null;
     if (this.state === 'healthy') {
       this.state = 'failing';
       this.outageId = this.newOutageId();
-      this.firstFailureMono = mono;
-      this.firstFailureWall = this.clock.wallNow();
-      this.failures = 1;
+      this.firstFailureMono = began;
+      this.firstFailureWall = this.clock.wallNow() - (mono - began);
+      this.failures = Math.max(count, 1);
       this.occurrence = 0;
       this.lastAlertWall = null;
     } else {
-      this.failures += 1;
+      this.failures += count;
+      // Not alerted yet, so nothing has been said about the start: an older stuck write moves it back.
+      if (this.state === 'failing' && began < this.firstFailureMono) {
+        this.firstFailureWall -= this.firstFailureMono - began;
+        this.firstFailureMono = began;
+      }
     }
     if (this.state === 'failing') return this.checkThreshold();
     return mono - this.lastAlertMono >= this.config.cooldownMs ? this.alert(mono) : null;

@@ -30,12 +30,16 @@ export function readDuration(
   source: Record<string, unknown>,
   key: string,
   fallback: number,
-  { min = 0, path = key }: { min?: number; path?: string } = {},
+  {
+    min = 0,
+    path = key,
+    allowed = min > 0 ? TIMER_RANGE.replace('from 0', `from ${min}`) : TIMER_RANGE,
+  }: { min?: number; path?: string; allowed?: string } = {},
 ): number {
   const value = source[key];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
-    fail(path, value, min > 0 ? TIMER_RANGE.replace('from 0', `from ${min}`) : TIMER_RANGE);
+    fail(path, value, allowed);
   }
   return value;
 }

@@ -149,6 +149,8 @@ describe('AuditStorageMonitor state machine', () => {
     await expect(monitor.track(() => 42)).resolves.toBe(42);
     expect(events).toHaveLength(0);
     expect(monitor.getStatus().state).toBe('healthy');
+    // The hung-write sweep armed by track() stops at its first sweep with nothing pending.
+    clock.advance(1_000);
     expect(clock.pendingTimers).toBe(0);
   });
 

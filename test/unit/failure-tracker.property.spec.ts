@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { AuditAlertEvent, StorageRecoveredEvent, StorageUnreachableEvent } from '../../src/index.js';
+import { flush } from '../support/manual-clock.js';
 import { monitorHarness } from '../support/monitor-harness.js';
 
 type Command = { kind: 'fail' } | { kind: 'succeed' } | { kind: 'advance'; ms: number };
@@ -152,6 +153,74 @@ describe('FailureTracker against a reference model', () => {
         if (!config.notifyRecovery) expect(recovered.size).toBe(0);
       }),
       { numRuns: 3_000 },
+    );
+  });
+});
+
+type WriteCommand =
+  { kind: 'start' } | { kind: 'settle'; index: number; ok: boolean } | { kind: 'advance'; ms: number };
+
+const writeCommandArb: fc.Arbitrary<WriteCommand> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant<WriteCommand>({ kind: 'start' }) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({ index: fc.nat(), ok: fc.boolean() })
+      .map<WriteCommand>(({ index, ok }) => ({ kind: 'settle', index, ok })),
+  },
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 800 }).map<WriteCommand>((ms) => ({ kind: 'advance', ms })) },
+);
+
+describe('hung writes against their bounds', () => {
+  it('finds every stuck write between the limit and 1.25 times it, with one sweep timer at most', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 8, max: 2_000 }),
+        fc.array(writeCommandArb, { maxLength: 80 }),
+        async (writeTimeoutMs, commands) => {
+          const sweep = Math.ceil(writeTimeoutMs / 8);
+          const { clock, monitor } = monitorHarness({ thresholdMs: 1_000_000, writeTimeoutMs });
+          const writes: { started: number; settle: (ok: boolean) => void; done: boolean }[] = [];
+          let lastSuccessAt = Number.NEGATIVE_INFINITY;
+          let anyFailure = false;
+          for (const command of commands) {
+            if (command.kind === 'start') {
+              let settle!: (ok: boolean) => void;
+              const promise = new Promise<void>((resolve, reject) => {
+                settle = (ok) => (ok ? resolve() : reject(new Error('refused')));
+              });
+              monitor.track(promise).catch(() => undefined);
+              writes.push({ started: clock.monotonicNow(), settle, done: false });
+            } else if (command.kind === 'settle') {
+              const open = writes.filter((w) => !w.done);
+              const write = open[command.index % Math.max(open.length, 1)];
+              if (!write) continue;
+              write.done = true;
+              write.settle(command.ok);
+              await flush(1);
+              if (command.ok) lastSuccessAt = clock.monotonicNow();
+              else anyFailure = true;
+            } else {
+              clock.advance(command.ms);
+            }
+            const now = clock.monotonicNow();
+            const state = monitor.getStatus().state;
+            // No timer per write: the sweep and the threshold at most.
+            expect(clock.pendingTimers).toBeLessThanOrEqual(2);
+            const stuck = writes.filter((w) => !w.done);
+            // Never early: an outage with no failed write needs a write pending past the limit.
+            if (state !== 'healthy' && !anyFailure) {
+              const longest = Math.max(...writes.map((w) => (w.done ? 0 : now - w.started)), 0);
+              const settledLate = writes.some((w) => w.done);
+              if (!settledLate) expect(longest).toBeGreaterThanOrEqual(writeTimeoutMs);
+            }
+            // Never late: past the limit and two sweeps, a write is counted; only a success since its start ends that.
+            const overdue = stuck.filter((w) => now - w.started >= writeTimeoutMs + 2 * sweep);
+            if (overdue.some((w) => w.started > lastSuccessAt)) expect(state).not.toBe('healthy');
+          }
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
