@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import type { AuditAlertEvent } from './events/audit-alert-event.interface.js';
 
 /** Renders a received value for an error message without ever throwing. */
 export function describeReceived(value: unknown): string {
@@ -30,6 +31,18 @@ export const shutdownTimedOut = (pending: number, timeoutMs: number): string =>
 export const alertRaised = (type: string, monitor: string, outageId: string): string =>
   `${type} (monitor "${monitor}", outage ${outageId})`;
 
+/** Names an event in a log line: its type, monitor, outage and, for an alert, its occurrence. */
+export function describeEvent(event: AuditAlertEvent): string {
+  const raised = alertRaised(event.type, event.monitor, event.outageId);
+  return 'occurrence' in event ? `${raised.slice(0, -1)}, occurrence ${event.occurrence})` : raised;
+}
+
+export const alertDelivered = (recipient: string, event: string, attempts: number): string =>
+  `${recipient} delivered ${event} in ${attemptCount(attempts)}.`;
+
+export const customMessageFailed = (channel: string, option: string, type: string, reason: string): string =>
+  `${channel}: its ${option} function failed on ${type} (${reason}); the built-in message was sent instead.`;
+
 /** Describes a value by its kind alone, for options that may hold a secret (URLs, keys, header values). */
 export function describeKind(value: unknown): string {
   if (typeof value === 'string') return value === '' ? 'an empty string' : `a string of ${value.length} characters`;
@@ -41,7 +54,7 @@ export function describeKind(value: unknown): string {
 export const invalidSecretOption = (path: string, received: string, allowed: string): string =>
   `Invalid audit alert option "${path}": received ${received} (content not shown, it may be a secret); expected ${allowed}.`;
 
-const attempts = (count: number): string => `${count} attempt${count === 1 ? '' : 's'}`;
+const attemptCount = (count: number): string => `${count} attempt${count === 1 ? '' : 's'}`;
 
 export const channelLabel = (kind: string, origin: string): string => `${kind} channel (${origin})`;
 
@@ -56,18 +69,15 @@ export const channelRetrying = (
   delayMs: number,
 ): string => `${channel}: attempt ${attempt} to send ${type} failed (${reason}); retrying in ${delayMs} ms.`;
 
-export const channelDeliveredAfterRetries = (channel: string, type: string, attempt: number): string =>
-  `${channel}: ${type} delivered on attempt ${attempt}.`;
-
 export const channelRejected = (reason: string): string => `the receiver answered ${reason}; not retried`;
 
 export const channelGaveUp = (attempt: number, reason: string): string =>
-  `gave up after ${attempts(attempt)}; the last failed with ${reason}`;
+  `gave up after ${attemptCount(attempt)}; the last failed with ${reason}`;
 
 export const channelStopped = (attempt: number): string =>
   attempt === 0
     ? 'not sent: the application shut down first'
-    : `stopped by the application shutdown after ${attempts(attempt)}`;
+    : `stopped by the application shutdown after ${attemptCount(attempt)}`;
 
 export const httpStatusReason = (status: number): string => `HTTP ${status}`;
 

@@ -204,7 +204,10 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
     shutdownTimeoutMs: readDuration(options, 'shutdownTimeoutMs', 5_000),
     monitors,
     defaultMonitor: (monitors.find((m) => m.name === DEFAULT_MONITOR_NAME) ?? monitors[0]!).name,
-    channels: resolveChannels(options.channels),
+    channels: resolveChannels(
+      options.channels,
+      monitors.map((m) => m.name),
+    ),
     metrics: readBoolean(options, 'metrics', true),
     cluster: resolveClusterOptions(options.cluster),
     heartbeat: resolveHeartbeatOptions(options.heartbeat),

@@ -1,4 +1,5 @@
 import type { AuditAlertEventType } from '../audit-alert.constants.js';
+import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 
 /**
  * How a built-in channel delivers: which events it sends, how long one attempt
@@ -7,9 +8,23 @@ import type { AuditAlertEventType } from '../audit-alert.constants.js';
 export interface AuditAlertChannelDeliveryOptions {
   /**
    * Event types this channel sends, as in `@AuditAlertHook({ events })`.
-   * @default every type: ['audit.storage.unreachable', 'audit.storage.recovered']
+   * @default every type of `AuditAlertEvents`
    */
   events?: readonly AuditAlertEventType[];
+  /**
+   * Names of the monitors whose events this channel sends, as in
+   * `@AuditAlertHook({ monitors })`; a name no monitor has stops the bootstrap.
+   * @default every monitor
+   */
+  monitors?: readonly string[];
+  /**
+   * Send an outage's `audit.storage.unreachable` only from its n-th alert on
+   * (`occurrence >= fromOccurrence`), and its recovery only if this channel
+   * was sent one of its alerts: an escalation, such as Slack from the first
+   * alert and PagerDuty from the second.
+   * @default 1
+   */
+  fromOccurrence?: number;
   /**
    * Longest wait for the response to one attempt, in milliseconds.
    * @default 10_000
@@ -46,6 +61,28 @@ export interface WebhookChannelOptions extends AuditAlertChannelDeliveryOptions 
    * @default {}
    */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Shapes the JSON body sent for an event, in place of the event itself. If
+   * it throws, or returns what JSON cannot encode, the event is sent as it is
+   * and the reason is logged.
+   * @default undefined (the event, dates as ISO strings)
+   */
+  body?: (event: AuditAlertEvent) => unknown;
+}
+
+/**
+ * What Slack, Teams and PagerDuty channels accept to word their alerts.
+ */
+export interface AuditAlertChannelSummaryOptions {
+  /**
+   * The headline of the message (Slack, Teams) or the incident `summary`
+   * (PagerDuty), in place of the built-in one. The module escapes it for the
+   * receiver and cuts it to the receiver's limit. If it throws, or returns
+   * anything but a non-empty string, the built-in headline is sent and the
+   * reason is logged.
+   * @default undefined (the built-in headline)
+   */
+  summary?: (event: AuditAlertEvent) => string;
 }
 
 /**
@@ -56,7 +93,7 @@ export interface WebhookChannelOptions extends AuditAlertChannelDeliveryOptions 
  * { type: 'slack', url: process.env.SLACK_WEBHOOK_URL }
  * ```
  */
-export interface SlackChannelOptions extends AuditAlertChannelDeliveryOptions {
+export interface SlackChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
   readonly type: 'slack';
   /** The incoming webhook URL, `https://hooks.slack.com/services/…`. Never logged beyond its origin. */
   url: string;
@@ -74,7 +111,7 @@ export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
  * { type: 'pagerduty', routingKey: process.env.PAGERDUTY_ROUTING_KEY }
  * ```
  */
-export interface PagerDutyChannelOptions extends AuditAlertChannelDeliveryOptions {
+export interface PagerDutyChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
   readonly type: 'pagerduty';
   /** Integration key of an Events API v2 integration. Never logged. */
   routingKey: string;

@@ -2,11 +2,15 @@ import { AuditAlertConfigError } from '../audit-alert-config.error.js';
 import { AUDIT_ALERT_EVENT_TYPES, type AuditAlertEventType } from '../audit-alert.constants.js';
 import { describeKind, invalidOption, invalidSecretOption } from '../audit-alert.messages.js';
 import { readDuration, rejectUnknownKeys } from '../options/option-readers.util.js';
+import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditAlertChannelOptions, PagerDutySeverity } from './channel-options.interface.js';
 
 /** What every channel runs with once validated. */
 interface ResolvedChannelBase {
   readonly events: readonly AuditAlertEventType[];
+  /** `null`: every monitor. */
+  readonly monitors: ReadonlySet<string> | null;
+  readonly fromOccurrence: number;
   readonly url: string;
   readonly timeoutMs: number;
   readonly retries: number;
@@ -17,15 +21,21 @@ interface ResolvedChannelBase {
 export interface ResolvedWebhookChannel extends ResolvedChannelBase {
   readonly type: 'webhook';
   readonly headers: Readonly<Record<string, string>>;
+  readonly body: ((event: AuditAlertEvent) => unknown) | null;
+}
+
+/** What a channel that writes a headline runs with. */
+interface ResolvedSummaryChannel extends ResolvedChannelBase {
+  readonly summary: ((event: AuditAlertEvent) => string) | null;
 }
 
 /** A validated `{ type: 'slack' }` channel. */
-export interface ResolvedSlackChannel extends ResolvedChannelBase {
+export interface ResolvedSlackChannel extends ResolvedSummaryChannel {
   readonly type: 'slack';
 }
 
 /** A validated `{ type: 'pagerduty' }` channel. */
-export interface ResolvedPagerDutyChannel extends ResolvedChannelBase {
+export interface ResolvedPagerDutyChannel extends ResolvedSummaryChannel {
   readonly type: 'pagerduty';
   readonly routingKey: string;
   readonly severity: PagerDutySeverity;
@@ -39,12 +49,12 @@ export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 
 const CHANNEL_TYPES = ['webhook', 'slack', 'pagerduty'] as const satisfies readonly AuditAlertChannelOptions['type'][];
 
-const DELIVERY_KEYS = ['type', 'events', 'timeoutMs', 'retries', 'backoffMs'] as const;
+const DELIVERY_KEYS = ['type', 'events', 'monitors', 'fromOccurrence', 'timeoutMs', 'retries', 'backoffMs'] as const;
 
 const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = {
-  webhook: [...DELIVERY_KEYS, 'url', 'headers'],
-  slack: [...DELIVERY_KEYS, 'url'],
-  pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'url'],
+  webhook: [...DELIVERY_KEYS, 'url', 'headers', 'body'],
+  slack: [...DELIVERY_KEYS, 'url', 'summary'],
+  pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'url', 'summary'],
 };
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
@@ -156,6 +166,39 @@ function readEvents(source: Record<string, unknown>, path: string): readonly Aud
   return [...new Set(value as AuditAlertEventType[])];
 }
 
+function readMonitors(
+  source: Record<string, unknown>,
+  path: string,
+  known: readonly string[],
+): ReadonlySet<string> | null {
+  const value = source.monitors;
+  if (value === undefined) return null;
+  const valid = Array.isArray(value) && value.length > 0 && value.every((name) => known.includes(name as string));
+  if (!valid) fail(`${path}.monitors`, value, `a non-empty array of monitor names: ${quoted(known)}`);
+  return new Set(value as string[]);
+}
+
+function readFromOccurrence(source: Record<string, unknown>, path: string): number {
+  const value = source.fromOccurrence;
+  if (value === undefined) return 1;
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    fail(`${path}.fromOccurrence`, value, 'a whole number from 1 (the first alert of an outage)');
+  }
+  return value as number;
+}
+
+/** Reads an optional function option, such as `body` or `summary`. */
+function readFunction<T extends (...args: never[]) => unknown>(
+  source: Record<string, unknown>,
+  key: string,
+  path: string,
+): T | null {
+  const value = source[key];
+  if (value === undefined) return null;
+  if (typeof value !== 'function') fail(`${path}.${key}`, value, 'a function of the event');
+  return value as T;
+}
+
 function readRetries(source: Record<string, unknown>, path: string): number {
   const value = source.retries;
   if (value === undefined) return 3;
@@ -165,7 +208,7 @@ function readRetries(source: Record<string, unknown>, path: string): number {
   return value as number;
 }
 
-function resolveChannel(raw: unknown, path: string): ResolvedChannelOptions {
+function resolveChannel(raw: unknown, path: string, monitorNames: readonly string[]): ResolvedChannelOptions {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     failSecret(path, describeKind(raw), `a channel object with a type of ${quoted(CHANNEL_TYPES)}`);
   }
@@ -175,20 +218,29 @@ function resolveChannel(raw: unknown, path: string): ResolvedChannelOptions {
   rejectUnknownKeys(source, KNOWN_KEYS[type], `${path}.`);
   const delivery = {
     events: readEvents(source, path),
+    monitors: readMonitors(source, path, monitorNames),
+    fromOccurrence: readFromOccurrence(source, path),
     timeoutMs: readDuration(source, 'timeoutMs', 10_000, { min: 1, path: `${path}.timeoutMs` }),
     retries: readRetries(source, path),
     backoffMs: readDuration(source, 'backoffMs', 1_000, { path: `${path}.backoffMs` }),
   };
   switch (type) {
     case 'webhook':
-      return { type, ...delivery, url: readUrl(source, path), headers: readHeaders(source, path) };
+      return {
+        type,
+        ...delivery,
+        url: readUrl(source, path),
+        headers: readHeaders(source, path),
+        body: readFunction(source, 'body', path),
+      };
     case 'slack':
-      return { type, ...delivery, url: readUrl(source, path) };
+      return { type, ...delivery, url: readUrl(source, path), summary: readFunction(source, 'summary', path) };
     case 'pagerduty':
       return {
         type,
         ...delivery,
         url: readUrl(source, path, PAGERDUTY_EVENTS_URL),
+        summary: readFunction(source, 'summary', path),
         routingKey: readRoutingKey(source, path),
         severity: readSeverity(source, path),
       };
@@ -197,12 +249,17 @@ function resolveChannel(raw: unknown, path: string): ResolvedChannelOptions {
 
 /**
  * Validates the `channels` option.
+ * @param monitorNames The names a channel's `monitors` may list.
  * @throws AuditAlertConfigError naming the first invalid field, such as `channels[1].url`.
  */
-export function resolveChannels(value: unknown, path = 'channels'): readonly ResolvedChannelOptions[] {
+export function resolveChannels(
+  value: unknown,
+  monitorNames: readonly string[],
+  path = 'channels',
+): readonly ResolvedChannelOptions[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) failSecret(path, describeKind(value), 'an array of channel objects');
-  return value.map((channel, index) => resolveChannel(channel, `${path}[${index}]`));
+  return value.map((channel, index) => resolveChannel(channel, `${path}[${index}]`, monitorNames));
 }
 
 /** `true` for a plain `http:` URL whose host is not this machine: alerts would cross the network in clear text. */

@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { LoggerService } from '@nestjs/common';
 import {
-  channelDeliveredAfterRetries,
   channelGaveUp,
   channelRejected,
   channelRetrying,
@@ -40,6 +39,16 @@ export interface RetryPolicy {
 /** Why a delivery did not happen; its message never holds a URL path, a header or a key. */
 export class ChannelDeliveryError extends Error {
   override readonly name = 'AuditAlertChannelError';
+
+  /**
+   * @param attempts How many attempts were made before giving up.
+   */
+  constructor(
+    message: string,
+    readonly attempts: number,
+  ) {
+    super(message);
+  }
 }
 
 type AttemptOutcome =
@@ -94,7 +103,8 @@ export class HttpDelivery {
     private readonly clock: AuditAlertClock,
     private readonly random: () => number,
     private readonly signal: AbortSignal,
-    private readonly logger: Pick<LoggerService, 'log' | 'warn'>,
+    /** Where deliveries, and the channels using them, write what they have to say. */
+    readonly logger: Pick<LoggerService, 'log' | 'warn'>,
   ) {
     // Every delivery in flight listens for shutdown; an outage on several monitors and channels makes many.
     setMaxListeners(0, signal);
@@ -104,25 +114,27 @@ export class HttpDelivery {
    * Delivers `request`, retrying as `policy` allows.
    * @param label Names the channel in logs.
    * @param eventType Names what is being sent in logs.
+   * @returns How many attempts it took.
    * @throws ChannelDeliveryError when the receiver refused it, the retries ran out or the application shut down.
    */
-  async send(label: string, eventType: string, request: HttpRequest, policy: RetryPolicy): Promise<void> {
+  async send(label: string, eventType: string, request: HttpRequest, policy: RetryPolicy): Promise<number> {
     for (let attempt = 1; ; attempt += 1) {
-      if (this.signal.aborted) throw new ChannelDeliveryError(channelStopped(attempt - 1));
+      if (this.signal.aborted) throw new ChannelDeliveryError(channelStopped(attempt - 1), attempt - 1);
       const outcome = await this.attempt(request, policy.timeoutMs);
       switch (outcome.kind) {
         case 'delivered':
-          if (attempt > 1) this.logger.log(channelDeliveredAfterRetries(label, eventType, attempt));
-          return;
+          return attempt;
         case 'rejected':
-          throw new ChannelDeliveryError(channelRejected(outcome.reason));
+          throw new ChannelDeliveryError(channelRejected(outcome.reason), attempt);
         case 'stopped':
-          throw new ChannelDeliveryError(channelStopped(attempt));
+          throw new ChannelDeliveryError(channelStopped(attempt), attempt);
         case 'retry': {
-          if (attempt > policy.retries) throw new ChannelDeliveryError(channelGaveUp(attempt, outcome.reason));
+          if (attempt > policy.retries) {
+            throw new ChannelDeliveryError(channelGaveUp(attempt, outcome.reason), attempt);
+          }
           const delayMs = outcome.retryAfterMs ?? backoffDelay(policy.backoffMs, attempt, this.random);
           this.logger.warn(channelRetrying(label, eventType, attempt, outcome.reason, delayMs));
-          if (!(await this.pause(delayMs))) throw new ChannelDeliveryError(channelStopped(attempt));
+          if (!(await this.pause(delayMs))) throw new ChannelDeliveryError(channelStopped(attempt), attempt);
         }
       }
     }

@@ -1,25 +1,32 @@
-import { channelLabel } from '../audit-alert.messages.js';
+import { AuditAlertEvents } from '../audit-alert.constants.js';
+import { channelLabel, customMessageFailed, describeKind } from '../audit-alert.messages.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { HookBinding } from '../hooks/hook-binding.interface.js';
-import type { OnAuditAlert } from '../hooks/on-audit-alert.interface.js';
+import { errorText } from '../monitor/error-text.util.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
 import { type HttpDelivery, USER_AGENT } from './http-delivery.js';
 
 const ignore = (): void => undefined;
 
 /**
+ * Outages a channel with `fromOccurrence` above 1 remembers having alerted,
+ * until their recovery. Bounded, because without `notifyRecovery` none ends.
+ */
+const MAX_ALERTED_OUTAGES = 1_000;
+
+/**
  * A built-in channel: turns an event into a JSON body and POSTs it through
  * {@link HttpDelivery}. Called by the hook invoker like any hook, so it gets
  * the same isolation and logging.
  */
-export abstract class HttpChannel<
-  TOptions extends ResolvedChannelOptions = ResolvedChannelOptions,
-> implements OnAuditAlert {
+export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = ResolvedChannelOptions> {
   /** Names the channel in logs: its kind and the origin of its URL, never the path, a header or a key. */
   readonly label: string;
 
   /** The tail of the deliveries of each outage in progress; an entry leaves once its outage has nothing pending. */
-  private readonly outages = new Map<string, Promise<void>>();
+  private readonly outages = new Map<string, Promise<unknown>>();
+  /** Outages whose alert passed `fromOccurrence`, so that their recovery is sent too. */
+  private readonly alerted = new Set<string>();
 
   /**
    * @param kind How logs name the channel type, such as `Slack`.
@@ -41,12 +48,30 @@ export abstract class HttpChannel<
   }
 
   /**
+   * Whether this channel sends `event` at all: an alert from its
+   * `fromOccurrence` on, and a recovery only of an outage it was alerted of.
+   */
+  accepts(event: AuditAlertEvent): boolean {
+    const from = this.options.fromOccurrence;
+    if (from === 1) return true;
+    if (event.type === AuditAlertEvents.StorageUnreachable) {
+      if (event.occurrence < from) return false;
+      if (this.alerted.size >= MAX_ALERTED_OUTAGES) this.alerted.delete(this.alerted.values().next().value!);
+      this.alerted.add(event.outageId);
+      return true;
+    }
+    if (event.type === AuditAlertEvents.StorageRecovered) return this.alerted.delete(event.outageId);
+    return true;
+  }
+
+  /**
    * Sends `event` once every earlier event of the same outage has been sent or
    * given up on, so a recovery never overtakes the alert it closes (a PagerDuty
    * resolve arriving before its trigger would leave the incident open).
    * Events of other outages, and other channels, do not wait.
+   * @returns How many attempts it took.
    */
-  onAuditAlert(event: AuditAlertEvent): Promise<void> {
+  deliver(event: AuditAlertEvent): Promise<number> {
     const { outageId } = event;
     const sent = (this.outages.get(outageId) ?? Promise.resolve()).then(() => this.send(event));
     const settled = sent.then(ignore, ignore);
@@ -59,13 +84,53 @@ export abstract class HttpChannel<
 
   /** How the hook invoker subscribes this channel: never abandoned by `hookTimeoutMs`, as it bounds itself. */
   binding(): HookBinding {
-    return { name: this.label, events: this.options.events, monitors: null, timeoutMs: null, instanceFor: () => this };
+    return {
+      name: this.label,
+      events: this.options.events,
+      monitors: this.options.monitors,
+      timeoutMs: null,
+      accepts: (event) => this.accepts(event),
+      invoke: (event) => this.deliver(event),
+    };
   }
 
-  private send(event: AuditAlertEvent): Promise<void> {
+  /**
+   * Runs a function of the application's (`body`, `summary`) on `event`; when
+   * it throws or returns what `valid` refuses, logs why and returns
+   * `undefined`, so the built-in message is sent instead.
+   */
+  protected custom<T>(
+    option: string,
+    render: ((event: AuditAlertEvent) => unknown) | null,
+    event: AuditAlertEvent,
+    valid: (value: unknown) => value is T,
+  ): T | undefined {
+    if (render === null) return undefined;
+    let reason: string;
+    try {
+      const value = render(event);
+      if (valid(value)) return value;
+      reason = `it returned ${describeKind(value)}`;
+    } catch (error) {
+      reason = `it threw ${errorText(error)}`;
+    }
+    this.delivery.logger.warn(customMessageFailed(this.label, option, event.type, reason));
+    return undefined;
+  }
+
+  /** The bodies to POST for `event`, in order; most events take one. */
+  protected bodiesFor(event: AuditAlertEvent): unknown[] {
+    return [this.bodyFor(event)];
+  }
+
+  private async send(event: AuditAlertEvent): Promise<number> {
     const headers = new Headers({ 'content-type': 'application/json', 'user-agent': USER_AGENT });
     for (const [name, value] of Object.entries(this.extraHeaders())) headers.set(name, value);
-    const body = JSON.stringify(this.bodyFor(event));
-    return this.delivery.send(this.label, event.type, { url: this.options.url, headers, body }, this.options);
+    let attempts = 0;
+    for (const body of this.bodiesFor(event)) {
+      const request = { url: this.options.url, headers, body: JSON.stringify(body) };
+      attempts += await this.delivery.send(this.label, event.type, request, this.options);
+    }
+    return attempts;
   }
 }

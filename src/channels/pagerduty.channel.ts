@@ -4,6 +4,7 @@ import type { ResolvedPagerDutyChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
+import { isHeadline, truncate } from './message-text.util.js';
 
 /** An Events API v2 `trigger` (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/). */
 export interface PagerDutyTrigger {
@@ -47,21 +48,21 @@ export function pagerDutyDedupKey(event: AuditAlertEvent): string {
 }
 
 function summaryOf(event: StorageUnreachableEvent): string {
-  const summary =
+  return (
     `Audit storage of ${event.serviceName} unreachable for ${humanDuration(event.unreachableDurationMs)} ` +
-    `(monitor ${event.monitor}): ${event.lastError}`;
-  if (summary.length <= MAX_SUMMARY) return summary;
-  let end = MAX_SUMMARY - 1;
-  // Never leave half of a surrogate pair behind.
-  if (/[\uD800-\uDBFF]/.test(summary.charAt(end - 1))) end -= 1;
-  return `${summary.slice(0, end)}…`;
+    `(monitor ${event.monitor}): ${event.lastError}`
+  );
 }
 
-/** Renders `event` as an Events API v2 body: a trigger for an alert, a resolve for a recovery. */
+/**
+ * Renders `event` as an Events API v2 body: a trigger for an alert, a resolve for a recovery.
+ * @param summary The application's own `summary`, in place of the built-in one.
+ */
 export function pagerDutyEvent(
   event: AuditAlertEvent,
   routingKey: string,
   severity: PagerDutySeverity,
+  summary?: string,
 ): PagerDutyTrigger | PagerDutyResolve {
   const dedupKey = pagerDutyDedupKey(event);
   if (event.type === 'audit.storage.recovered') {
@@ -72,7 +73,8 @@ export function pagerDutyEvent(
     event_action: 'trigger',
     dedup_key: dedupKey,
     payload: {
-      summary: summaryOf(event),
+      // Plain text to PagerDuty: nothing to escape, only its limit to keep.
+      summary: truncate(summary ?? summaryOf(event), MAX_SUMMARY),
       source: event.serviceName,
       severity,
       // When the alert was raised: the outage's start plus how long it had lasted.
@@ -92,6 +94,7 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
   }
 
   protected override bodyFor(event: AuditAlertEvent): PagerDutyTrigger | PagerDutyResolve {
-    return pagerDutyEvent(event, this.options.routingKey, this.options.severity);
+    const summary = this.custom('summary', this.options.summary, event, isHeadline);
+    return pagerDutyEvent(event, this.options.routingKey, this.options.severity, summary);
   }
 }

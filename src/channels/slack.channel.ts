@@ -7,6 +7,7 @@ import type { ResolvedSlackChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
+import { isHeadline, truncate } from './message-text.util.js';
 
 /** A Block Kit block, as Slack's incoming webhooks accept it. */
 type SlackBlock = Readonly<Record<string, unknown>>;
@@ -21,20 +22,17 @@ const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', 
 
 /**
  * Escapes what Slack's mrkdwn gives a meaning of its own (`&`, `<`, `>`) and
- * keeps the result within `max` characters, Slack's limits applying after escaping.
+ * keeps the result within `max` characters, Slack's limits applying after
+ * escaping: an entity is never split.
  */
 function escape(text: string, max = 200): string {
-  const escaped = text.replace(/[&<>]/g, (char) => ENTITIES[char]!);
-  if (escaped.length <= max) return escaped;
-  // Cut by whole characters, so neither an entity nor a surrogate pair is split.
-  let cut = '';
-  for (const char of text) {
-    const next = ENTITIES[char] ?? char;
-    if (cut.length + next.length > max - 1) break;
-    cut += next;
-  }
-  return `${cut}…`;
+  return truncate(text, max, (char) => ENTITIES[char] ?? char);
 }
+
+/** Longest `plain_text` of a header block. */
+const MAX_HEADER = 150;
+/** Longest notification line made of a custom summary. */
+const MAX_SUMMARY_TEXT = 1_000;
 
 /** The last error, quoted in a code block it cannot close early; a section holds 3,000 characters at most. */
 function codeBlock(text: string): string {
@@ -114,9 +112,19 @@ function recoveredMessage(event: StorageRecoveredEvent): SlackMessage {
   };
 }
 
-/** Renders `event` as a Slack message: a notification line plus Block Kit blocks. */
-export function slackMessage(event: AuditAlertEvent): SlackMessage {
-  return event.type === 'audit.storage.unreachable' ? unreachableMessage(event) : recoveredMessage(event);
+/**
+ * Renders `event` as a Slack message: a notification line plus Block Kit blocks.
+ * @param summary A headline of the application's, in place of the built-in one: the notification line and the header.
+ */
+export function slackMessage(event: AuditAlertEvent, summary?: string): SlackMessage {
+  const message = event.type === 'audit.storage.unreachable' ? unreachableMessage(event) : recoveredMessage(event);
+  if (summary === undefined) return message;
+  const [, ...blocks] = message.blocks;
+  return {
+    text: escape(summary, MAX_SUMMARY_TEXT),
+    // plain_text shows what it is given, mrkdwn and all: nothing to escape, only a limit.
+    blocks: [header(truncate(summary, MAX_HEADER)), ...blocks],
+  };
 }
 
 /** Posts a message a person can read to a Slack incoming webhook. */
@@ -126,6 +134,6 @@ export class SlackChannel extends HttpChannel<ResolvedSlackChannel> {
   }
 
   protected override bodyFor(event: AuditAlertEvent): SlackMessage {
-    return slackMessage(event);
+    return slackMessage(event, this.custom('summary', this.options.summary, event, isHeadline));
   }
 }

@@ -3,14 +3,24 @@ import type { ResolvedWebhookChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { HttpChannel } from './http.channel.js';
 
-/** POSTs each event as it is (dates as ISO strings) to any HTTP endpoint. */
+/** Whether JSON can encode `value` (no BigInt, no cycle, not `undefined` or a function). */
+function encodable(value: unknown): value is unknown {
+  try {
+    return typeof JSON.stringify(value) === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** POSTs each event as it is (dates as ISO strings), or as the `body` option shapes it, to any HTTP endpoint. */
 export class WebhookChannel extends HttpChannel<ResolvedWebhookChannel> {
   constructor(options: ResolvedWebhookChannel, delivery: HttpDelivery) {
     super(options, delivery, 'Webhook');
   }
 
-  protected override bodyFor(event: AuditAlertEvent): AuditAlertEvent {
-    return event;
+  protected override bodyFor(event: AuditAlertEvent): unknown {
+    const body = this.custom('body', this.options.body, event, encodable);
+    return body === undefined ? event : body;
   }
 
   protected override extraHeaders(): Readonly<Record<string, string>> {

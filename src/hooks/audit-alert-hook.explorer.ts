@@ -78,9 +78,12 @@ export class AuditAlertHookExplorer implements OnModuleInit {
         const instance = wrapper.instance as OnAuditAlert;
         if (seen.has(instance)) continue;
         seen.add(instance);
-        bindings.push({ ...filters, instanceFor: () => instance });
+        bindings.push({ ...filters, invoke: (event) => callHook(instance, event) });
       } else {
-        bindings.push({ ...filters, instanceFor: (event) => this.resolvePerAlert(wrapper, event) });
+        bindings.push({
+          ...filters,
+          invoke: async (event) => callHook(await this.resolvePerAlert(wrapper, event), event),
+        });
       }
     }
     return bindings;
@@ -108,6 +111,12 @@ export class AuditAlertHookExplorer implements OnModuleInit {
       ? hostRef.resolve<OnAuditAlert>(wrapper.token, contextId)
       : this.moduleRef.resolve<OnAuditAlert>(wrapper.token, contextId, { strict: false });
   }
+}
+
+/** Calls a hook; a hook is one attempt, however long it takes. */
+async function callHook(hook: OnAuditAlert, event: AuditAlertEvent): Promise<number> {
+  await hook.onAuditAlert(event);
+  return 1;
 }
 
 function hookClassOf(wrapper: InstanceWrapper): Type<unknown> | undefined {

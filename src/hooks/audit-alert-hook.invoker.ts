@@ -12,7 +12,7 @@ import {
   AUDIT_ALERT_LOGGER_CONTEXT,
   AUDIT_ALERT_RESOLVED_OPTIONS,
 } from '../audit-alert.constants.js';
-import { hookFailed, hookTimedOut } from '../audit-alert.messages.js';
+import { alertDelivered, describeEvent, hookFailed, hookTimedOut } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
@@ -76,7 +76,9 @@ export class AuditAlertHookInvoker implements OnApplicationBootstrap, BeforeAppl
       const listener = emitter.prependListener(
         type,
         (event: AuditAlertEvent) => {
-          if (!binding.monitors || binding.monitors.has(event.monitor)) this.deliver(binding, event);
+          if (binding.monitors && !binding.monitors.has(event.monitor)) return;
+          if (binding.accepts && !binding.accepts(event)) return;
+          this.deliver(binding, event);
         },
         { objectify: true },
       ) as unknown as Subscription;
@@ -86,10 +88,8 @@ export class AuditAlertHookInvoker implements OnApplicationBootstrap, BeforeAppl
 
   /** Calls one hook with one event; resolves when it is done, failed or abandoned, and never rejects. */
   private deliver(binding: HookBinding, event: AuditAlertEvent): void {
-    const call = (async () => {
-      const hook = await binding.instanceFor(event);
-      await hook.onAuditAlert(event);
-    })();
+    // Async, so that an invoke() throwing synchronously rejects instead.
+    const call = (async () => binding.invoke(event))();
     const timeoutMs = binding.timeoutMs === undefined ? this.options.hookTimeoutMs : binding.timeoutMs;
     let timer: unknown;
     const expired =
@@ -100,10 +100,13 @@ export class AuditAlertHookInvoker implements OnApplicationBootstrap, BeforeAppl
           });
     const delivery = (async () => {
       try {
-        const abandoned = await (expired ? Promise.race([call, expired]) : call);
-        if (abandoned) {
-          this.logger.warn(abandoned);
+        const outcome = await (expired ? Promise.race([call, expired]) : call);
+        if (typeof outcome === 'string') {
+          this.logger.warn(outcome);
           this.metrics.deliveryFailed(binding.name, event, TIMEOUT_ERROR_TYPE);
+        } else {
+          // Evidence that the alert went out, in the application's own logs.
+          this.logger.log(alertDelivered(binding.name, describeEvent(event), outcome));
         }
       } catch (error) {
         this.logger.error(hookFailed(binding.name, event.type, errorText(error)));

@@ -1,9 +1,12 @@
 import type { AuditAlertEventType } from '../audit-alert.constants.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
-import type { OnAuditAlert } from './on-audit-alert.interface.js';
 
-/** A hook as the invoker calls it: static hooks resolve to one instance, others to a fresh one per alert. */
+/**
+ * A recipient as the invoker calls it: a hook (static hooks resolve to one
+ * instance, others to a fresh one per alert) or a built-in channel.
+ */
 export interface HookBinding {
+  /** Names the recipient in logs, metrics and test alert results. */
   readonly name: string;
   readonly events: readonly AuditAlertEventType[];
   /** `null`: every monitor. */
@@ -15,5 +18,11 @@ export interface HookBinding {
    * @default options.hookTimeoutMs
    */
   readonly timeoutMs?: number | null;
-  instanceFor(event: AuditAlertEvent): OnAuditAlert | Promise<OnAuditAlert>;
+  /** A filter past `events` and `monitors`, such as a channel's `fromOccurrence`. */
+  accepts?(event: AuditAlertEvent): boolean;
+  /**
+   * Delivers `event`; resolves to the number of attempts it took.
+   * @throws whatever kept it from being delivered.
+   */
+  invoke(event: AuditAlertEvent): Promise<number>;
 }

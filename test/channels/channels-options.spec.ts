@@ -39,25 +39,30 @@ describe('the channels option', () => {
     });
     const delivery = {
       events: ['audit.storage.unreachable', 'audit.storage.recovered'],
+      monitors: null,
+      fromOccurrence: 1,
       timeoutMs: 10_000,
       retries: 3,
       backoffMs: 1_000,
     };
     expect(channels).toEqual([
-      { type: 'webhook', ...delivery, url: 'https://alerts.example.com/audit?token=abc', headers: {} },
-      { type: 'slack', ...delivery, url: SLACK_URL },
+      { type: 'webhook', ...delivery, url: 'https://alerts.example.com/audit?token=abc', headers: {}, body: null },
+      { type: 'slack', ...delivery, url: SLACK_URL, summary: null },
       {
         type: 'pagerduty',
         ...delivery,
         url: 'https://events.pagerduty.com/v2/enqueue',
         routingKey: ROUTING_KEY,
         severity: 'critical',
+        summary: null,
       },
     ]);
   });
 
   it('keeps what is given', () => {
+    const summary = (): string => 'custom';
     const [channel] = resolveAuditAlertOptions({
+      monitors: [{ name: 'orders' }, { name: 'ledger' }],
       channels: [
         {
           type: 'pagerduty',
@@ -65,9 +70,12 @@ describe('the channels option', () => {
           severity: 'warning',
           url: 'http://127.0.0.1:8080/v2/enqueue',
           events: ['audit.storage.unreachable', 'audit.storage.unreachable'],
+          monitors: ['ledger'],
+          fromOccurrence: 2,
           timeoutMs: 50,
           retries: 0,
           backoffMs: 0,
+          summary,
         },
       ],
     }).channels;
@@ -77,10 +85,27 @@ describe('the channels option', () => {
       severity: 'warning',
       url: 'http://127.0.0.1:8080/v2/enqueue',
       events: ['audit.storage.unreachable'],
+      monitors: new Set(['ledger']),
+      fromOccurrence: 2,
       timeoutMs: 50,
       retries: 0,
       backoffMs: 0,
+      summary,
     });
+  });
+
+  it('stops the bootstrap on a channel routed to a monitor that does not exist', () => {
+    expect(() =>
+      resolveAuditAlertOptions({
+        monitors: [{ name: 'orders' }, { name: 'ledger' }],
+        channels: [{ type: 'slack', url: SLACK_URL, monitors: ['orders', 'ledgre'] }],
+      }),
+    ).toThrow(
+      new AuditAlertConfigError(
+        `Invalid audit alert option "channels[0].monitors": received [ 'orders', 'ledgre' ]; expected a non-empty array of monitor names: 'orders', 'ledger'.`,
+        'channels[0].monitors',
+      ),
+    );
   });
 
   // [channels, path named, what the message must say]
@@ -98,7 +123,7 @@ describe('the channels option', () => {
       'an unknown key',
       [{ type: 'slack', url: SLACK_URL, channel: '#ops' }],
       'channels[0].channel',
-      /the options are: type, events, timeoutMs, retries, backoffMs, url/,
+      /the options are: type, events, monitors, fromOccurrence, timeoutMs, retries, backoffMs, url/,
     ],
     [
       'a key of another type',
@@ -204,6 +229,49 @@ describe('the channels option', () => {
       /received \[ 'audit.storage.degraded' \]/,
     ],
     ['no event at all', [{ type: 'slack', url: SLACK_URL, events: [] }], 'channels[0].events', /a non-empty array/],
+    [
+      'an unknown monitor',
+      [{ type: 'pagerduty', routingKey: ROUTING_KEY, monitors: ['ledger'] }],
+      'channels[0].monitors',
+      /received \[ 'ledger' \]; expected a non-empty array of monitor names: 'default'/,
+    ],
+    ['no monitor at all', [{ type: 'slack', url: SLACK_URL, monitors: [] }], 'channels[0].monitors', /received \[\]/],
+    [
+      'monitors as a string',
+      [{ type: 'slack', url: SLACK_URL, monitors: 'default' }],
+      'channels[0].monitors',
+      /'default'/,
+    ],
+    [
+      'a fromOccurrence of 0',
+      [{ type: 'slack', url: SLACK_URL, fromOccurrence: 0 }],
+      'channels[0].fromOccurrence',
+      /received 0; expected a whole number from 1/,
+    ],
+    [
+      'a fractional fromOccurrence',
+      [{ type: 'slack', url: SLACK_URL, fromOccurrence: 1.5 }],
+      'channels[0].fromOccurrence',
+      /received 1.5/,
+    ],
+    [
+      'a body that is a template string',
+      [{ type: 'webhook', url: SLACK_URL, body: '{"text":"x"}' }],
+      'channels[0].body',
+      /expected a function of the event/,
+    ],
+    [
+      'a summary that is a string',
+      [{ type: 'slack', url: SLACK_URL, summary: 'Audit down' }],
+      'channels[0].summary',
+      /received 'Audit down'; expected a function of the event/,
+    ],
+    [
+      'a summary on a webhook',
+      [{ type: 'webhook', url: SLACK_URL, summary: () => 'x' }],
+      'channels[0].summary',
+      /Unknown audit alert option/,
+    ],
     [
       'a negative timeout',
       [{ type: 'slack', url: SLACK_URL, timeoutMs: -1 }],

@@ -1,18 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { AUDIT_ALERT_RANDOM } from '../../src/channels/channel.constants.js';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { USER_AGENT } from '../../src/channels/http-delivery.js';
-import {
-  AUDIT_ALERT_CLOCK,
-  AuditAlertModule,
-  type AuditAlertModuleOptions,
-  AuditStorageMonitor,
-} from '../../src/index.js';
-import { flush, ManualClock } from '../support/manual-clock.js';
-import { CaptureLogger } from '../support/capture-logger.js';
-import { RejectionWatch } from '../support/rejection-watch.js';
-import { closedPort, HttpReceiver, waitFor } from './support/http-receiver.js';
+import type { AuditAlertModuleOptions } from '../../src/index.js';
+import { expectNoUnhandledRejections } from '../support/rejection-watch.js';
+import { type BootedApp, ChannelApps, settle, waitForTimers } from './support/channel-app.js';
+import { closedPort, type HttpReceiver, waitFor } from './support/http-receiver.js';
 
 const SERVICE = 'billing-api';
 const WEBHOOK_PATH = '/hooks/T0SECRET?token=q0secret';
@@ -23,74 +14,12 @@ const BEARER = 'Bearer h0secret-token';
 /** Every text that must never reach a log line. */
 const SECRETS = /T0SECRET|B0SECRET|x0secret|q0secret|h0secret|R0UTINGKEY|\/hooks|\/services|\/v2\/enqueue/;
 
-const rejections = new RejectionWatch();
-beforeAll(() => rejections.install());
-afterAll(() => {
-  rejections.uninstall();
-  expect(rejections.reasons).toEqual([]);
-});
+expectNoUnhandledRejections();
 
-interface Booted {
-  readonly app: INestApplication;
-  readonly clock: ManualClock;
-  readonly logger: CaptureLogger;
-  readonly monitor: AuditStorageMonitor;
-}
-
-const apps: Booted[] = [];
-const receivers: HttpReceiver[] = [];
-
-afterEach(async () => {
-  for (const booted of apps.splice(0)) await close(booted);
-  for (const receiver of receivers.splice(0)) await receiver.close();
-});
-
-/** Closes an application whose shutdown may wait on its clock (deliveries still retrying), moving time on. */
-async function close({ app, clock }: Booted): Promise<void> {
-  let closed = false;
-  const closing = app.close().then(() => {
-    closed = true;
-  });
-  while (!closed) {
-    clock.advance(60_000);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  await closing;
-}
-
-async function receiver(): Promise<HttpReceiver> {
-  const started = await HttpReceiver.start();
-  receivers.push(started);
-  return started;
-}
-
-/** Boots a real Nest application with a clock driven by hand and jitter pinned to its lowest value. */
-async function boot(options: AuditAlertModuleOptions): Promise<Booted> {
-  const clock = new ManualClock();
-  const logger = new CaptureLogger();
-  const moduleRef = await Test.createTestingModule({ imports: [AuditAlertModule.forRoot(options)] })
-    .overrideProvider(AUDIT_ALERT_CLOCK)
-    .useValue(clock)
-    .overrideProvider(AUDIT_ALERT_RANDOM)
-    .useValue(() => 0)
-    .compile();
-  const app = moduleRef.createNestApplication({ logger });
-  await app.init();
-  const booted = { app, clock, logger, monitor: app.get(AuditStorageMonitor) };
-  apps.push(booted);
-  return booted;
-}
-
-/** Waits until something other than the monitor has armed a timer on the clock: a backoff, or the shutdown drain. */
-const waitForTimers = (clock: ManualClock, count = 1): Promise<void> =>
-  waitFor(() => clock.pendingTimers >= count, `${count} pending timers`);
-
-/** Gives deferred work a few real milliseconds, to show that something does not happen. */
-async function settle(): Promise<void> {
-  await flush();
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  await flush();
-}
+const apps = new ChannelApps();
+afterEach(() => apps.dispose());
+const boot = (options: AuditAlertModuleOptions): Promise<BootedApp> => apps.boot(options);
+const receiver = (): Promise<HttpReceiver> => apps.receiver();
 
 describe('built-in channels in a Nest application', () => {
   it('send the exact bodies and headers of each channel for an alert and its recovery', async () => {
@@ -247,6 +176,22 @@ describe('built-in channels in a Nest application', () => {
       expect(request.headers['x-tenant']).toBe('acme');
     }
     expect(slack.requests[0]!.headers.authorization).toBeUndefined();
+    // Evidence that each alert went out: one line per recipient and event, at log level.
+    const origin = (target: HttpReceiver): string => `http://127.0.0.1:${target.port}`;
+    const deliveries = (): string[] => logger.of('log').filter((line) => line.includes(' delivered '));
+    await waitFor(() => deliveries().length === 6, 'six deliveries logged');
+    const delivered = deliveries();
+    expect(delivered.sort()).toEqual(
+      [
+        `Webhook channel (${origin(webhook)}) delivered audit.storage.unreachable (monitor "default", outage ${outageId}, occurrence 1) in 1 attempt.`,
+        `Slack channel (${origin(slack)}) delivered audit.storage.unreachable (monitor "default", outage ${outageId}, occurrence 1) in 1 attempt.`,
+        `PagerDuty channel (${origin(pagerduty)}) delivered audit.storage.unreachable (monitor "default", outage ${outageId}, occurrence 1) in 1 attempt.`,
+        `Webhook channel (${origin(webhook)}) delivered audit.storage.recovered (monitor "default", outage ${outageId}) in 1 attempt.`,
+        `Slack channel (${origin(slack)}) delivered audit.storage.recovered (monitor "default", outage ${outageId}) in 1 attempt.`,
+        `PagerDuty channel (${origin(pagerduty)}) delivered audit.storage.recovered (monitor "default", outage ${outageId}) in 1 attempt.`,
+      ].sort(),
+    );
+    expect(logger.text()).not.toMatch(SECRETS);
     expect(logger.at('warn')).toEqual([]);
     expect(logger.at('error')).toEqual([]);
   });
@@ -287,7 +232,11 @@ describe('built-in channels in a Nest application', () => {
     await waitForTimers(clock);
     clock.advance(1_000);
     await target.waitForRequests(3);
-    await waitFor(() => logger.at('log').some((line) => line.includes('delivered on attempt 3')));
+    await waitFor(() =>
+      logger
+        .at('log')
+        .some((line) => line.includes('delivered audit.storage.unreachable') && line.includes('in 3 attempts')),
+    );
     expect(logger.text()).not.toContain('abandoned');
     expect(logger.at('error')).toEqual([]);
     expect(logger.at('warn')).toEqual([
@@ -380,7 +329,7 @@ describe('built-in channels at shutdown', () => {
     const closing = app.close().then(() => {
       closed = true;
     });
-    apps.splice(apps.indexOf(booted), 1);
+    apps.release(booted);
     await waitForTimers(clock, 2); // the backoff and the shutdown drain
     expect(closed).toBe(false);
     clock.advance(500);
@@ -402,7 +351,7 @@ describe('built-in channels at shutdown', () => {
     monitor.recordFailure('down');
     await waitForTimers(clock);
     const closing = app.close();
-    apps.splice(apps.indexOf(booted), 1);
+    apps.release(booted);
     await waitForTimers(clock, 2);
     clock.advance(1_000);
     await closing;

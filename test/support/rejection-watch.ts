@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import { runInThisContext } from 'node:vm';
 
 /**
@@ -16,4 +17,14 @@ export class RejectionWatch {
   uninstall(): void {
     this.process.off('unhandledRejection', this.listener);
   }
+}
+
+/** Fails the test file if anything it ran left an unhandled rejection behind. */
+export function expectNoUnhandledRejections(): void {
+  const watch = new RejectionWatch();
+  beforeAll(() => watch.install());
+  afterAll(() => {
+    watch.uninstall();
+    expect(watch.reasons).toEqual([]);
+  });
 }
