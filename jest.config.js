@@ -4,6 +4,8 @@ export default {
   injectGlobals: false,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // Projects installed and tested by test/compat/packaging.spec.ts with their own runners.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/compat/consumers/'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -22,11 +22,12 @@ export const AUDIT_ALERT_HOOK_METADATA = 'nestjs-audit-alert:hook';
 /**
  * Injection token of the clock the monitor reads and arms its timers with.
  * Override it (`overrideProvider(AUDIT_ALERT_CLOCK)`) to drive time in tests.
+ * A registered symbol, so the ESM and CommonJS builds share it.
  */
-export const AUDIT_ALERT_CLOCK = Symbol('AUDIT_ALERT_CLOCK');
+export const AUDIT_ALERT_CLOCK = Symbol.for('nestjs-audit-alert:clock');
 
 /** Token of the validated options, with every default filled in. */
-export const AUDIT_ALERT_RESOLVED_OPTIONS = Symbol('AUDIT_ALERT_RESOLVED_OPTIONS');
+export const AUDIT_ALERT_RESOLVED_OPTIONS = Symbol.for('nestjs-audit-alert:resolved-options');
 
 /** Name of the monitor when none is given. */
 export const DEFAULT_MONITOR_NAME = 'default';

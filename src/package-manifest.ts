@@ -1,10 +1,7 @@
-import { createRequire } from 'node:module';
-
-// Resolved against this file, so it finds the package's own manifest from src/ (tests) and from dist/ alike.
-const manifest = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+// Generated from package.json by tools/write-package-manifest.mjs (run by `npm run build`); do not edit.
 
 /** This package's name, as published. */
-export const PACKAGE_NAME = manifest.name;
+export const PACKAGE_NAME = 'nestjs-audit-alert';
 
 /** This package's version, as published. */
-export const PACKAGE_VERSION = manifest.version;
+export const PACKAGE_VERSION = '0.1.0';

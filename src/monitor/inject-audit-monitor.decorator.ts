@@ -1,7 +1,15 @@
 import { Inject } from '@nestjs/common';
 
-/** Names asked for by `@InjectAuditMonitor()`; the module provides a token for each. */
-export const requestedMonitorNames = new Set<string>();
+const REQUESTED_MONITOR_NAMES = Symbol.for('nestjs-audit-alert:requested-monitor-names');
+
+/**
+ * Names asked for by `@InjectAuditMonitor()`; the module provides a token for each.
+ * Kept on `globalThis` so that a name asked for through one build (ESM or CommonJS)
+ * is provided by a module registered through the other.
+ */
+export const requestedMonitorNames: Set<string> = ((globalThis as Record<symbol, Set<string> | undefined>)[
+  REQUESTED_MONITOR_NAMES
+] ??= new Set<string>());
 
 const TOKEN_PREFIX = 'nestjs-audit-alert:monitor:';
 

@@ -1,21 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, cp, mkdir, mkdtemp, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 
 /*
  * The package as users get it: packed with `npm pack`, installed from the
  * tarball into fresh projects beside real Nest 11 and Nest 12 releases from the
  * registry, and driven by plain JavaScript applications (ESM, and CommonJS
- * through Node's require(esm)) run as child processes.
+ * through the CommonJS build) run as child processes.
+ *
+ * Then the consumer matrix: projects laid out as the Nest CLI generates them
+ * (test/compat/consumers/), each of which builds with tsc, boots, and runs its
+ * own unit tests against the package with its own test runner.
  *
  * Needs dist/ (built by `npm test` before jest runs) and a reachable npm registry.
  */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const consumers = fileURLToPath(new URL('./consumers/', import.meta.url));
+/**
+ * Installed dependencies of the consumer projects, kept between runs (keyed by their
+ * manifest, this package's peers and Node's version) so that a run installs nothing
+ * but the freshly packed tarball once they are there.
+ */
+const CONSUMER_CACHE = join(tmpdir(), 'nestjs-audit-alert-consumer-cache');
 const INSTALL_TIMEOUT_MS = 180_000;
 const RUN_TIMEOUT_MS = 60_000;
 
@@ -162,6 +176,7 @@ interface PackageJson {
   main?: string;
   types?: string;
   exports?: Record<string, unknown>;
+  typesVersions?: Record<string, Record<string, string[]>>;
   engines?: Record<string, string>;
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -221,11 +236,62 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
+  await Promise.all(consumerRuns.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
+const consumerRuns: string[] = [];
+
+/**
+ * A fresh copy of the consumer project `name` whose `node_modules/nestjs-audit-alert`
+ * is the tarball packed by this run. Its other dependencies (and the peers npm installed
+ * for the package) come from the cached install one directory up, where Node, tsc and
+ * the test runners find them as they would in the project's own node_modules.
+ */
+async function prepareConsumer(name: string): Promise<string> {
+  const source = join(consumers, name);
+  const manifest = await readJson<PackageJson & { devDependencies?: Record<string, string> }>(
+    join(source, 'package.json'),
+  );
+  const ownPeers = (await readJson<PackageJson>(join(repoRoot, 'package.json'))).peerDependencies;
+  const key = createHash('sha256')
+    .update(JSON.stringify([manifest.dependencies, manifest.devDependencies, ownPeers, process.version]))
+    .digest('hex')
+    .slice(0, 16);
+  const installed = join(CONSUMER_CACHE, `${name}-${key}`);
+  if (!existsSync(join(installed, 'node_modules'))) {
+    await mkdir(CONSUMER_CACHE, { recursive: true });
+    const staging = await mkdtemp(join(CONSUMER_CACHE, `${name}-staging-`));
+    // The package itself is installed too, so that npm adds the peers it needs, as it would for a user.
+    const tarball = join(root, packed.filename);
+    await writeFile(
+      join(staging, 'package.json'),
+      JSON.stringify({
+        ...manifest,
+        dependencies: { ...manifest.dependencies, 'nestjs-audit-alert': `file:${tarball}` },
+      }),
+    );
+    await run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', '--loglevel=error'],
+      staging,
+      INSTALL_TIMEOUT_MS,
+    );
+    // Another run may have finished the same install meanwhile; either copy will do.
+    await rename(staging, installed).catch(() => rm(staging, { recursive: true, force: true }));
+  }
+  const project = await mkdtemp(join(installed, 'run-'));
+  consumerRuns.push(project);
+  await cp(source, project, { recursive: true });
+  const own = join(project, 'node_modules/nestjs-audit-alert');
+  await mkdir(own, { recursive: true });
+  await run('tar', ['-xzf', join(root, packed.filename), '--strip-components=1', '-C', own], project, RUN_TIMEOUT_MS);
+  return project;
+}
+
 /** What every application must have seen: one alert on the first failure, then the recovery. */
-function expectOutageAndRecovery(project: Project, summary: AppSummary): void {
-  expect(summary.packageEntry).toBe(join(root, project.name, 'node_modules/nestjs-audit-alert/dist/index.js'));
+function expectOutageAndRecovery(project: Project, summary: AppSummary, build: 'esm' | 'cjs'): void {
+  const entry = build === 'esm' ? 'dist/index.js' : 'dist/cjs/index.js';
+  expect(summary.packageEntry).toBe(join(root, project.name, 'node_modules/nestjs-audit-alert', entry));
   expect(Number.parseInt(summary.nestVersion, 10)).toBe(project.nestMajor);
   expect(summary.sameMonitor).toBe(true);
   expect(summary.rejection).toBe('db down');
@@ -273,23 +339,35 @@ describe('the packed package', () => {
     expect(unexpected).toEqual([]);
   });
 
-  it('declares ESM entry points that resolve to shipped files, types first', async () => {
+  it('declares an ESM and a CommonJS entry point per subpath, each with its own types, all shipped', async () => {
     const installed = join(root, projects.nest12.name, 'node_modules/nestjs-audit-alert');
     const pkg = await readJson<PackageJson>(join(installed, 'package.json'));
     expect(pkg.name).toBe('nestjs-audit-alert');
     expect(pkg.type).toBe('module');
-    expect(pkg.main).toBe('./dist/index.js');
-    expect(pkg.types).toBe('./dist/index.d.ts');
-    // `types` must come before `default`: conditions are matched in order.
+    // For resolvers that ignore `exports` (TypeScript's node10, old tools): the CommonJS build.
+    expect(pkg.main).toBe('./dist/cjs/index.js');
+    expect(pkg.types).toBe('./dist/cjs/index.d.ts');
+    const entry = (sub: string) => ({
+      import: { types: `./dist/${sub}index.d.ts`, default: `./dist/${sub}index.js` },
+      require: { types: `./dist/cjs/${sub}index.d.ts`, default: `./dist/cjs/${sub}index.js` },
+    });
     expect(pkg.exports).toEqual({
-      '.': { types: './dist/index.d.ts', default: './dist/index.js' },
-      './terminus': { types: './dist/terminus/index.d.ts', default: './dist/terminus/index.js' },
+      '.': entry(''),
+      './terminus': entry('terminus/'),
       './package.json': './package.json',
     });
-    expect(Object.keys(pkg.exports!['.'] as object)).toEqual(['types', 'default']);
+    // `types` must come before `default`: conditions are matched in order.
+    for (const condition of ['import', 'require']) {
+      expect(Object.keys((pkg.exports!['.'] as Record<string, object>)[condition]!)).toEqual(['types', 'default']);
+    }
+    // node10 resolution reads no `exports`: every subpath needs a typesVersions entry.
+    expect(pkg.typesVersions).toEqual({ '*': { terminus: ['./dist/cjs/terminus/index.d.ts'] } });
+    // The CommonJS files sit below a package.json of their own that says so.
+    expect(await readJson(join(installed, 'dist/cjs/package.json'))).toEqual({ type: 'commonjs' });
     const packedPaths = new Set(packed.files.map((file) => file.path));
-    for (const target of [pkg.main!, pkg.types!]) {
-      expect(packedPaths.has(target.replace(/^\.\//, ''))).toBe(true);
+    const targets = JSON.stringify(pkg.exports).match(/\.\/dist\/[^"]+/g) ?? [];
+    for (const target of [pkg.main!, pkg.types!, ...targets]) {
+      expect({ target, shipped: packedPaths.has(target.replace(/^\.\//, '')) }).toEqual({ target, shipped: true });
       expect((await stat(join(installed, target))).isFile()).toBe(true);
     }
     // Nest and friends are peers: a dependency would install a second @nestjs/common beside the app's.
@@ -331,15 +409,15 @@ describe('a Nest 12 application', () => {
   it(
     'in ESM imports the package, calls its hook on an outage and on the recovery',
     async () => {
-      expectOutageAndRecovery(projects.nest12, await runApp(projects.nest12, 'esm-app.mjs'));
+      expectOutageAndRecovery(projects.nest12, await runApp(projects.nest12, 'esm-app.mjs'), 'esm');
     },
     RUN_TIMEOUT_MS,
   );
 
   it(
-    'in CommonJS require()s the package and gets the same alerts',
+    'in CommonJS require()s the CommonJS build and gets the same alerts',
     async () => {
-      expectOutageAndRecovery(projects.nest12, await runApp(projects.nest12, 'cjs-app.cjs'));
+      expectOutageAndRecovery(projects.nest12, await runApp(projects.nest12, 'cjs-app.cjs'), 'cjs');
     },
     RUN_TIMEOUT_MS,
   );
@@ -349,7 +427,7 @@ describe('a Nest 11 application', () => {
   it(
     'in CommonJS require()s the package, whose named imports of Nest 11 resolve',
     async () => {
-      expectOutageAndRecovery(projects.nest11, await runApp(projects.nest11, 'cjs-app.cjs'));
+      expectOutageAndRecovery(projects.nest11, await runApp(projects.nest11, 'cjs-app.cjs'), 'cjs');
     },
     RUN_TIMEOUT_MS,
   );
@@ -357,7 +435,7 @@ describe('a Nest 11 application', () => {
   it(
     'in ESM imports the package and gets the same alerts',
     async () => {
-      expectOutageAndRecovery(projects.nest11, await runApp(projects.nest11, 'esm-app.mjs'));
+      expectOutageAndRecovery(projects.nest11, await runApp(projects.nest11, 'esm-app.mjs'), 'esm');
     },
     RUN_TIMEOUT_MS,
   );
@@ -365,9 +443,99 @@ describe('a Nest 11 application', () => {
   it(
     'on the lowest peer versions the package accepts works in CommonJS',
     async () => {
-      expectOutageAndRecovery(projects.nest11Lowest, await runApp(projects.nest11Lowest, 'cjs-app.cjs'));
+      expectOutageAndRecovery(projects.nest11Lowest, await runApp(projects.nest11Lowest, 'cjs-app.cjs'), 'cjs');
     },
     RUN_TIMEOUT_MS,
+  );
+});
+
+describe('one process that loads both builds', () => {
+  it(
+    'shares the injection tokens, metadata keys and event names; the classes are two',
+    async () => {
+      await copyFile(join(fixtures, 'dual-package.mjs'), join(root, projects.nest12.name, 'dual-package.mjs'));
+      const { stdout, stderr } = await run(
+        process.execPath,
+        ['dual-package.mjs'],
+        join(root, projects.nest12.name),
+        RUN_TIMEOUT_MS,
+      );
+      expect(stderr).toBe('');
+      const installed = join(root, projects.nest12.name, 'node_modules/nestjs-audit-alert');
+      expect(JSON.parse(stdout)).toEqual({
+        entries: [join(installed, 'dist/index.js'), join(installed, 'dist/cjs/index.js')],
+        // The dual-package hazard: each build has its own classes...
+        sameMonitorClass: false,
+        // ...but the tokens are strings or registered symbols, so they are one across builds:
+        sameClockToken: true,
+        sameMonitorToken: true,
+        sameEventNames: true,
+        // a provider written against the CommonJS build injects the monitor of a module registered through ESM,
+        injectedIsTheMonitor: true,
+        clockThroughCjsToken: 'function',
+        // and a hook marked through the CommonJS build is found and called.
+        hookEvents: ['audit.storage.unreachable'],
+        // The limits: a class token of the other build is unknown to Nest, and instanceof sees one build only.
+        cjsClassLookup: 'UnknownElementException',
+        configError: { instanceOfEsm: true, instanceOfCjs: false, name: 'AuditAlertConfigError' },
+      });
+    },
+    RUN_TIMEOUT_MS,
+  );
+});
+
+describe('the consumer matrix', () => {
+  /** Runs an npm script of a consumer project; the build and the tests must pass. */
+  const npmRun = (project: string, script: string) =>
+    run('npm', ['run', script, '--silent'], project, INSTALL_TIMEOUT_MS);
+
+  /** Boots the built application, which answers its own health check over HTTP and prints the response. */
+  async function boot(project: string): Promise<{ status: number; health: unknown; entry: string }> {
+    const { stdout, stderr } = await run(process.execPath, ['dist/main.js'], project, RUN_TIMEOUT_MS);
+    expect(stderr).toBe('');
+    return JSON.parse(stdout) as { status: number; health: unknown; entry: string };
+  }
+
+  const healthyBody = {
+    status: 'ok',
+    info: { audit_storage: expect.objectContaining({ status: 'up' }) },
+    error: {},
+    details: { audit_storage: expect.objectContaining({ status: 'up' }) },
+  };
+
+  it(
+    'a Nest CLI 11 project (CommonJS, TypeScript 5.7, Jest + ts-jest) builds, boots, and its Jest test passes',
+    async () => {
+      const project = await prepareConsumer('nest11-cli-jest');
+      await npmRun(project, 'build');
+      const booted = await boot(project);
+      expect(booted).toEqual({
+        status: 200,
+        health: healthyBody,
+        entry: join(project, 'node_modules/nestjs-audit-alert/dist/cjs/index.js'),
+      });
+      const { stderr } = await npmRun(project, 'test');
+      expect(stderr).toMatch(/Tests:\s+2 passed, 2 total/);
+      // A tsconfig of the Nest 10 era (moduleResolution node) finds the types of every subpath.
+      await npmRun(project, 'typecheck:node10');
+    },
+    INSTALL_TIMEOUT_MS + 3 * RUN_TIMEOUT_MS,
+  );
+
+  it(
+    'a Nest CLI 12 project (ESM, TypeScript 6, Vitest) builds, boots, and its Vitest test passes',
+    async () => {
+      const project = await prepareConsumer('nest12-cli-vitest');
+      await npmRun(project, 'build');
+      expect(await boot(project)).toEqual({
+        status: 200,
+        health: healthyBody,
+        entry: join(project, 'node_modules/nestjs-audit-alert/dist/index.js'),
+      });
+      const { stdout } = await npmRun(project, 'test');
+      expect(stripVTControlCharacters(stdout)).toMatch(/Tests\s+2 passed \(2\)/);
+    },
+    INSTALL_TIMEOUT_MS + 3 * RUN_TIMEOUT_MS,
   );
 });
 

@@ -1,0 +1,11 @@
+import { Injectable } from '@nestjs/common';
+import { AuditStorageMonitor } from 'nestjs-audit-alert';
+
+@Injectable()
+export class AuditService {
+  constructor(private readonly monitor: AuditStorageMonitor) {}
+
+  write(insert: () => Promise<string>): Promise<string> {
+    return this.monitor.track(insert);
+  }
+}
