@@ -8,6 +8,8 @@ export const AuditAlertEvents = {
   StorageUnreachable: 'audit.storage.unreachable',
   /** An outage that had been alerted on has ended. */
   StorageRecovered: 'audit.storage.recovered',
+  /** Usage of the audit storage crossed a capacity level, stays above one, or fell back under it. */
+  StorageCapacity: 'audit.storage.capacity',
 } as const;
 
 /** One of the values of {@link AuditAlertEvents}. */

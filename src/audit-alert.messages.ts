@@ -122,3 +122,11 @@ export const heartbeatDelivered = (heartbeat: string): string => `${heartbeat}: 
 
 export const writeTimedOut = (pending: number, timeoutMs: number): string =>
   `${pending} audit write${pending === 1 ? '' : 's'} did not complete within ${timeoutMs} ms (writeTimeoutMs); still pending, not cancelled.`;
+
+export const capacityCheckFailed = (monitor: string, error: string): string =>
+  `Capacity check of monitor "${monitor}" failed: ${error}; the capacity level is unchanged until a check answers.`;
+
+export const capacityCheckTimedOut = (timeoutMs: number): string => `did not answer within ${timeoutMs} ms`;
+
+export const capacityBadReading = (received: unknown): string =>
+  `it answered ${describeReceived(received)}, not { used, total } (finite, used >= 0, total > 0) nor a ratio from 0 to 1`;

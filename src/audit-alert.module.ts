@@ -9,6 +9,7 @@ import {
 } from './audit-alert.module-definition.js';
 import { invalidOption } from './audit-alert.messages.js';
 import { type ResolvedAuditAlertOptions, resolveAuditAlertOptions } from './audit-alert.options.js';
+import { AuditCapacityWatcher } from './capacity/audit-capacity.watcher.js';
 import { systemClock } from './clock/system.clock.js';
 import { AuditAlertChannelRegistry } from './channels/audit-alert-channel.registry.js';
 import { AUDIT_ALERT_RANDOM } from './channels/channel.constants.js';
@@ -55,6 +56,7 @@ import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
     { provide: AUDIT_ALERT_RANDOM, useValue: Math.random },
     AuditAlertChannelRegistry,
     AuditAlertHeartbeat,
+    AuditCapacityWatcher,
   ],
   exports: [AuditStorageMonitor, AuditMonitorRegistry],
 })

@@ -7,6 +7,7 @@ import {
   rejectUnknownKeys,
 } from './options/option-readers.util.js';
 import { DEFAULT_MONITOR_NAME } from './audit-alert.constants.js';
+import { type ResolvedCapacityOptions, resolveCapacity } from './capacity/capacity.options.js';
 import { type ResolvedChannelOptions, resolveChannels } from './channels/channels.options.js';
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
@@ -34,6 +35,8 @@ export interface ResolvedMonitorOptions {
   readonly probe: ResolvedProbeOptions | null;
   /** How long a tracked write may stay pending before it counts as a failure; `false`: never. */
   readonly writeTimeoutMs: number | false;
+  /** The capacity watch (AU-5(1)); `null` when none is configured. */
+  readonly capacity: ResolvedCapacityOptions | null;
 }
 
 /** The options with every default filled in, as the module runs with them. */
@@ -63,6 +66,7 @@ const MONITOR_SETTINGS = [
   'probe',
   'probeWhileHealthy',
   'writeTimeoutMs',
+  'capacity',
 ] as const satisfies readonly (keyof AuditMonitorSettings)[];
 
 const KNOWN_OPTIONS = [
@@ -150,6 +154,7 @@ function resolveMonitor(source: Record<string, unknown>, base: MonitorBase, name
     notifyRecovery: readBoolean(source, 'notifyRecovery', base.notifyRecovery, at('notifyRecovery')),
     probe: resolveProbe(source, base.probe, prefix),
     writeTimeoutMs,
+    capacity: resolveCapacity(source.capacity, base.capacity, at('capacity')),
   };
 }
 
@@ -194,6 +199,7 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
       notifyRecovery: true,
       probe: null,
       writeTimeoutMs: undefined,
+      capacity: null,
     },
     DEFAULT_MONITOR_NAME,
   );

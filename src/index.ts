@@ -14,10 +14,21 @@ export type {
   AuditAlertRedisClient,
   AuditAlertRedisConnectionOptions,
 } from './cluster/cluster-options.interface.js';
+export { filesystemCapacityCheck, postgresCapacityCheck, type PostgresQuery } from './capacity/capacity-checks.js';
+export type {
+  AuditStorageCapacityOptions,
+  AuditStorageCapacityReading,
+} from './capacity/capacity-options.interface.js';
 export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock.interface.js';
-export { isStorageRecoveredEvent, isStorageUnreachableEvent } from './events/audit-alert-event.guards.js';
+export {
+  isStorageCapacityEvent,
+  isStorageRecoveredEvent,
+  isStorageUnreachableEvent,
+} from './events/audit-alert-event.guards.js';
 export type {
   AuditAlertEvent,
+  AuditStorageCapacityLevel,
+  StorageCapacityEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from './events/audit-alert-event.interface.js';

@@ -1,4 +1,8 @@
-import type { AuditAlertEvent, StorageUnreachableEvent } from '../events/audit-alert-event.interface.js';
+import type {
+  AuditAlertEvent,
+  StorageCapacityEvent,
+  StorageUnreachableEvent,
+} from '../events/audit-alert-event.interface.js';
 import type { PagerDutySeverity } from './channel-options.interface.js';
 import type { ResolvedPagerDutyChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
@@ -47,7 +51,13 @@ export function pagerDutyDedupKey(event: AuditAlertEvent): string {
   );
 }
 
-function summaryOf(event: StorageUnreachableEvent): string {
+function summaryOf(event: StorageUnreachableEvent | StorageCapacityEvent): string {
+  if (event.type === 'audit.storage.capacity') {
+    return (
+      `Audit storage of ${event.serviceName} ${Math.round(event.usedRatio * 1_000) / 10} % full ` +
+      `(monitor ${event.monitor}, ${event.level} level ${event.threshold})`
+    );
+  }
   return (
     `Audit storage of ${event.serviceName} unreachable for ${humanDuration(event.unreachableDurationMs)} ` +
     `(monitor ${event.monitor}): ${event.lastError}`
@@ -68,6 +78,16 @@ export function pagerDutyEvent(
   if (event.type === 'audit.storage.recovered') {
     return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
   }
+  let timestamp: Date;
+  if (event.type === 'audit.storage.capacity') {
+    if (event.level === 'normal') return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
+    // A capacity warning is no outage yet: it pages at the severity of its level, not the channel's.
+    severity = event.level;
+    timestamp = event.checkedAt;
+  } else {
+    // When the alert was raised: the outage's start plus how long it had lasted.
+    timestamp = new Date(event.firstFailureAt.getTime() + event.unreachableDurationMs);
+  }
   return {
     routing_key: routingKey,
     event_action: 'trigger',
@@ -77,8 +97,7 @@ export function pagerDutyEvent(
       summary: truncate(summary ?? summaryOf(event), MAX_SUMMARY),
       source: event.serviceName,
       severity,
-      // When the alert was raised: the outage's start plus how long it had lasted.
-      timestamp: new Date(event.firstFailureAt.getTime() + event.unreachableDurationMs).toISOString(),
+      timestamp: timestamp.toISOString(),
       component: event.monitor,
       group: 'audit-storage',
       class: event.type,

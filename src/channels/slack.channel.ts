@@ -1,5 +1,6 @@
 import type {
   AuditAlertEvent,
+  StorageCapacityEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
@@ -112,12 +113,56 @@ function recoveredMessage(event: StorageRecoveredEvent): SlackMessage {
   };
 }
 
+const percent = (ratio: number): string => `${Math.round(ratio * 1_000) / 10} %`;
+
+const CAPACITY_HEADERS = {
+  warning: ':warning: Audit storage filling up',
+  critical: ':rotating_light: Audit storage nearly full',
+  normal: ':white_check_mark: Audit storage back under its capacity warning',
+} as const;
+
+function capacityMessage(event: StorageCapacityEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const usage = percent(event.usedRatio);
+  const line =
+    event.level === 'normal'
+      ? `*${service}*'s audit storage is back at *${usage}* used, under the warning level of ${percent(event.threshold)}.`
+      : `*${service}*'s audit storage is *${usage}* full, past the ${event.level} level of ${percent(event.threshold)}.`;
+  const amount = event.used !== null && event.total !== null ? `${event.used} of ${event.total}` : usage;
+  return {
+    text: `${CAPACITY_HEADERS[event.level]}: ${service} at ${usage} (monitor ${monitor}, level ${event.level})`,
+    blocks: [
+      header(CAPACITY_HEADERS[event.level]),
+      section(line),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Used', escape(amount)],
+        ['Checked', slackDate(event.checkedAt)],
+      ]),
+      context(`Capacity episode \`${escape(event.outageId)}\``),
+    ],
+  };
+}
+
+function builtInMessage(event: AuditAlertEvent): SlackMessage {
+  switch (event.type) {
+    case 'audit.storage.unreachable':
+      return unreachableMessage(event);
+    case 'audit.storage.recovered':
+      return recoveredMessage(event);
+    case 'audit.storage.capacity':
+      return capacityMessage(event);
+  }
+}
+
 /**
  * Renders `event` as a Slack message: a notification line plus Block Kit blocks.
  * @param summary A headline of the application's, in place of the built-in one: the notification line and the header.
  */
 export function slackMessage(event: AuditAlertEvent, summary?: string): SlackMessage {
-  const message = event.type === 'audit.storage.unreachable' ? unreachableMessage(event) : recoveredMessage(event);
+  const message = builtInMessage(event);
   if (summary === undefined) return message;
   const [, ...blocks] = message.blocks;
   return {

@@ -98,7 +98,10 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
     } else if (after === 'healthy') {
       this.outage = null;
       // An outage that never reached the threshold here ends silently, as alone.
-      if (before === 'alerting') this.enqueue(() => this.recover(outage, event));
+      if (before === 'alerting') {
+        const recovery = event?.type === AuditAlertEvents.StorageRecovered ? event : null;
+        this.enqueue(() => this.recover(outage, recovery));
+      }
     }
   }
 

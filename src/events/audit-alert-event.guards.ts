@@ -1,5 +1,10 @@
 import { AuditAlertEvents } from '../audit-alert.constants.js';
-import type { AuditAlertEvent, StorageRecoveredEvent, StorageUnreachableEvent } from './audit-alert-event.interface.js';
+import type {
+  AuditAlertEvent,
+  StorageCapacityEvent,
+  StorageRecoveredEvent,
+  StorageUnreachableEvent,
+} from './audit-alert-event.interface.js';
 
 /** Narrows an event to `audit.storage.unreachable`. */
 export function isStorageUnreachableEvent(event: AuditAlertEvent): event is StorageUnreachableEvent {
@@ -9,4 +14,9 @@ export function isStorageUnreachableEvent(event: AuditAlertEvent): event is Stor
 /** Narrows an event to `audit.storage.recovered`. */
 export function isStorageRecoveredEvent(event: AuditAlertEvent): event is StorageRecoveredEvent {
   return event.type === AuditAlertEvents.StorageRecovered;
+}
+
+/** Narrows an event to `audit.storage.capacity`. */
+export function isStorageCapacityEvent(event: AuditAlertEvent): event is StorageCapacityEvent {
+  return event.type === AuditAlertEvents.StorageCapacity;
 }

@@ -40,5 +40,41 @@ export interface StorageRecoveredEvent {
   readonly eventsAffected: number;
 }
 
+/** How full the audit storage is, against the levels of its `capacity` option. */
+export type AuditStorageCapacityLevel = 'normal' | 'warning' | 'critical';
+
+/**
+ * Sent when usage of the audit storage reaches `warnAt` (`level: 'warning'`)
+ * or `criticalAt` (`'critical'`), again at most once per `cooldownMs` while it
+ * stays there, and when it falls back under a level by the hysteresis margin
+ * (`'warning'` from `'critical'`, or `'normal'`, which ends the episode).
+ */
+export interface StorageCapacityEvent {
+  readonly type: typeof AuditAlertEvents.StorageCapacity;
+  /**
+   * Stable from the first crossing of `warnAt` until usage is back to
+   * `'normal'`: the deduplication key of the episode, as an outage's id is for
+   * the unreachable alerts (a PagerDuty incident opens and resolves on it).
+   */
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** The level usage is at now. */
+  readonly level: AuditStorageCapacityLevel;
+  /** The level of the previous event of the episode; `'normal'` for the first. */
+  readonly previousLevel: AuditStorageCapacityLevel;
+  /** Share of the capacity in use: `used / total`, above 1 past a quota. */
+  readonly usedRatio: number;
+  /** What the check answered, when it answered `{ used, total }`; else `null`. */
+  readonly used: number | null;
+  readonly total: number | null;
+  /** The share of the level reached, or, for `'normal'`, `warnAt`. */
+  readonly threshold: number;
+  /** `1` for the first event of the episode, then one more per event. */
+  readonly occurrence: number;
+  /** Wall-clock time of the check that gave this reading. */
+  readonly checkedAt: Date;
+}
+
 /** Every event this module sends, discriminated on `type`. More kinds may be added. */
-export type AuditAlertEvent = StorageUnreachableEvent | StorageRecoveredEvent;
+export type AuditAlertEvent = StorageUnreachableEvent | StorageRecoveredEvent | StorageCapacityEvent;

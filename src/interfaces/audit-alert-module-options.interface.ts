@@ -1,3 +1,4 @@
+import type { AuditStorageCapacityOptions } from '../capacity/capacity-options.interface.js';
 import type { AuditAlertChannelOptions } from '../channels/channel-options.interface.js';
 import type { AuditAlertClusterOptions } from '../cluster/cluster-options.interface.js';
 import type { AuditAlertHeartbeatOptions } from '../heartbeat/heartbeat-options.interface.js';
@@ -64,6 +65,12 @@ export interface AuditMonitorSettings {
    * @default thresholdMs, kept between 1_000 and 10_000
    */
   writeTimeoutMs?: number | false;
+  /**
+   * Warns through `audit.storage.capacity` when the storage fills past
+   * `warnAt` (and `criticalAt`), before it fails (AU-5(1)).
+   * @default undefined (no capacity watch)
+   */
+  capacity?: AuditStorageCapacityOptions;
 }
 
 /** One monitor of `monitors`: a name, and settings that override the top-level ones. */

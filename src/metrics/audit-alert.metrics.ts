@@ -23,6 +23,7 @@ export const AuditAlertMetricNames = {
   SentAlerts: 'audit_alert.sent.alerts',
   FailedDeliveries: 'audit_alert.failed.deliveries',
   MonitorState: 'audit_alert.monitor.state',
+  StorageCapacityRatio: 'audit_alert.storage.capacity.ratio',
 } as const;
 
 /** Names of the attributes the instruments carry. */
@@ -86,6 +87,7 @@ interface Instruments {
   readonly failures: ObservableCounter;
   readonly successes: ObservableCounter;
   readonly state: ObservableGauge;
+  readonly capacity: ObservableGauge;
   readonly sentAlerts: Counter;
   readonly failedDeliveries: Counter;
 }
@@ -123,17 +125,14 @@ async function loadOpenTelemetry(): Promise<OpenTelemetryApi | null> {
  */
 export class AuditAlertMetrics implements OnModuleDestroy {
   private readonly monitors: MonitorCounts[] = [];
+  private readonly capacities: { readonly attributes: Attributes; readonly ratio: () => number | null }[] = [];
   private readonly observe = (result: BatchObservableResult): void => this.observeMonitors(result);
 
   private constructor(
     private readonly instruments: Instruments | null,
     private readonly serviceName: string,
   ) {
-    instruments?.meter.addBatchObservableCallback(this.observe, [
-      instruments.failures,
-      instruments.successes,
-      instruments.state,
-    ]);
+    instruments?.meter.addBatchObservableCallback(this.observe, observed(instruments));
   }
 
   /** Whether anything is recorded. */
@@ -156,6 +155,14 @@ export class AuditAlertMetrics implements OnModuleDestroy {
     const counts = new MonitorCounts(this.attributesOf(name), state);
     this.monitors.push(counts);
     return counts;
+  }
+
+  /**
+   * Reports the capacity ratio of the monitor named `name` as a gauge.
+   * @param ratio The last reading, or `null` before the first (nothing is reported then).
+   */
+  observeCapacity(name: string, ratio: () => number | null): void {
+    if (this.instruments) this.capacities.push({ attributes: this.attributesOf(name), ratio });
   }
 
   /** Counts an event handed to the listeners. */
@@ -182,8 +189,7 @@ export class AuditAlertMetrics implements OnModuleDestroy {
   /** Stops reporting: a MeterProvider outliving the application must not keep reading its monitors. */
   onModuleDestroy(): void {
     if (!this.instruments) return;
-    const { meter, failures, successes, state } = this.instruments;
-    meter.removeBatchObservableCallback(this.observe, [failures, successes, state]);
+    this.instruments.meter.removeBatchObservableCallback(this.observe, observed(this.instruments));
   }
 
   private attributesOf(monitor: string): Attributes {
@@ -200,7 +206,16 @@ export class AuditAlertMetrics implements OnModuleDestroy {
       result.observe(successes, counts.successes, counts.attributes);
       result.observe(state, MONITOR_STATE_VALUES[counts.state()], counts.attributes);
     }
+    for (const { attributes, ratio } of this.capacities) {
+      const value = ratio();
+      if (value !== null) result.observe(this.instruments!.capacity, value, attributes);
+    }
   }
+}
+
+/** The instruments read by the batch callback. */
+function observed({ failures, successes, state, capacity }: Instruments) {
+  return [failures, successes, state, capacity];
 }
 
 /** The instruments, or `null` when no MeterProvider is registered. */
@@ -224,6 +239,10 @@ function createInstruments(api: OpenTelemetryApi): Instruments | null {
       description: 'State of the monitor: 0 healthy, 1 failing (below the threshold), 2 alerting.',
       unit: '{state}',
       valueType: INT,
+    }),
+    capacity: meter.createObservableGauge(AuditAlertMetricNames.StorageCapacityRatio, {
+      description: 'Share of the audit storage in use at the last capacity check (1 = full or at quota).',
+      unit: '1',
     }),
     sentAlerts: meter.createCounter(AuditAlertMetricNames.SentAlerts, {
       description:

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { humanDuration } from '../../src/channels/human-duration.util.js';
 import { pagerDutyDedupKey, pagerDutyEvent, type PagerDutyTrigger } from '../../src/channels/pagerduty.channel.js';
 import { slackMessage } from '../../src/channels/slack.channel.js';
-import type { StorageRecoveredEvent, StorageUnreachableEvent } from '../../src/index.js';
+import type { StorageCapacityEvent, StorageRecoveredEvent, StorageUnreachableEvent } from '../../src/index.js';
 
 const OUTAGE_ID = '6f1c2a1e-8a3b-4c55-9d7e-2b7f0c1d9e42';
 
@@ -34,6 +34,57 @@ function recovered(overrides: Partial<StorageRecoveredEvent> = {}): StorageRecov
     ...overrides,
   };
 }
+
+function capacity(overrides: Partial<StorageCapacityEvent> = {}): StorageCapacityEvent {
+  return {
+    type: 'audit.storage.capacity',
+    outageId: OUTAGE_ID,
+    monitor: 'default',
+    serviceName: 'billing-api',
+    level: 'warning',
+    previousLevel: 'normal',
+    usedRatio: 0.8125,
+    used: 13,
+    total: 16,
+    threshold: 0.75,
+    occurrence: 1,
+    checkedAt: new Date('2026-01-01T12:00:00.000Z'),
+    ...overrides,
+  };
+}
+
+describe('the capacity event on each channel', () => {
+  it('reads as a warning, then as the all-clear, in Slack', () => {
+    const warning = slackMessage(capacity());
+    expect(warning.text).toBe(
+      ':warning: Audit storage filling up: billing-api at 81.3 % (monitor default, level warning)',
+    );
+    expect(JSON.stringify(warning.blocks)).toContain('past the warning level of 75 %');
+    expect(JSON.stringify(warning.blocks)).toContain('13 of 16');
+    const cleared = slackMessage(
+      capacity({ level: 'normal', previousLevel: 'warning', usedRatio: 0.6, used: null, total: null }),
+    );
+    expect(cleared.text).toContain('back under its capacity warning');
+    expect(JSON.stringify(cleared.blocks)).toContain('back at *60 %* used');
+  });
+
+  it('triggers a PagerDuty incident at the severity of its level, and resolves it on the same key', () => {
+    const trigger = pagerDutyEvent(capacity({ level: 'critical', threshold: 0.9 }), 'key', 'error') as PagerDutyTrigger;
+    expect(trigger.event_action).toBe('trigger');
+    expect(trigger.payload).toMatchObject({
+      severity: 'critical',
+      summary: 'Audit storage of billing-api 81.3 % full (monitor default, critical level 0.9)',
+      timestamp: '2026-01-01T12:00:00.000Z',
+      class: 'audit.storage.capacity',
+    });
+    expect(pagerDutyEvent(capacity(), 'key', 'error')).toMatchObject({ payload: { severity: 'warning' } });
+    expect(pagerDutyEvent(capacity({ level: 'normal' }), 'key', 'error')).toEqual({
+      routing_key: 'key',
+      event_action: 'resolve',
+      dedup_key: trigger.dedup_key,
+    });
+  });
+});
 
 describe('humanDuration', () => {
   it.each([

@@ -224,6 +224,22 @@ describe('OpenTelemetry metrics', () => {
     await app.close();
   });
 
+  it('reports the capacity ratio of the monitors that watch it, from their first reading on', async () => {
+    let usage: number | { used: number; total: number } = 0.5;
+    const app = await boot(clock, {
+      monitors: [{ name: 'orders', capacity: { check: () => usage, intervalMs: 60_000 } }, { name: 'archive' }],
+    });
+    await flush();
+    const ratios = async () =>
+      points(auditAlertMetrics(await reader.collect()).get('audit_alert.storage.capacity.ratio'));
+    expect(await ratios()).toEqual([{ attributes: ofMonitor('orders'), value: 0.5 }]);
+    usage = { used: 9, total: 10 };
+    clock.advance(60_000);
+    await flush();
+    expect(await ratios()).toEqual([{ attributes: ofMonitor('orders'), value: 0.9 }]);
+    await app.close();
+  });
+
   it('reports a monitor below its threshold as failing (1)', async () => {
     const app = await boot(clock);
     app.get(AuditMonitorRegistry).get('archive').recordFailure(new Error('disk full'));

@@ -95,7 +95,7 @@ describe('FailureTracker against a reference model', () => {
               m.failures,
               m.at,
             ]);
-          } else {
+          } else if (event.type === 'audit.storage.recovered') {
             expect([event.eventsAffected, event.outageDurationMs]).toEqual([m.failures, m.at]);
           }
         });

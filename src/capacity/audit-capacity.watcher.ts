@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_LOGGER_CONTEXT,
+  AUDIT_ALERT_RESOLVED_OPTIONS,
+  AuditAlertEvents,
+} from '../audit-alert.constants.js';
+import { capacityBadReading, capacityCheckFailed, capacityCheckTimedOut } from '../audit-alert.messages.js';
+import type { ResolvedAuditAlertOptions, ResolvedMonitorOptions } from '../audit-alert.options.js';
+import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
+import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import type { AuditStorageCapacityLevel, StorageCapacityEvent } from '../events/audit-alert-event.interface.js';
+import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
+import { errorText } from '../monitor/error-text.util.js';
+import type { ResolvedCapacityOptions } from './capacity.options.js';
+import { levelThreshold, nextCapacityLevel, readingRatio } from './capacity-level.util.js';
+
+/** Raised inside a check that gave no usable reading; its message is the reason. */
+class CapacityCheckError extends Error {}
+
+/**
+ * The capacity watch of one monitor: runs its check on a timer, never two at
+ * once, and turns readings into `audit.storage.capacity` events.
+ */
+class CapacityWatch {
+  /** The last valid reading's ratio, `null` before the first; read by the metrics gauge. */
+  ratio: number | null = null;
+
+  private level: AuditStorageCapacityLevel = 'normal';
+  private episodeId: string | null = null;
+  private occurrence = 0;
+  private lastEventMono = 0;
+  private timer: AuditAlertTimer | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly monitor: ResolvedMonitorOptions,
+    private readonly options: ResolvedCapacityOptions,
+    private readonly clock: AuditAlertClock,
+    private readonly send: (event: StorageCapacityEvent) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    void this.check();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) this.clock.clearTimer(this.timer);
+    this.timer = null;
+  }
+
+  private async check(): Promise<void> {
+    const { timeoutMs } = this.options;
+    let timeout: AuditAlertTimer | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timeout = this.clock.setTimer(() => reject(new CapacityCheckError(capacityCheckTimedOut(timeoutMs))), timeoutMs);
+    });
+    try {
+      const reading: unknown = await Promise.race([(async () => this.options.check())(), expired]);
+      const parsed = readingRatio(reading);
+      if (parsed === null) throw new CapacityCheckError(capacityBadReading(reading));
+      if (!this.closed) this.record(parsed.ratio, parsed.used, parsed.total);
+    } catch (error) {
+      const reason = error instanceof CapacityCheckError ? error.message : errorText(error);
+      if (!this.closed) this.logger.warn(capacityCheckFailed(this.monitor.name, reason));
+    } finally {
+      this.clock.clearTimer(timeout);
+      if (!this.closed) this.timer = this.clock.setTimer(() => void this.check(), this.options.intervalMs);
+    }
+  }
+
+  private record(ratio: number, used: number | null, total: number | null): void {
+    this.ratio = ratio;
+    const previous = this.level;
+    const level = nextCapacityLevel(previous, ratio, this.options);
+    this.level = level;
+    const mono = this.clock.monotonicNow();
+    const changed = level !== previous;
+    const repeat = level !== 'normal' && mono - this.lastEventMono >= this.monitor.cooldownMs;
+    if (!changed && !repeat) return;
+    if (previous === 'normal') {
+      this.episodeId = randomUUID();
+      this.occurrence = 0;
+    }
+    this.occurrence += 1;
+    this.lastEventMono = mono;
+    const event: StorageCapacityEvent = {
+      type: AuditAlertEvents.StorageCapacity,
+      outageId: this.episodeId as string,
+      monitor: this.monitor.name,
+      serviceName: this.monitor.serviceName,
+      level,
+      previousLevel: previous,
+      usedRatio: ratio,
+      used,
+      total,
+      threshold: levelThreshold(level, this.options),
+      occurrence: this.occurrence,
+      checkedAt: new Date(this.clock.wallNow()),
+    };
+    if (level === 'normal') this.episodeId = null;
+    if (this.monitor.enabled) this.send(event);
+  }
+}
+
+/**
+ * Runs the capacity checks of the monitors that have a `capacity` option,
+ * from application bootstrap until shutdown (AU-5(1)).
+ */
+@Injectable()
+export class AuditCapacityWatcher implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly watches: CapacityWatch[] = [];
+
+  /** @internal */
+  constructor(
+    @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) options: ResolvedAuditAlertOptions,
+    @Inject(AUDIT_ALERT_CLOCK) clock: AuditAlertClock,
+    dispatcher: AuditAlertDispatcher,
+    metrics: AuditAlertMetrics,
+  ) {
+    const logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+    const send = (event: StorageCapacityEvent): void => dispatcher.dispatch(event);
+    for (const monitor of options.monitors) {
+      if (!monitor.capacity) continue;
+      const watch = new CapacityWatch(monitor, monitor.capacity, clock, send, logger);
+      metrics.observeCapacity(monitor.name, () => watch.ratio);
+      this.watches.push(watch);
+    }
+  }
+
+  /** @internal Runs the first checks; each arms the next. */
+  onApplicationBootstrap(): void {
+    for (const watch of this.watches) watch.start();
+  }
+
+  /** @internal */
+  onModuleDestroy(): void {
+    for (const watch of this.watches) watch.close();
+  }
+}

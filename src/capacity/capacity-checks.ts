@@ -1,0 +1,72 @@
+import { statfs } from 'node:fs/promises';
+import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { invalidOption } from '../audit-alert.messages.js';
+
+/**
+ * Runs one SQL statement with positional parameters (`$1`) and resolves to its
+ * rows, or to a result holding them as `rows`: a `pg` `Pool` or `Client`
+ * `query` bound to it fits as it is, so does most any PostgreSQL client.
+ */
+export type PostgresQuery = (
+  sql: string,
+  params: readonly unknown[],
+) => Promise<{ readonly rows: readonly Record<string, unknown>[] } | readonly Record<string, unknown>[]>;
+
+/**
+ * A capacity check of the filesystem holding `path`, as `df` counts it: the
+ * blocks in use against those in use plus those still available to an
+ * unprivileged process (the root reserve is not counted as free).
+ *
+ * ```ts
+ * capacity: { check: filesystemCapacityCheck('/var/lib/postgresql') }
+ * ```
+ */
+export function filesystemCapacityCheck(path: string): () => Promise<{ used: number; total: number }> {
+  if (typeof path !== 'string' || path === '') {
+    throw new AuditAlertConfigError(invalidOption('filesystemCapacityCheck(path)', path, 'a non-empty path'), 'path');
+  }
+  return async () => {
+    const { blocks, bfree, bavail, bsize } = await statfs(path);
+    const used = (blocks - bfree) * bsize;
+    return { used, total: used + bavail * bsize };
+  };
+}
+
+/**
+ * A capacity check of a PostgreSQL database against a quota of your own, in
+ * bytes: `pg_database_size()` through the `query` function you pass, so the
+ * module needs no database client of its own.
+ *
+ * ```ts
+ * capacity: {
+ *   check: postgresCapacityCheck({ query: (sql, params) => pool.query(sql, [...params]), quotaBytes: 50 * 2 ** 30 }),
+ * }
+ * ```
+ * @param options.database The database to measure. @default the one `query` is connected to
+ */
+export function postgresCapacityCheck(options: {
+  query: PostgresQuery;
+  quotaBytes: number;
+  database?: string;
+}): () => Promise<{ used: number; total: number }> {
+  const { query, quotaBytes, database } = options ?? {};
+  if (typeof query !== 'function') {
+    throw new AuditAlertConfigError(invalidOption('postgresCapacityCheck.query', query, 'a function'), 'query');
+  }
+  if (typeof quotaBytes !== 'number' || !Number.isFinite(quotaBytes) || quotaBytes <= 0) {
+    throw new AuditAlertConfigError(
+      invalidOption('postgresCapacityCheck.quotaBytes', quotaBytes, 'a finite number of bytes above 0'),
+      'quotaBytes',
+    );
+  }
+  const [sql, params] =
+    database === undefined
+      ? ['SELECT pg_database_size(current_database()) AS bytes', []]
+      : ['SELECT pg_database_size($1) AS bytes', [database]];
+  return async () => {
+    const result = await query(sql, params);
+    const rows = Array.isArray(result) ? result : (result as { rows: readonly Record<string, unknown>[] }).rows;
+    // bigint comes back as a string from most clients.
+    return { used: Number(rows[0]?.bytes), total: quotaBytes };
+  };
+}
