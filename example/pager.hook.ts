@@ -1,4 +1,10 @@
-import { type AuditAlertEvent, AuditAlertHook, isStorageUnreachableEvent, type OnAuditAlert } from 'nestjs-audit-alert';
+import {
+  type AuditAlertEvent,
+  AuditAlertHook,
+  isStorageRecoveredEvent,
+  isStorageUnreachableEvent,
+  type OnAuditAlert,
+} from 'nestjs-audit-alert';
 import { seconds, timeline } from './timeline.js';
 
 /**
@@ -19,6 +25,8 @@ export class PagerHook implements OnAuditAlert {
       });
       return;
     }
+    // The demo configures no capacity watch, so only recoveries remain.
+    if (!isStorageRecoveredEvent(event)) return;
     timeline.print('RECOVERED', `${event.type} received by PagerHook`, {
       outageId: event.outageId,
       outageDuration: seconds(event.outageDurationMs),
