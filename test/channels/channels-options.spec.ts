@@ -38,7 +38,7 @@ describe('the channels option', () => {
       ],
     });
     const delivery = {
-      events: ['audit.storage.unreachable', 'audit.storage.recovered'],
+      events: ['audit.storage.unreachable', 'audit.storage.recovered', 'audit.storage.capacity'],
       monitors: null,
       fromOccurrence: 1,
       timeoutMs: 10_000,
