@@ -21,6 +21,9 @@ export const AUDIT_ALERT_EVENT_TYPES: readonly AuditAlertEventType[] = Object.va
 /** Metadata key written by `@AuditAlertHook()`. */
 export const AUDIT_ALERT_HOOK_METADATA = 'nestjs-audit-alert:hook';
 
+/** Metadata key written by `@TrackAuditWrite()` on the method it wraps: the monitor name, or `null` for the default. */
+export const TRACK_AUDIT_WRITE_METADATA = 'nestjs-audit-alert:track-audit-write';
+
 /**
  * Injection token of the clock the monitor reads and arms its timers with.
  * Override it (`overrideProvider(AUDIT_ALERT_CLOCK)`) to drive time in tests.

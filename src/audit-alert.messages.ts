@@ -130,3 +130,17 @@ export const capacityCheckTimedOut = (timeoutMs: number): string => `did not ans
 
 export const capacityBadReading = (received: unknown): string =>
   `it answered ${describeReceived(received)}, not { used, total } (finite, used >= 0, total > 0) nor a ratio from 0 to 1`;
+
+export const trackedNonMethod = (member: string): string =>
+  `@TrackAuditWrite() decorates methods; ${member} is not one.`;
+
+export const trackedUnknownMonitor = (member: string, name: string, known: readonly string[]): string =>
+  `${member} is decorated with @TrackAuditWrite('${name}'), but no monitor has that name; the monitors are: ${known.join(', ')}.`;
+
+export const trackedClassInTwoApps = (className: string): string =>
+  `${className} has @TrackAuditWrite() methods and is request-scoped or transient in two running applications at once; ` +
+  'its instances cannot tell which monitor to report to. Inject the monitor and call track() instead.';
+
+export const trackedCallUnlinked = (member: string): string =>
+  `${member} (@TrackAuditWrite) was called on an instance no running AuditAlertModule created or knows ` +
+  '(made with new, a static method, or called before the module initialised); the write ran but was not tracked.';

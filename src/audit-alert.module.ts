@@ -20,6 +20,7 @@ import { AuditAlertHookInvoker } from './hooks/audit-alert-hook.invoker.js';
 import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
 import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
+import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js';
 
 /**
  * Watches the storage of the audit trail and alerts through `@AuditAlertHook()`
@@ -53,6 +54,7 @@ import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
     },
     AuditAlertHookInvoker,
     AuditAlertHookExplorer,
+    TrackAuditWriteExplorer,
     { provide: AUDIT_ALERT_RANDOM, useValue: Math.random },
     AuditAlertChannelRegistry,
     AuditAlertHeartbeat,

@@ -49,3 +49,4 @@ export { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 export type { AuditStorageState, AuditStorageStatus } from './monitor/audit-storage-status.interface.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';
+export { TrackAuditWrite } from './monitor/track-audit-write.decorator.js';

@@ -35,4 +35,14 @@ describe('AuditService', () => {
     await expect(service.write(() => Promise.resolve('row-1'))).resolves.toBe('row-1');
     expect(monitor.getStatus().state).toBe('healthy');
   });
+
+  it('tracks the writes of a @TrackAuditWrite() method', async () => {
+    const service = app.get(AuditService);
+    const monitor = app.get(AuditStorageMonitor);
+
+    await expect(service.record(() => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
+    expect(monitor.getStatus()).toMatchObject({ state: 'alerting', lastError: 'Error: db down' });
+    await expect(service.record(() => Promise.resolve('row-2'))).resolves.toBe('row-2');
+    expect(monitor.getStatus().state).toBe('healthy');
+  });
 });

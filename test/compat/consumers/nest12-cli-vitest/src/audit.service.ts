@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AuditStorageMonitor } from 'nestjs-audit-alert';
+import { AuditStorageMonitor, TrackAuditWrite } from 'nestjs-audit-alert';
 
 @Injectable()
 export class AuditService {
@@ -7,5 +7,10 @@ export class AuditService {
 
   write(insert: () => Promise<string>): Promise<string> {
     return this.monitor.track(insert);
+  }
+
+  @TrackAuditWrite()
+  async record(insert: () => Promise<string>): Promise<string> {
+    return insert();
   }
 }
