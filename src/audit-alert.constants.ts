@@ -18,6 +18,9 @@ export type AuditAlertEventType = (typeof AuditAlertEvents)[keyof typeof AuditAl
 /** Every event type, in the order hooks subscribe to them. */
 export const AUDIT_ALERT_EVENT_TYPES: readonly AuditAlertEventType[] = Object.values(AuditAlertEvents);
 
+/** Metadata key written by `@RequireAuditStorage()`; a string, so the ESM and CommonJS builds share it. */
+export const AUDIT_STORAGE_REQUIREMENT = 'nestjs-audit-alert:require-audit-storage';
+
 /** Metadata key written by `@AuditAlertHook()`. */
 export const AUDIT_ALERT_HOOK_METADATA = 'nestjs-audit-alert:hook';
 

@@ -144,3 +144,9 @@ export const trackedClassInTwoApps = (className: string): string =>
 export const trackedCallUnlinked = (member: string): string =>
   `${member} (@TrackAuditWrite) was called on an instance no running AuditAlertModule created or knows ` +
   '(made with new, a static method, or called before the module initialised); the write ran but was not tracked.';
+
+/** Body of the 503 of a route that needs its audit storage: why, and nothing about the storage itself. */
+export const auditStorageUnavailable = 'This action is refused while its audit trail cannot be written; retry later.';
+
+export const guardedUnknownMonitor = (route: string, name: string, known: readonly string[]): string =>
+  `${route} is marked @RequireAuditStorage({ monitor: "${name}" }), but the monitors are: ${known.join(', ')}.`;

@@ -10,6 +10,7 @@ import {
 import { invalidOption } from './audit-alert.messages.js';
 import { type ResolvedAuditAlertOptions, resolveAuditAlertOptions } from './audit-alert.options.js';
 import { AuditCapacityWatcher } from './capacity/audit-capacity.watcher.js';
+import { AuditStorageRequirementsCheck } from './guard/audit-storage-requirements.check.js';
 import { systemClock } from './clock/system.clock.js';
 import { AuditAlertChannelRegistry } from './channels/audit-alert-channel.registry.js';
 import { AUDIT_ALERT_RANDOM } from './channels/channel.constants.js';
@@ -59,6 +60,7 @@ import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js
     AuditAlertChannelRegistry,
     AuditAlertHeartbeat,
     AuditCapacityWatcher,
+    AuditStorageRequirementsCheck,
   ],
   exports: [AuditStorageMonitor, AuditMonitorRegistry],
 })

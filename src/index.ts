@@ -45,6 +45,12 @@ export type {
   AuditStorageProbeOptions,
 } from './interfaces/audit-alert-module-options.interface.js';
 export { AuditWriteTimeoutError } from './monitor/audit-write-timeout.error.js';
+export { AuditStorageGuard } from './guard/audit-storage.guard.js';
+export { RequireAuditStorage } from './guard/require-audit-storage.decorator.js';
+export type {
+  AuditStorageBlockingState,
+  RequireAuditStorageOptions,
+} from './guard/require-audit-storage-options.interface.js';
 export { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 export type { AuditStorageState, AuditStorageStatus } from './monitor/audit-storage-status.interface.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
