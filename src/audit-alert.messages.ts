@@ -25,6 +25,9 @@ export const hookFailed = (hook: string, type: string, error: string): string =>
 export const hookTimedOut = (hook: string, type: string, timeoutMs: number): string =>
   `Hook ${hook} did not finish ${type} within ${timeoutMs} ms; abandoned.`;
 
+export const statusSubscriberFailed = (monitor: string, error: string): string =>
+  `A subscriber of status$ of monitor "${monitor}" failed: ${error}`;
+
 export const shutdownTimedOut = (pending: number, timeoutMs: number): string =>
   `${pending} alert deliveries still in flight after ${timeoutMs} ms; shutting down without them.`;
 

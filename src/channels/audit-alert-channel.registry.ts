@@ -1,9 +1,5 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import {
-  AUDIT_ALERT_CLOCK,
-  AUDIT_ALERT_LOGGER_CONTEXT,
-  AUDIT_ALERT_RESOLVED_OPTIONS,
-} from '../audit-alert.constants.js';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from '../audit-alert.constants.js';
 import { channelInClearText } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
@@ -15,6 +11,7 @@ import type { HttpChannel } from './http.channel.js';
 import { PagerDutyChannel } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
 import { WebhookChannel } from './webhook.channel.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
 
 function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery): HttpChannel {
   switch (options.type) {
@@ -35,7 +32,7 @@ function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery):
  */
 @Injectable()
 export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+  private readonly logger = new AuditAlertLogger();
   private readonly shutdown = new AbortController();
 
   constructor(

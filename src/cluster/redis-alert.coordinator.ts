@@ -1,7 +1,5 @@
-import { Logger } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
-import { AUDIT_ALERT_LOGGER_CONTEXT } from '../audit-alert.constants.js';
 import {
   alertRaised,
   clusterDecisionFailed,
@@ -20,6 +18,7 @@ import { errorText } from '../monitor/error-text.util.js';
 import type { AuditAlertRedisClient } from './cluster-options.interface.js';
 import type { ResolvedClusterOptions } from './cluster.options.js';
 import { MonitorAlertCoordinator } from './monitor-alert.coordinator.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
 
 /**
  * Settings of the client the module creates, under those the application
@@ -40,7 +39,7 @@ const CLIENT_DEFAULTS: RedisOptions = {
  * monitor's clock); any failure is the caller's cue to decide alone.
  */
 export class RedisAlertCoordinator {
-  private readonly logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+  private readonly logger = new AuditAlertLogger();
   private connecting: Promise<AuditAlertRedisClient> | null = null;
   /** The client created here from a URL or options, which is closed here too. */
   private owned: Redis | null = null;

@@ -1,11 +1,12 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_LOGGER_CONTEXT } from '../audit-alert.constants.js';
+import { AUDIT_ALERT_CLOCK } from '../audit-alert.constants.js';
 import { shutdownTimedOut } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import { errorText } from '../monitor/error-text.util.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
 
 /**
  * Carries events from the monitors to EventEmitter2 and keeps count of the
@@ -21,7 +22,7 @@ export class AuditAlertDispatcher {
   /** The application's EventEmitter2 when EventEmitterModule is imported, else a private one. */
   readonly emitter: EventEmitter2;
 
-  private readonly logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+  private readonly logger = new AuditAlertLogger();
   private readonly inFlight = new Set<Promise<unknown>>();
   private queue: AuditAlertEvent[] | null = [];
 

@@ -1,16 +1,13 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
-import {
-  AUDIT_ALERT_CLOCK,
-  AUDIT_ALERT_LOGGER_CONTEXT,
-  AUDIT_ALERT_RESOLVED_OPTIONS,
-} from '../audit-alert.constants.js';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from '../audit-alert.constants.js';
 import {
   channelInClearText,
   heartbeatDelivered,
   heartbeatLabel,
   heartbeatUndelivered,
 } from '../audit-alert.messages.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import { AUDIT_ALERT_RANDOM } from '../channels/channel.constants.js';
 import { sendsInClearText } from '../channels/channels.options.js';
@@ -30,7 +27,7 @@ import type { ResolvedHeartbeatOptions } from './heartbeat.options.js';
  */
 @Injectable()
 export class AuditAlertHeartbeat implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+  private readonly logger = new AuditAlertLogger();
   private readonly heartbeat: ResolvedHeartbeatOptions | null;
   private readonly shutdown = new AbortController();
   private readonly delivery: HttpDelivery;

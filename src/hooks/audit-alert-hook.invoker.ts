@@ -2,16 +2,11 @@ import {
   type BeforeApplicationShutdown,
   Inject,
   Injectable,
-  Logger,
   type OnApplicationBootstrap,
   Optional,
 } from '@nestjs/common';
 import { EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
-import {
-  AUDIT_ALERT_CLOCK,
-  AUDIT_ALERT_LOGGER_CONTEXT,
-  AUDIT_ALERT_RESOLVED_OPTIONS,
-} from '../audit-alert.constants.js';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from '../audit-alert.constants.js';
 import { alertDelivered, describeEvent, hookFailed, hookTimedOut } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
@@ -20,6 +15,7 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { AuditAlertMetrics, errorTypeOf, TIMEOUT_ERROR_TYPE } from '../metrics/audit-alert.metrics.js';
 import { errorText } from '../monitor/error-text.util.js';
 import type { HookBinding } from './hook-binding.interface.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
 
 /** What EventEmitter2 returns for `on(..., { objectify: true })`. */
 interface Subscription {
@@ -34,7 +30,7 @@ interface Subscription {
  */
 @Injectable()
 export class AuditAlertHookInvoker implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+  private readonly logger = new AuditAlertLogger();
   private readonly listeners: Subscription[] = [];
 
   constructor(

@@ -10,6 +10,7 @@ import type {
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
+import { scrubSecrets } from '../monitor/error-text.util.js';
 import { PACKAGE_VERSION } from '../package-manifest.js';
 import type { AuditMonitorMetrics } from './audit-monitor-metrics.interface.js';
 
@@ -45,14 +46,51 @@ export const MONITOR_STATE_VALUES: Readonly<Record<AuditStorageState, number>> =
 /** `error.type` of a hook call abandoned after `hookTimeoutMs`. */
 export const TIMEOUT_ERROR_TYPE = 'timeout';
 
-/** `error.type` of what a hook threw: the error's name, or `_OTHER` (the semantic conventions' fallback). */
+/** The semantic conventions' `error.type` for anything else. */
+export const OTHER_ERROR_TYPE = '_OTHER';
+
+/** `error.type` values always reported as they are: JavaScript's, Node's and this module's own. */
+const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set([
+  TIMEOUT_ERROR_TYPE,
+  OTHER_ERROR_TYPE,
+  'Error',
+  'AggregateError',
+  'EvalError',
+  'RangeError',
+  'ReferenceError',
+  'SyntaxError',
+  'TypeError',
+  'URIError',
+  'AbortError',
+  'TimeoutError',
+  'SystemError',
+  'DOMException',
+  'AuditAlertChannelError',
+]);
+
+/** What a class name looks like; anything else (a URL, a sentence, 50 KB) is not one. */
+const ERROR_TYPE_SHAPE = /^[A-Za-z_$][\w$]{0,63}$/;
+
+/**
+ * Distinct `error.type` values, beyond the known ones, reported before the
+ * rest count as `_OTHER`: a hook inventing a name per failure must not make a
+ * time series per failure.
+ */
+export const MAX_OTHER_ERROR_TYPES = 20;
+
+/**
+ * `error.type` of what a hook threw: the error's name when it looks like a
+ * class name and holds nothing the secret scrubber would redact, else `_OTHER`.
+ */
 export function errorTypeOf(error: unknown): string {
   try {
     const name = error instanceof Error ? error.name : undefined;
-    return typeof name === 'string' && name !== '' ? name : '_OTHER';
+    return typeof name === 'string' && ERROR_TYPE_SHAPE.test(name) && scrubSecrets(name) === name
+      ? name
+      : OTHER_ERROR_TYPE;
   } catch {
     // A getter that throws tells nothing more than "something else".
-    return '_OTHER';
+    return OTHER_ERROR_TYPE;
   }
 }
 
@@ -126,6 +164,7 @@ async function loadOpenTelemetry(): Promise<OpenTelemetryApi | null> {
 export class AuditAlertMetrics implements OnModuleDestroy {
   private readonly monitors: MonitorCounts[] = [];
   private readonly capacities: { readonly attributes: Attributes; readonly ratio: () => number | null }[] = [];
+  private readonly otherErrorTypes = new Set<string>();
   private readonly observe = (result: BatchObservableResult): void => this.observeMonitors(result);
 
   private constructor(
@@ -175,15 +214,25 @@ export class AuditAlertMetrics implements OnModuleDestroy {
 
   /**
    * Counts a hook or channel call that failed or was abandoned.
-   * @param errorType `timeout`, or the name of what the hook threw.
+   * @param errorType `timeout`, or {@link errorTypeOf} what the hook threw; past
+   * {@link MAX_OTHER_ERROR_TYPES} distinct unknown names, `_OTHER`.
    */
   deliveryFailed(hook: string, event: AuditAlertEvent, errorType: string): void {
     this.instruments?.failedDeliveries.add(1, {
       ...this.attributesOf(event.monitor),
       [AuditAlertMetricAttributes.Hook]: hook,
       [AuditAlertMetricAttributes.EventType]: event.type,
-      [AuditAlertMetricAttributes.ErrorType]: errorType,
+      [AuditAlertMetricAttributes.ErrorType]: this.boundedErrorType(errorType),
     });
+  }
+
+  private boundedErrorType(errorType: string): string {
+    if (KNOWN_ERROR_TYPES.has(errorType) || this.otherErrorTypes.has(errorType)) return errorType;
+    if (this.otherErrorTypes.size >= MAX_OTHER_ERROR_TYPES || !ERROR_TYPE_SHAPE.test(errorType)) {
+      return OTHER_ERROR_TYPE;
+    }
+    this.otherErrorTypes.add(errorType);
+    return errorType;
   }
 
   /** Stops reporting: a MeterProvider outliving the application must not keep reading its monitors. */

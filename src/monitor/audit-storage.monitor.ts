@@ -1,4 +1,4 @@
-import { type Observable, Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { ResolvedMonitorOptions, ResolvedProbeOptions } from '../audit-alert.options.js';
 import type { MonitorAlertCoordination } from '../cluster/monitor-alert.coordinator.js';
@@ -7,6 +7,7 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from './audit-write-timeout.error.js';
+import { AuditStatusPublisher } from './audit-status.publisher.js';
 import { FailureTracker } from './failure-tracker.js';
 import { PendingWrites, type WriteGeneration } from './pending-writes.js';
 
@@ -24,12 +25,15 @@ interface TrackedGeneration extends WriteGeneration {
  * come from `@InjectAuditMonitor(name)` or `AuditMonitorRegistry`.
  */
 export class AuditStorageMonitor {
-  /** Emits the status on every change of state (not on every failure). */
+  /**
+   * Emits the status on every change of state (not on every failure), on a later
+   * turn of the event loop; a subscriber that throws is logged and harms nothing.
+   */
   readonly status$: Observable<AuditStorageStatus>;
   /** Name of this monitor, carried in its events. */
   readonly name: string;
 
-  private readonly changes = new Subject<AuditStorageStatus>();
+  private readonly statusPublisher: AuditStatusPublisher;
   private readonly tracker: FailureTracker;
   private readonly probe: ResolvedProbeOptions | null;
   /** Writes in flight, watched for hangs; `null` with `writeTimeoutMs: false`. */
@@ -67,7 +71,8 @@ export class AuditStorageMonitor {
       options.writeTimeoutMs === false
         ? null
         : new PendingWrites(options.writeTimeoutMs, clock, (openedAt) => this.generation(openedAt));
-    this.status$ = this.changes.asObservable();
+    this.statusPublisher = new AuditStatusPublisher(options.name);
+    this.status$ = this.statusPublisher.status$;
   }
 
   /** Records a failed write. Never throws, whatever `error` is. */
@@ -139,7 +144,7 @@ export class AuditStorageMonitor {
     this.disarm('thresholdTimer');
     this.disarm('sweepTimer');
     this.disarm('probeTimer');
-    this.changes.complete();
+    this.statusPublisher.complete();
   }
 
   private generation(openedAt: number): TrackedGeneration {
@@ -190,7 +195,7 @@ export class AuditStorageMonitor {
     } else if (event !== null || this.tracker.state !== before) {
       this.cluster.settle(before, this.tracker, event);
     }
-    if (this.tracker.state !== before) this.changes.next(this.tracker.status());
+    if (this.tracker.state !== before) this.statusPublisher.publish(() => this.tracker.status());
   }
 
   private armThresholdTimer(): void {

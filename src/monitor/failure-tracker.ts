@@ -37,7 +37,7 @@ export class FailureTracker {
   private failures = 0;
   /** The last failure as recorded; its text is derived on demand and kept. */
   private lastErrorValue: unknown = null;
-  private lastErrorText: string | null = null;
+  private derivedText: { readonly of: unknown; readonly text: string } | null = null;
   private lastAlertMono = 0;
   private lastAlertWall: number | null = null;
   private occurrence = 0;
@@ -57,7 +57,6 @@ export class FailureTracker {
     const mono = this.clock.monotonicNow();
     const began = beganAt === undefined ? mono : Math.min(beganAt, mono);
     this.lastErrorValue = error;
-    this.lastErrorText = null;
     if (this.state === 'healthy') {
       this.state = 'failing';
       this.outageId = this.newOutageId();
@@ -116,30 +115,49 @@ export class FailureTracker {
     this.outageId = null;
     this.failures = 0;
     this.lastErrorValue = null;
-    this.lastErrorText = null;
+    this.derivedText = null;
     this.lastAlertWall = null;
     this.occurrence = 0;
     return event;
   }
 
-  /** A snapshot of the current state, with `null` outage fields while healthy. */
+  /**
+   * A snapshot of the current state, with `null` outage fields while healthy.
+   * Its `lastError` is derived when first read, so a status taken on the write
+   * path (for `status$`) costs no error text there.
+   */
   status(): AuditStorageStatus {
     const open = this.state !== 'healthy';
-    return {
+    const status = {
       monitor: this.config.monitor,
       state: this.state,
       outageId: this.outageId,
       firstFailureAt: open ? new Date(this.firstFailureWall) : null,
       consecutiveFailures: this.failures,
       eventsAffected: this.failures,
-      lastError: open ? this.lastError() : null,
+      lastError: null as string | null,
       lastAlertAt: this.lastAlertWall === null ? null : new Date(this.lastAlertWall),
     };
+    if (open) {
+      const recorded = this.lastErrorValue;
+      Object.defineProperty(status, 'lastError', {
+        enumerable: true,
+        configurable: true,
+        get: (): string => {
+          const text = this.textOf(recorded);
+          Object.defineProperty(status, 'lastError', { value: text, enumerable: true });
+          return text;
+        },
+      });
+    }
+    return status;
   }
 
-  private lastError(): string {
-    this.lastErrorText ??= errorText(this.lastErrorValue);
-    return this.lastErrorText;
+  /** The text of `error`, derived once however many statuses and alerts carry it. */
+  private textOf(error: unknown): string {
+    if (this.derivedText === null || this.derivedText.of !== error)
+      this.derivedText = { of: error, text: errorText(error) };
+    return this.derivedText.text;
   }
 
   private alert(mono: number): StorageUnreachableEvent {
@@ -155,7 +173,7 @@ export class FailureTracker {
       firstFailureAt: new Date(this.firstFailureWall),
       consecutiveFailures: this.failures,
       unreachableDurationMs: mono - this.firstFailureMono,
-      lastError: this.lastError(),
+      lastError: this.textOf(this.lastErrorValue),
       occurrence: this.occurrence,
     };
   }

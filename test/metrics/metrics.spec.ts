@@ -289,6 +289,44 @@ describe('OpenTelemetry metrics', () => {
     await app.close();
   });
 
+  it('bounds error.type: class-like names only, nothing a scrubber would redact, at most 20 invented ones', async () => {
+    let call = 0;
+    const names = [
+      'postgres://app:pw@db',
+      'x'.repeat(50_000),
+      'line\nbreak',
+      'ghp_16C7e42F292c6912E7710c838347Ae178B4a',
+    ];
+    @AuditAlertHook({ monitors: ['orders'] })
+    class NameInventingHook implements OnAuditAlert {
+      onAuditAlert(): void {
+        const error = new Error('failed');
+        error.name = names[call] ?? `Invented${call}`;
+        call += 1;
+        throw error;
+      }
+    }
+    const app = await boot(clock, { thresholdMs: 0, notifyRecovery: false }, [NameInventingHook]);
+    const orders = app.get(AuditMonitorRegistry).get('orders');
+    for (let outage = 0; outage < 60; outage += 1) {
+      orders.recordFailure(new Error('down'));
+      orders.recordSuccess();
+    }
+    await flush();
+    const failed = points(auditAlertMetrics(await reader.collect()).get('audit_alert.failed.deliveries')).filter(
+      (p) => p.attributes['audit_alert.hook.name'] === 'NameInventingHook',
+    );
+    const types = failed.map((p) => p.attributes['error.type'] as string);
+    expect(types).toContain('_OTHER');
+    expect(types).toContain('Invented4');
+    expect(types).not.toContain('Invented40');
+    expect(types.some((type) => type.startsWith('ghp_'))).toBe(false);
+    expect(types.every((type) => /^[A-Za-z_$][\w$]{0,63}$/.test(type))).toBe(true);
+    expect(failed).toHaveLength(21); // 20 invented names, and _OTHER
+    expect(failed.reduce((sum, p) => sum + p.value, 0)).toBe(60);
+    await app.close();
+  });
+
   it('stops reading the monitors once the application is closed', async () => {
     const app = await boot(clock);
     app.get(AuditMonitorRegistry).get('orders').recordSuccess();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AuditStorageStatus, StorageRecoveredEvent, StorageUnreachableEvent } from '../../src/index.js';
+import { flush } from '../support/manual-clock.js';
 import { monitorHarness } from '../support/monitor-harness.js';
 
 const T = 30_000;
@@ -162,7 +163,7 @@ describe('AuditStorageMonitor state machine', () => {
     expect((events[0] as StorageUnreachableEvent).unreachableDurationMs).toBe(1_000);
   });
 
-  it('emits status$ on state changes only', () => {
+  it('emits status$ on state changes only, after the call that caused them', async () => {
     const { clock, monitor } = monitorHarness({ thresholdMs: 1_000 });
     const states: string[] = [];
     monitor.status$.subscribe((s) => states.push(s.state));
@@ -173,6 +174,8 @@ describe('AuditStorageMonitor state machine', () => {
     monitor.recordFailure('c');
     monitor.recordSuccess();
     monitor.recordSuccess();
+    expect(states).toEqual([]);
+    await flush();
     expect(states).toEqual(['failing', 'alerting', 'healthy']);
   });
 
