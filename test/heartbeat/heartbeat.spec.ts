@@ -147,6 +147,7 @@ describe('heartbeat', () => {
     expect(receiver.requests[0]!.headers['content-type']).toBe('application/json');
 
     monitor.recordFailure(STORAGE_ERROR);
+    await flush(); // status$ reports the change on a later turn
     for (let i = 0; i < 5; i += 1) clock.advance(INTERVAL_MS);
     await settle();
     expect(receiver.requests).toHaveLength(1);
