@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import {
-  AUDIT_ALERT_CLOCK,
-  AUDIT_ALERT_LOGGER_CONTEXT,
-  AUDIT_ALERT_RESOLVED_OPTIONS,
-  AuditAlertEvents,
-} from '../audit-alert.constants.js';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } from '../audit-alert.constants.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { capacityBadReading, capacityCheckFailed, capacityCheckTimedOut } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions, ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
@@ -39,7 +35,7 @@ class CapacityWatch {
     private readonly options: ResolvedCapacityOptions,
     private readonly clock: AuditAlertClock,
     private readonly send: (event: StorageCapacityEvent) => void,
-    private readonly logger: Logger,
+    private readonly logger: AuditAlertLogger,
   ) {}
 
   start(): void {
@@ -121,7 +117,7 @@ export class AuditCapacityWatcher implements OnApplicationBootstrap, OnModuleDes
     dispatcher: AuditAlertDispatcher,
     metrics: AuditAlertMetrics,
   ) {
-    const logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+    const logger = new AuditAlertLogger();
     const send = (event: StorageCapacityEvent): void => dispatcher.dispatch(event);
     for (const monitor of options.monitors) {
       if (!monitor.capacity) continue;
