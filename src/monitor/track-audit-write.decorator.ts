@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
-import { AUDIT_ALERT_LOGGER_CONTEXT, TRACK_AUDIT_WRITE_METADATA } from '../audit-alert.constants.js';
+import { TRACK_AUDIT_WRITE_METADATA } from '../audit-alert.constants.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { invalidOption, trackedCallUnlinked, trackedNonMethod } from '../audit-alert.messages.js';
 
 /** What a decorated method reports to: the monitors of the application that created the instance. */
@@ -29,7 +29,7 @@ export const trackedWriteLinks: TrackedWriteLinks = ((globalThis as Record<symbo
   LINKS
 ] ??= { instances: new WeakMap(), classes: new WeakMap() });
 
-const logger = new Logger(AUDIT_ALERT_LOGGER_CONTEXT);
+const logger = new AuditAlertLogger();
 /** Members already warned about, so an unlinked method in a loop logs once. */
 const warnedUnlinked = new Set<string>();
 

@@ -38,6 +38,7 @@ describe('AuditAlertLogger', () => {
         !file.endsWith('audit-alert.logger.ts') &&
         /new Logger\(|Logger\.(log|warn|error)\(/.test(readFileSync(file, 'utf8')),
     );
+    // Write `new AuditAlertLogger()` in these files instead of a Nest Logger.
     expect(direct).toEqual([]);
   });
 });
