@@ -1,6 +1,7 @@
 import {
   type AuditAlertEvent,
   AuditAlertHook,
+  isAlertTestEvent,
   isStorageRecoveredEvent,
   isStorageUnreachableEvent,
   type OnAuditAlert,
@@ -13,8 +14,12 @@ import { seconds, timeline } from './timeline.js';
  */
 @AuditAlertHook()
 export class PagerHook implements OnAuditAlert {
-  /** Called by the module for every unreachable alert, repeat and recovery. */
+  /** Called by the module for every unreachable alert, repeat and recovery, and for test alerts. */
   onAuditAlert(event: AuditAlertEvent): void {
+    if (isAlertTestEvent(event)) {
+      timeline.print('TEST', `${event.type} received by PagerHook`, { testId: event.testId });
+      return;
+    }
     if (isStorageUnreachableEvent(event)) {
       timeline.print('ALERT', `${event.type} (occurrence ${event.occurrence}) received by PagerHook`, {
         outageId: event.outageId,

@@ -10,6 +10,8 @@ export const AuditAlertEvents = {
   StorageRecovered: 'audit.storage.recovered',
   /** Usage of the audit storage crossed a capacity level, stays above one, or fell back under it. */
   StorageCapacity: 'audit.storage.capacity',
+  /** A test alert, sent on request by `AuditMonitorRegistry.sendTestAlert()`; no outage is open. */
+  Test: 'audit.alert.test',
 } as const;
 
 /** One of the values of {@link AuditAlertEvents}. */

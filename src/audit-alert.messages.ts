@@ -34,14 +34,18 @@ export const shutdownTimedOut = (pending: number, timeoutMs: number): string =>
 export const alertRaised = (type: string, monitor: string, outageId: string): string =>
   `${type} (monitor "${monitor}", outage ${outageId})`;
 
-/** Names an event in a log line: its type, monitor, outage and, for an alert, its occurrence. */
+/** Names an event in a log line: its type, monitor, outage (or test) and, for an alert, its occurrence. */
 export function describeEvent(event: AuditAlertEvent): string {
+  if (event.type === 'audit.alert.test') return `${event.type} (monitor "${event.monitor}", test ${event.testId})`;
   const raised = alertRaised(event.type, event.monitor, event.outageId);
   return 'occurrence' in event ? `${raised.slice(0, -1)}, occurrence ${event.occurrence})` : raised;
 }
 
 export const alertDelivered = (recipient: string, event: string, attempts: number): string =>
   `${recipient} delivered ${event} in ${attemptCount(attempts)}.`;
+
+export const testAbandonedAtShutdown = (timeoutMs: number): string =>
+  `no answer before the application shut down (it waited shutdownTimeoutMs, ${timeoutMs} ms)`;
 
 export const customMessageFailed = (channel: string, option: string, type: string, reason: string): string =>
   `${channel}: its ${option} function failed on ${type} (${reason}); the built-in message was sent instead.`;

@@ -5,8 +5,11 @@ export type {
   AuditAlertChannelDeliveryOptions,
   AuditAlertChannelOptions,
   PagerDutyChannelOptions,
+  AuditAlertChannelSummaryOptions,
+  AuditAlertChannelType,
   PagerDutySeverity,
   SlackChannelOptions,
+  TeamsChannelOptions,
   WebhookChannelOptions,
 } from './channels/channel-options.interface.js';
 export type {
@@ -21,12 +24,15 @@ export type {
 } from './capacity/capacity-options.interface.js';
 export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock.interface.js';
 export {
+  isAlertTestEvent,
   isStorageCapacityEvent,
   isStorageRecoveredEvent,
   isStorageUnreachableEvent,
 } from './events/audit-alert-event.guards.js';
 export type {
+  AlertTestEvent,
   AuditAlertEvent,
+  AuditOutageEvent,
   AuditStorageCapacityLevel,
   StorageCapacityEvent,
   StorageRecoveredEvent,
@@ -56,3 +62,4 @@ export type { AuditStorageState, AuditStorageStatus } from './monitor/audit-stor
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';
 export { TrackAuditWrite } from './monitor/track-audit-write.decorator.js';
+export type { AuditTestAlertOptions, AuditTestAlertResult } from './test-alert/audit-test-alert.interface.js';

@@ -10,6 +10,7 @@ import { HttpDelivery } from './http-delivery.js';
 import type { HttpChannel } from './http.channel.js';
 import { PagerDutyChannel } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
+import { TeamsChannel } from './teams.channel.js';
 import { WebhookChannel } from './webhook.channel.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 
@@ -19,6 +20,8 @@ function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery):
       return new WebhookChannel(options, delivery);
     case 'slack':
       return new SlackChannel(options, delivery);
+    case 'teams':
+      return new TeamsChannel(options, delivery);
     case 'pagerduty':
       return new PagerDutyChannel(options, delivery);
   }

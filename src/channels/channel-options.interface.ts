@@ -99,6 +99,22 @@ export interface SlackChannelOptions extends AuditAlertChannelDeliveryOptions, A
   url: string;
 }
 
+/**
+ * Posts an Adaptive Card to a Microsoft Teams channel or chat through a Teams
+ * Workflows (Power Automate) webhook: the "Post to a channel when a webhook
+ * request is received" template, which replaces the retired Office 365
+ * connectors.
+ *
+ * ```ts
+ * { type: 'teams', url: process.env.TEAMS_WORKFLOW_URL }
+ * ```
+ */
+export interface TeamsChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'teams';
+  /** The workflow's HTTP POST URL, whose query holds its signature. Never logged beyond its origin. */
+  url: string;
+}
+
 /** Severity of a PagerDuty alert, as the Events API v2 names it. */
 export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
 
@@ -128,4 +144,8 @@ export interface PagerDutyChannelOptions extends AuditAlertChannelDeliveryOption
 }
 
 /** One entry of the `channels` option: a built-in alert channel. */
-export type AuditAlertChannelOptions = WebhookChannelOptions | SlackChannelOptions | PagerDutyChannelOptions;
+export type AuditAlertChannelOptions =
+  WebhookChannelOptions | SlackChannelOptions | TeamsChannelOptions | PagerDutyChannelOptions;
+
+/** The `type` of a built-in channel. */
+export type AuditAlertChannelType = AuditAlertChannelOptions['type'];

@@ -3,7 +3,11 @@ import { AUDIT_ALERT_EVENT_TYPES, type AuditAlertEventType } from '../audit-aler
 import { describeKind, invalidOption, invalidSecretOption } from '../audit-alert.messages.js';
 import { readDuration, rejectUnknownKeys } from '../options/option-readers.util.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
-import type { AuditAlertChannelOptions, PagerDutySeverity } from './channel-options.interface.js';
+import type {
+  AuditAlertChannelOptions,
+  AuditAlertChannelType,
+  PagerDutySeverity,
+} from './channel-options.interface.js';
 
 /** What every channel runs with once validated. */
 interface ResolvedChannelBase {
@@ -34,6 +38,11 @@ export interface ResolvedSlackChannel extends ResolvedSummaryChannel {
   readonly type: 'slack';
 }
 
+/** A validated `{ type: 'teams' }` channel. */
+export interface ResolvedTeamsChannel extends ResolvedSummaryChannel {
+  readonly type: 'teams';
+}
+
 /** A validated `{ type: 'pagerduty' }` channel. */
 export interface ResolvedPagerDutyChannel extends ResolvedSummaryChannel {
   readonly type: 'pagerduty';
@@ -42,18 +51,26 @@ export interface ResolvedPagerDutyChannel extends ResolvedSummaryChannel {
 }
 
 /** A channel with every default filled in, as the module runs it. */
-export type ResolvedChannelOptions = ResolvedWebhookChannel | ResolvedSlackChannel | ResolvedPagerDutyChannel;
+export type ResolvedChannelOptions =
+  ResolvedWebhookChannel | ResolvedSlackChannel | ResolvedTeamsChannel | ResolvedPagerDutyChannel;
 
 /** Where PagerDuty's Events API v2 receives events. */
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 
-const CHANNEL_TYPES = ['webhook', 'slack', 'pagerduty'] as const satisfies readonly AuditAlertChannelOptions['type'][];
+/** Every built-in channel type. */
+export const CHANNEL_TYPES = [
+  'webhook',
+  'slack',
+  'teams',
+  'pagerduty',
+] as const satisfies readonly AuditAlertChannelType[];
 
 const DELIVERY_KEYS = ['type', 'events', 'monitors', 'fromOccurrence', 'timeoutMs', 'retries', 'backoffMs'] as const;
 
 const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = {
   webhook: [...DELIVERY_KEYS, 'url', 'headers', 'body'],
   slack: [...DELIVERY_KEYS, 'url', 'summary'],
+  teams: [...DELIVERY_KEYS, 'url', 'summary'],
   pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'url', 'summary'],
 };
 
@@ -234,6 +251,7 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
         body: readFunction(source, 'body', path),
       };
     case 'slack':
+    case 'teams':
       return { type, ...delivery, url: readUrl(source, path), summary: readFunction(source, 'summary', path) };
     case 'pagerduty':
       return {

@@ -1,10 +1,11 @@
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import { channelLabel, customMessageFailed, describeKind } from '../audit-alert.messages.js';
+import { eventKeyOf } from '../events/audit-alert-event.guards.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { HookBinding } from '../hooks/hook-binding.interface.js';
 import { errorText } from '../monitor/error-text.util.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
-import { type HttpDelivery, USER_AGENT } from './http-delivery.js';
+import { ChannelDeliveryError, type HttpDelivery, USER_AGENT } from './http-delivery.js';
 
 const ignore = (): void => undefined;
 
@@ -23,7 +24,10 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
   /** Names the channel in logs: its kind and the origin of its URL, never the path, a header or a key. */
   readonly label: string;
 
-  /** The tail of the deliveries of each outage in progress; an entry leaves once its outage has nothing pending. */
+  /**
+   * The tail of the deliveries of each outage (or test) in progress; an entry
+   * leaves once its outage has nothing pending.
+   */
   private readonly outages = new Map<string, Promise<unknown>>();
   /** Outages whose alert passed `fromOccurrence`, so that their recovery is sent too. */
   private readonly alerted = new Set<string>();
@@ -72,21 +76,26 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
    * @returns How many attempts it took.
    */
   deliver(event: AuditAlertEvent): Promise<number> {
-    const { outageId } = event;
-    const sent = (this.outages.get(outageId) ?? Promise.resolve()).then(() => this.send(event));
+    const key = eventKeyOf(event);
+    const sent = (this.outages.get(key) ?? Promise.resolve()).then(() => this.send(event));
     const settled = sent.then(ignore, ignore);
-    this.outages.set(outageId, settled);
+    this.outages.set(key, settled);
     void settled.then(() => {
-      if (this.outages.get(outageId) === settled) this.outages.delete(outageId);
+      if (this.outages.get(key) === settled) this.outages.delete(key);
     });
     return sent;
   }
 
-  /** How the hook invoker subscribes this channel: never abandoned by `hookTimeoutMs`, as it bounds itself. */
+  /**
+   * How the hook invoker subscribes this channel: never abandoned by
+   * `hookTimeoutMs`, as it bounds itself, and always sent test alerts.
+   */
   binding(): HookBinding {
     return {
       name: this.label,
-      events: this.options.events,
+      channel: this.options.type,
+      // A test alert proves the channel works, whatever events it sends.
+      events: [...new Set([...this.options.events, AuditAlertEvents.Test])],
       monitors: this.options.monitors,
       timeoutMs: null,
       accepts: (event) => this.accepts(event),
@@ -129,7 +138,15 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
     let attempts = 0;
     for (const body of this.bodiesFor(event)) {
       const request = { url: this.options.url, headers, body: JSON.stringify(body) };
-      attempts += await this.delivery.send(this.label, event.type, request, this.options);
+      try {
+        attempts += await this.delivery.send(this.label, event.type, request, this.options);
+      } catch (error) {
+        // Counted over every request of the event, as its delivery is one.
+        if (error instanceof ChannelDeliveryError && attempts > 0) {
+          throw new ChannelDeliveryError(error.message, attempts + error.attempts);
+        }
+        throw error;
+      }
     }
     return attempts;
   }

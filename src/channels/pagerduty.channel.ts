@@ -1,4 +1,6 @@
+import { eventKeyOf, isAlertTestEvent } from '../events/audit-alert-event.guards.js';
 import type {
+  AlertTestEvent,
   AuditAlertEvent,
   StorageCapacityEvent,
   StorageUnreachableEvent,
@@ -23,7 +25,7 @@ export interface PagerDutyTrigger {
     readonly component: string;
     readonly group: string;
     readonly class: string;
-    readonly custom_details: AuditAlertEvent;
+    readonly custom_details: StorageUnreachableEvent | StorageCapacityEvent | AlertTestEvent;
   };
 }
 
@@ -40,18 +42,24 @@ const MAX_SUMMARY = 1_024;
 
 /**
  * One key per outage, so every repeat attaches to the incident the first alert
- * opened and the recovery resolves it. The outage id is kept whole: a long
- * service name is what gets cut.
+ * opened and the recovery resolves it; a test has a key of its own, so it can
+ * never touch an outage's incident. The id is kept whole: a long service name
+ * is what gets cut.
  */
 export function pagerDutyDedupKey(event: AuditAlertEvent): string {
-  const prefix = `audit-storage:${event.serviceName}:${event.monitor}:`;
-  return `${prefix.slice(0, Math.max(0, MAX_DEDUP_KEY - event.outageId.length))}${event.outageId}`.slice(
-    0,
-    MAX_DEDUP_KEY,
-  );
+  const kind = isAlertTestEvent(event) ? 'audit-alert-test' : 'audit-storage';
+  const id = eventKeyOf(event);
+  const prefix = `${kind}:${event.serviceName}:${event.monitor}:`;
+  return `${prefix.slice(0, Math.max(0, MAX_DEDUP_KEY - id.length))}${id}`.slice(0, MAX_DEDUP_KEY);
 }
 
-function summaryOf(event: StorageUnreachableEvent | StorageCapacityEvent): string {
+function summaryOf(event: StorageUnreachableEvent | StorageCapacityEvent | AlertTestEvent): string {
+  if (isAlertTestEvent(event)) {
+    return (
+      `Test alert: audit storage alerts of ${event.serviceName} reach PagerDuty (monitor ${event.monitor}). ` +
+      'Nothing is wrong; this incident is resolved at once.'
+    );
+  }
   if (event.type === 'audit.storage.capacity') {
     return (
       `Audit storage of ${event.serviceName} ${Math.round(event.usedRatio * 1_000) / 10} % full ` +
@@ -65,7 +73,8 @@ function summaryOf(event: StorageUnreachableEvent | StorageCapacityEvent): strin
 }
 
 /**
- * Renders `event` as an Events API v2 body: a trigger for an alert, a resolve for a recovery.
+ * Renders `event` as an Events API v2 body: a trigger for an alert (or a
+ * test), a resolve for a recovery.
  * @param summary The application's own `summary`, in place of the built-in one.
  */
 export function pagerDutyEvent(
@@ -84,6 +93,8 @@ export function pagerDutyEvent(
     // A capacity warning is no outage yet: it pages at the severity of its level, not the channel's.
     severity = event.level;
     timestamp = event.checkedAt;
+  } else if (isAlertTestEvent(event)) {
+    timestamp = event.sentAt;
   } else {
     // When the alert was raised: the outage's start plus how long it had lasted.
     timestamp = new Date(event.firstFailureAt.getTime() + event.unreachableDurationMs);
@@ -106,7 +117,11 @@ export function pagerDutyEvent(
   };
 }
 
-/** Triggers a PagerDuty incident per outage, repeats into it, and resolves it on recovery. */
+/**
+ * Triggers a PagerDuty incident per outage, repeats into it, and resolves it
+ * on recovery. A test alert triggers an `info` incident of its own and
+ * resolves it at once.
+ */
 export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
   constructor(options: ResolvedPagerDutyChannel, delivery: HttpDelivery) {
     super(options, delivery, 'PagerDuty');
@@ -114,6 +129,16 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
 
   protected override bodyFor(event: AuditAlertEvent): PagerDutyTrigger | PagerDutyResolve {
     const summary = this.custom('summary', this.options.summary, event, isHeadline);
-    return pagerDutyEvent(event, this.options.routingKey, this.options.severity, summary);
+    const severity = isAlertTestEvent(event) ? 'info' : this.options.severity;
+    return pagerDutyEvent(event, this.options.routingKey, severity, summary);
+  }
+
+  protected override bodiesFor(event: AuditAlertEvent): unknown[] {
+    const body = this.bodyFor(event);
+    if (!isAlertTestEvent(event)) return [body];
+    return [
+      body,
+      { routing_key: this.options.routingKey, event_action: 'resolve', dedup_key: pagerDutyDedupKey(event) },
+    ];
   }
 }

@@ -1,4 +1,5 @@
 import type {
+  AlertTestEvent,
   AuditAlertEvent,
   StorageCapacityEvent,
   StorageRecoveredEvent,
@@ -8,7 +9,7 @@ import type { ResolvedSlackChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
-import { isHeadline, truncate } from './message-text.util.js';
+import { alertLabel, isHeadline, percent, plural, truncate } from './message-text.util.js';
 
 /** A Block Kit block, as Slack's incoming webhooks accept it. */
 type SlackBlock = Readonly<Record<string, unknown>>;
@@ -45,15 +46,6 @@ function slackDate(date: Date): string {
   return `<!date^${Math.floor(date.getTime() / 1_000)}^{date_short_pretty} {time_secs}|${date.toISOString()}>`;
 }
 
-function ordinal(n: number): string {
-  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
-  return `${n}${suffix}`;
-}
-
-function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
-}
-
 const header = (text: string): SlackBlock => ({ type: 'header', text: { type: 'plain_text', text, emoji: true } });
 const section = (text: string): SlackBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 const fields = (pairs: readonly [string, string][]): SlackBlock => ({
@@ -81,7 +73,7 @@ function unreachableMessage(event: StorageUnreachableEvent): SlackMessage {
         ['Service', service],
         ['Monitor', monitor],
         ['Failing since', slackDate(event.firstFailureAt)],
-        ['Alert', event.occurrence === 1 ? '1st alert' : `${ordinal(event.occurrence)} alert, still failing`],
+        ['Alert', alertLabel(event.occurrence)],
       ]),
       section(`*Last error*\n${codeBlock(event.lastError)}`),
       context(`Outage \`${escape(event.outageId)}\``),
@@ -112,8 +104,6 @@ function recoveredMessage(event: StorageRecoveredEvent): SlackMessage {
     ],
   };
 }
-
-const percent = (ratio: number): string => `${Math.round(ratio * 1_000) / 10} %`;
 
 const CAPACITY_HEADERS = {
   warning: ':warning: Audit storage filling up',
@@ -146,6 +136,27 @@ function capacityMessage(event: StorageCapacityEvent): SlackMessage {
   };
 }
 
+function testMessage(event: AlertTestEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  return {
+    text: `:test_tube: Test alert: audit storage alerts of ${service} reach this channel (monitor ${monitor}). Nothing is wrong.`,
+    blocks: [
+      header(':test_tube: Test alert, nothing is wrong'),
+      section(
+        `This is a *test* of the audit storage alerts of *${service}*, sent on request. ` +
+          'No outage is open and nothing needs doing: a real alert would look like this one and come here.',
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Sent', slackDate(event.sentAt)],
+      ]),
+      context(`Test \`${escape(event.testId)}\``),
+    ],
+  };
+}
+
 function builtInMessage(event: AuditAlertEvent): SlackMessage {
   switch (event.type) {
     case 'audit.storage.unreachable':
@@ -154,6 +165,8 @@ function builtInMessage(event: AuditAlertEvent): SlackMessage {
       return recoveredMessage(event);
     case 'audit.storage.capacity':
       return capacityMessage(event);
+    case 'audit.alert.test':
+      return testMessage(event);
   }
 }
 

@@ -4,7 +4,7 @@ import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type {
-  AuditAlertEvent,
+  AuditOutageEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
@@ -26,7 +26,7 @@ export interface MonitorAlertCoordination {
   settle(
     before: AuditStorageState,
     tracker: Pick<FailureTracker, 'state' | 'status'>,
-    event: AuditAlertEvent | null,
+    event: AuditOutageEvent | null,
   ): void;
 }
 
@@ -76,7 +76,7 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
   settle(
     before: AuditStorageState,
     tracker: Pick<FailureTracker, 'state' | 'status'>,
-    event: AuditAlertEvent | null,
+    event: AuditOutageEvent | null,
   ): void {
     const after = tracker.state;
     if (before === 'healthy' && after !== 'healthy') {
@@ -184,7 +184,7 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
   }
 
   /** Fails open: what a replica on its own would send, with the id it last agreed on. */
-  private sendAlone(outage: ReplicaOutage, event: AuditAlertEvent, error: unknown): void {
+  private sendAlone(outage: ReplicaOutage, event: AuditOutageEvent, error: unknown): void {
     if (event.type === AuditAlertEvents.StorageUnreachable) outage.sent = true;
     this.redis.sentAlone(event.type, event.monitor, event.outageId, error);
     this.dispatcher.dispatch(event);

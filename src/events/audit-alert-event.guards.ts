@@ -1,5 +1,6 @@
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type {
+  AlertTestEvent,
   AuditAlertEvent,
   StorageCapacityEvent,
   StorageRecoveredEvent,
@@ -19,4 +20,17 @@ export function isStorageRecoveredEvent(event: AuditAlertEvent): event is Storag
 /** Narrows an event to `audit.storage.capacity`. */
 export function isStorageCapacityEvent(event: AuditAlertEvent): event is StorageCapacityEvent {
   return event.type === AuditAlertEvents.StorageCapacity;
+}
+
+/** Narrows an event to `audit.alert.test`. */
+export function isAlertTestEvent(event: AuditAlertEvent): event is AlertTestEvent {
+  return event.type === AuditAlertEvents.Test;
+}
+
+/**
+ * What orders an event among others and deduplicates it downstream: its
+ * outage's (or capacity episode's) id, or a test's own id.
+ */
+export function eventKeyOf(event: AuditAlertEvent): string {
+  return isAlertTestEvent(event) ? event.testId : event.outageId;
 }

@@ -76,5 +76,23 @@ export interface StorageCapacityEvent {
   readonly checkedAt: Date;
 }
 
+/** The events of an outage, which carry its `outageId`. */
+export type AuditOutageEvent = StorageUnreachableEvent | StorageRecoveredEvent;
+
+/**
+ * Sent on request by `AuditMonitorRegistry.sendTestAlert()`, to prove that
+ * alerts reach their recipients. It never opens, changes or closes an outage.
+ */
+export interface AlertTestEvent {
+  readonly type: typeof AuditAlertEvents.Test;
+  /** Identifies this test: a key of its own downstream, never an outage's. */
+  readonly testId: string;
+  /** The monitor named in `sendTestAlert({ monitor })`, else the default monitor. */
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** Wall-clock time the test was sent. */
+  readonly sentAt: Date;
+}
+
 /** Every event this module sends, discriminated on `type`. More kinds may be added. */
-export type AuditAlertEvent = StorageUnreachableEvent | StorageRecoveredEvent | StorageCapacityEvent;
+export type AuditAlertEvent = StorageUnreachableEvent | StorageRecoveredEvent | StorageCapacityEvent | AlertTestEvent;

@@ -1,4 +1,5 @@
 import type { AuditAlertEventType } from '../audit-alert.constants.js';
+import type { AuditAlertChannelType } from '../channels/channel-options.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 
 /**
@@ -8,6 +9,8 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 export interface HookBinding {
   /** Names the recipient in logs, metrics and test alert results. */
   readonly name: string;
+  /** The type of a built-in channel; absent for a hook. */
+  readonly channel?: AuditAlertChannelType;
   readonly events: readonly AuditAlertEventType[];
   /** `null`: every monitor. */
   readonly monitors: ReadonlySet<string> | null;

@@ -107,7 +107,7 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
    */
   monitors?: AuditMonitorOptions[];
   /**
-   * Built-in alert channels: a generic webhook, Slack, PagerDuty. Each is
+   * Built-in alert channels: a generic webhook, Slack, Microsoft Teams, PagerDuty. Each is
    * called like a hook, retries on its own (so it is never abandoned after
    * `hookTimeoutMs`), and is waited for at shutdown up to `shutdownTimeoutMs`.
    *

@@ -295,7 +295,7 @@ function createInstruments(api: OpenTelemetryApi): Instruments | null {
     }),
     sentAlerts: meter.createCounter(AuditAlertMetricNames.SentAlerts, {
       description:
-        'Events (audit.storage.unreachable, audit.storage.recovered) handed to hooks, channels and listeners.',
+        'Events (audit.storage.unreachable, audit.storage.recovered, audit.alert.test…) handed to hooks, channels and listeners.',
       unit: '{alert}',
       valueType: INT,
     }),

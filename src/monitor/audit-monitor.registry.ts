@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -6,13 +7,18 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
-import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from '../audit-alert.constants.js';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } from '../audit-alert.constants.js';
 import { unknownMonitor } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import type { AlertTestEvent } from '../events/audit-alert-event.interface.js';
+import { AuditAlertHookInvoker } from '../hooks/audit-alert-hook.invoker.js';
+import type { HookBinding } from '../hooks/hook-binding.interface.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
+import type { AuditTestAlertOptions, AuditTestAlertResult } from '../test-alert/audit-test-alert.interface.js';
+import { resolveTestAlertOptions } from '../test-alert/test-alert.options.js';
 import { AuditStorageMonitor } from './audit-storage.monitor.js';
 
 /** Every monitor of the application, by name. Injectable anywhere. */
@@ -23,10 +29,11 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
 
   /** @internal */
   constructor(
-    @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) options: ResolvedAuditAlertOptions,
-    @Inject(AUDIT_ALERT_CLOCK) clock: AuditAlertClock,
-    dispatcher: AuditAlertDispatcher,
+    @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditAlertOptions,
+    @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
+    private readonly dispatcher: AuditAlertDispatcher,
     metrics: AuditAlertMetrics,
+    private readonly invoker: AuditAlertHookInvoker,
   ) {
     this.cluster = options.cluster && new RedisAlertCoordinator(options.cluster, dispatcher, clock);
     for (const monitor of options.monitors) {
@@ -54,6 +61,29 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
   /** Every monitor, in the order of the `monitors` option. */
   list(): AuditStorageMonitor[] {
     return [...this.monitors.values()];
+  }
+
+  /**
+   * Sends a test alert (`audit.alert.test`) to every built-in channel and to
+   * every hook that subscribes to it, to prove they work: at deploy time, or
+   * as audit evidence that the failure alert fires. No outage is opened or
+   * changed; PagerDuty gets an `info` incident of its own, resolved at once.
+   * @returns One result per recipient, once each has delivered, failed or been abandoned.
+   * @throws AuditAlertConfigError when `options` names an unknown monitor or channel type.
+   */
+  sendTestAlert(options?: AuditTestAlertOptions): Promise<AuditTestAlertResult[]> {
+    const { monitor, channels } = resolveTestAlertOptions(options, [...this.monitors.keys()]);
+    const name = monitor ?? this.options.defaultMonitor;
+    const event: AlertTestEvent = {
+      type: AuditAlertEvents.Test,
+      testId: randomUUID(),
+      monitor: name,
+      serviceName: this.options.serviceName,
+      sentAt: new Date(this.clock.wallNow()),
+    };
+    const select = (binding: HookBinding): boolean =>
+      channels === null || (binding.channel !== undefined && channels.has(binding.channel));
+    return this.invoker.sendTest(event, monitor !== null, select, (test) => this.dispatcher.dispatch(test));
   }
 
   /** @internal Connects to the cluster's Redis, if any, and starts the probes that run while healthy. */

@@ -3,7 +3,7 @@ import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-cloc
 import type { ResolvedMonitorOptions, ResolvedProbeOptions } from '../audit-alert.options.js';
 import type { MonitorAlertCoordination } from '../cluster/monitor-alert.coordinator.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
-import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import type { AuditOutageEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from './audit-write-timeout.error.js';
@@ -189,7 +189,7 @@ export class AuditStorageMonitor {
     }, writes.sweepEveryMs);
   }
 
-  private settle(before: AuditStorageState, event: AuditAlertEvent | null): void {
+  private settle(before: AuditStorageState, event: AuditOutageEvent | null): void {
     if (this.cluster === null) {
       if (event) this.dispatcher.dispatch(event);
     } else if (event !== null || this.tracker.state !== before) {

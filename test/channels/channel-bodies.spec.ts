@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { humanDuration } from '../../src/channels/human-duration.util.js';
 import { pagerDutyDedupKey, pagerDutyEvent, type PagerDutyTrigger } from '../../src/channels/pagerduty.channel.js';
 import { slackMessage } from '../../src/channels/slack.channel.js';
+import { teamsMessage } from '../../src/channels/teams.channel.js';
+import { adaptiveCardProblems } from './support/adaptive-card.js';
 import type { StorageCapacityEvent, StorageRecoveredEvent, StorageUnreachableEvent } from '../../src/index.js';
 
 const OUTAGE_ID = '6f1c2a1e-8a3b-4c55-9d7e-2b7f0c1d9e42';
@@ -66,6 +68,44 @@ describe('the capacity event on each channel', () => {
     );
     expect(cleared.text).toContain('back under its capacity warning');
     expect(JSON.stringify(cleared.blocks)).toContain('back at *60 %* used');
+  });
+
+  it('reads as a valid Adaptive Card colored by its level in Teams', () => {
+    const warning = teamsMessage(capacity());
+    expect(adaptiveCardProblems(warning)).toEqual([]);
+    expect(warning.attachments[0].content.body).toEqual([
+      {
+        type: 'TextBlock',
+        text: '⚠️ Audit storage filling up',
+        size: 'Large',
+        weight: 'Bolder',
+        color: 'Warning',
+        wrap: true,
+      },
+      {
+        type: 'TextBlock',
+        text: "**billing-api**'s audit storage is **81.3 %** full, past the warning level of 75 %.",
+        wrap: true,
+      },
+      {
+        type: 'FactSet',
+        facts: [
+          { title: 'Service', value: 'billing-api' },
+          { title: 'Monitor', value: 'default' },
+          { title: 'Used', value: '13 of 16' },
+          { title: 'Checked', value: '{{DATE(2026-01-01T12:00:00Z, SHORT)}} {{TIME(2026-01-01T12:00:00Z)}}' },
+          { title: 'Capacity episode', value: OUTAGE_ID },
+        ],
+      },
+    ]);
+    const critical = teamsMessage(capacity({ level: 'critical', threshold: 0.9 }));
+    const cleared = teamsMessage(capacity({ level: 'normal', usedRatio: 0.6, used: null, total: null }));
+    for (const message of [critical, cleared]) expect(adaptiveCardProblems(message)).toEqual([]);
+    expect(critical.attachments[0].content.body[0]).toMatchObject({ color: 'Attention' });
+    expect(cleared.attachments[0].content.body[0]).toMatchObject({ color: 'Good' });
+    expect(cleared.attachments[0].content.body[1]).toMatchObject({
+      text: "**billing-api**'s audit storage is back at **60 %** used, under the warning level of 75 %.",
+    });
   });
 
   it('triggers a PagerDuty incident at the severity of its level, and resolves it on the same key', () => {

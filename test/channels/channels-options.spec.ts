@@ -12,6 +12,8 @@ import { ManualClock } from '../support/manual-clock.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 
 const SLACK_URL = 'https://hooks.slack.com/services/T0SECRET/B0SECRET/x0secretx0secretx0secret';
+const TEAMS_URL =
+  'https://prod-12.westeurope.logic.azure.com:443/workflows/0a1b2c/triggers/manual/paths/invoke?api-version=2016-06-01&sig=S1GSECRET';
 const ROUTING_KEY = 'R0UTINGKEYSECRET0123456789abcdef';
 
 function rejectionOf(channels: unknown): AuditAlertConfigError {
@@ -34,11 +36,12 @@ describe('the channels option', () => {
       channels: [
         { type: 'webhook', url: 'https://alerts.example.com/audit?token=abc' },
         { type: 'slack', url: SLACK_URL },
+        { type: 'teams', url: TEAMS_URL },
         { type: 'pagerduty', routingKey: ROUTING_KEY },
       ],
     });
     const delivery = {
-      events: ['audit.storage.unreachable', 'audit.storage.recovered', 'audit.storage.capacity'],
+      events: ['audit.storage.unreachable', 'audit.storage.recovered', 'audit.storage.capacity', 'audit.alert.test'],
       monitors: null,
       fromOccurrence: 1,
       timeoutMs: 10_000,
@@ -48,6 +51,8 @@ describe('the channels option', () => {
     expect(channels).toEqual([
       { type: 'webhook', ...delivery, url: 'https://alerts.example.com/audit?token=abc', headers: {}, body: null },
       { type: 'slack', ...delivery, url: SLACK_URL, summary: null },
+      // The default port is dropped, as URL normalises it.
+      { type: 'teams', ...delivery, url: new URL(TEAMS_URL).href, summary: null },
       {
         type: 'pagerduty',
         ...delivery,
@@ -116,7 +121,7 @@ describe('the channels option', () => {
       'an unknown type',
       [{ type: 'email', url: SLACK_URL }],
       'channels[0].type',
-      /received 'email'; expected one of 'webhook', 'slack', 'pagerduty'/,
+      /received 'email'; expected one of 'webhook', 'slack', 'teams', 'pagerduty'/,
     ],
     ['no type', [{ url: SLACK_URL }], 'channels[0].type', /received undefined/],
     [
@@ -326,13 +331,14 @@ describe('the channels option', () => {
       [{ type: 'webhook', url: SLACK_URL, headers: { authorization: 'Bearer t0ken-SECRET\n' } }],
       [{ type: 'webhook', url: SLACK_URL, headers: { authorization: ['Bearer t0ken-SECRET'] } }],
       [{ type: 'pagerduty', routingKey: { key: ROUTING_KEY } }],
+      [{ type: 'teams', url: TEAMS_URL.replace('https:', 'ftp:') }],
       [SLACK_URL],
       { type: 'slack', url: SLACK_URL },
     ];
     for (const channels of secrets) {
       const { message } = rejectionOf(channels);
       expect(message).toContain('content not shown');
-      expect(message).not.toMatch(/T0SECRET|x0secret|s3cret|t0ken|R0UTING/);
+      expect(message).not.toMatch(/T0SECRET|x0secret|s3cret|t0ken|R0UTING|S1GSECRET|workflows/);
     }
   });
 

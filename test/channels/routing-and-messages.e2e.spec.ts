@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
+import { eventKeyOf } from '../../src/events/audit-alert-event.guards.js';
 import { AuditAlertHook, type AuditAlertEvent, AuditMonitorRegistry, type OnAuditAlert } from '../../src/index.js';
 import { expectNoUnhandledRejections } from '../support/rejection-watch.js';
 import { ChannelApps, settle, waitForTimers } from './support/channel-app.js';
@@ -149,7 +150,7 @@ describe('custom messages', () => {
         {
           type: 'webhook',
           url: webhook.url(),
-          body: (event: AuditAlertEvent) => ({ text: `${event.type} on ${event.serviceName}`, id: event.outageId }),
+          body: (event: AuditAlertEvent) => ({ text: `${event.type} on ${event.serviceName}`, id: eventKeyOf(event) }),
         },
         {
           type: 'slack',

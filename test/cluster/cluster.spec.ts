@@ -8,7 +8,7 @@ import {
   AuditAlertModule,
   AuditStorageMonitor,
   type AuditAlertClusterOptions,
-  type AuditAlertEvent,
+  type AuditOutageEvent,
   type AuditAlertModuleOptions,
   type OnAuditAlert,
   type StorageUnreachableEvent,
@@ -30,11 +30,11 @@ const RECOVERED = 'audit.storage.recovered';
 const STORAGE_ERROR = new Error('connect ECONNREFUSED 10.0.0.5:5432');
 
 /** Every event any replica sent, in the order they were delivered. */
-const received: AuditAlertEvent[] = [];
+const received: AuditOutageEvent[] = [];
 
 @AuditAlertHook()
 class RecordingHook implements OnAuditAlert {
-  onAuditAlert(event: AuditAlertEvent): void {
+  onAuditAlert(event: AuditOutageEvent): void {
     received.push(event);
   }
 }
@@ -117,7 +117,7 @@ function recoverAll(): void {
   for (const replica of replicas) replica.monitor.recordSuccess();
 }
 
-function sent(type: string): AuditAlertEvent[] {
+function sent(type: string): AuditOutageEvent[] {
   return received.filter((e) => e.type === type);
 }
 

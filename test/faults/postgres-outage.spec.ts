@@ -16,7 +16,7 @@ import {
   AuditStorageMonitor,
   isStorageRecoveredEvent,
   isStorageUnreachableEvent,
-  type AuditAlertEvent,
+  type AuditOutageEvent,
   type OnAuditAlert,
   type StorageRecoveredEvent,
   type StorageUnreachableEvent,
@@ -35,9 +35,9 @@ const AUDIT_POOL = Symbol('AUDIT_POOL');
 
 @AuditAlertHook()
 class RecordingHook implements OnAuditAlert {
-  readonly events: AuditAlertEvent[] = [];
+  readonly events: AuditOutageEvent[] = [];
 
-  onAuditAlert(event: AuditAlertEvent): void {
+  onAuditAlert(event: AuditOutageEvent): void {
     this.events.push(event);
   }
 }

@@ -1,0 +1,229 @@
+import type {
+  AlertTestEvent,
+  AuditAlertEvent,
+  StorageCapacityEvent,
+  StorageRecoveredEvent,
+  StorageUnreachableEvent,
+} from '../events/audit-alert-event.interface.js';
+import type { ResolvedTeamsChannel } from './channels.options.js';
+import type { HttpDelivery } from './http-delivery.js';
+import { HttpChannel } from './http.channel.js';
+import { humanDuration } from './human-duration.util.js';
+import { alertLabel, isHeadline, percent, plural, truncateUnits } from './message-text.util.js';
+
+/** An element of an Adaptive Card's `body`. */
+export type AdaptiveElement = Readonly<Record<string, unknown>>;
+
+/** An Adaptive Card (https://adaptivecards.io/explorer/AdaptiveCard.html). */
+export interface AdaptiveCard {
+  readonly $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
+  readonly type: 'AdaptiveCard';
+  readonly version: typeof ADAPTIVE_CARD_VERSION;
+  readonly body: readonly AdaptiveElement[];
+  readonly msteams: { readonly width: 'Full' };
+}
+
+/** What a Teams Workflows webhook expects: a message carrying one Adaptive Card attachment. */
+export interface TeamsMessage {
+  readonly type: 'message';
+  readonly attachments: readonly [
+    {
+      readonly contentType: 'application/vnd.microsoft.card.adaptive';
+      readonly contentUrl: null;
+      readonly content: AdaptiveCard;
+    },
+  ];
+}
+
+/** The newest schema version every Teams client (mobile included) renders. */
+export const ADAPTIVE_CARD_VERSION = '1.4';
+
+/** Longest headline, and longest text taken from the event (service, monitor), in characters. */
+const MAX_HEADLINE = 200;
+const MAX_NAME = 200;
+
+/**
+ * Escapes, with a backslash, what Teams' markdown gives a meaning of its own:
+ * emphasis, code, links and mentions anywhere; headings, lists and quotes at
+ * the start of a line. Breaks `{{` so that no text of the event is read as a
+ * `{{DATE()}}` function. Then keeps the result within `max` characters, an
+ * escape never being split from its character.
+ */
+export function escapeTeams(text: string, max: number): string {
+  const escaped = text
+    .replace(/\{\{/g, '{\u200b{')
+    .replace(/[\\*_~`[\]<>]/g, '\\$&')
+    .replace(/^([ \t]*)([#+-])/gm, '$1\\$2')
+    .replace(/^([ \t]*)(\d+)\./gm, '$1$2\\.');
+  return truncateUnits(escaped.match(/\\[\s\S]|[\s\S]/gu) ?? [], max);
+}
+
+/** A time shown in each reader's own time zone; Teams reads the ISO form without milliseconds. */
+function teamsDate(date: Date): string {
+  const iso = date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return `{{DATE(${iso}, SHORT)}} {{TIME(${iso})}}`;
+}
+
+/** The colors of a card's headline, as Adaptive Cards name them. */
+type HeadlineColor = 'Attention' | 'Warning' | 'Good' | 'Accent';
+
+const headline = (text: string, color: HeadlineColor): AdaptiveElement => ({
+  type: 'TextBlock',
+  text,
+  size: 'Large',
+  weight: 'Bolder',
+  color,
+  wrap: true,
+});
+const paragraph = (text: string): AdaptiveElement => ({ type: 'TextBlock', text, wrap: true });
+const facts = (pairs: readonly [string, string][]): AdaptiveElement => ({
+  type: 'FactSet',
+  facts: pairs.map(([title, value]) => ({ title, value })),
+});
+
+/** The built-in headline of each event, and the color of its card. */
+function builtInHeadline(event: AuditAlertEvent): [string, HeadlineColor] {
+  switch (event.type) {
+    case 'audit.storage.unreachable':
+      return ['🚨 Audit storage unreachable', 'Attention'];
+    case 'audit.storage.recovered':
+      return ['✅ Audit storage recovered', 'Good'];
+    case 'audit.storage.capacity':
+      return CAPACITY_HEADLINES[event.level];
+    case 'audit.alert.test':
+      return ['🧪 Test alert, nothing is wrong', 'Accent'];
+  }
+}
+
+function unreachableBody(event: StorageUnreachableEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  const duration = humanDuration(event.unreachableDurationMs);
+  return [
+    paragraph(
+      `**${service}** has been unable to write its audit trail for **${duration}**: ` +
+        `${plural(event.consecutiveFailures, 'failed write')} since the outage began.`,
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Failing since', teamsDate(event.firstFailureAt)],
+      ['Alert', alertLabel(event.occurrence)],
+      ['Outage', escapeTeams(event.outageId, MAX_NAME)],
+    ]),
+    { type: 'TextBlock', text: 'Last error', weight: 'Bolder', wrap: true },
+    // The error is at most 1,024 characters; escaped, at most twice that.
+    { type: 'TextBlock', text: escapeTeams(event.lastError, 2_048), fontType: 'Monospace', wrap: true },
+  ];
+}
+
+function recoveredBody(event: StorageRecoveredEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  const affected = plural(event.eventsAffected, 'audit write');
+  return [
+    paragraph(
+      `**${service}** is writing its audit trail again. The outage lasted ` +
+        `**${humanDuration(event.outageDurationMs)}**; **${affected}** failed during it.`,
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Outage started', teamsDate(event.outageStartedAt)],
+      ['Recovered', teamsDate(event.recoveredAt)],
+      ['Outage', escapeTeams(event.outageId, MAX_NAME)],
+    ]),
+  ];
+}
+
+const CAPACITY_HEADLINES: Readonly<Record<StorageCapacityEvent['level'], [string, HeadlineColor]>> = {
+  warning: ['⚠️ Audit storage filling up', 'Warning'],
+  critical: ['🚨 Audit storage nearly full', 'Attention'],
+  normal: ['✅ Audit storage back under its capacity warning', 'Good'],
+};
+
+function capacityBody(event: StorageCapacityEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  const usage = percent(event.usedRatio);
+  const amount = event.used !== null && event.total !== null ? `${event.used} of ${event.total}` : usage;
+  return [
+    paragraph(
+      event.level === 'normal'
+        ? `**${service}**'s audit storage is back at **${usage}** used, under the warning level of ${percent(event.threshold)}.`
+        : `**${service}**'s audit storage is **${usage}** full, past the ${event.level} level of ${percent(event.threshold)}.`,
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Used', escapeTeams(amount, MAX_NAME)],
+      ['Checked', teamsDate(event.checkedAt)],
+      ['Capacity episode', escapeTeams(event.outageId, MAX_NAME)],
+    ]),
+  ];
+}
+
+function testBody(event: AlertTestEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  return [
+    paragraph(
+      `This is a **test** of the audit storage alerts of **${service}**, sent on request. ` +
+        'No outage is open and nothing needs doing: a real alert would look like this one and come here.',
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Sent', teamsDate(event.sentAt)],
+      ['Test', escapeTeams(event.testId, MAX_NAME)],
+    ]),
+  ];
+}
+
+function bodyOf(event: AuditAlertEvent): AdaptiveElement[] {
+  switch (event.type) {
+    case 'audit.storage.unreachable':
+      return unreachableBody(event);
+    case 'audit.storage.recovered':
+      return recoveredBody(event);
+    case 'audit.storage.capacity':
+      return capacityBody(event);
+    case 'audit.alert.test':
+      return testBody(event);
+  }
+}
+
+/**
+ * Renders `event` as a Teams Workflows message: one Adaptive Card saying what
+ * failed, for how long, the last error, the service, the monitor and the
+ * outage; a clear recovered card; a capacity card colored by its level; or a
+ * card marked as a test.
+ * @param summary A headline of the application's, in place of the built-in one.
+ */
+export function teamsMessage(event: AuditAlertEvent, summary?: string): TeamsMessage {
+  const [builtIn, color] = builtInHeadline(event);
+  const title = summary === undefined ? builtIn : escapeTeams(summary, MAX_HEADLINE);
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        contentUrl: null,
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: ADAPTIVE_CARD_VERSION,
+          body: [headline(title, color), ...bodyOf(event)],
+          msteams: { width: 'Full' },
+        },
+      },
+    ],
+  };
+}
+
+/** Posts an Adaptive Card to Microsoft Teams through a Workflows webhook. */
+export class TeamsChannel extends HttpChannel<ResolvedTeamsChannel> {
+  constructor(options: ResolvedTeamsChannel, delivery: HttpDelivery) {
+    super(options, delivery, 'Teams');
+  }
+
+  protected override bodyFor(event: AuditAlertEvent): TeamsMessage {
+    return teamsMessage(event, this.custom('summary', this.options.summary, event, isHeadline));
+  }
+}
