@@ -157,3 +157,9 @@ export const auditStorageUnavailable = 'This action is refused while its audit t
 
 export const guardedUnknownMonitor = (route: string, name: string, known: readonly string[]): string =>
   `${route} is marked @RequireAuditStorage({ monitor: "${name}" }), but the monitors are: ${known.join(', ')}.`;
+
+export const healthCheckWithoutProbe = (monitors: readonly string[]): string =>
+  `AuditStorageHealthIndicator: monitor${monitors.length === 1 ? '' : 's'} ${monitors.map((m) => `"${m}"`).join(', ')} ` +
+  `${monitors.length === 1 ? 'has' : 'have'} no probe, so once alerting ${monitors.length === 1 ? 'it stays' : 'they stay'} down until a write succeeds. ` +
+  'As a Kubernetes readiness check this deadlocks: no traffic reaches the pod, so no write ends the outage. ' +
+  'Configure a probe (probe: { check }) or see docs/kubernetes.md of nestjs-audit-alert.';

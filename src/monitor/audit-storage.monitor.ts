@@ -41,7 +41,8 @@ export class AuditStorageMonitor {
   private thresholdTimer: AuditAlertTimer | null = null;
   private sweepTimer: AuditAlertTimer | null = null;
   private probeTimer: AuditAlertTimer | null = null;
-  private probing = false;
+  /** The probe run in flight, shared by whoever asks for one meanwhile. */
+  private probing: Promise<void> | null = null;
   private started = false;
   private closed = false;
   // Made once: track() is on the write path of every audit record.
@@ -125,6 +126,26 @@ export class AuditStorageMonitor {
     const generation = writes.current ?? this.openGeneration(writes);
     generation.pending += 1;
     return settled.then(generation.onSuccess, generation.onFailure);
+  }
+
+  /** Whether this monitor has a `probe` to check the storage with. */
+  get hasProbe(): boolean {
+    return this.probe !== null;
+  }
+
+  /**
+   * Runs the probe now (or joins the run in flight), records its outcome as the
+   * timed probe does, and resolves once it is recorded: within the probe's
+   * `timeoutMs`. Lets a health check ask the storage itself instead of waiting
+   * for a write, which may never come while the check keeps traffic away.
+   * @returns `false`, at once, when the monitor has no probe or is closed; `true` otherwise.
+   */
+  async probeNow(): Promise<boolean> {
+    const probe = this.probe;
+    if (!probe || this.closed) return false;
+    this.disarm('probeTimer');
+    await (this.probing ?? this.runProbe(probe));
+    return true;
   }
 
   /** What the monitor knows right now. */
@@ -231,8 +252,16 @@ export class AuditStorageMonitor {
     }, probe.intervalMs);
   }
 
-  private async runProbe(probe: ResolvedProbeOptions): Promise<void> {
-    this.probing = true;
+  private runProbe(probe: ResolvedProbeOptions): Promise<void> {
+    const run = this.probeOnce(probe).finally(() => {
+      this.probing = null;
+      this.scheduleProbe();
+    });
+    this.probing = run;
+    return run;
+  }
+
+  private async probeOnce(probe: ResolvedProbeOptions): Promise<void> {
     let timer: AuditAlertTimer | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = this.clock.setTimer(
@@ -247,8 +276,6 @@ export class AuditStorageMonitor {
       if (!this.closed) this.recordFailure(error);
     } finally {
       this.clock.clearTimer(timer);
-      this.probing = false;
-      this.scheduleProbe();
     }
   }
 }

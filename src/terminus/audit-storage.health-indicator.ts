@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
-import { invalidOption, unknownMonitor, unknownOption } from '../audit-alert.messages.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
+import { healthCheckWithoutProbe, invalidOption, unknownMonitor, unknownOption } from '../audit-alert.messages.js';
 import type { AuditStorageState, AuditStorageStatus } from '../monitor/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';
 
@@ -50,17 +51,33 @@ const OPTION_KEYS = ['monitor', 'failingIsDown'];
  * ```
  */
 @Injectable()
-export class AuditStorageHealthIndicator {
+export class AuditStorageHealthIndicator implements OnApplicationBootstrap {
+  private readonly logger = new AuditAlertLogger();
+
   constructor(
     private readonly healthIndicatorService: HealthIndicatorService,
     private readonly registry: AuditMonitorRegistry,
   ) {}
+
+  /** @internal Warns about monitors without a probe: as a readiness check, they could not recover without traffic. */
+  onApplicationBootstrap(): void {
+    const withoutProbe = this.registry
+      .list()
+      .filter((m) => !m.hasProbe)
+      .map((m) => m.name);
+    if (withoutProbe.length > 0) this.logger.warn(healthCheckWithoutProbe(withoutProbe));
+  }
 
   /**
    * Reports one monitor (`options.monitor`) or every monitor under `key`: down
    * while alerting (and while failing, with `failingIsDown`), up otherwise,
    * with each monitor's figures. With every monitor, the figures are under
    * `monitors`, by name.
+   *
+   * A monitor in an outage that has a probe is probed first (within the probe's
+   * `timeoutMs`), so the check reports the storage as it is now rather than as
+   * the last write found it: a pod kept out of traffic by this check becomes
+   * ready again once the storage answers, without needing a write.
    * @throws AuditAlertConfigError when `options` is invalid or no monitor has the name given.
    */
   async isHealthy<const Key extends string>(
@@ -69,11 +86,13 @@ export class AuditStorageHealthIndicator {
   ): Promise<HealthIndicatorResult<Key>> {
     const { monitor, failingIsDown } = readOptions(options);
     const indicator = this.healthIndicatorService.check(key);
+    if (monitor !== undefined && !this.registry.has(monitor)) {
+      const names = this.registry.list().map((m) => m.name);
+      throw new AuditAlertConfigError(unknownMonitor(monitor, names), 'monitor');
+    }
+    const reported = monitor === undefined ? this.registry.list() : [this.registry.get(monitor)];
+    await Promise.all(reported.filter((m) => m.getStatus().state !== 'healthy').map((m) => m.probeNow()));
     if (monitor !== undefined) {
-      if (!this.registry.has(monitor)) {
-        const names = this.registry.list().map((m) => m.name);
-        throw new AuditAlertConfigError(unknownMonitor(monitor, names), 'monitor');
-      }
       const { status, ...figures } = detailsOf(this.registry.get(monitor).getStatus(), failingIsDown);
       return status === 'up' ? indicator.up({ monitor, ...figures }) : indicator.down({ monitor, ...figures });
     }

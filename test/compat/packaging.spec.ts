@@ -493,7 +493,10 @@ describe('the consumer matrix', () => {
   async function boot(project: string): Promise<{ status: number; health: unknown; entry: string }> {
     const { stdout, stderr } = await run(process.execPath, ['dist/main.js'], project, RUN_TIMEOUT_MS);
     expect(stderr).toBe('');
-    return JSON.parse(stdout) as { status: number; health: unknown; entry: string };
+    const lines = stdout.trim().split('\n');
+    // The app's monitor has no probe: the health indicator says, once, what that means for readiness.
+    expect(lines.slice(0, -1)).toEqual([expect.stringContaining('monitor "default" has no probe')]);
+    return JSON.parse(lines.at(-1)!) as { status: number; health: unknown; entry: string };
   }
 
   const healthyBody = {

@@ -14,6 +14,7 @@ import {
   type AuditStorageMonitor,
 } from '../../src/index.js';
 import { AuditStorageHealthIndicator } from '../../src/terminus/index.js';
+import { CaptureLogger } from '../support/capture-logger.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
 
 @Controller('health')
@@ -319,5 +320,132 @@ describe('the core package and @nestjs/terminus', () => {
     );
     // The second line shows the block works: the subpath, which does need Terminus, fails to load.
     expect(stdout.trim().split('\n')).toEqual(['core: function', 'terminus: ERR_MODULE_NOT_FOUND']);
+  });
+});
+
+/** A storage the probe asks: it answers, refuses, or hangs until released. */
+class ProbedStorage {
+  answering = true;
+  hanging = false;
+  checks = 0;
+
+  async check(): Promise<void> {
+    this.checks += 1;
+    if (this.hanging) return new Promise<void>(() => undefined);
+    if (!this.answering) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+  }
+}
+
+describe('AuditStorageHealthIndicator as a readiness check', () => {
+  let app: INestApplication;
+  let clock: ManualClock;
+  let baseUrl: string;
+  let logger: CaptureLogger;
+
+  async function start(storage: ProbedStorage | null): Promise<AuditStorageMonitor> {
+    @Module({
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        AuditAlertModule.forRoot({
+          thresholdMs: 1_000,
+          monitors: [
+            storage
+              ? { name: 'orders', probe: { check: () => storage.check(), intervalMs: 60_000, timeoutMs: 2_000 } }
+              : { name: 'orders' },
+            { name: 'archive', probe: { check: () => undefined } },
+          ],
+        }),
+      ],
+      controllers: [HealthController],
+      providers: [AuditStorageHealthIndicator],
+    })
+    class ReadinessModule {}
+    clock = new ManualClock();
+    logger = new CaptureLogger();
+    const moduleRef = await Test.createTestingModule({ imports: [ReadinessModule] })
+      .overrideProvider(AUDIT_ALERT_CLOCK)
+      .useValue(clock)
+      .compile();
+    app = moduleRef.createNestApplication({ logger });
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as { port: number };
+    baseUrl = `http://127.0.0.1:${port}`;
+    return app.get(AuditMonitorRegistry).get('orders');
+  }
+
+  async function status(path = '/health/orders'): Promise<{ status: number; state: string }> {
+    const response = await fetch(`${baseUrl}${path}`);
+    const body = (await response.json()) as any;
+    return { status: response.status, state: body.details.orders_audit.state };
+  }
+
+  /** An alerting outage with no write after it: what a pod that readiness took out of traffic sees. */
+  async function alertWithoutTraffic(orders: AuditStorageMonitor): Promise<void> {
+    orders.recordFailure(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    clock.advance(1_000);
+    await flush();
+    expect(orders.getStatus().state).toBe('alerting');
+  }
+
+  afterEach(async () => {
+    await app.close();
+  });
+
+  it('probes the storage when asked during an outage, and is ready again once it answers, without a write', async () => {
+    const storage = new ProbedStorage();
+    const orders = await start(storage);
+    await alertWithoutTraffic(orders);
+    storage.answering = false;
+    expect(await status()).toEqual({ status: 503, state: 'alerting' });
+    expect(storage.checks).toBe(1);
+    expect(orders.getStatus().consecutiveFailures).toBe(2);
+
+    storage.answering = true;
+    expect(await status()).toEqual({ status: 200, state: 'healthy' });
+    expect(storage.checks).toBe(2);
+    // No scheduled probe ran: the manual clock never reached the probe's interval.
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('does not probe a healthy monitor', async () => {
+    const storage = new ProbedStorage();
+    await start(storage);
+    expect(await status()).toEqual({ status: 200, state: 'healthy' });
+    expect(storage.checks).toBe(0);
+  });
+
+  it('answers within the probe timeout when the storage hangs, and reports it down', async () => {
+    const storage = new ProbedStorage();
+    const orders = await start(storage);
+    await alertWithoutTraffic(orders);
+    storage.hanging = true;
+    const answer = status();
+    // The request is on its way through HTTP: wait (a few ms at a time) until it reaches the probe.
+    while (storage.checks === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    clock.advance(2_000);
+    expect(await answer).toEqual({ status: 503, state: 'alerting' });
+    expect(orders.getStatus().lastError).toBe('Error: Probe of monitor "orders" did not answer within 2000 ms');
+  });
+
+  it('runs one probe for checks that arrive together', async () => {
+    const storage = new ProbedStorage();
+    const orders = await start(storage);
+    await alertWithoutTraffic(orders);
+    const answers = await Promise.all(['/health/orders', '/health/orders', '/health'].map((p) => fetch(baseUrl + p)));
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(storage.checks).toBe(1);
+  });
+
+  it('warns at bootstrap, naming the monitors, when a monitor has no probe, and stays down until a write', async () => {
+    const orders = await start(null);
+    expect(logger.of('warn')).toEqual([
+      'AuditStorageHealthIndicator: monitor "orders" has no probe, so once alerting it stays down until a write succeeds. ' +
+        'As a Kubernetes readiness check this deadlocks: no traffic reaches the pod, so no write ends the outage. ' +
+        'Configure a probe (probe: { check }) or see docs/kubernetes.md of nestjs-audit-alert.',
+    ]);
+    await alertWithoutTraffic(orders);
+    expect(await status()).toEqual({ status: 503, state: 'alerting' });
+    orders.recordSuccess();
+    expect(await status()).toEqual({ status: 200, state: 'healthy' });
   });
 });
