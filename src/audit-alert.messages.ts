@@ -115,6 +115,9 @@ export const clusterSentAlone = (replica: string, alert: string, reason: string)
 export const clusterLeftToOthers = (replica: string, alert: string): string =>
   `Replica "${replica}" did not send ${alert}: another replica of the cluster has, or the cluster never alerted.`;
 
+export const clusterTookOver = (replica: string, alert: string, leaseMs: number): string =>
+  `Replica "${replica}" sent ${alert} in place of the replica that claimed it, which did not confirm its delivery within ${leaseMs} ms.`;
+
 export const clusterDecisionFailed = (replica: string, monitor: string, error: string): string =>
   `Replica "${replica}" could not settle an alert of monitor "${monitor}" with the cluster: ${error}`;
 

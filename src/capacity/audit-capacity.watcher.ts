@@ -118,7 +118,7 @@ export class AuditCapacityWatcher implements OnApplicationBootstrap, OnModuleDes
     metrics: AuditAlertMetrics,
   ) {
     const logger = new AuditAlertLogger();
-    const send = (event: StorageCapacityEvent): void => dispatcher.dispatch(event);
+    const send = (event: StorageCapacityEvent): void => void dispatcher.dispatch(event);
     for (const monitor of options.monitors) {
       if (!monitor.capacity) continue;
       const watch = new CapacityWatch(monitor, monitor.capacity, clock, send, logger);

@@ -49,7 +49,8 @@ export interface AuditAlertClusterOptions {
   redis: AuditAlertRedisClient | string | AuditAlertRedisConnectionOptions;
   /**
    * Start of every key the module writes:
-   * `<keyPrefix>:<serviceName>:<monitor>:outage…`.
+   * `<keyPrefix>:{<serviceName>:<monitor>}:outage…`; the `{…}` hash tag keeps
+   * the keys of one monitor in one slot of a Redis Cluster. Without `{` or `}`.
    * @default 'audit-alert'
    */
   keyPrefix?: string;

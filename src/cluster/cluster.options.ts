@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
 import { describeKind, invalidSecretOption } from '../audit-alert.messages.js';
-import { readDuration, readObject, readString, rejectUnknownKeys } from '../options/option-readers.util.js';
+import { fail, readDuration, readObject, readString, rejectUnknownKeys } from '../options/option-readers.util.js';
 import type {
   AuditAlertClusterOptions,
   AuditAlertRedisClient,
@@ -58,6 +58,13 @@ function resolveRedis(value: unknown): ResolvedRedisTarget {
   throw new AuditAlertConfigError(invalidSecretOption(path, describeKind(value), REDIS_ALLOWED), path);
 }
 
+/** A brace in the prefix would move the `{…}` hash tag that keeps a monitor's keys in one Redis Cluster slot. */
+function readKeyPrefix(cluster: Record<string, unknown>): string {
+  const prefix = readString(cluster, 'keyPrefix', 'audit-alert', 'cluster.keyPrefix');
+  if (/[{}]/.test(prefix)) fail('cluster.keyPrefix', prefix, 'a non-empty string without "{" or "}"');
+  return prefix;
+}
+
 /**
  * Validates the `cluster` option; `null` when it is absent.
  * @throws AuditAlertConfigError naming the first invalid field.
@@ -68,7 +75,7 @@ export function resolveClusterOptions(raw: unknown): ResolvedClusterOptions | nu
   rejectUnknownKeys(cluster, CLUSTER_KEYS, 'cluster.');
   return {
     redis: resolveRedis(cluster.redis),
-    keyPrefix: readString(cluster, 'keyPrefix', 'audit-alert', 'cluster.keyPrefix'),
+    keyPrefix: readKeyPrefix(cluster),
     replicaId: readString(cluster, 'replicaId', `${hostname()}:${process.pid}`, 'cluster.replicaId'),
     timeoutMs: readDuration(cluster, 'timeoutMs', 500, { min: 1, path: 'cluster.timeoutMs' }),
   };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
-import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type {
   AuditOutageEvent,
@@ -11,14 +11,20 @@ import type {
 import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
 import type { FailureTracker } from '../monitor/failure-tracker.js';
 import type { RedisAlertCoordinator } from './redis-alert.coordinator.js';
-import { RECOVER_SCRIPT, RESOLVE_AND_CLAIM_SCRIPT } from './redis-alert.scripts.js';
+import { CONFIRM_SCRIPT, OPEN_OUTAGE_SCRIPT, RECOVER_SCRIPT, RESOLVE_AND_CLAIM_SCRIPT } from './redis-alert.scripts.js';
 
 /**
  * What a monitor consults, in place of sending, when alerts are coordinated
  * across replicas. Called on transitions only: an outage opens, an alert is
- * due, an outage ends.
+ * due, an outage ends; and once on a success while healthy when the cluster
+ * has an alerted outage this replica must resolve.
  */
 export interface MonitorAlertCoordination {
+  /**
+   * `true` while the cluster has an alerted outage that this replica, healthy,
+   * resolves on its next success. Read on every success while healthy, hence a field.
+   */
+  readonly resolvePending: boolean;
   /**
    * Takes over the event (if any) of a transition: it is sent later, once
    * the cluster has decided, or not at all when another replica sends it.
@@ -28,6 +34,10 @@ export interface MonitorAlertCoordination {
     tracker: Pick<FailureTracker, 'state' | 'status'>,
     event: AuditOutageEvent | null,
   ): void;
+  /** A success while healthy with {@link resolvePending} set: ends the cluster's outage. */
+  succeededWhileHealthy(): void;
+  /** Stops the timers; called at shutdown. */
+  close(): void;
 }
 
 /** This replica's view of one outage of the monitor, and the cluster's id for it. */
@@ -36,6 +46,10 @@ interface ReplicaOutage {
   clusterId: string;
   /** Whether this replica has sent an unreachable alert of this outage. */
   sent: boolean;
+  /** Wall-clock time of this replica's first failure of the outage. */
+  readonly firstFailureAt: number;
+  /** Waits for the lease of another replica's unconfirmed claim to run out. */
+  leaseTimer: AuditAlertTimer | null;
 }
 
 /** An open outage the cluster never closes is forgotten after this long without a transition, at least. */
@@ -43,30 +57,34 @@ const MIN_OPEN_TTL_MS = 60_000;
 /** Whether the cluster alerted for an outage, and announced its end, is kept this long at least. */
 const MIN_RECORD_TTL_MS = 24 * 60 * 60 * 1_000;
 
+/** How RESOLVE_AND_CLAIM_SCRIPT reads its claim argument. */
+const CLAIM_MODES = { none: '0', claim: '1', takeOver: '2' } as const;
+
 /**
  * Coordinates the alerts of one monitor with the same monitor of the other
  * replicas. Every decision is queued behind the previous one, so events leave
  * in the order the monitor raised them (a recovery never overtakes its alert).
  */
 export class MonitorAlertCoordinator implements MonitorAlertCoordination {
-  private readonly openKey: string;
-  private readonly recordPrefix: string;
+  resolvePending = false;
+
+  private readonly keys: readonly [string, string];
   private readonly cooldownMs: string;
   private readonly openTtlMs: string;
   private readonly recordTtlMs: string;
   private outage: ReplicaOutage | null = null;
   private tail: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly monitor: ResolvedMonitorOptions,
     private readonly redis: RedisAlertCoordinator,
     private readonly dispatcher: AuditAlertDispatcher,
-    private readonly clock: Pick<AuditAlertClock, 'wallNow'>,
+    private readonly clock: AuditAlertClock,
   ) {
-    // Encoded so that a ':' in a name cannot make two monitors share keys.
-    const base = `${redis.options.keyPrefix}:${encodeURIComponent(monitor.serviceName)}:${encodeURIComponent(monitor.name)}`;
-    this.openKey = `${base}:outage`;
-    this.recordPrefix = `${base}:outage:`;
+    // Encoded so that a ':' or a brace in a name cannot make two monitors share keys or break the hash tag.
+    const base = `${redis.options.keyPrefix}:{${encodeURIComponent(monitor.serviceName)}:${encodeURIComponent(monitor.name)}}`;
+    this.keys = [`${base}:outage`, `${base}:outages`];
     this.cooldownMs = String(monitor.cooldownMs);
     const openTtl = Math.max(MIN_OPEN_TTL_MS, 2 * (monitor.thresholdMs + monitor.cooldownMs));
     this.openTtlMs = String(openTtl);
@@ -80,13 +98,18 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
   ): void {
     const after = tracker.state;
     if (before === 'healthy' && after !== 'healthy') {
+      const status = tracker.status();
       const opened: ReplicaOutage = {
-        clusterId: event?.outageId ?? (tracker.status().outageId as string),
+        clusterId: event?.outageId ?? (status.outageId as string),
         sent: false,
+        firstFailureAt: (status.firstFailureAt as Date).getTime(),
+        leaseTimer: null,
       };
       this.outage = opened;
+      // The outage this replica joins now is the one a pending resolution was about.
+      this.resolvePending = false;
       // With an alert already due, its claim opens the outage in the same round trip.
-      if (event === null) this.enqueue(() => this.open(opened));
+      if (event === null) this.enqueue(() => this.open(opened, status.consecutiveFailures));
     }
     const outage = this.outage;
     if (outage === null) {
@@ -97,90 +120,199 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
       this.enqueue(() => this.alert(outage, event));
     } else if (after === 'healthy') {
       this.outage = null;
-      // An outage that never reached the threshold here ends silently, as alone.
-      if (before === 'alerting') {
-        const recovery = event?.type === AuditAlertEvents.StorageRecovered ? event : null;
-        this.enqueue(() => this.recover(outage, recovery));
-      }
+      this.stopWaiting(outage);
+      const recovery = event?.type === AuditAlertEvents.StorageRecovered ? event : null;
+      // Even an outage that never reached the threshold here ends the cluster's: another replica may have alerted.
+      this.enqueue(() => this.recover(outage, recovery));
     }
   }
 
-  private enqueue(step: () => Promise<void>): void {
+  succeededWhileHealthy(): void {
+    this.resolvePending = false;
+    this.enqueue(() => this.recover(null, null));
+  }
+
+  /**
+   * Asks the cluster whether an alerted outage is open, so that this replica,
+   * healthy, resolves it on its next success. Run when the application starts
+   * and whenever Redis answers again after it could not be reached.
+   */
+  checkOpenOutage(): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.outage !== null || this.closed) return;
+      try {
+        const reply = await this.redis.eval(OPEN_OUTAGE_SCRIPT, this.keys, []);
+        this.resolvePending = Array.isArray(reply) && reply.length > 0 && this.outage === null;
+      } catch {
+        // Logged by the coordinator; checked again when Redis answers.
+      }
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.outage) this.stopWaiting(this.outage);
+  }
+
+  private enqueue(step: () => Promise<void>): Promise<void> {
     // Steps fail open on their own; this only keeps one broken step from stopping the ones after it.
     const run = this.tail.then(step).catch((error: unknown) => this.redis.decisionFailed(this.monitor, error));
     this.tail = run;
     this.dispatcher.track(run);
+    return run;
   }
 
   /** Joins the cluster's open outage, or opens it under this replica's id. */
-  private async open(outage: ReplicaOutage): Promise<void> {
+  private async open(outage: ReplicaOutage, failures: number): Promise<void> {
     try {
-      const [id] = await this.resolve(outage, false, 0);
+      const [id] = await this.resolve(outage, 'none', 0, failures);
       outage.clusterId = id;
     } catch {
       // Logged by the coordinator; the alert claim tries again.
     }
   }
 
-  private async alert(outage: ReplicaOutage, event: StorageUnreachableEvent): Promise<void> {
-    let decision: [string, number];
+  /**
+   * Claims the alert of the current window and sends it when granted. With
+   * `takeOver`, only the window another replica claimed and never confirmed
+   * is claimed: a replica waiting for a lease opens no new window.
+   */
+  private async alert(outage: ReplicaOutage, event: StorageUnreachableEvent, takeOver = false): Promise<void> {
+    if (this.outage !== outage) return; // ended while this waited for a lease
+    let decision: [string, number, number];
     try {
-      decision = await this.resolve(outage, true, event.occurrence);
+      decision = await this.resolve(
+        outage,
+        takeOver ? 'takeOver' : 'claim',
+        event.occurrence,
+        event.consecutiveFailures,
+      );
     } catch (error) {
       this.sendAlone(outage, { ...event, outageId: outage.clusterId }, error);
       return;
     }
-    const [id, occurrence] = decision;
+    const [id, occurrence, leaseUntil] = decision;
     outage.clusterId = id;
     if (occurrence === 0) {
-      this.redis.leftToOthers(event.type, event.monitor, id);
+      if (!takeOver) this.redis.leftToOthers(event.type, event.monitor, id);
+      if (leaseUntil > 0) this.waitForLease(outage, event, leaseUntil);
       return;
     }
+    if (takeOver) this.redis.tookOver(event.type, event.monitor, id);
     outage.sent = true;
-    this.dispatcher.dispatch({ ...event, outageId: id, occurrence });
+    const delivered = this.dispatcher.dispatch({ ...event, outageId: id, occurrence });
+    // Confirmed off the queue: a slow channel must not hold back this monitor's next decision.
+    this.dispatcher.track(delivered.then(() => this.confirm(id, occurrence)));
   }
 
-  /** Ends the cluster's outage; announces it when this replica is the one to. */
-  private async recover(outage: ReplicaOutage, event: StorageRecoveredEvent | null): Promise<void> {
-    let announce: boolean;
+  /**
+   * Another replica claimed this window and has not confirmed its delivery:
+   * once its lease runs out, this replica claims again, and sends the alert
+   * itself if the claimer never confirmed (it died, hung, or lost Redis).
+   */
+  private waitForLease(outage: ReplicaOutage, event: StorageUnreachableEvent, leaseUntil: number): void {
+    if (this.closed || outage.leaseTimer !== null) return;
+    const delayMs = Math.max(1, leaseUntil - this.clock.wallNow() + 1);
+    outage.leaseTimer = this.clock.setTimer(() => {
+      outage.leaseTimer = null;
+      this.enqueue(() => this.alert(outage, event, true));
+    }, delayMs);
+  }
+
+  private stopWaiting(outage: ReplicaOutage): void {
+    if (outage.leaseTimer === null) return;
+    this.clock.clearTimer(outage.leaseTimer);
+    outage.leaseTimer = null;
+  }
+
+  private async confirm(id: string, occurrence: number): Promise<void> {
     try {
-      const reply = await this.redis.eval(
-        RECOVER_SCRIPT,
-        [this.openKey, this.recordPrefix + outage.clusterId],
-        [outage.clusterId, outage.sent ? '1' : '0', this.redis.options.replicaId, this.recordTtlMs],
-      );
-      announce = reply === 1;
-    } catch (error) {
-      if (event) this.sendAlone(outage, { ...event, outageId: outage.clusterId }, error);
-      return;
+      await this.redis.eval(CONFIRM_SCRIPT, this.keys, [id, String(occurrence), String(this.clock.wallNow())]);
+    } catch {
+      // Logged by the coordinator: another replica may send this alert again once the lease runs out.
     }
-    if (!event) return;
-    if (announce) this.dispatcher.dispatch({ ...event, outageId: outage.clusterId });
-    else this.redis.leftToOthers(event.type, event.monitor, outage.clusterId);
   }
 
-  private async resolve(outage: ReplicaOutage, claim: boolean, occurrence: number): Promise<[string, number]> {
-    const reply = await this.redis.eval(
-      RESOLVE_AND_CLAIM_SCRIPT,
-      [this.openKey],
-      [
-        this.recordPrefix,
-        outage.clusterId,
-        randomUUID(),
-        outage.sent ? '0' : '1',
-        this.openTtlMs,
-        claim ? '1' : '0',
-        this.cooldownMs,
+  /**
+   * Ends this replica's outage (or, with `null`, only the cluster's) and
+   * announces each recovery this replica is the one to announce.
+   */
+  private async recover(outage: ReplicaOutage | null, event: StorageRecoveredEvent | null): Promise<void> {
+    let reply: unknown;
+    try {
+      reply = await this.redis.eval(RECOVER_SCRIPT, this.keys, [
+        outage?.clusterId ?? '',
+        outage?.sent ? '1' : '0',
         this.redis.options.replicaId,
-        String(occurrence),
         this.recordTtlMs,
         String(this.clock.wallNow()),
-      ],
-    );
-    if (!Array.isArray(reply) || typeof reply[0] !== 'string' || typeof reply[1] !== 'number') {
+      ]);
+    } catch (error) {
+      if (outage && event) this.sendAlone(outage, { ...event, outageId: outage.clusterId }, error);
+      // A healthy replica learns again whether to resolve once Redis answers.
+      return;
+    }
+    const [announce, first, failures, otherId, otherFirst, otherFailures] = Array.isArray(reply) ? reply : [];
+    if (outage) {
+      const own = event ? { ...event, outageId: outage.clusterId } : this.recovered(outage.clusterId, first, failures);
+      if (announce === 1) this.announce(own);
+      else if (own) this.redis.leftToOthers(AuditAlertEvents.StorageRecovered, this.monitor.name, outage.clusterId);
+    }
+    if (typeof otherId === 'string' && otherId !== '')
+      this.announce(this.recovered(otherId, otherFirst, otherFailures));
+  }
+
+  private announce(event: StorageRecoveredEvent | null): void {
+    if (event) this.dispatcher.dispatch(event);
+  }
+
+  /** The recovery of an outage this replica did not alert on, from the cluster's record of it. */
+  private recovered(outageId: string, first: unknown, failures: unknown): StorageRecoveredEvent | null {
+    if (!this.monitor.notifyRecovery) return null;
+    const now = this.clock.wallNow();
+    const startedAt = typeof first === 'number' && first > 0 ? first : now;
+    return {
+      type: AuditAlertEvents.StorageRecovered,
+      outageId,
+      monitor: this.monitor.name,
+      serviceName: this.monitor.serviceName,
+      outageStartedAt: new Date(startedAt),
+      recoveredAt: new Date(now),
+      outageDurationMs: Math.max(0, now - startedAt),
+      eventsAffected: typeof failures === 'number' ? failures : 0,
+    };
+  }
+
+  private async resolve(
+    outage: ReplicaOutage,
+    claim: 'none' | 'claim' | 'takeOver',
+    occurrence: number,
+    failures: number,
+  ): Promise<[string, number, number]> {
+    const reply = await this.redis.eval(RESOLVE_AND_CLAIM_SCRIPT, this.keys, [
+      outage.clusterId,
+      randomUUID(),
+      outage.sent ? '0' : '1',
+      this.openTtlMs,
+      CLAIM_MODES[claim],
+      this.cooldownMs,
+      this.redis.options.replicaId,
+      String(occurrence),
+      this.recordTtlMs,
+      String(this.clock.wallNow()),
+      String(outage.firstFailureAt),
+      String(failures),
+      String(this.redis.leaseMs),
+    ]);
+    if (
+      !Array.isArray(reply) ||
+      typeof reply[0] !== 'string' ||
+      typeof reply[1] !== 'number' ||
+      typeof reply[2] !== 'number'
+    ) {
       throw new Error(`unexpected reply from Redis: ${typeof reply}`);
     }
-    return [reply[0], reply[1]];
+    return [reply[0], reply[1], reply[2]];
   }
 
   /** Fails open: what a replica on its own would send, with the id it last agreed on. */

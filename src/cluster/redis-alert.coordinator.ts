@@ -7,6 +7,7 @@ import {
   clusterNeedsIoredis,
   clusterReachable,
   clusterSentAlone,
+  clusterTookOver,
   clusterUnreachable,
   connectionStatusReason,
   timeoutReason,
@@ -45,16 +46,25 @@ export class RedisAlertCoordinator {
   private owned: Redis | null = null;
   private unreachable = false;
   private closed = false;
+  private readonly monitors: MonitorAlertCoordinator[] = [];
 
+  /**
+   * @param leaseMs How long an alert claim holds without a confirmed delivery
+   * (see {@link alertLeaseMs}); past it another replica sends the alert.
+   */
   constructor(
     readonly options: ResolvedClusterOptions,
     private readonly dispatcher: AuditAlertDispatcher,
     private readonly clock: AuditAlertClock,
+    readonly leaseMs: number,
   ) {}
 
   /** The coordination of one monitor; `null` for a disabled one, which never alerts. */
   forMonitor(monitor: ResolvedMonitorOptions): MonitorAlertCoordinator | null {
-    return monitor.enabled ? new MonitorAlertCoordinator(monitor, this, this.dispatcher, this.clock) : null;
+    if (!monitor.enabled) return null;
+    const coordinator = new MonitorAlertCoordinator(monitor, this, this.dispatcher, this.clock);
+    this.monitors.push(coordinator);
+    return coordinator;
   }
 
   /**
@@ -63,7 +73,10 @@ export class RedisAlertCoordinator {
    */
   async start(): Promise<void> {
     const client = await this.client();
-    if (client.status === undefined || client.status === 'ready') return;
+    if (client.status === undefined || client.status === 'ready') {
+      await this.checkOpenOutages();
+      return;
+    }
     const owned = this.owned;
     if (owned === null) {
       const lazy = client as { status?: string; connect?: () => Promise<unknown> };
@@ -80,6 +93,7 @@ export class RedisAlertCoordinator {
     ]);
     clearTimeout(timer);
     if (!ready) this.markUnreachable(timeoutReason(this.options.timeoutMs));
+    else await this.checkOpenOutages();
   }
 
   /** Closes the connection the module opened; a client given by the application is left open. */
@@ -142,6 +156,11 @@ export class RedisAlertCoordinator {
     this.logger.debug(clusterLeftToOthers(this.options.replicaId, alertRaised(type, monitor, outageId)));
   }
 
+  /** Logs an alert this replica sent in place of a claimer that never confirmed it. */
+  tookOver(type: string, monitor: string, outageId: string): void {
+    this.logger.warn(clusterTookOver(this.options.replicaId, alertRaised(type, monitor, outageId), this.leaseMs));
+  }
+
   /** Logs a step of a monitor's coordination that threw. */
   decisionFailed(monitor: ResolvedMonitorOptions, error: unknown): void {
     this.logger.error(clusterDecisionFailed(this.options.replicaId, monitor.name, errorText(error)));
@@ -193,6 +212,13 @@ export class RedisAlertCoordinator {
     if (!this.unreachable) return;
     this.unreachable = false;
     this.logger.log(clusterReachable(this.options.replicaId));
+    // What happened while this replica could not see may have left an outage for it to resolve.
+    void this.checkOpenOutages();
+  }
+
+  /** Has every healthy monitor learn whether the cluster has an alerted outage for it to resolve. */
+  private async checkOpenOutages(): Promise<void> {
+    await Promise.all(this.monitors.map((monitor) => monitor.checkOpenOutage()));
   }
 }
 

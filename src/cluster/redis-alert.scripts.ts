@@ -2,77 +2,185 @@
  * The Lua scripts the replicas coordinate with. Each runs atomically in Redis,
  * so one round trip settles one transition whatever the other replicas do.
  *
- * Keys of one monitor of one service, under `<base>` = `<keyPrefix>:<service>:<monitor>`:
- *   <base>:outage        string: id of the cluster's open outage
- *   <base>:outage:<id>   hash: lastAlertAt, occurrence, alerted (replica), recovered (replica)
+ * Keys of one monitor of one service, under `<base>` = `<keyPrefix>:{<service>:<monitor>}`:
+ *   <base>:outage    string: id of the cluster's open outage
+ *   <base>:outages   hash: outage id -> JSON record of that outage:
+ *                    first (first failure, wall ms), failures (most any replica reported),
+ *                    occ (occurrence of the last alert claimed), last (when it was claimed),
+ *                    by/until (who claimed it, and until when the claim holds unconfirmed),
+ *                    confirmed (the occurrence whose delivery was confirmed), alerted (replica),
+ *                    recovered (replica that announced the end), at (last write)
  *
- * The cooldown window is measured on the replicas' wall clocks (the monitor's
- * injectable clock, so that it agrees with each replica's own cooldown), not
- * on Redis' clock: `lastAlertAt` is compared and set in one step.
+ * The `{…}` hash tag puts both keys of a monitor in one slot of a Redis
+ * Cluster, and every key a script touches is passed in KEYS, so the scripts
+ * run on a standalone Redis, behind Sentinel, or on a sharded Redis Cluster.
  *
- * Outage records are read by id, so the scripts suit a standalone Redis (or
- * one behind Sentinel), not Redis Cluster.
+ * Times are the replicas' wall clocks (the monitor's injectable clock, so that
+ * the cluster's window agrees with each replica's own cooldown), never Redis'.
  */
+
+/** Shared by every script: reading and writing one outage record. */
+const RECORDS = `
+local function load(id)
+  local raw = redis.call('HGET', KEYS[2], id)
+  if raw then return cjson.decode(raw) end
+  return nil
+end
+local function save(id, record, now)
+  record.at = now
+  redis.call('HSET', KEYS[2], id, cjson.encode(record))
+end
+`;
 
 /**
  * Finds the outage id this replica should use, and optionally claims the alert
- * of the current cooldown window for it: granted when the last alert of the
- * outage is at least a cooldown away, either way, so that a clock far off can
- * hold the others back for a window at most.
+ * of the current cooldown window for it.
+ *
+ * The claim is granted when the last alert of the outage is at least a
+ * cooldown away, either way (so a clock far off holds the others back for a
+ * window at most), or when the replica that claimed the current window has
+ * not confirmed its delivery by the end of its lease: then this replica sends
+ * the same alert (same occurrence) in its place. A claim is a lease, not a
+ * verdict: a claimer killed before it delivers costs a delay, never the alert.
  *
  * The replica joins the cluster's open outage unless it has already sent an
  * alert under another id that is not over (its page stays the one it opened);
  * when none is open, its own id becomes the cluster's, or a spare one when its
  * own was announced as recovered by another replica.
  *
- * KEYS[1] `<base>:outage`.
- * ARGV: [1] `<base>:outage:` prefix, [2] adopted id, [3] spare id, [4] '1' may join,
- * [5] open-outage TTL ms, [6] '1' claim, [7] cooldown ms, [8] replica id,
- * [9] the replica's own occurrence count, [10] record TTL ms, [11] wall-clock now ms.
- * Returns `{ id, occurrence }`, occurrence 0 when nothing was claimed.
+ * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
+ * ARGV: [1] adopted id, [2] spare id, [3] '1' may join, [4] open-outage TTL ms,
+ * [5] '0' no claim, '1' claim, '2' claim only a lapsed unconfirmed claim, [6] cooldown ms, [7] replica id, [8] the replica's own occurrence count,
+ * [9] record TTL ms, [10] wall-clock now ms, [11] the replica's first failure (wall ms),
+ * [12] its failures so far, [13] lease ms.
+ * Returns `{ id, occurrence, leaseUntil }`: occurrence 0 when nothing was claimed, and
+ * then leaseUntil > 0 when another replica holds an unconfirmed claim until then.
  */
-export const RESOLVE_AND_CLAIM_SCRIPT = `
-local prefix = ARGV[1]
-local function over(id) return redis.call('HEXISTS', prefix .. id, 'recovered') == 1 end
-local adopted = ARGV[2]
-local adoptedOver = over(adopted)
-local mayJoin = ARGV[4] == '1' or adoptedOver
+export const RESOLVE_AND_CLAIM_SCRIPT = `${RECORDS}
+local now = tonumber(ARGV[10])
+local adopted = ARGV[1]
+local adoptedRecord = load(adopted)
+local adoptedOver = adoptedRecord ~= nil and adoptedRecord.recovered ~= nil
+local mayJoin = ARGV[3] == '1' or adoptedOver
 local current = redis.call('GET', KEYS[1])
-if current and over(current) then current = false end
+if current then
+  local record = load(current)
+  if record ~= nil and record.recovered ~= nil then current = false end
+end
 local id
 if current and (mayJoin or current == adopted) then
   id = current
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
 elseif current then
   id = adopted
 else
-  if adoptedOver then id = ARGV[3] else id = adopted end
-  redis.call('SET', KEYS[1], id, 'PX', ARGV[5])
+  if adoptedOver then id = ARGV[2] else id = adopted end
+  redis.call('SET', KEYS[1], id, 'PX', ARGV[4])
 end
-if ARGV[6] ~= '1' then return {id, 0} end
-local record = prefix .. id
-local last = tonumber(redis.call('HGET', record, 'lastAlertAt'))
-if last and math.abs(tonumber(ARGV[11]) - last) < tonumber(ARGV[7]) then return {id, 0} end
-local occurrence = math.max(tonumber(redis.call('HGET', record, 'occurrence') or '0') + 1, tonumber(ARGV[9]))
--- Never moves back: a claim that reaches Redis late (its replica has decided alone since) changes no window.
-redis.call('HSET', record, 'lastAlertAt', math.max(last or 0, tonumber(ARGV[11])), 'occurrence', occurrence, 'alerted', ARGV[8])
-redis.call('PEXPIRE', record, ARGV[10])
-return {id, occurrence}
+local record = load(id) or { first = tonumber(ARGV[11]), failures = 0, occ = 0 }
+record.first = math.min(record.first or tonumber(ARGV[11]), tonumber(ARGV[11]))
+record.failures = math.max(record.failures or 0, tonumber(ARGV[12]))
+local occurrence, leaseUntil = 0, 0
+if ARGV[5] ~= '0' then
+  local last = record.last
+  local unconfirmed = (record.occ or 0) > 0 and record.confirmed ~= record.occ
+  if ARGV[5] == '1' and (last == nil or math.abs(now - last) >= tonumber(ARGV[6])) then
+    occurrence = math.max((record.occ or 0) + 1, tonumber(ARGV[8]))
+    -- Never moves back: a claim that reaches Redis late (its replica has decided alone since) changes no window.
+    record.last = math.max(last or 0, now)
+  elseif unconfirmed and (record['until'] or 0) <= now then
+    occurrence = record.occ
+  elseif unconfirmed then
+    leaseUntil = record['until']
+  end
+  if occurrence > 0 then
+    record.occ = occurrence
+    record.alerted = ARGV[7]
+    record.by = ARGV[7]
+    record['until'] = now + tonumber(ARGV[13])
+  end
+end
+save(id, record, now)
+redis.call('PEXPIRE', KEYS[2], ARGV[9])
+return {id, occurrence, leaseUntil}
 `;
 
 /**
- * Claims the recovery announcement of an outage: granted once, and only when
- * the cluster alerted for it (or this replica did, on its own). Ends the
- * cluster's open outage when it is this one.
+ * Confirms that the alert of an occurrence was delivered (or given up on), so
+ * no other replica sends it again once the claim's lease runs out.
  *
- * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outage:<id>`.
- * ARGV: [1] id, [2] '1' this replica sent an alert for it, [3] replica id, [4] record TTL ms.
- * Returns 1 when this replica announces the recovery, else 0.
+ * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
+ * ARGV: [1] id, [2] occurrence, [3] wall-clock now ms.
+ * Returns 1 when confirmed, 0 when the record is gone or has moved to a later occurrence.
  */
-export const RECOVER_SCRIPT = `
-if ARGV[2] ~= '1' and redis.call('HEXISTS', KEYS[2], 'alerted') == 0 then return 0 end
-if redis.call('HSETNX', KEYS[2], 'recovered', ARGV[3]) == 0 then return 0 end
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+export const CONFIRM_SCRIPT = `${RECORDS}
+local record = load(ARGV[1])
+if record == nil or record.occ ~= tonumber(ARGV[2]) then return 0 end
+record.confirmed = record.occ
+save(ARGV[1], record, tonumber(ARGV[3]))
 return 1
+`;
+
+/**
+ * Ends an outage: claims its recovery announcement (granted once, and only
+ * when the cluster alerted for it, or this replica did on its own) and closes
+ * the cluster's open outage when it is this one. A success proves the storage
+ * works again, so an alerted open outage under another id (one this replica
+ * never joined, or one left behind by a replica that died) ends too, and its
+ * announcement is claimed in the same step.
+ *
+ * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
+ * ARGV: [1] id ('' for none of this replica's own), [2] '1' this replica sent an alert for it,
+ * [3] replica id, [4] record TTL ms, [5] wall-clock now ms.
+ * Returns `{ announce, first, failures, otherId, otherFirst, otherFailures }`: announce 1 when
+ * this replica announces the recovery of its outage; otherId '' unless it also announces that one.
+ */
+export const RECOVER_SCRIPT = `${RECORDS}
+local now = tonumber(ARGV[5])
+local function finish(id, sent)
+  local record = load(id)
+  local known = record ~= nil
+  record = record or {}
+  local announce = 0
+  if (sent or record.alerted ~= nil) and record.recovered == nil then
+    record.recovered = ARGV[3]
+    announce = 1
+  end
+  if redis.call('GET', KEYS[1]) == id then redis.call('DEL', KEYS[1]) end
+  if known or announce == 1 then save(id, record, now) end
+  return announce, record.first or 0, record.failures or 0
+end
+local announce, first, failures = 0, 0, 0
+if ARGV[1] ~= '' then announce, first, failures = finish(ARGV[1], ARGV[2] == '1') end
+local otherId, otherFirst, otherFailures = '', 0, 0
+local current = redis.call('GET', KEYS[1])
+if current then
+  local other
+  other, otherFirst, otherFailures = finish(current, false)
+  if other == 1 then otherId = current end
+end
+-- Records outlive their outage by the record TTL, whatever the traffic keeps the hash alive.
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  local at = cjson.decode(all[i + 1]).at or 0
+  if now - at > tonumber(ARGV[4]) then redis.call('HDEL', KEYS[2], all[i]) end
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+return {announce, first, failures, otherId, otherFirst, otherFailures}
+`;
+
+/**
+ * Reads the cluster's open outage when it was alerted and its end not yet
+ * announced: what a replica that starts, or reaches Redis again, must resolve
+ * on its first success.
+ *
+ * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
+ * Returns `{ id, first, failures }`, or an empty array when there is none.
+ */
+export const OPEN_OUTAGE_SCRIPT = `${RECORDS}
+local id = redis.call('GET', KEYS[1])
+if not id then return {} end
+local record = load(id)
+if record == nil or record.alerted == nil or record.recovered ~= nil then return {} end
+return {id, record.first or 0, record.failures or 0}
 `;

@@ -24,7 +24,9 @@ export class AuditAlertDispatcher {
 
   private readonly logger = new AuditAlertLogger();
   private readonly inFlight = new Set<Promise<unknown>>();
-  private queue: AuditAlertEvent[] | null = [];
+  private queue: { readonly event: AuditAlertEvent; readonly sent: () => void }[] | null = [];
+  /** The deliveries listeners start while an event is being emitted, so its sender can wait for them. */
+  private started: Promise<unknown>[] | null = null;
 
   constructor(
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
@@ -34,40 +36,50 @@ export class AuditAlertDispatcher {
     this.emitter = emitter ?? new EventEmitter2();
   }
 
-  /** Sends `event` to every listener, or queues it until {@link open} is called. */
-  dispatch(event: AuditAlertEvent): void {
+  /**
+   * Sends `event` to every listener, or queues it until {@link open} is called.
+   * @returns A promise, never rejected, settled once every delivery the event
+   * started (hooks and channels) has settled: delivered, failed, given up or abandoned.
+   */
+  dispatch(event: AuditAlertEvent): Promise<void> {
     if (this.queue) {
-      this.queue.push(event);
-      return;
+      const queue = this.queue;
+      return new Promise((resolve) => queue.push({ event, sent: resolve }));
     }
     // Counted here, past the queue, so an event raised during start-up counts once, when it is sent.
     this.metrics.alertSent(event);
-    this.track(
-      new Promise<void>((resolve) =>
-        setImmediate(() => {
-          try {
-            this.emitter.emit(event.type, event);
-          } catch (error) {
-            // A synchronous listener of the application's own threw.
-            this.logger.error(`A listener of ${event.type} threw: ${errorText(error)}`);
-          }
-          resolve();
-        }),
-      ),
+    const emitted = new Promise<Promise<unknown>[]>((resolve) =>
+      setImmediate(() => {
+        const started: Promise<unknown>[] = [];
+        this.started = started;
+        try {
+          this.emitter.emit(event.type, event);
+        } catch (error) {
+          // A synchronous listener of the application's own threw.
+          this.logger.error(`A listener of ${event.type} threw: ${errorText(error)}`);
+        } finally {
+          this.started = null;
+        }
+        resolve(started);
+      }),
     );
+    this.track(emitted);
+    // The deliveries are in flight on their own: waiting for them here is for the sender alone.
+    return emitted.then((started) => Promise.allSettled(started)).then(() => undefined);
   }
 
   /** Starts emitting, beginning with the events raised before the listeners were ready. */
   open(): void {
     const queued = this.queue ?? [];
     this.queue = null;
-    for (const event of queued) this.dispatch(event);
+    for (const { event, sent } of queued) void this.dispatch(event).then(sent);
   }
 
   /** Counts `delivery` as in flight until it settles; it must never reject. */
   track(delivery: Promise<unknown>): void {
     const settle = (): void => void this.inFlight.delete(delivery);
     this.inFlight.add(delivery);
+    this.started?.push(delivery);
     delivery.then(settle, settle);
   }
 

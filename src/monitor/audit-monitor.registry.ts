@@ -11,6 +11,7 @@ import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } fro
 import { unknownMonitor } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+import { alertLeaseMs } from '../cluster/alert-lease.util.js';
 import { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AlertTestEvent } from '../events/audit-alert-event.interface.js';
@@ -35,7 +36,9 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     metrics: AuditAlertMetrics,
     private readonly invoker: AuditAlertHookInvoker,
   ) {
-    this.cluster = options.cluster && new RedisAlertCoordinator(options.cluster, dispatcher, clock);
+    this.cluster =
+      options.cluster &&
+      new RedisAlertCoordinator(options.cluster, dispatcher, clock, alertLeaseMs(options, options.cluster.timeoutMs));
     for (const monitor of options.monitors) {
       const counts = metrics.forMonitor(monitor.name, () => this.get(monitor.name).getStatus().state);
       const cluster = this.cluster?.forMonitor(monitor) ?? null;

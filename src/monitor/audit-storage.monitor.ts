@@ -99,7 +99,11 @@ export class AuditStorageMonitor {
   /** Records a successful write; ends an open outage. */
   recordSuccess(): void {
     this.metrics?.success();
-    if (this.tracker.state === 'healthy') return;
+    if (this.tracker.state === 'healthy') {
+      // The cluster has an alerted outage this replica never saw end: this success ends it.
+      if (this.cluster?.resolvePending) this.cluster.succeededWhileHealthy();
+      return;
+    }
     const before = this.tracker.state;
     const recovery = this.tracker.recordSuccess();
     this.disarm('thresholdTimer');
@@ -162,6 +166,7 @@ export class AuditStorageMonitor {
   /** @internal Stops every timer and probe for good; called at shutdown. */
   close(): void {
     this.closed = true;
+    this.cluster?.close();
     this.disarm('thresholdTimer');
     this.disarm('sweepTimer');
     this.disarm('probeTimer');

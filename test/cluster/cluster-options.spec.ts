@@ -33,6 +33,7 @@ describe('the cluster option', () => {
     ['a zero timeout', { redis: CLOSED_URL, timeoutMs: 0 }, 'cluster.timeoutMs', 'from 1'],
     ['a timeout as a string', { redis: CLOSED_URL, timeoutMs: '1s' }, 'cluster.timeoutMs', 'finite number'],
     ['an empty key prefix', { redis: CLOSED_URL, keyPrefix: '' }, 'cluster.keyPrefix', 'non-empty string'],
+    ['a key prefix with a brace', { redis: CLOSED_URL, keyPrefix: 'a{b}' }, 'cluster.keyPrefix', 'without "{" or "}"'],
     ['a blank replica id', { redis: CLOSED_URL, replicaId: ' ' }, 'cluster.replicaId', 'non-empty string'],
     ['an unknown key', { redis: CLOSED_URL, url: CLOSED_URL }, 'cluster.url', 'redis, keyPrefix, replicaId, timeoutMs'],
   ])('stops the bootstrap on %s', async (_, cluster, option, allowed) => {

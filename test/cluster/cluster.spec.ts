@@ -62,6 +62,7 @@ afterEach(async () => {
   replicas = [];
   received.length = 0;
   logger.lines.length = 0;
+  StallingHook.stalled = null;
   if (!redis.running) await redis.start();
 });
 
@@ -69,14 +70,34 @@ afterAll(async () => {
   await redis.dispose();
 });
 
+/** Never settles the first unreachable alert it gets: its replica hangs, or dies, before confirming delivery. */
+@AuditAlertHook({ events: [UNREACHABLE] })
+class StallingHook implements OnAuditAlert {
+  /** The instance, one per replica, that holds its alert. */
+  static stalled: StallingHook | null = null;
+  onAuditAlert(): Promise<void> | void {
+    if (StallingHook.stalled) return;
+    StallingHook.stalled = this;
+    return new Promise(() => undefined);
+  }
+}
+
 async function startReplicas(
   count: number,
   {
     cluster,
+    sameService = false,
+    stalling = false,
     ...options
-  }: Omit<AuditAlertModuleOptions, 'cluster'> & { cluster?: Partial<AuditAlertClusterOptions> } = {},
+  }: Omit<AuditAlertModuleOptions, 'cluster'> & {
+    cluster?: Partial<AuditAlertClusterOptions>;
+    /** Replicas of the service of the previous call, as after a restart. */
+    sameService?: boolean;
+    /** With a hook that holds the first alert's delivery forever. */
+    stalling?: boolean;
+  } = {},
 ): Promise<Replica[]> {
-  service += 1;
+  if (!sameService) service += 1;
   const started = await Promise.all(
     Array.from({ length: count }, async (_, index) => {
       const id = `replica-${index}`;
@@ -91,7 +112,7 @@ async function startReplicas(
             cluster: { redis: redis.url, replicaId: id, ...cluster },
           }),
         ],
-        providers: [RecordingHook],
+        providers: stalling ? [RecordingHook, StallingHook] : [RecordingHook],
       })
         .overrideProvider(AUDIT_ALERT_CLOCK)
         .useValue(clock)
@@ -101,20 +122,26 @@ async function startReplicas(
       return { id, app, clock, monitor: app.get(AuditStorageMonitor) };
     }),
   );
-  replicas = started;
+  replicas = [...replicas, ...started];
   return started;
 }
 
-function advanceAll(ms: number): void {
-  for (const replica of replicas) replica.clock.advance(ms);
+function advanceAll(ms: number, among: readonly Replica[] = replicas): void {
+  for (const replica of among) replica.clock.advance(ms);
 }
 
-function failAll(): void {
-  for (const replica of replicas) replica.monitor.recordFailure(STORAGE_ERROR);
+/** Stops replicas without a word to Redis, as a crash or a restart mid-outage would. */
+async function stopReplicas(stopped: readonly Replica[]): Promise<void> {
+  await Promise.all(stopped.map((r) => r.app.close()));
+  replicas = replicas.filter((r) => !stopped.includes(r));
 }
 
-function recoverAll(): void {
-  for (const replica of replicas) replica.monitor.recordSuccess();
+function failAll(among: readonly Replica[] = replicas): void {
+  for (const replica of among) replica.monitor.recordFailure(STORAGE_ERROR);
+}
+
+function recoverAll(among: readonly Replica[] = replicas): void {
+  for (const replica of among) replica.monitor.recordSuccess();
 }
 
 function sent(type: string): AuditOutageEvent[] {
@@ -145,7 +172,7 @@ async function openKey(): Promise<string | null> {
   const client = new Redis(redis.url, { lazyConnect: true });
   try {
     await client.connect();
-    return await client.get(`audit-alert:billing-api-${service}:default:outage`);
+    return await client.get(`audit-alert:{billing-api-${service}:default}:outage`);
   } finally {
     client.disconnect();
   }
@@ -317,5 +344,124 @@ describe('alerts coordinated across replicas through Redis', () => {
     await until('a few turns', () => true);
     expect(sent(UNREACHABLE)).toEqual([]);
     expect(await openKey()).toBeNull();
+  });
+
+  it('resolves, on the first success of a replica started later, an alerted outage whose replicas all died', async () => {
+    const before = await startReplicas(3);
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('the first alert', () => decisions(UNREACHABLE) === 3);
+    const [alert] = sent(UNREACHABLE) as StorageUnreachableEvent[];
+    await stopReplicas(before);
+
+    // The storage came back while nothing ran; a new generation starts healthy.
+    const after = await startReplicas(3, { sameService: true });
+    advanceAll(5 * THRESHOLD_MS);
+    recoverAll();
+    await until('the recovery of the old outage', () => sent(RECOVERED).length === 1);
+    await until('a few turns', () => true);
+    const [recovery] = sent(RECOVERED);
+    expect(recovery).toMatchObject({
+      outageId: alert!.outageId,
+      outageStartedAt: alert!.firstFailureAt,
+      eventsAffected: 1,
+    });
+    expect(await openKey()).toBeNull();
+
+    // Further successes cost nothing more, and a new outage a second later pages under its own id.
+    recoverAll();
+    advanceAll(1_000);
+    failAll(after);
+    advanceAll(THRESHOLD_MS);
+    await until('the page for the next outage', () => decisions(UNREACHABLE) === 6);
+    const next = sent(UNREACHABLE).at(-1) as StorageUnreachableEvent;
+    expect(sent(UNREACHABLE)).toHaveLength(2);
+    expect(next.outageId).not.toBe(alert!.outageId);
+    expect(next.occurrence).toBe(1);
+    expect(sent(RECOVERED)).toHaveLength(1);
+  });
+
+  it('continues an outage across a restart while the storage is still down, then resolves it', async () => {
+    const before = await startReplicas(2);
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('the first alert', () => decisions(UNREACHABLE) === 2);
+    const outageId = sent(UNREACHABLE)[0]!.outageId;
+    await stopReplicas(before);
+
+    await startReplicas(2, { sameService: true });
+    advanceAll(THRESHOLD_MS);
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('both replicas to decide', () => decisions(UNREACHABLE) === 4);
+    // Within the cooldown of the alert sent before the restart: no second page.
+    expect(sent(UNREACHABLE)).toHaveLength(1);
+    expect(replicas.map((r) => r.monitor.getStatus().outageId)).not.toContain(outageId);
+
+    advanceAll(COOLDOWN_MS);
+    failAll();
+    await until('the repeat', () => decisions(UNREACHABLE) === 6);
+    expect((sent(UNREACHABLE) as StorageUnreachableEvent[]).map((e) => [e.outageId, e.occurrence])).toEqual([
+      [outageId, 1],
+      [outageId, 2],
+    ]);
+    recoverAll();
+    await until('the recovery', () => decisions(RECOVERED) === 2);
+    expect(sent(RECOVERED).map((e) => e.outageId)).toEqual([outageId]);
+  });
+
+  it('ends the outage of a dead replica when a replica below its own threshold recovers', async () => {
+    const [alerter, bystander] = await startReplicas(2);
+    failAll([alerter!]);
+    advanceAll(THRESHOLD_MS);
+    await until('the first alert', () => sent(UNREACHABLE).length === 1);
+    const outageId = sent(UNREACHABLE)[0]!.outageId;
+    await stopReplicas([alerter!]);
+
+    failAll([bystander!]);
+    await until('a few turns', () => true);
+    recoverAll([bystander!]);
+    await until('the recovery', () => sent(RECOVERED).length === 1);
+    expect(sent(RECOVERED)[0]).toMatchObject({ outageId, eventsAffected: 1 });
+
+    advanceAll(1_000);
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('the next page', () => sent(UNREACHABLE).length === 2);
+    expect(sent(UNREACHABLE)[1]!.outageId).not.toBe(outageId);
+  });
+
+  it('sends the alert from another replica when the claimer never confirms its delivery within the lease', async () => {
+    const hookTimeoutMs = 60_000;
+    const all = await startReplicas(3, { stalling: true, hookTimeoutMs, cluster: { timeoutMs: 500 } });
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('3 decisions', () => decisions(UNREACHABLE) === 3);
+    const [first] = sent(UNREACHABLE) as StorageUnreachableEvent[];
+    // The claimer hangs: its clock stands still, so its hook is never abandoned and nothing is confirmed.
+    const claimer = all.find((r) => r.app.get(StallingHook) === StallingHook.stalled)!;
+    expect(claimer).toBeDefined();
+    const others = all.filter((r) => r !== claimer);
+    const leaseMs = hookTimeoutMs + 500;
+    advanceAll(leaseMs - THRESHOLD_MS, others);
+    await until('a few turns', () => true);
+    expect(sent(UNREACHABLE)).toHaveLength(1);
+
+    advanceAll(THRESHOLD_MS + 1, others);
+    await until("the alert sent in the claimer's place", () => sent(UNREACHABLE).length === 2);
+    await until('a few turns', () => true);
+    const [, again] = sent(UNREACHABLE) as StorageUnreachableEvent[];
+    expect(again).toMatchObject({ outageId: first!.outageId, occurrence: 1 });
+    expect(logged('warn', 'in place of the replica that claimed it')).toHaveLength(1);
+
+    // Confirmed this time: the third replica sends nothing more.
+    advanceAll(leaseMs + 1, others);
+    await until('a few turns', () => true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sent(UNREACHABLE)).toHaveLength(2);
+
+    // The hung claimer's hook is abandoned once its clock moves again, so it can shut down.
+    claimer.clock.advance(hookTimeoutMs);
+    await stopReplicas([claimer]);
   });
 });

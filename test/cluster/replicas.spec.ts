@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { HttpReceiver } from '../channels/support/http-receiver.js';
 import { RedisServer } from '../support/redis-server.js';
 
 /*
@@ -183,5 +184,48 @@ describe('replicas in separate processes sharing one Redis', () => {
       replica.messages.find((m): m is { kind: 'modules'; ioredis: boolean } => m.kind === 'modules')!.ioredis;
     expect(ioredisLoaded(plain)).toBe(false);
     expect(ioredisLoaded(clustered)).toBe(true);
+  }, 20_000);
+
+  it('lets another replica send the alert when the claimer is killed between its claim and its delivery', async () => {
+    const receiver = await HttpReceiver.start();
+    try {
+      // The first delivery never gets an answer: the claimer is killed while it waits.
+      receiver.reply('hang');
+      const hookTimeoutMs = 300;
+      const channelTimeoutMs = 300;
+      const redisTimeoutMs = 200;
+      // The documented bound: the longest hook or channel delivery, plus one Redis round trip.
+      const leaseMs = Math.max(hookTimeoutMs, channelTimeoutMs) + redisTimeoutMs;
+      await startReplicas(3, (replicaId) => ({
+        serviceName: 'ledger-api',
+        thresholdMs: 0,
+        cooldownMs: 60_000,
+        hookTimeoutMs,
+        channels: [{ type: 'webhook', url: receiver.url('/alerts'), timeoutMs: channelTimeoutMs, retries: 0 }],
+        cluster: { redis: redis.url, replicaId, timeoutMs: redisTimeoutMs },
+      }));
+
+      tellAll('fail');
+      await until('the claim', () => events(UNREACHABLE).length === 1 && receiver.requests.length === 1);
+      const claimer = replicas.find((r) => r.messages.some((m) => m.kind === 'event'))!;
+      const killedAt = Date.now();
+      claimer.child.kill('SIGKILL');
+      const survivors = replicas.filter((r) => r !== claimer);
+
+      await until("the alert sent in the claimer's place", () => receiver.requests.length === 2, 5_000);
+      const tookMs = Date.now() - killedAt;
+      await sleep(leaseMs + 100);
+      const [lost, delivered] = receiver.bodies() as ReceivedEvent[];
+      expect(delivered).toMatchObject({ type: UNREACHABLE, outageId: lost!.outageId, occurrence: 1 });
+      expect(receiver.requests).toHaveLength(2);
+      expect(survivors.flatMap((r) => r.messages.filter((m) => m.kind === 'event'))).toHaveLength(1);
+      expect(tookMs).toBeLessThan(leaseMs + 2_000);
+      const warnings = survivors.flatMap((r) =>
+        r.messages.filter((m) => m.kind === 'log' && m.level === 'warn' && m.message.includes('in place of')),
+      );
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
   }, 20_000);
 });
