@@ -19,6 +19,9 @@ const OPTIONAL_PEER_DIRECTORIES = {
   '@nestjs/terminus': ['terminus'],
   '@opentelemetry/api': [],
   ioredis: [],
+  // The probes type the objects they are given structurally and import neither package.
+  pg: [],
+  typeorm: [],
 };
 
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));

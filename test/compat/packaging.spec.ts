@@ -354,6 +354,8 @@ describe('the packed package', () => {
     expect(pkg.exports).toEqual({
       '.': entry(''),
       './terminus': entry('terminus/'),
+      './typeorm': entry('typeorm/'),
+      './pg': entry('pg/'),
       './package.json': './package.json',
     });
     // `types` must come before `default`: conditions are matched in order.
@@ -361,7 +363,13 @@ describe('the packed package', () => {
       expect(Object.keys((pkg.exports!['.'] as Record<string, object>)[condition]!)).toEqual(['types', 'default']);
     }
     // node10 resolution reads no `exports`: every subpath needs a typesVersions entry.
-    expect(pkg.typesVersions).toEqual({ '*': { terminus: ['./dist/cjs/terminus/index.d.ts'] } });
+    expect(pkg.typesVersions).toEqual({
+      '*': {
+        terminus: ['./dist/cjs/terminus/index.d.ts'],
+        typeorm: ['./dist/cjs/typeorm/index.d.ts'],
+        pg: ['./dist/cjs/pg/index.d.ts'],
+      },
+    });
     // The CommonJS files sit below a package.json of their own that says so.
     expect(await readJson(join(installed, 'dist/cjs/package.json'))).toEqual({ type: 'commonjs' });
     const packedPaths = new Set(packed.files.map((file) => file.path));
