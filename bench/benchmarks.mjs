@@ -375,6 +375,55 @@ export async function benchHookLatency({ hookCounts = [1, 10, 100], outages = 1_
   };
 }
 
+/**
+ * 5b. What giving each recipient an event of its own costs: the deep frozen copy
+ * (read-only dates included) the invoker makes per hook and channel, beside a
+ * plain shallow spread of the same event.
+ */
+export async function benchEventCopy() {
+  const { frozenEvent } = await import(new URL('../dist/events/frozen-event.util.js', import.meta.url).href);
+  const event = {
+    type: 'audit.storage.unreachable',
+    outageId: '5f0c6a6e-3c1b-4d8e-9a57-2f8d7c1e0b9a',
+    monitor: 'default',
+    serviceName: 'billing-api',
+    firstFailureAt: new Date(),
+    consecutiveFailures: 42,
+    unreachableDurationMs: 30_000,
+    lastError: STORAGE_ERROR.message,
+    occurrence: 1,
+  };
+  const results = await measure(
+    [
+      {
+        name: 'baseline: { ...event }',
+        run(n) {
+          let acc = 0;
+          for (let i = 0; i < n; i += 1) acc += { ...event }.occurrence;
+          return acc;
+        },
+      },
+      {
+        name: 'frozen copy of the event',
+        run(n) {
+          let acc = 0;
+          for (let i = 0; i < n; i += 1) acc += frozenEvent(event).occurrence;
+          return acc;
+        },
+      },
+    ],
+    { iterations: 200_000 },
+  );
+  return {
+    title: '5b. An event of its own for each recipient',
+    description:
+      '200,000 copies per sample, 7 samples after 2 warm-up rounds, baseline interleaved. Paid once per hook or ' +
+      'channel per alert (and once for the `@OnEvent` listeners), never on the write path.',
+    headers: hotPathHeaders,
+    rows: hotPathRows('audit.storage.unreachable', results),
+  };
+}
+
 /** 6. What the caller of an alerting `recordFailure()` waits, when hooks are many and one is slow. */
 export async function benchAlertingCallLatency({ outages = 1_000, warmup = 50 } = {}) {
   // The first two rows are references for the third, the case asked about.

@@ -22,6 +22,9 @@ export const hookWithoutMethod = (className: string): string =>
 export const hookFailed = (hook: string, type: string, error: string): string =>
   `Hook ${hook} failed on ${type}: ${error}`;
 
+export const hookBlocked = (hook: string, type: string, blockedMs: number, timeoutMs: number): string =>
+  `Hook ${hook} blocked the event loop for ${blockedMs} ms on ${type}, past its ${timeoutMs} ms deadline; every other hook and the application waited.`;
+
 export const hookTimedOut = (hook: string, type: string, timeoutMs: number): string =>
   `Hook ${hook} did not finish ${type} within ${timeoutMs} ms; abandoned.`;
 

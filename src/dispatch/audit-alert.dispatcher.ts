@@ -4,6 +4,7 @@ import { AUDIT_ALERT_CLOCK } from '../audit-alert.constants.js';
 import { shutdownTimedOut } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import { frozenEvent } from '../events/frozen-event.util.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import { errorText } from '../monitor/error-text.util.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
@@ -53,7 +54,8 @@ export class AuditAlertDispatcher {
         const started: Promise<unknown>[] = [];
         this.started = started;
         try {
-          this.emitter.emit(event.type, event);
+          // Frozen: the application's @OnEvent listeners share this copy, and no one else's.
+          this.emitter.emit(event.type, frozenEvent(event));
         } catch (error) {
           // A synchronous listener of the application's own threw.
           this.logger.error(`A listener of ${event.type} threw: ${errorText(error)}`);

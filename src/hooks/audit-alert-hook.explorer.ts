@@ -14,7 +14,7 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { monitorNameOfToken } from '../monitor/inject-audit-monitor.decorator.js';
 import type { AuditAlertHookOptions } from './audit-alert-hook-options.interface.js';
 import { AuditAlertHookInvoker } from './audit-alert-hook.invoker.js';
-import type { HookBinding } from './hook-binding.interface.js';
+import type { HookBinding, HookTimer } from './hook-binding.interface.js';
 import type { OnAuditAlert } from './on-audit-alert.interface.js';
 
 /**
@@ -78,11 +78,11 @@ export class AuditAlertHookExplorer implements OnModuleInit {
         const instance = wrapper.instance as OnAuditAlert;
         if (seen.has(instance)) continue;
         seen.add(instance);
-        bindings.push({ ...filters, invoke: (event) => callHook(instance, event) });
+        bindings.push({ ...filters, invoke: (event, timed) => callHook(instance, event, timed) });
       } else {
         bindings.push({
           ...filters,
-          invoke: async (event) => callHook(await this.resolvePerAlert(wrapper, event), event),
+          invoke: async (event, timed) => callHook(await this.resolvePerAlert(wrapper, event), event, timed),
         });
       }
     }
@@ -114,8 +114,8 @@ export class AuditAlertHookExplorer implements OnModuleInit {
 }
 
 /** Calls a hook; a hook is one attempt, however long it takes. */
-async function callHook(hook: OnAuditAlert, event: AuditAlertEvent): Promise<number> {
-  await hook.onAuditAlert(event);
+async function callHook(hook: OnAuditAlert, event: AuditAlertEvent, timed: HookTimer): Promise<number> {
+  await timed(() => hook.onAuditAlert(event));
   return 1;
 }
 

@@ -10,6 +10,7 @@ import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } fro
 import {
   alertDelivered,
   describeEvent,
+  hookBlocked,
   hookFailed,
   hookTimedOut,
   testAbandonedAtShutdown,
@@ -20,11 +21,12 @@ import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import { ChannelDeliveryError } from '../channels/http-delivery.js';
 import { isAlertTestEvent } from '../events/audit-alert-event.guards.js';
 import type { AlertTestEvent, AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import { frozenEvent } from '../events/frozen-event.util.js';
 import type { AuditTestAlertResult } from '../test-alert/audit-test-alert.interface.js';
 import { TestAlertRun } from '../test-alert/test-alert.run.js';
 import { AuditAlertMetrics, errorTypeOf, TIMEOUT_ERROR_TYPE } from '../metrics/audit-alert.metrics.js';
 import { errorText } from '../monitor/error-text.util.js';
-import type { HookBinding } from './hook-binding.interface.js';
+import type { HookBinding, HookTimer } from './hook-binding.interface.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 
 /** What EventEmitter2 returns for `on(..., { objectify: true })`. */
@@ -45,6 +47,8 @@ export class AuditAlertHookInvoker implements OnApplicationBootstrap, BeforeAppl
   private readonly bindings: HookBinding[] = [];
   /** Test alerts on their way, by `testId`. */
   private readonly tests = new Map<string, TestAlertRun>();
+  /** Time spent in the synchronous part of every hook call so far, on the module's monotonic clock. */
+  private blockedMs = 0;
 
   constructor(
     private readonly dispatcher: AuditAlertDispatcher,
@@ -132,17 +136,48 @@ export class AuditAlertHookInvoker implements OnApplicationBootstrap, BeforeAppl
     }
   }
 
-  /** Calls one hook with one event; resolves when it is done, failed or abandoned, and never rejects. */
-  private deliver(binding: HookBinding, event: AuditAlertEvent, test?: TestAlertRun): void {
+  /**
+   * Calls one hook with an event of its own; resolves when it is done, failed
+   * or abandoned, and never rejects. Time the event loop spent blocked in other
+   * hooks' synchronous code while this one ran is given back to it (its
+   * deadline moves on by as much), and its deadline is checked a turn of the
+   * event loop after the timer fires, so an answer that was already there is
+   * not missed: a hook is never blamed for another's blocking. The one that
+   * blocks is: a hook whose synchronous part alone outlasts its deadline counts
+   * as timed out.
+   */
+  private deliver(binding: HookBinding, shared: AuditAlertEvent, test?: TestAlertRun): void {
+    const event = frozenEvent(shared);
+    let blockedMs = 0;
+    const timed: HookTimer = (run) => {
+      const started = this.clock.monotonicNow();
+      try {
+        return run();
+      } finally {
+        const spent = this.clock.monotonicNow() - started;
+        blockedMs += spent;
+        this.blockedMs += spent;
+      }
+    };
     // Async, so that an invoke() throwing synchronously rejects instead.
-    const call = (async () => binding.invoke(event))();
+    const call = (async () => binding.invoke(event, timed))();
     const timeoutMs = binding.timeoutMs === undefined ? this.options.hookTimeoutMs : binding.timeoutMs;
     let timer: unknown;
     const expired =
       timeoutMs === null
         ? null
         : new Promise<string>((resolve) => {
-            timer = this.clock.setTimer(() => resolve(hookTimedOut(binding.name, event.type, timeoutMs)), timeoutMs);
+            const arm = (delayMs: number, blockedByOthers: number): void => {
+              timer = this.clock.setTimer(() => {
+                setImmediate(() => {
+                  const byOthersNow = this.blockedMs - blockedMs;
+                  const lost = byOthersNow - blockedByOthers;
+                  if (lost >= 1) arm(lost, byOthersNow);
+                  else resolve(hookTimedOut(binding.name, event.type, timeoutMs));
+                });
+              }, delayMs);
+            };
+            arm(timeoutMs, this.blockedMs - blockedMs);
           });
     const delivery = (async () => {
       try {
@@ -150,6 +185,11 @@ export class AuditAlertHookInvoker implements OnApplicationBootstrap, BeforeAppl
         if (typeof outcome === 'string') {
           test?.report(binding, { delivered: false, attempts: 1, error: outcome });
           this.logger.warn(outcome);
+          this.metrics.deliveryFailed(binding.name, event, TIMEOUT_ERROR_TYPE);
+        } else if (timeoutMs !== null && blockedMs >= timeoutMs) {
+          const blocked = hookBlocked(binding.name, event.type, Math.round(blockedMs), timeoutMs);
+          test?.report(binding, { delivered: false, attempts: outcome, error: blocked });
+          this.logger.warn(blocked);
           this.metrics.deliveryFailed(binding.name, event, TIMEOUT_ERROR_TYPE);
         } else {
           test?.report(binding, { delivered: true, attempts: outcome });

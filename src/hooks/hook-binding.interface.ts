@@ -2,6 +2,9 @@ import type { AuditAlertEventType } from '../audit-alert.constants.js';
 import type { AuditAlertChannelType } from '../channels/channel-options.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 
+/** Calls `run` and returns what it returned, timing the synchronous part of the call. */
+export type HookTimer = <T>(run: () => T) => T;
+
 /**
  * A recipient as the invoker calls it: a hook (static hooks resolve to one
  * instance, others to a fresh one per alert) or a built-in channel.
@@ -25,7 +28,8 @@ export interface HookBinding {
   accepts?(event: AuditAlertEvent): boolean;
   /**
    * Delivers `event`; resolves to the number of attempts it took.
+   * @param timed Runs the application's own code, measuring how long it blocks the event loop.
    * @throws whatever kept it from being delivered.
    */
-  invoke(event: AuditAlertEvent): Promise<number>;
+  invoke(event: AuditAlertEvent, timed: HookTimer): Promise<number>;
 }
