@@ -6,7 +6,9 @@
 export const AuditAlertEvents = {
   /** The audit storage has been failing for longer than `thresholdMs`. */
   StorageUnreachable: 'audit.storage.unreachable',
-  /** An outage that had been alerted on has ended. */
+  /** A share of the writes (`degraded.ratio`) has been failing over a sliding window. */
+  StorageDegraded: 'audit.storage.degraded',
+  /** An outage that had been alerted on (unreachable or degraded) has ended. */
   StorageRecovered: 'audit.storage.recovered',
   /** Usage of the audit storage crossed a capacity level, stays above one, or fell back under it. */
   StorageCapacity: 'audit.storage.capacity',

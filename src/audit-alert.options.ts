@@ -11,6 +11,7 @@ import { type ResolvedCapacityOptions, resolveCapacity } from './capacity/capaci
 import { type ResolvedChannelOptions, resolveChannels } from './channels/channels.options.js';
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
+import type { DegradedDetection } from './monitor/failure-tracker.js';
 import type {
   AuditAlertModuleOptions,
   AuditMonitorSettings,
@@ -37,6 +38,10 @@ export interface ResolvedMonitorOptions {
   readonly writeTimeoutMs: number | false;
   /** The capacity watch (AU-5(1)); `null` when none is configured. */
   readonly capacity: ResolvedCapacityOptions | null;
+  /** Partial-failure detection; `null` when off. */
+  readonly degraded: DegradedDetection | null;
+  /** How long an alerted outage must see no failure after a success before its recovery is announced. */
+  readonly recoveryHoldMs: number;
 }
 
 /** The options with every default filled in, as the module runs with them. */
@@ -67,6 +72,8 @@ const MONITOR_SETTINGS = [
   'probeWhileHealthy',
   'writeTimeoutMs',
   'capacity',
+  'degraded',
+  'recoveryHoldMs',
 ] as const satisfies readonly (keyof AuditMonitorSettings)[];
 
 const KNOWN_OPTIONS = [
@@ -121,10 +128,50 @@ export function defaultWriteTimeoutMs(thresholdMs: number): number {
   return Math.min(MAX_DEFAULT_WRITE_TIMEOUT_MS, Math.max(MIN_DEFAULT_WRITE_TIMEOUT_MS, thresholdMs));
 }
 
+/** Defaults of `degraded`; see docs/options.md for why. */
+const DEFAULT_DEGRADED_RATIO = 0.5;
+const DEFAULT_DEGRADED_MIN_WRITES = 10;
+const MIN_DEFAULT_DEGRADED_WINDOW_MS = 1_000;
+
+/** The default degraded window of a monitor: its threshold, at least 1 s. */
+export function defaultDegradedWindowMs(thresholdMs: number): number {
+  return Math.max(MIN_DEFAULT_DEGRADED_WINDOW_MS, thresholdMs);
+}
+
+/** `degraded` as read, before the window is derived from the monitor's own threshold. */
+type DegradedBase = { readonly ratio: number; readonly windowMs: number | undefined; readonly minWrites: number };
+
 /** `undefined` in a base: derive it from the monitor's own threshold. */
-type MonitorBase = Omit<ResolvedMonitorOptions, 'name' | 'writeTimeoutMs'> & {
+type MonitorBase = Omit<ResolvedMonitorOptions, 'name' | 'writeTimeoutMs' | 'degraded'> & {
   readonly writeTimeoutMs: number | false | undefined;
+  readonly degraded: DegradedBase | false;
 };
+
+function readDegraded(source: Record<string, unknown>, base: DegradedBase | false, path: string): DegradedBase | false {
+  const value = source.degraded;
+  if (value === undefined) return base;
+  if (value === false) return false;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(path, value, 'false (no partial-failure detection) or an object { ratio?, windowMs?, minWrites? }');
+  }
+  const degraded = value as Record<string, unknown>;
+  rejectUnknownKeys(degraded, ['ratio', 'windowMs', 'minWrites'], `${path}.`);
+  // A field left out comes from the top level's object, else from the defaults.
+  const inherited = base === false ? null : base;
+  const ratio = degraded.ratio ?? inherited?.ratio ?? DEFAULT_DEGRADED_RATIO;
+  if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {
+    fail(`${path}.ratio`, ratio, 'a number greater than 0 and at most 1 (a share of the writes)');
+  }
+  const minWrites = degraded.minWrites ?? inherited?.minWrites ?? DEFAULT_DEGRADED_MIN_WRITES;
+  if (typeof minWrites !== 'number' || !Number.isSafeInteger(minWrites) || minWrites < 1) {
+    fail(`${path}.minWrites`, minWrites, 'a whole number of writes, at least 1');
+  }
+  const windowMs =
+    degraded.windowMs === undefined
+      ? inherited?.windowMs
+      : readDuration(degraded, 'windowMs', 0, { min: 10, path: `${path}.windowMs` });
+  return { ratio, minWrites, windowMs };
+}
 
 function readWriteTimeout(
   source: Record<string, unknown>,
@@ -155,12 +202,19 @@ function resolveMonitor(source: Record<string, unknown>, base: MonitorBase, name
     probe: resolveProbe(source, base.probe, prefix),
     writeTimeoutMs,
     capacity: resolveCapacity(source.capacity, base.capacity, at('capacity')),
+    degraded: readDegraded(source, base.degraded, at('degraded')),
+    recoveryHoldMs: readDuration(source, 'recoveryHoldMs', base.recoveryHoldMs, { path: at('recoveryHoldMs') }),
   };
 }
 
 function withDefaults(monitor: ReturnType<typeof resolveMonitor>): ResolvedMonitorOptions {
-  const { writeTimeoutMs } = monitor;
-  return { ...monitor, writeTimeoutMs: writeTimeoutMs ?? defaultWriteTimeoutMs(monitor.thresholdMs) };
+  const { writeTimeoutMs, degraded, thresholdMs } = monitor;
+  return {
+    ...monitor,
+    writeTimeoutMs: writeTimeoutMs ?? defaultWriteTimeoutMs(thresholdMs),
+    degraded:
+      degraded === false ? null : { ...degraded, windowMs: degraded.windowMs ?? defaultDegradedWindowMs(thresholdMs) },
+  };
 }
 
 function resolveMonitors(raw: unknown, defaults: MonitorBase & { name: string }): readonly ResolvedMonitorOptions[] {
@@ -200,6 +254,8 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
       probe: null,
       writeTimeoutMs: undefined,
       capacity: null,
+      degraded: { ratio: DEFAULT_DEGRADED_RATIO, windowMs: undefined, minWrites: DEFAULT_DEGRADED_MIN_WRITES },
+      recoveryHoldMs: 0,
     },
     DEFAULT_MONITOR_NAME,
   );

@@ -26,6 +26,7 @@ export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock
 export {
   isAlertTestEvent,
   isStorageCapacityEvent,
+  isStorageDegradedEvent,
   isStorageRecoveredEvent,
   isStorageUnreachableEvent,
 } from './events/audit-alert-event.guards.js';
@@ -35,6 +36,7 @@ export type {
   AuditOutageEvent,
   AuditStorageCapacityLevel,
   StorageCapacityEvent,
+  StorageDegradedEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from './events/audit-alert-event.interface.js';
@@ -49,6 +51,7 @@ export type {
   AuditMonitorOptions,
   AuditMonitorSettings,
   AuditStorageProbeOptions,
+  DegradedDetectionOptions,
 } from './interfaces/audit-alert-module-options.interface.js';
 export { AuditWriteTimeoutError } from './monitor/audit-write-timeout.error.js';
 export { AuditStorageGuard } from './guard/audit-storage.guard.js';

@@ -120,7 +120,7 @@ export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
 
 /**
  * Triggers a PagerDuty incident through the Events API v2 when the storage is
- * unreachable, and resolves it on recovery. Every alert of one outage shares
+ * unreachable or degraded, and resolves it on recovery. Every alert of one outage shares
  * one `dedup_key`, so repeats attach to the same incident.
  *
  * ```ts
@@ -136,6 +136,12 @@ export interface PagerDutyChannelOptions extends AuditAlertChannelDeliveryOption
    * @default 'critical'
    */
   severity?: PagerDutySeverity;
+  /**
+   * Severity of an `audit.storage.degraded` alert. Its escalation to
+   * unreachable triggers the same incident (same `dedup_key`) with `severity`.
+   * @default 'warning'
+   */
+  degradedSeverity?: PagerDutySeverity;
   /**
    * Events API endpoint.
    * @default 'https://events.pagerduty.com/v2/enqueue'

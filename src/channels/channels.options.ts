@@ -48,6 +48,7 @@ export interface ResolvedPagerDutyChannel extends ResolvedSummaryChannel {
   readonly type: 'pagerduty';
   readonly routingKey: string;
   readonly severity: PagerDutySeverity;
+  readonly degradedSeverity: PagerDutySeverity;
 }
 
 /** A channel with every default filled in, as the module runs it. */
@@ -71,7 +72,7 @@ const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = 
   webhook: [...DELIVERY_KEYS, 'url', 'headers', 'body'],
   slack: [...DELIVERY_KEYS, 'url', 'summary'],
   teams: [...DELIVERY_KEYS, 'url', 'summary'],
-  pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'url', 'summary'],
+  pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'degradedSeverity', 'url', 'summary'],
 };
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
@@ -165,10 +166,15 @@ function readRoutingKey(source: Record<string, unknown>, path: string): string {
   return value;
 }
 
-function readSeverity(source: Record<string, unknown>, path: string): PagerDutySeverity {
-  const value = source.severity;
-  if (value === undefined) return 'critical';
-  if (!SEVERITIES.includes(value as PagerDutySeverity)) fail(`${path}.severity`, value, `one of ${quoted(SEVERITIES)}`);
+function readSeverity(
+  source: Record<string, unknown>,
+  path: string,
+  key: 'severity' | 'degradedSeverity',
+  fallback: PagerDutySeverity,
+): PagerDutySeverity {
+  const value = source[key];
+  if (value === undefined) return fallback;
+  if (!SEVERITIES.includes(value as PagerDutySeverity)) fail(`${path}.${key}`, value, `one of ${quoted(SEVERITIES)}`);
   return value as PagerDutySeverity;
 }
 
@@ -260,7 +266,8 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
         url: readUrl(source, path, PAGERDUTY_EVENTS_URL),
         summary: readFunction(source, 'summary', path),
         routingKey: readRoutingKey(source, path),
-        severity: readSeverity(source, path),
+        severity: readSeverity(source, path, 'severity', 'critical'),
+        degradedSeverity: readSeverity(source, path, 'degradedSeverity', 'warning'),
       };
   }
 }

@@ -58,7 +58,7 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
   accepts(event: AuditAlertEvent): boolean {
     const from = this.options.fromOccurrence;
     if (from === 1) return true;
-    if (event.type === AuditAlertEvents.StorageUnreachable) {
+    if (event.type === AuditAlertEvents.StorageUnreachable || event.type === AuditAlertEvents.StorageDegraded) {
       if (event.occurrence < from) return false;
       if (this.alerted.size >= MAX_ALERTED_OUTAGES) this.alerted.delete(this.alerted.values().next().value!);
       this.alerted.add(event.outageId);

@@ -38,8 +38,8 @@ function ordinal(n: number): string {
 }
 
 /** Which alert of its outage this is, for a person: `1st alert`, `2nd alert, still failing`… */
-export function alertLabel(occurrence: number): string {
-  return occurrence === 1 ? '1st alert' : `${ordinal(occurrence)} alert, still failing`;
+export function alertLabel(occurrence: number, still: 'failing' | 'degraded' = 'failing'): string {
+  return occurrence === 1 ? '1st alert' : `${ordinal(occurrence)} alert, still ${still}`;
 }
 
 /** A share as a person reads it: `0.873` is `87.3 %`. */

@@ -3,6 +3,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   StorageCapacityEvent,
+  StorageDegradedEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
 import type { PagerDutySeverity } from './channel-options.interface.js';
@@ -25,7 +26,7 @@ export interface PagerDutyTrigger {
     readonly component: string;
     readonly group: string;
     readonly class: string;
-    readonly custom_details: StorageUnreachableEvent | StorageCapacityEvent | AlertTestEvent;
+    readonly custom_details: StorageUnreachableEvent | StorageDegradedEvent | StorageCapacityEvent | AlertTestEvent;
   };
 }
 
@@ -53,7 +54,9 @@ export function pagerDutyDedupKey(event: AuditAlertEvent): string {
   return `${prefix.slice(0, Math.max(0, MAX_DEDUP_KEY - id.length))}${id}`.slice(0, MAX_DEDUP_KEY);
 }
 
-function summaryOf(event: StorageUnreachableEvent | StorageCapacityEvent | AlertTestEvent): string {
+function summaryOf(
+  event: StorageUnreachableEvent | StorageDegradedEvent | StorageCapacityEvent | AlertTestEvent,
+): string {
   if (isAlertTestEvent(event)) {
     return (
       `Test alert: audit storage alerts of ${event.serviceName} reach PagerDuty (monitor ${event.monitor}). ` +
@@ -66,6 +69,12 @@ function summaryOf(event: StorageUnreachableEvent | StorageCapacityEvent | Alert
       `(monitor ${event.monitor}, ${event.level} level ${event.threshold})`
     );
   }
+  if (event.type === 'audit.storage.degraded') {
+    return (
+      `Audit storage of ${event.serviceName} degraded: ${event.failures} of ${event.writes} writes failed ` +
+      `in the last ${humanDuration(event.windowMs)} (monitor ${event.monitor}): ${event.lastError}`
+    );
+  }
   return (
     `Audit storage of ${event.serviceName} unreachable for ${humanDuration(event.unreachableDurationMs)} ` +
     `(monitor ${event.monitor}): ${event.lastError}`
@@ -75,13 +84,18 @@ function summaryOf(event: StorageUnreachableEvent | StorageCapacityEvent | Alert
 /**
  * Renders `event` as an Events API v2 body: a trigger for an alert (or a
  * test), a resolve for a recovery.
+ * A degraded outage and its escalation share the `dedup_key`, so the escalation
+ * raises the severity of the incident the degraded alert opened.
+ * @param severity Of an unreachable alert (a capacity warning or a test has its own).
  * @param summary The application's own `summary`, in place of the built-in one.
+ * @param degradedSeverity Of a degraded alert.
  */
 export function pagerDutyEvent(
   event: AuditAlertEvent,
   routingKey: string,
   severity: PagerDutySeverity,
   summary?: string,
+  degradedSeverity: PagerDutySeverity = 'warning',
 ): PagerDutyTrigger | PagerDutyResolve {
   const dedupKey = pagerDutyDedupKey(event);
   if (event.type === 'audit.storage.recovered') {
@@ -95,6 +109,11 @@ export function pagerDutyEvent(
     timestamp = event.checkedAt;
   } else if (isAlertTestEvent(event)) {
     timestamp = event.sentAt;
+  } else if (event.type === 'audit.storage.degraded') {
+    // The escalation triggers the same incident with the channel's severity.
+    severity = degradedSeverity;
+    // The event does not say when it was raised: when its outage began.
+    timestamp = event.firstFailureAt;
   } else {
     // When the alert was raised: the outage's start plus how long it had lasted.
     timestamp = new Date(event.firstFailureAt.getTime() + event.unreachableDurationMs);
@@ -129,8 +148,9 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
 
   protected override bodyFor(event: AuditAlertEvent): PagerDutyTrigger | PagerDutyResolve {
     const summary = this.custom('summary', this.options.summary, event, isHeadline);
+    const { routingKey, degradedSeverity } = this.options;
     const severity = isAlertTestEvent(event) ? 'info' : this.options.severity;
-    return pagerDutyEvent(event, this.options.routingKey, severity, summary);
+    return pagerDutyEvent(event, routingKey, severity, summary, degradedSeverity);
   }
 
   protected override bodiesFor(event: AuditAlertEvent): unknown[] {

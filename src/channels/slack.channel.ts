@@ -2,6 +2,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   StorageCapacityEvent,
+  StorageDegradedEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
@@ -74,6 +75,31 @@ function unreachableMessage(event: StorageUnreachableEvent): SlackMessage {
         ['Monitor', monitor],
         ['Failing since', slackDate(event.firstFailureAt)],
         ['Alert', alertLabel(event.occurrence)],
+      ]),
+      section(`*Last error*\n${codeBlock(event.lastError)}`),
+      context(`Outage \`${escape(event.outageId)}\``),
+    ],
+  };
+}
+
+function degradedMessage(event: StorageDegradedEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const window = humanDuration(event.windowMs);
+  const share = percent(event.failureRatio);
+  return {
+    text: `:warning: Audit storage of ${service} degraded: ${share} of writes failing over ${window} (monitor ${monitor}): ${escape(event.lastError, MAX_FALLBACK_ERROR)}`,
+    blocks: [
+      header(':warning: Audit storage degraded'),
+      section(
+        `*${service}* is losing part of its audit trail: *${event.failures} of ${plural(event.writes, 'write')}* ` +
+          `(${share}) failed in the last *${window}*.`,
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Failing since', slackDate(event.firstFailureAt)],
+        ['Alert', alertLabel(event.occurrence, 'degraded')],
       ]),
       section(`*Last error*\n${codeBlock(event.lastError)}`),
       context(`Outage \`${escape(event.outageId)}\``),
@@ -161,6 +187,8 @@ function builtInMessage(event: AuditAlertEvent): SlackMessage {
   switch (event.type) {
     case 'audit.storage.unreachable':
       return unreachableMessage(event);
+    case 'audit.storage.degraded':
+      return degradedMessage(event);
     case 'audit.storage.recovered':
       return recoveredMessage(event);
     case 'audit.storage.capacity':

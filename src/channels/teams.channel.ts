@@ -2,6 +2,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   StorageCapacityEvent,
+  StorageDegradedEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
@@ -86,6 +87,8 @@ function builtInHeadline(event: AuditAlertEvent): [string, HeadlineColor] {
   switch (event.type) {
     case 'audit.storage.unreachable':
       return ['🚨 Audit storage unreachable', 'Attention'];
+    case 'audit.storage.degraded':
+      return ['⚠️ Audit storage degraded', 'Warning'];
     case 'audit.storage.recovered':
       return ['✅ Audit storage recovered', 'Good'];
     case 'audit.storage.capacity':
@@ -112,6 +115,25 @@ function unreachableBody(event: StorageUnreachableEvent): AdaptiveElement[] {
     ]),
     { type: 'TextBlock', text: 'Last error', weight: 'Bolder', wrap: true },
     // The error is at most 1,024 characters; escaped, at most twice that.
+    { type: 'TextBlock', text: escapeTeams(event.lastError, 2_048), fontType: 'Monospace', wrap: true },
+  ];
+}
+
+function degradedBody(event: StorageDegradedEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  return [
+    paragraph(
+      `**${service}** is losing part of its audit trail: **${event.failures} of ${plural(event.writes, 'write')}** ` +
+        `(${percent(event.failureRatio)}) failed in the last **${humanDuration(event.windowMs)}**.`,
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Failing since', teamsDate(event.firstFailureAt)],
+      ['Alert', alertLabel(event.occurrence, 'degraded')],
+      ['Outage', escapeTeams(event.outageId, MAX_NAME)],
+    ]),
+    { type: 'TextBlock', text: 'Last error', weight: 'Bolder', wrap: true },
     { type: 'TextBlock', text: escapeTeams(event.lastError, 2_048), fontType: 'Monospace', wrap: true },
   ];
 }
@@ -180,6 +202,8 @@ function bodyOf(event: AuditAlertEvent): AdaptiveElement[] {
   switch (event.type) {
     case 'audit.storage.unreachable':
       return unreachableBody(event);
+    case 'audit.storage.degraded':
+      return degradedBody(event);
     case 'audit.storage.recovered':
       return recoveredBody(event);
     case 'audit.storage.capacity':

@@ -118,6 +118,12 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
     }
     if (event?.type === AuditAlertEvents.StorageUnreachable) {
       this.enqueue(() => this.alert(outage, event));
+    } else if (event?.type === AuditAlertEvents.StorageDegraded) {
+      // Each replica sees its own share of the writes: each sends its own, under the cluster's id.
+      this.enqueue(async () => {
+        outage.sent = true;
+        this.dispatcher.dispatch({ ...event, outageId: outage.clusterId });
+      });
     } else if (after === 'healthy') {
       this.outage = null;
       this.stopWaiting(outage);

@@ -3,6 +3,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   StorageCapacityEvent,
+  StorageDegradedEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from './audit-alert-event.interface.js';
@@ -33,4 +34,9 @@ export function isAlertTestEvent(event: AuditAlertEvent): event is AlertTestEven
  */
 export function eventKeyOf(event: AuditAlertEvent): string {
   return isAlertTestEvent(event) ? event.testId : event.outageId;
+}
+
+/** Narrows an event to `audit.storage.degraded`. */
+export function isStorageDegradedEvent(event: AuditAlertEvent): event is StorageDegradedEvent {
+  return event.type === AuditAlertEvents.StorageDegraded;
 }

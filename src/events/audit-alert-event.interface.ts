@@ -1,8 +1,10 @@
 import type { AuditAlertEvents } from '../audit-alert.constants.js';
 
 /**
- * Sent when the audit storage has failed continuously for longer than
- * `thresholdMs`, then again at most once per `cooldownMs` while the outage lasts.
+ * Sent when the audit storage has failed continuously (no success of a write
+ * or a probe) for longer than `thresholdMs`, then again at most once per
+ * `cooldownMs` while the outage lasts. An outage that was degraded first
+ * escalates to this event under the same `outageId`.
  */
 export interface StorageUnreachableEvent {
   readonly type: typeof AuditAlertEvents.StorageUnreachable;
@@ -13,17 +15,57 @@ export interface StorageUnreachableEvent {
   readonly serviceName: string;
   /** Wall-clock time of the outage's first failure. */
   readonly firstFailureAt: Date;
-  /** Failures recorded in this outage so far. */
+  /** Writes that failed since the last success (writes only: probes are counted in `probeFailures`). */
   readonly consecutiveFailures: number;
-  /** Time since the first failure, in milliseconds (monotonic clock). */
+  /** Time since the outage's first failure, in milliseconds (monotonic clock). */
   readonly unreachableDurationMs: number;
-  /** Text of the last failure: credentials scrubbed, at most 1,024 characters. */
+  /**
+   * Text of the last failed write (the probe's, when no write has failed in
+   * this outage): credentials scrubbed, at most 1,024 characters.
+   */
   readonly lastError: string;
-  /** `1` for the first alert of the outage, `2` for the first repeat, and so on. */
+  /** `1` for the first unreachable alert of the outage, `2` for the first repeat, and so on. */
+  readonly occurrence: number;
+  /** Failed probes that counted in this outage (a probe is not a write). */
+  readonly probeFailures: number;
+}
+
+/**
+ * Sent when, over the last `windowMs`, at least `degraded.minWrites` writes
+ * were attempted and at least `degraded.ratio` of them failed, then again at
+ * most once per `cooldownMs` while that lasts. It opens (or joins) an outage:
+ * if the writes then fail without a success for `thresholdMs`, the outage
+ * escalates to `audit.storage.unreachable` under the same `outageId`; it ends
+ * with `audit.storage.recovered` once the ratio has stayed below half of
+ * `degraded.ratio` for a window.
+ */
+export interface StorageDegradedEvent {
+  readonly type: typeof AuditAlertEvents.StorageDegraded;
+  /** Stable for the whole outage, through an escalation to unreachable. */
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** `failures / writes`, from 0 to 1. */
+  readonly failureRatio: number;
+  /** Writes recorded in the window. */
+  readonly writes: number;
+  /** Of those, the ones that failed. */
+  readonly failures: number;
+  /** Length of the window, in milliseconds. */
+  readonly windowMs: number;
+  /** Text of the last failed write: credentials scrubbed, at most 1,024 characters. */
+  readonly lastError: string;
+  /** Wall-clock time of the outage's first failure. */
+  readonly firstFailureAt: Date;
+  /** `1` for the first degraded alert of the outage, `2` for the first repeat, and so on. */
   readonly occurrence: number;
 }
 
-/** Sent when an outage that was alerted on ends (unless `notifyRecovery: false`). */
+/**
+ * Sent when an outage that was alerted on ends (unless `notifyRecovery: false`):
+ * after a success and `recoveryHoldMs` with no failure, or, for a degraded
+ * outage, once the failure ratio has stayed low for a window.
+ */
 export interface StorageRecoveredEvent {
   readonly type: typeof AuditAlertEvents.StorageRecovered;
   /** The `outageId` of the unreachable alerts this recovery closes. */
@@ -32,11 +74,11 @@ export interface StorageRecoveredEvent {
   readonly serviceName: string;
   /** Wall-clock time of the outage's first failure. */
   readonly outageStartedAt: Date;
-  /** Wall-clock time of the success that ended the outage. */
+  /** Wall-clock time the storage was found working again: the first success after the last failure, or when the ratio fell low. */
   readonly recoveredAt: Date;
   /** From the first failure to the recovery, in milliseconds (monotonic clock). */
   readonly outageDurationMs: number;
-  /** Failures recorded during the outage. */
+  /** Writes that failed during the outage (probes not included). */
   readonly eventsAffected: number;
 }
 
@@ -77,7 +119,7 @@ export interface StorageCapacityEvent {
 }
 
 /** The events of an outage, which carry its `outageId`. */
-export type AuditOutageEvent = StorageUnreachableEvent | StorageRecoveredEvent;
+export type AuditOutageEvent = StorageUnreachableEvent | StorageDegradedEvent | StorageRecoveredEvent;
 
 /**
  * Sent on request by `AuditMonitorRegistry.sendTestAlert()`, to prove that
@@ -95,4 +137,5 @@ export interface AlertTestEvent {
 }
 
 /** Every event this module sends, discriminated on `type`. More kinds may be added. */
-export type AuditAlertEvent = StorageUnreachableEvent | StorageRecoveredEvent | StorageCapacityEvent | AlertTestEvent;
+export type AuditAlertEvent =
+  StorageUnreachableEvent | StorageDegradedEvent | StorageRecoveredEvent | StorageCapacityEvent | AlertTestEvent;

@@ -74,7 +74,7 @@ export class AuditAlertHeartbeat implements OnApplicationBootstrap, OnModuleDest
   }
 
   private observe(status: AuditStorageStatus): void {
-    if (status.state === 'alerting') this.alerting.add(status.monitor);
+    if (status.state === 'alerting' || status.state === 'degraded') this.alerting.add(status.monitor);
     else this.alerting.delete(status.monitor);
   }
 

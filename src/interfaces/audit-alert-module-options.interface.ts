@@ -22,6 +22,27 @@ export interface AuditStorageProbeOptions {
   timeoutMs?: number;
 }
 
+/** Partial-failure detection: when a share of the writes fails over a sliding window. */
+export interface DegradedDetectionOptions {
+  /**
+   * Share of the window's writes that must have failed for
+   * `audit.storage.degraded`; the degraded period ends once the share has
+   * stayed below half of it for a window.
+   * @default 0.5
+   */
+  ratio?: number;
+  /**
+   * Length of the sliding window, in milliseconds (at least 10).
+   * @default thresholdMs, at least 1_000
+   */
+  windowMs?: number;
+  /**
+   * Fewest writes in the window for its ratio to count.
+   * @default 10
+   */
+  minWrites?: number;
+}
+
 /** What every monitor can set for itself; at the top level, the defaults of all monitors. */
 export interface AuditMonitorSettings {
   /**
@@ -71,6 +92,23 @@ export interface AuditMonitorSettings {
    * @default undefined (no capacity watch)
    */
   capacity?: AuditStorageCapacityOptions;
+  /**
+   * Sends `audit.storage.degraded` when, over a sliding window, at least
+   * `minWrites` writes were attempted and at least `ratio` of them failed: the
+   * outage a rare success would otherwise end before the threshold. `false`
+   * turns it off. A field a monitor's object leaves out comes from the top
+   * level's object, else from the defaults.
+   * @default { ratio: 0.5, windowMs: thresholdMs (at least 1_000), minWrites: 10 }
+   */
+  degraded?: DegradedDetectionOptions | false;
+  /**
+   * After an alerted outage sees a success, announce the recovery only once no
+   * failure has been recorded for this long; a failure within the hold
+   * continues the same outage (same `outageId`, no new first alert). Raise it
+   * for a storage that flaps, so one incident is paged and resolved once.
+   * @default 0 (recovery announced on the first success)
+   */
+  recoveryHoldMs?: number;
 }
 
 /** One monitor of `monitors`: a name, and settings that override the top-level ones. */

@@ -41,6 +41,8 @@ export const MONITOR_STATE_VALUES: Readonly<Record<AuditStorageState, number>> =
   healthy: 0,
   failing: 1,
   alerting: 2,
+  degraded: 3,
+  recovering: 4,
 };
 
 /** `error.type` of a hook call abandoned after `hookTimeoutMs`. */
@@ -285,7 +287,8 @@ function createInstruments(api: OpenTelemetryApi): Instruments | null {
       valueType: INT,
     }),
     state: meter.createObservableGauge(AuditAlertMetricNames.MonitorState, {
-      description: 'State of the monitor: 0 healthy, 1 failing (below the threshold), 2 alerting.',
+      description:
+        'State of the monitor: 0 healthy, 1 failing (below the threshold), 2 alerting, 3 degraded, 4 recovering (hold before the recovery).',
       unit: '{state}',
       valueType: INT,
     }),

@@ -1,10 +1,13 @@
 /**
  * `healthy`: no outage. `failing`: an outage is open, below the threshold or
- * with alerting disabled. `alerting`: the outage has been alerted on.
+ * with alerting disabled. `degraded`: a share of the writes keeps failing and
+ * has been alerted on. `alerting`: the storage is unreachable and has been
+ * alerted on. `recovering`: an alerted outage has seen a success and waits
+ * `recoveryHoldMs` without a failure before announcing its recovery.
  */
-export type AuditStorageState = 'healthy' | 'failing' | 'alerting';
+export type AuditStorageState = 'healthy' | 'failing' | 'degraded' | 'alerting' | 'recovering';
 
-/** What a monitor knows right now; outage fields are `null` while healthy. */
+/** What a monitor knows right now; outage fields are `null` (or `0`) while healthy. */
 export interface AuditStorageStatus {
   /** Name of the monitor, `'default'` unless named. */
   readonly monitor: string;
@@ -12,12 +15,20 @@ export interface AuditStorageStatus {
   readonly outageId: string | null;
   /** Wall-clock time of the outage's first failure. */
   readonly firstFailureAt: Date | null;
-  /** Failures recorded in the outage, with no success between them. */
+  /** Writes that failed since the last success. */
   readonly consecutiveFailures: number;
-  /** Failures recorded in the outage; equal to `consecutiveFailures` since any success ends it. */
+  /** Writes that failed during the outage. */
   readonly eventsAffected: number;
-  /** Text of the last failure: credentials scrubbed, at most 1,024 characters. */
+  /** Text of the last failed write (or probe, when no write has failed): credentials scrubbed, at most 1,024 characters. */
   readonly lastError: string | null;
   /** Wall-clock time of the last alert sent for this outage. */
   readonly lastAlertAt: Date | null;
+  /** Failed probes that counted in the outage. */
+  readonly probeFailures: number;
+  /** Text of the last failed probe of the outage. */
+  readonly lastProbeError: string | null;
+  /** Share of the writes that failed over the degraded-detection window, while it counts (from a failure on). */
+  readonly failureRatio: number | null;
+  /** Writes passed to `track()` that have not settled yet (`0` with `writeTimeoutMs: false`). */
+  readonly pendingWrites: number;
 }

@@ -8,7 +8,7 @@ import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.inter
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from './audit-write-timeout.error.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
-import { FailureTracker } from './failure-tracker.js';
+import { FailureTracker, type ProbeMark } from './failure-tracker.js';
 import { PendingWrites, type WriteGeneration } from './pending-writes.js';
 
 /** A generation of tracked writes with the settle handlers all its writes share. */
@@ -20,8 +20,9 @@ interface TrackedGeneration extends WriteGeneration {
 /**
  * Watches one audit storage: the application reports each write's outcome
  * (`track()`, or `recordFailure()`/`recordSuccess()`), and the monitor sends
- * `audit.storage.unreachable` when failures last past the threshold and
- * `audit.storage.recovered` when they end. Inject it anywhere; named monitors
+ * `audit.storage.unreachable` when failures last past the threshold (a write
+ * hung past `writeTimeoutMs` is a failure), `audit.storage.degraded` when a
+ * share of the writes keeps failing, and `audit.storage.recovered` when they end. Inject it anywhere; named monitors
  * come from `@InjectAuditMonitor(name)` or `AuditMonitorRegistry`.
  */
 export class AuditStorageMonitor {
@@ -38,7 +39,9 @@ export class AuditStorageMonitor {
   private readonly probe: ResolvedProbeOptions | null;
   /** Writes in flight, watched for hangs; `null` with `writeTimeoutMs: false`. */
   private readonly writes: PendingWrites<TrackedGeneration> | null;
-  private thresholdTimer: AuditAlertTimer | null = null;
+  /** The one timer for what time alone makes due, and the monotonic time it fires at. */
+  private dueTimer: AuditAlertTimer | null = null;
+  private dueAt = 0;
   private sweepTimer: AuditAlertTimer | null = null;
   private probeTimer: AuditAlertTimer | null = null;
   /** The probe run in flight, shared by whoever asks for one meanwhile. */
@@ -82,33 +85,18 @@ export class AuditStorageMonitor {
     this.failed(error, 1);
   }
 
-  private failed(error: unknown, count: number, beganAt?: number): void {
-    const before = this.tracker.state;
-    const alert = this.tracker.recordFailure(error, count, beganAt);
-    if (before === 'healthy') {
-      this.armThresholdTimer();
-      this.scheduleProbe();
-    } else if (beganAt !== undefined && this.tracker.state === 'failing') {
-      // An older stuck write moved the outage's start back: the threshold falls due sooner.
-      this.disarm('thresholdTimer');
-      this.armThresholdTimer();
-    }
-    this.settle(before, alert);
-  }
-
-  /** Records a successful write; ends an open outage. */
+  /** Records a successful write; ends an open outage, or starts the hold before its recovery. */
   recordSuccess(): void {
     this.metrics?.success();
-    if (this.tracker.state === 'healthy') {
-      // The cluster has an alerted outage this replica never saw end: this success ends it.
+    const before = this.tracker.state;
+    const event = this.tracker.recordSuccess();
+    // Healthy before and after: at most a window counter moved, nothing to tell anyone…
+    if (before === 'healthy' && this.tracker.state === 'healthy') {
+      // …unless the cluster has an alerted outage this replica never saw end: this success ends it.
       if (this.cluster?.resolvePending) this.cluster.succeededWhileHealthy();
       return;
     }
-    const before = this.tracker.state;
-    const recovery = this.tracker.recordSuccess();
-    this.disarm('thresholdTimer');
-    if (!this.probe?.whileHealthy) this.disarm('probeTimer');
-    this.settle(before, recovery);
+    this.settle(before, event);
   }
 
   /**
@@ -154,7 +142,7 @@ export class AuditStorageMonitor {
 
   /** What the monitor knows right now. */
   getStatus(): AuditStorageStatus {
-    return this.tracker.status();
+    return this.tracker.status(this.writes?.pendingCount ?? 0);
   }
 
   /** @internal Starts probing while healthy, where configured; called once the application has started. */
@@ -167,10 +155,16 @@ export class AuditStorageMonitor {
   close(): void {
     this.closed = true;
     this.cluster?.close();
-    this.disarm('thresholdTimer');
+    this.disarm('dueTimer');
     this.disarm('sweepTimer');
     this.disarm('probeTimer');
     this.statusPublisher.complete();
+  }
+
+  private failed(error: unknown, count: number, beganAt?: number): void {
+    const before = this.tracker.state;
+    const event = this.tracker.recordFailure(error, count, beganAt);
+    this.settle(before, event);
   }
 
   private generation(openedAt: number): TrackedGeneration {
@@ -216,30 +210,41 @@ export class AuditStorageMonitor {
   }
 
   private settle(before: AuditStorageState, event: AuditOutageEvent | null): void {
+    const after = this.tracker.state;
     if (this.cluster === null) {
       if (event) this.dispatcher.dispatch(event);
-    } else if (event !== null || this.tracker.state !== before) {
+    } else if (event !== null || after !== before) {
       this.cluster.settle(before, this.tracker, event);
     }
-    if (this.tracker.state !== before) this.statusPublisher.publish(() => this.tracker.status());
+    this.armDueTimer();
+    if (after === 'healthy') {
+      if (!this.probe?.whileHealthy) this.disarm('probeTimer');
+    } else if (before === 'healthy') {
+      this.scheduleProbe();
+    }
+    if (after !== before) this.statusPublisher.publish(() => this.getStatus());
   }
 
-  private armThresholdTimer(): void {
-    const dueIn = this.tracker.thresholdDueIn();
-    if (dueIn === null || this.closed) return;
-    this.thresholdTimer = this.clock.setTimer(() => this.onThresholdTimer(), dueIn);
+  /** Keeps one timer armed for the next thing time alone makes due (threshold, hold, end of a degraded period). */
+  private armDueTimer(): void {
+    const dueIn = this.tracker.dueIn();
+    if (dueIn === null || this.closed) {
+      this.disarm('dueTimer');
+      return;
+    }
+    const at = this.clock.monotonicNow() + dueIn;
+    // A timer armed for earlier stays: when it fires, it re-arms for what is due then.
+    if (this.dueTimer !== null && this.dueAt <= at) return;
+    this.disarm('dueTimer');
+    this.dueAt = at;
+    this.dueTimer = this.clock.setTimer(() => {
+      this.dueTimer = null;
+      const before = this.tracker.state;
+      this.settle(before, this.tracker.checkDue());
+    }, dueIn);
   }
 
-  private onThresholdTimer(): void {
-    this.thresholdTimer = null;
-    const before = this.tracker.state;
-    const alert = this.tracker.checkThreshold();
-    this.settle(before, alert);
-    // A clock that fires early (or is driven by hand) gets a second chance.
-    if (!alert) this.armThresholdTimer();
-  }
-
-  private disarm(timer: 'thresholdTimer' | 'sweepTimer' | 'probeTimer'): void {
+  private disarm(timer: 'dueTimer' | 'sweepTimer' | 'probeTimer'): void {
     if (this[timer] === null) return;
     this.clock.clearTimer(this[timer]);
     this[timer] = null;
@@ -274,13 +279,23 @@ export class AuditStorageMonitor {
         probe.timeoutMs,
       );
     });
+    // Writes outrank probes: what the writes say while the check runs wins over its outcome.
+    const mark = this.tracker.probeMark();
     try {
       await Promise.race([(async () => probe.check())(), expired]);
-      if (!this.closed) this.recordSuccess();
+      if (!this.closed) this.probed(true, null, mark);
     } catch (error) {
-      if (!this.closed) this.recordFailure(error);
+      if (!this.closed) this.probed(false, error, mark);
     } finally {
       this.clock.clearTimer(timer);
     }
+  }
+
+  private probed(passed: boolean, error: unknown, mark: ProbeMark): void {
+    if (passed) this.metrics?.success();
+    else this.metrics?.failure();
+    const before = this.tracker.state;
+    const event = passed ? this.tracker.recordProbeSuccess(mark) : this.tracker.recordProbeFailure(error, mark);
+    this.settle(before, event);
   }
 }

@@ -1,180 +1,566 @@
 import { randomUUID } from 'node:crypto';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
-import type { StorageRecoveredEvent, StorageUnreachableEvent } from '../events/audit-alert-event.interface.js';
+import type {
+  StorageDegradedEvent,
+  StorageRecoveredEvent,
+  StorageUnreachableEvent,
+} from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { errorText } from './error-text.util.js';
+
+/** Partial-failure detection over a sliding window of writes. */
+export interface DegradedDetection {
+  /** Share of the window's writes that must have failed, in (0, 1]. */
+  readonly ratio: number;
+  /** Length of the sliding window, in milliseconds. */
+  readonly windowMs: number;
+  /** Fewer writes than this in the window say nothing about a ratio. */
+  readonly minWrites: number;
+}
 
 /** What the state machine needs to know; times are in milliseconds. */
 export interface FailureTrackerConfig {
   readonly monitor: string;
   readonly serviceName: string;
-  /** `false`: outages are tracked but never reach `alerting`. */
+  /** `false`: outages are tracked but never alerted on. */
   readonly enabled: boolean;
   readonly thresholdMs: number;
   readonly cooldownMs: number;
   readonly notifyRecovery: boolean;
+  /** `null`: no partial-failure detection. */
+  readonly degraded: DegradedDetection | null;
+  /** How long an alerted outage must see no failure after a success before its recovery is announced. */
+  readonly recoveryHoldMs: number;
 }
+
+/** What a probe saw of the writes when it started, to tell whether they have spoken since. */
+export interface ProbeMark {
+  readonly writeSuccesses: number;
+  readonly writeFailures: number;
+}
+
+/** Alerts the tracker can return. */
+export type TrackerEvent = StorageUnreachableEvent | StorageDegradedEvent | StorageRecoveredEvent;
+
+/** The window is counted in this many buckets: memory is fixed, whatever the write rate. */
+const WINDOW_BUCKETS = 10;
+
+/** A degraded period ends once the ratio has stayed below this share of `ratio` for a window (hysteresis). */
+const CLEAR_RATIO_SHARE = 0.5;
 
 /**
  * The outage state machine, free of Nest and of timers: it reads the injected
- * clock, and every method returns the event to send, if any. The wall clock is
- * read and the error text derived only when an outage opens or an event or
- * status is built, so a failure during an outage costs a few field writes.
+ * clock, and every method returns the event to send, if any. Its state is
+ * plain fields (numbers, strings, two small arrays), so it can be snapshotted.
  *
- * healthy → failing (first failure) → alerting (threshold passed) → healthy (success).
- * The owner arms a timer for {@link FailureTracker.thresholdDueIn} when an outage
- * opens and calls {@link FailureTracker.checkThreshold} when it fires, so the
- * first alert does not wait for another failure.
+ * - healthy → failing: a failure opens an outage (new `outageId`).
+ * - failing → alerting: the failures have lasted `thresholdMs` with no success
+ *   (`audit.storage.unreachable`, sent by the owner's timer if need be).
+ * - failing → degraded: the window's failure ratio reached `degraded.ratio`
+ *   (`audit.storage.degraded`).
+ * - degraded → alerting: the failures have lasted `thresholdMs` with no success
+ *   (escalation, same `outageId`).
+ * - failing → healthy: a success before any alert ends the outage silently.
+ * - alerting → recovering → healthy: after a success, once no failure has been
+ *   recorded for `recoveryHoldMs` (`audit.storage.recovered`); a failure in the
+ *   hold goes back to alerting in the same outage.
+ * - degraded → healthy: the ratio stayed below half of `degraded.ratio` for a
+ *   window (`audit.storage.recovered`).
+ *
+ * Writes outrank probes: a probe's outcome counts only when no write has said
+ * the opposite since the probe started, and never counts as a write.
+ * The owner arms one timer for {@link FailureTracker.dueIn} and calls
+ * {@link FailureTracker.checkDue} when it fires.
  */
 export class FailureTracker {
   /** Read on every call of the hot path, hence a field and not a getter. */
   state: AuditStorageState = 'healthy';
+  /** Healthy with no failure in the window: a write success has nothing to update but a counter. */
+  quiet = true;
+  /** Every write success ever recorded; a probe compares it before and after. */
+  writeSuccesses = 0;
+  /** Every write failure ever recorded; a probe compares it before and after. */
+  writeFailures = 0;
 
+  // The outage.
   private outageId: string | null = null;
   private firstFailureMono = 0;
   private firstFailureWall = 0;
+  /** Write failures of the outage (`eventsAffected`). */
   private failures = 0;
-  /** The last failure as recorded; its text is derived on demand and kept. */
+  /** Probe failures that counted in the outage. */
+  private probeFailures = 0;
+  /** The last failed write and probe as recorded; texts derived on demand and kept. */
+  private hasWriteError = false;
   private lastErrorValue: unknown = null;
+  private hasProbeError = false;
+  private lastProbeErrorValue: unknown = null;
+  /** The last text derived, and of what: derived once however many statuses and alerts carry it. */
   private derivedText: { readonly of: unknown; readonly text: string } | null = null;
-  private lastAlertMono = 0;
+  private lastFailureMono = 0;
+
+  // The streak: failures (of writes or probes) with no success since `streakStartMono`.
+  private streakOpen = false;
+  private streakStartMono = 0;
+  /** Write failures of the streak (`consecutiveFailures`). */
+  private consecutive = 0;
+
+  // Alerts of the outage.
+  private unreachableOccurrence = 0;
+  private lastUnreachableMono = 0;
+  private degradedOccurrence = 0;
+  private lastDegradedMono = 0;
   private lastAlertWall: number | null = null;
-  private occurrence = 0;
+  /** The success that began the current recovery hold, or the end of the degraded period. */
+  private recoveredMono = 0;
+  private recoveredWall = 0;
+
+  // The sliding window of writes, active from a failure until a window holds none.
+  private windowActive = false;
+  private windowSinceMono = 0;
+  private bucketIndex = 0;
+  private readonly bucketWrites: number[] = new Array<number>(WINDOW_BUCKETS).fill(0);
+  private readonly bucketFailures: number[] = new Array<number>(WINDOW_BUCKETS).fill(0);
+  private windowWrites = 0;
+  private windowFailures = 0;
+  /** While degraded: since when the ratio has been below the lower bound, or `null`. */
+  private belowSinceMono: number | null = null;
+  private belowSinceWall = 0;
+
+  private readonly bucketMs: number;
 
   constructor(
     private readonly config: FailureTrackerConfig,
     private readonly clock: Pick<AuditAlertClock, 'monotonicNow' | 'wallNow'>,
     private readonly newOutageId: () => string = randomUUID,
-  ) {}
+  ) {
+    this.bucketMs = config.degraded ? config.degraded.windowMs / WINDOW_BUCKETS : 1;
+  }
 
   /**
-   * Records failed writes; returns the unreachable alert they trigger, if any.
+   * Records failed writes; returns the alert they trigger, if any.
    * @param count Writes that failed: `0` for a write already counted (one found hung that failed later).
    * @param beganAt Monotonic time the failure began, when earlier than now (a write found hung began when it started).
    */
-  recordFailure(error: unknown, count = 1, beganAt?: number): StorageUnreachableEvent | null {
+  recordFailure(error: unknown, count = 1, beganAt?: number): TrackerEvent | null {
     const mono = this.clock.monotonicNow();
-    const began = beganAt === undefined ? mono : Math.min(beganAt, mono);
+    this.writeFailures += count;
+    if (count > 0) this.countWrite(mono, count, count);
+    this.fail(mono, beganAt === undefined ? mono : Math.min(beganAt, mono));
+    this.hasWriteError = true;
     this.lastErrorValue = error;
-    if (this.state === 'healthy') {
-      this.state = 'failing';
-      this.outageId = this.newOutageId();
-      this.firstFailureMono = began;
-      this.firstFailureWall = this.clock.wallNow() - (mono - began);
-      this.failures = Math.max(count, 1);
-      this.occurrence = 0;
-      this.lastAlertWall = null;
-    } else {
-      this.failures += count;
-      // Not alerted yet, so nothing has been said about the start: an older stuck write moves it back.
-      if (this.state === 'failing' && began < this.firstFailureMono) {
-        this.firstFailureWall -= this.firstFailureMono - began;
-        this.firstFailureMono = began;
-      }
-    }
-    if (this.state === 'failing') return this.checkThreshold();
-    return mono - this.lastAlertMono >= this.config.cooldownMs ? this.alert(mono) : null;
+    this.failures += count;
+    this.consecutive += count;
+    return this.afterFailure(mono, count > 0);
+  }
+
+  /** Records a successful write; returns the recovery it completes, if any. */
+  recordSuccess(): TrackerEvent | null {
+    this.writeSuccesses += 1;
+    if (this.quiet) return null;
+    const mono = this.clock.monotonicNow();
+    this.countWrite(mono, 1, 0);
+    return this.succeed(mono);
+  }
+
+  /** What a probe starting now must remember, to weigh its outcome against the writes seen meanwhile. */
+  probeMark(): ProbeMark {
+    return { writeSuccesses: this.writeSuccesses, writeFailures: this.writeFailures };
   }
 
   /**
-   * Sends the first alert once the threshold has passed with no success.
-   * Safe to call at any time: it does nothing unless that alert is due.
+   * Records a failed probe: it opens or prolongs an outage only when no write
+   * has succeeded since the probe started. It never counts as a failed write.
    */
-  checkThreshold(): StorageUnreachableEvent | null {
-    if (this.state !== 'failing' || !this.config.enabled) return null;
+  recordProbeFailure(error: unknown, mark: ProbeMark): TrackerEvent | null {
+    if (this.writeSuccesses !== mark.writeSuccesses) return null;
     const mono = this.clock.monotonicNow();
-    return mono - this.firstFailureMono >= this.config.thresholdMs ? this.alert(mono) : null;
+    this.fail(mono, mono);
+    this.hasProbeError = true;
+    this.lastProbeErrorValue = error;
+    this.probeFailures += 1;
+    return this.afterFailure(mono, false);
   }
 
-  /** Milliseconds until the first alert is due, or `null` when none will be. */
-  thresholdDueIn(): number | null {
-    if (this.state !== 'failing' || !this.config.enabled) return null;
-    return Math.max(0, this.firstFailureMono + this.config.thresholdMs - this.clock.monotonicNow());
+  /**
+   * Records a passing probe: it counts as a success only when no write has
+   * failed since the probe started; it never counts as a write.
+   */
+  recordProbeSuccess(mark: ProbeMark): TrackerEvent | null {
+    if (this.state === 'healthy' || this.writeFailures !== mark.writeFailures) return null;
+    return this.succeed(this.clock.monotonicNow());
   }
 
-  /** Records a success; ends any outage and returns the recovery to announce, if any. */
-  recordSuccess(): StorageRecoveredEvent | null {
+  /**
+   * Sends what time alone makes due: the first unreachable alert once the
+   * threshold has passed, the recovery once a hold or a degraded period has
+   * run out. Safe to call at any time.
+   */
+  checkDue(): TrackerEvent | null {
     if (this.state === 'healthy') return null;
     const mono = this.clock.monotonicNow();
-    const alerted = this.state === 'alerting';
-    const event: StorageRecoveredEvent | null =
-      alerted && this.config.notifyRecovery
-        ? {
-            type: AuditAlertEvents.StorageRecovered,
-            outageId: this.outageId as string,
-            monitor: this.config.monitor,
-            serviceName: this.config.serviceName,
-            outageStartedAt: new Date(this.firstFailureWall),
-            recoveredAt: new Date(this.clock.wallNow()),
-            outageDurationMs: mono - this.firstFailureMono,
-            eventsAffected: this.failures,
-          }
-        : null;
-    this.state = 'healthy';
-    this.outageId = null;
-    this.failures = 0;
-    this.lastErrorValue = null;
-    this.derivedText = null;
-    this.lastAlertWall = null;
-    this.occurrence = 0;
-    return event;
+    if (this.state === 'recovering') {
+      return mono - this.lastFailureMono >= this.config.recoveryHoldMs ? this.recover(mono) : null;
+    }
+    if (this.state === 'degraded' && this.belowSinceMono !== null) {
+      this.rotate(mono);
+      this.weighDegraded(mono);
+      if (this.belowSinceMono !== null && mono - this.belowSinceMono >= this.windowMs()) {
+        return this.endDegraded(mono);
+      }
+    }
+    return this.checkThreshold(mono);
+  }
+
+  /** Milliseconds until {@link checkDue} may have something to send, or `null` when only a write or probe can change that. */
+  dueIn(): number | null {
+    let at = this.thresholdAt() ?? Number.POSITIVE_INFINITY;
+    if (this.state === 'recovering') at = Math.min(at, this.lastFailureMono + this.config.recoveryHoldMs);
+    if (this.state === 'degraded' && this.belowSinceMono !== null) {
+      at = Math.min(at, this.belowSinceMono + this.windowMs());
+    }
+    return at === Number.POSITIVE_INFINITY ? null : Math.max(0, at - this.clock.monotonicNow());
   }
 
   /**
    * A snapshot of the current state, with `null` outage fields while healthy.
-   * Its `lastError` is derived when first read, so a status taken on the write
+   * Its error texts are derived when first read, so a status taken on the write
    * path (for `status$`) costs no error text there.
+   * @param pendingWrites Writes in flight, which the owner counts.
    */
-  status(): AuditStorageStatus {
+  status(pendingWrites = 0): AuditStorageStatus {
     const open = this.state !== 'healthy';
     const status = {
       monitor: this.config.monitor,
       state: this.state,
       outageId: this.outageId,
       firstFailureAt: open ? new Date(this.firstFailureWall) : null,
-      consecutiveFailures: this.failures,
-      eventsAffected: this.failures,
+      consecutiveFailures: open ? this.consecutive : 0,
+      eventsAffected: open ? this.failures : 0,
       lastError: null as string | null,
       lastAlertAt: this.lastAlertWall === null ? null : new Date(this.lastAlertWall),
+      probeFailures: open ? this.probeFailures : 0,
+      lastProbeError: null as string | null,
+      failureRatio: this.windowActive && this.windowWrites > 0 ? this.windowFailures / this.windowWrites : null,
+      pendingWrites,
     };
     if (open) {
-      const recorded = this.lastErrorValue;
-      Object.defineProperty(status, 'lastError', {
-        enumerable: true,
-        configurable: true,
-        get: (): string => {
-          const text = this.textOf(recorded);
-          Object.defineProperty(status, 'lastError', { value: text, enumerable: true });
-          return text;
-        },
-      });
+      const write = this.hasWriteError ? this.lastErrorValue : this.lastProbeErrorValue;
+      lazyText(status, 'lastError', () => this.textOf(write));
+      if (this.hasProbeError) {
+        const probe = this.lastProbeErrorValue;
+        lazyText(status, 'lastProbeError', () => this.textOf(probe));
+      }
     }
     return status;
   }
 
-  /** The text of `error`, derived once however many statuses and alerts carry it. */
-  private textOf(error: unknown): string {
-    if (this.derivedText === null || this.derivedText.of !== error)
-      this.derivedText = { of: error, text: errorText(error) };
-    return this.derivedText.text;
+  /** Opens the outage and the streak as a failure that began at `began` requires. */
+  private fail(mono: number, began: number): void {
+    this.lastFailureMono = mono;
+    if (this.state === 'healthy') {
+      this.state = 'failing';
+      this.quiet = false;
+      this.outageId = this.newOutageId();
+      this.firstFailureMono = began;
+      this.firstFailureWall = this.clock.wallNow() - (mono - began);
+      this.failures = 0;
+      this.probeFailures = 0;
+      this.unreachableOccurrence = 0;
+      this.degradedOccurrence = 0;
+      this.lastAlertWall = null;
+    } else if (this.state === 'failing') {
+      // Not alerted yet, so nothing has been said about the start: an older stuck write moves it back.
+      if (began < this.firstFailureMono) {
+        this.firstFailureWall -= this.firstFailureMono - began;
+        this.firstFailureMono = began;
+      }
+    } else {
+      // Alerted already: the start is said, and no streak begins before it.
+      began = Math.max(began, this.firstFailureMono);
+      // A failure in the hold continues the outage: no new first alert.
+      if (this.state === 'recovering') this.state = 'alerting';
+    }
+    if (!this.streakOpen) {
+      this.streakOpen = true;
+      this.streakStartMono = began;
+      this.consecutive = 0;
+    } else if (began < this.streakStartMono) {
+      this.streakStartMono = began;
+    }
   }
 
-  private alert(mono: number): StorageUnreachableEvent {
+  private afterFailure(mono: number, write: boolean): TrackerEvent | null {
+    if (!this.config.enabled) return null;
+    if (this.state === 'alerting') {
+      return mono - this.lastUnreachableMono >= this.config.cooldownMs ? this.unreachable(mono) : null;
+    }
+    const due = this.checkThreshold(mono);
+    if (due !== null || !write || this.config.degraded === null) return due;
+    const reached = this.degradedReached(mono);
+    if (this.state === 'degraded') {
+      this.weighDegraded(mono);
+      return reached && mono - this.lastDegradedMono >= this.config.cooldownMs ? this.degradedAlert(mono) : null;
+    }
+    return reached ? this.degradedAlert(mono) : null;
+  }
+
+  private succeed(mono: number): TrackerEvent | null {
+    this.streakOpen = false;
+    this.consecutive = 0;
+    switch (this.state) {
+      case 'failing':
+        // Never alerted on: it ends silently, and the window keeps watching for a partial failure.
+        this.reset(mono);
+        return null;
+      case 'alerting':
+        this.recoveredMono = mono;
+        this.recoveredWall = this.clock.wallNow();
+        // An outage that was degraded before it escalated is partial again: the ratio decides its end.
+        if (this.degradedOccurrence > 0 && this.config.degraded !== null) {
+          this.state = 'degraded';
+          this.belowSinceMono = null;
+          this.rotate(mono);
+          this.weighDegraded(mono);
+          return null;
+        }
+        this.state = 'recovering';
+        return mono - this.lastFailureMono >= this.config.recoveryHoldMs ? this.recover(mono) : null;
+      case 'recovering':
+        return mono - this.lastFailureMono >= this.config.recoveryHoldMs ? this.recover(mono) : null;
+      case 'degraded':
+        this.rotate(mono);
+        this.weighDegraded(mono);
+        if (this.belowSinceMono !== null && mono - this.belowSinceMono >= this.windowMs()) {
+          return this.endDegraded(mono);
+        }
+        return null;
+      default:
+        return this.settleWindow(mono);
+    }
+  }
+
+  /** The unreachable alert, once the streak has lasted the threshold; `null` before. */
+  private checkThreshold(mono: number): TrackerEvent | null {
+    const at = this.thresholdAt();
+    return at !== null && mono >= at ? this.unreachable(mono) : null;
+  }
+
+  /**
+   * When the unreachable alert falls due, or `null` while none can: the streak
+   * has lasted the threshold and, for an outage that escalated before, the
+   * cooldown has passed since that alert.
+   */
+  private thresholdAt(): number | null {
+    if ((this.state !== 'failing' && this.state !== 'degraded') || !this.streakOpen || !this.config.enabled) {
+      return null;
+    }
+    const at = this.streakStartMono + this.config.thresholdMs;
+    return this.unreachableOccurrence > 0 ? Math.max(at, this.lastUnreachableMono + this.config.cooldownMs) : at;
+  }
+
+  private unreachable(mono: number): StorageUnreachableEvent {
     this.state = 'alerting';
-    this.lastAlertMono = mono;
+    this.belowSinceMono = null;
+    this.lastUnreachableMono = mono;
     this.lastAlertWall = this.clock.wallNow();
-    this.occurrence += 1;
+    this.unreachableOccurrence += 1;
     return {
       type: AuditAlertEvents.StorageUnreachable,
       outageId: this.outageId as string,
       monitor: this.config.monitor,
       serviceName: this.config.serviceName,
       firstFailureAt: new Date(this.firstFailureWall),
-      consecutiveFailures: this.failures,
+      consecutiveFailures: this.consecutive,
       unreachableDurationMs: mono - this.firstFailureMono,
-      lastError: this.textOf(this.lastErrorValue),
-      occurrence: this.occurrence,
+      lastError: this.lastError(),
+      occurrence: this.unreachableOccurrence,
+      probeFailures: this.probeFailures,
     };
   }
+
+  private degradedAlert(mono: number): StorageDegradedEvent {
+    // The outage did not start with the failure that tipped the ratio: it spans the window's failures.
+    if (this.state === 'failing') this.adoptWindow();
+    this.state = 'degraded';
+    this.lastDegradedMono = mono;
+    this.lastAlertWall = this.clock.wallNow();
+    this.degradedOccurrence += 1;
+    return {
+      type: AuditAlertEvents.StorageDegraded,
+      outageId: this.outageId as string,
+      monitor: this.config.monitor,
+      serviceName: this.config.serviceName,
+      failureRatio: this.windowFailures / this.windowWrites,
+      writes: this.windowWrites,
+      failures: this.windowFailures,
+      windowMs: this.windowMs(),
+      lastError: this.lastError(),
+      firstFailureAt: new Date(this.firstFailureWall),
+      occurrence: this.degradedOccurrence,
+    };
+  }
+
+  private recover(mono: number): StorageRecoveredEvent | null {
+    const event = this.recoveredEvent();
+    this.reset(mono);
+    return event;
+  }
+
+  private endDegraded(mono: number): StorageRecoveredEvent | null {
+    this.recoveredMono = this.belowSinceMono as number;
+    this.recoveredWall = this.belowSinceWall;
+    return this.recover(mono);
+  }
+
+  private recoveredEvent(): StorageRecoveredEvent | null {
+    if (!this.config.notifyRecovery) return null;
+    return {
+      type: AuditAlertEvents.StorageRecovered,
+      outageId: this.outageId as string,
+      monitor: this.config.monitor,
+      serviceName: this.config.serviceName,
+      outageStartedAt: new Date(this.firstFailureWall),
+      recoveredAt: new Date(this.recoveredWall),
+      outageDurationMs: this.recoveredMono - this.firstFailureMono,
+      eventsAffected: this.failures,
+    };
+  }
+
+  private reset(mono: number): void {
+    this.state = 'healthy';
+    this.outageId = null;
+    this.failures = 0;
+    this.probeFailures = 0;
+    this.streakOpen = false;
+    this.consecutive = 0;
+    this.hasWriteError = false;
+    this.lastErrorValue = null;
+    this.hasProbeError = false;
+    this.lastProbeErrorValue = null;
+    this.derivedText = null;
+    this.lastAlertWall = null;
+    this.unreachableOccurrence = 0;
+    this.degradedOccurrence = 0;
+    this.belowSinceMono = null;
+    this.settleWindow(mono);
+  }
+
+  /** Stops counting writes once the window holds no failure, so a healthy success is a counter again. */
+  private settleWindow(mono: number): null {
+    if (this.windowActive && this.state === 'healthy') {
+      this.rotate(mono);
+      if (this.windowFailures === 0) this.windowActive = false;
+    }
+    this.quiet = this.state === 'healthy' && !this.windowActive;
+    return null;
+  }
+
+  private windowMs(): number {
+    return this.config.degraded?.windowMs ?? 0;
+  }
+
+  /** Counts writes in the window, opening it at a failure. */
+  private countWrite(mono: number, writes: number, failures: number): void {
+    if (this.config.degraded === null) return;
+    if (!this.windowActive) {
+      if (failures === 0) return;
+      this.windowActive = true;
+      this.windowSinceMono = mono;
+      this.bucketIndex = Math.floor(mono / this.bucketMs);
+      this.bucketWrites.fill(0);
+      this.bucketFailures.fill(0);
+      this.windowWrites = 0;
+      this.windowFailures = 0;
+    } else {
+      this.rotate(mono);
+    }
+    const slot = this.bucketIndex % WINDOW_BUCKETS;
+    this.bucketWrites[slot]! += writes;
+    this.bucketFailures[slot]! += failures;
+    this.windowWrites += writes;
+    this.windowFailures += failures;
+  }
+
+  /** Drops the buckets that have left the window. */
+  private rotate(mono: number): void {
+    const index = Math.floor(mono / this.bucketMs);
+    const steps = Math.min(index - this.bucketIndex, WINDOW_BUCKETS);
+    for (let step = 1; step <= steps; step += 1) {
+      const slot = (this.bucketIndex + step) % WINDOW_BUCKETS;
+      this.windowWrites -= this.bucketWrites[slot]!;
+      this.windowFailures -= this.bucketFailures[slot]!;
+      this.bucketWrites[slot] = 0;
+      this.bucketFailures[slot] = 0;
+    }
+    if (index > this.bucketIndex) this.bucketIndex = index;
+  }
+
+  /**
+   * Whether the window shows a partial failure: it has been counting for a
+   * whole window (so it holds every write of the last `windowMs`), holds
+   * enough writes, and enough of them failed.
+   */
+  private degradedReached(mono: number): boolean {
+    const degraded = this.config.degraded;
+    if (degraded === null || !this.windowActive || mono - this.windowSinceMono < degraded.windowMs) return false;
+    return this.windowWrites >= degraded.minWrites && this.windowFailures >= degraded.ratio * this.windowWrites;
+  }
+
+  /**
+   * Stretches an outage not alerted on yet over the failures of the window:
+   * its start goes back to the oldest bucket holding one (to a tenth of the
+   * window), and its count to the window's failures.
+   */
+  private adoptWindow(): void {
+    for (let age = WINDOW_BUCKETS - 1; age >= 0; age -= 1) {
+      const index = this.bucketIndex - age;
+      if (this.bucketFailures[index % WINDOW_BUCKETS]! === 0) continue;
+      const began = Math.max(index * this.bucketMs, this.windowSinceMono);
+      if (began < this.firstFailureMono) {
+        this.firstFailureWall -= this.firstFailureMono - began;
+        this.firstFailureMono = began;
+      }
+      break;
+    }
+    this.failures = Math.max(this.failures, this.windowFailures);
+  }
+
+  /** Starts or stops the clock of the hysteresis while degraded. */
+  private weighDegraded(mono: number): void {
+    const ratio = (this.config.degraded as DegradedDetection).ratio * CLEAR_RATIO_SHARE;
+    const below = this.windowFailures < ratio * this.windowWrites || this.windowWrites === 0;
+    if (!below) this.belowSinceMono = null;
+    else if (this.belowSinceMono === null) {
+      this.belowSinceMono = mono;
+      this.belowSinceWall = this.clock.wallNow();
+    }
+  }
+
+  /** The last failed write's text, or the probe's when no write has failed in the outage. */
+  private lastError(): string {
+    return this.textOf(this.hasWriteError ? this.lastErrorValue : this.lastProbeErrorValue);
+  }
+
+  /** The text of `error`, derived once however many statuses and alerts carry it. */
+  private textOf(error: unknown): string {
+    if (this.derivedText === null || this.derivedText.of !== error) {
+      this.derivedText = { of: error, text: errorText(error) };
+    }
+    return this.derivedText.text;
+  }
+}
+
+/** Makes `key` of `status` a text derived when first read, then kept. */
+function lazyText(status: object, key: 'lastError' | 'lastProbeError', derive: () => string): void {
+  Object.defineProperty(status, key, {
+    enumerable: true,
+    configurable: true,
+    get: (): string => {
+      const text = derive();
+      Object.defineProperty(status, key, { value: text, enumerable: true });
+      return text;
+    },
+  });
 }

@@ -126,7 +126,9 @@ function readOptions(options: unknown): { monitor: string | undefined; failingIs
 }
 
 function detailsOf(status: AuditStorageStatus, failingIsDown: boolean): AuditStorageHealthDetails {
-  const down = status.state === 'alerting' || (failingIsDown && status.state === 'failing');
+  // Down while an alert stands and the writes still fail; `recovering` (writes succeed, the hold runs) is up.
+  const down =
+    status.state === 'alerting' || status.state === 'degraded' || (failingIsDown && status.state === 'failing');
   return {
     status: down ? 'down' : 'up',
     state: status.state,

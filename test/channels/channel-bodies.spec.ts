@@ -19,6 +19,7 @@ function unreachable(overrides: Partial<StorageUnreachableEvent> = {}): StorageU
     unreachableDurationMs: 30_000,
     lastError: 'Error: connect ECONNREFUSED',
     occurrence: 1,
+    probeFailures: 0,
     ...overrides,
   };
 }

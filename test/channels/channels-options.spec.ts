@@ -41,7 +41,13 @@ describe('the channels option', () => {
       ],
     });
     const delivery = {
-      events: ['audit.storage.unreachable', 'audit.storage.recovered', 'audit.storage.capacity', 'audit.alert.test'],
+      events: [
+        'audit.storage.unreachable',
+        'audit.storage.degraded',
+        'audit.storage.recovered',
+        'audit.storage.capacity',
+        'audit.alert.test',
+      ],
       monitors: null,
       fromOccurrence: 1,
       timeoutMs: 10_000,
@@ -59,6 +65,7 @@ describe('the channels option', () => {
         url: 'https://events.pagerduty.com/v2/enqueue',
         routingKey: ROUTING_KEY,
         severity: 'critical',
+        degradedSeverity: 'warning',
         summary: null,
       },
     ]);
@@ -73,6 +80,7 @@ describe('the channels option', () => {
           type: 'pagerduty',
           routingKey: ROUTING_KEY,
           severity: 'warning',
+          degradedSeverity: 'info',
           url: 'http://127.0.0.1:8080/v2/enqueue',
           events: ['audit.storage.unreachable', 'audit.storage.unreachable'],
           monitors: ['ledger'],
@@ -88,6 +96,7 @@ describe('the channels option', () => {
       type: 'pagerduty',
       routingKey: ROUTING_KEY,
       severity: 'warning',
+      degradedSeverity: 'info',
       url: 'http://127.0.0.1:8080/v2/enqueue',
       events: ['audit.storage.unreachable'],
       monitors: new Set(['ledger']),
@@ -229,9 +238,9 @@ describe('the channels option', () => {
     ],
     [
       'events that are not known',
-      [{ type: 'slack', url: SLACK_URL, events: ['audit.storage.degraded'] }],
+      [{ type: 'slack', url: SLACK_URL, events: ['audit.storage.degrade'] }],
       'channels[0].events',
-      /received \[ 'audit.storage.degraded' \]/,
+      /received \[ 'audit.storage.degrade' \]/,
     ],
     ['no event at all', [{ type: 'slack', url: SLACK_URL, events: [] }], 'channels[0].events', /a non-empty array/],
     [

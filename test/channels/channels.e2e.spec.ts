@@ -52,6 +52,7 @@ describe('built-in channels in a Nest application', () => {
       unreachableDurationMs: 125_000,
       lastError: 'Error: connect ETIMEDOUT 10.0.0.5:5432',
       occurrence: 1,
+      probeFailures: 0,
     };
     expect(webhook.bodies()).toEqual([unreachable]);
     expect(slack.bodies()).toEqual([
@@ -194,6 +195,66 @@ describe('built-in channels in a Nest application', () => {
     expect(logger.text()).not.toMatch(SECRETS);
     expect(logger.at('warn')).toEqual([]);
     expect(logger.at('error')).toEqual([]);
+  });
+
+  it('render a degraded outage, its escalation and its recovery, one PagerDuty incident throughout', async () => {
+    const [webhook, slack, pagerduty] = [await receiver(), await receiver(), await receiver()];
+    pagerduty.fallback = { status: 202 };
+    const { monitor, clock } = await boot({
+      serviceName: SERVICE,
+      thresholdMs: 2_000,
+      cooldownMs: 600_000,
+      channels: [
+        { type: 'webhook', url: webhook.url() },
+        { type: 'slack', url: slack.url() },
+        { type: 'pagerduty', routingKey: ROUTING_KEY, url: pagerduty.url(PAGERDUTY_PATH) },
+      ],
+    });
+    const write = (fails: boolean) => {
+      if (fails) monitor.recordFailure(new Error('replica 2 refused the connection'));
+      else monitor.recordSuccess();
+      clock.advance(100);
+    };
+    for (let i = 0; i < 30; i += 1) write(i % 2 === 0); // half of the writes fail
+    await Promise.all([webhook, slack, pagerduty].map((r) => r.waitForRequests(1)));
+    for (let i = 0; i < 25; i += 1) write(true); // then every write
+    await Promise.all([webhook, slack, pagerduty].map((r) => r.waitForRequests(2)));
+    for (let i = 0; i < 50; i += 1) write(false); // and none
+    await Promise.all([webhook, slack, pagerduty].map((r) => r.waitForRequests(3)));
+    await settle();
+
+    const events = webhook.bodies() as { type: string; outageId: string; failureRatio?: number }[];
+    expect(events.map((e) => e.type)).toEqual([
+      'audit.storage.degraded',
+      'audit.storage.unreachable',
+      'audit.storage.recovered',
+    ]);
+    expect(new Set(events.map((e) => e.outageId)).size).toBe(1);
+    // The window holds the last 2 s to a tenth: 19 writes when the 10th failure tips the ratio.
+    expect(events[0]).toMatchObject({
+      windowMs: 2_000,
+      failureRatio: 10 / 19,
+      writes: 19,
+      failures: 10,
+      occurrence: 1,
+    });
+
+    const texts = (slack.bodies() as { text: string }[]).map((body) => body.text);
+    expect(texts[0]).toBe(
+      ':warning: Audit storage of billing-api degraded: 52.6 % of writes failing over 2s (monitor default): Error: replica 2 refused the connection',
+    );
+    expect(texts[1]).toMatch(/^:rotating_light: Audit storage of billing-api unreachable/);
+    expect(texts[2]).toMatch(/^:white_check_mark: Audit storage of billing-api recovered/);
+
+    const pages = pagerduty.bodies() as { event_action: string; dedup_key: string; payload?: { severity: string } }[];
+    expect(pages.map((p) => [p.event_action, p.payload?.severity])).toEqual([
+      ['trigger', 'warning'],
+      ['trigger', 'critical'],
+      ['resolve', undefined],
+    ]);
+    expect(new Set(pages.map((p) => p.dedup_key))).toEqual(
+      new Set([`audit-storage:billing-api:default:${events[0]!.outageId}`]),
+    );
   });
 
   it('send only the event types a channel asked for', async () => {

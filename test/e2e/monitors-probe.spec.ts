@@ -149,10 +149,14 @@ describe('probe', () => {
       await flush();
     }
     expect(checks).toBe(4);
+    // Probes are not writes: they are counted, and their error kept, in fields of their own.
     expect(monitor.getStatus()).toMatchObject({
       state: 'alerting',
-      consecutiveFailures: 5,
-      lastError: 'Error: still down',
+      consecutiveFailures: 1,
+      eventsAffected: 1,
+      lastError: 'write failed',
+      probeFailures: 4,
+      lastProbeError: 'Error: still down',
     });
     up = true;
     clock.advance(500);
@@ -202,7 +206,7 @@ describe('probe', () => {
     }
     expect(most).toBe(1);
     expect(starts.map((t) => t - t0)).toEqual([100, 500, 900, 1_300, 1_700]);
-    expect(monitor.getStatus().consecutiveFailures).toBe(1 + 5);
+    expect(monitor.getStatus()).toMatchObject({ consecutiveFailures: 1, probeFailures: 5 });
   });
 
   it('counts a check that hangs past timeoutMs as a failure', async () => {
@@ -217,8 +221,14 @@ describe('probe', () => {
       await flush();
     }
     // Checks start at 100, 1 200 and 2 300 ms; the first two have timed out by 3 000 ms.
-    expect(monitor.getStatus().consecutiveFailures).toBe(3);
-    expect(monitor.getStatus().lastError).toBe('Error: Probe of monitor "default" did not answer within 1000 ms');
+    // A probe that times out is a failed probe, not a lost write.
+    expect(monitor.getStatus()).toMatchObject({
+      consecutiveFailures: 1,
+      eventsAffected: 1,
+      lastError: 'x',
+      probeFailures: 2,
+      lastProbeError: 'Error: Probe of monitor "default" did not answer within 1000 ms',
+    });
   });
 
   it('probes while healthy only when asked to, and notices an outage without a write', async () => {

@@ -190,6 +190,42 @@ describe('AuditStorageHealthIndicator behind a real Terminus endpoint', () => {
     expect((await get('/health')).status).toBe(200);
   });
 
+  it('reports a degraded monitor as down, and one holding its recovery as up', async () => {
+    for (let i = 0; i < 30; i += 1) {
+      if (i % 2 === 0) archive.recordFailure(new Error('replica 2 refused'));
+      else archive.recordSuccess();
+      clock.advance(50);
+    }
+    const degraded = await get('/health');
+    expect(degraded.status).toBe(503);
+    expect(degraded.body.error.audit_storage.monitors.archive).toMatchObject({ status: 'down', state: 'degraded' });
+    await app.close();
+
+    clock = new ManualClock();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TerminusModule.forRoot({ logger: false }),
+        AuditAlertModule.forRoot({ thresholdMs: 1_000, recoveryHoldMs: 10_000, monitors: [{ name: 'orders' }] }),
+      ],
+      controllers: [HealthController],
+      providers: [AuditStorageHealthIndicator],
+    })
+      .overrideProvider(AUDIT_ALERT_CLOCK)
+      .useValue(clock)
+      .compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
+    const monitor = app.get(AuditMonitorRegistry).get('orders');
+    monitor.recordFailure(new Error('down'));
+    clock.advance(1_000);
+    expect((await get('/health')).status).toBe(503);
+    monitor.recordSuccess();
+    const holding = await get('/health');
+    expect(holding.status).toBe(200);
+    expect(holding.body.info.audit_storage.monitors.orders).toMatchObject({ status: 'up', state: 'recovering' });
+  });
+
   it('reports one monitor on its own, with its figures at the top of its key', async () => {
     archive.recordFailure(new Error('disk full'));
     clock.advance(1_000);

@@ -87,6 +87,11 @@ describe('AuditStorageMonitor state machine', () => {
       eventsAffected: 0,
       lastError: null,
       lastAlertAt: null,
+      probeFailures: 0,
+      lastProbeError: null,
+      // The degraded-detection window still holds the failure and the success.
+      failureRatio: 0.5,
+      pendingWrites: 0,
     };
     expect(monitor.getStatus()).toEqual(healthy);
   });

@@ -1,157 +1,537 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import type { AuditOutageEvent, StorageRecoveredEvent, StorageUnreachableEvent } from '../../src/index.js';
+import type { AuditAlertModuleOptions, AuditOutageEvent } from '../../src/index.js';
+import type { ProbeMark } from '../../src/monitor/failure-tracker.js';
 import { flush } from '../support/manual-clock.js';
 import { monitorHarness } from '../support/monitor-harness.js';
 
-type Command = { kind: 'fail' } | { kind: 'succeed' } | { kind: 'advance'; ms: number };
+/*
+ * The state machine against a reference model: the rules of docs/state-machine.md
+ * written as plainly as possible (the window is a list of writes, not buckets),
+ * driven by the same random sequences as the monitor.
+ *
+ * Hung writes enter the model as what their detection reports: failures that
+ * began some time ago (`hung`). When and how they are found is checked on its
+ * own, against its bounds, further down.
+ */
+
+type Command =
+  | { kind: 'fail' }
+  | { kind: 'succeed' }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'hung'; count: number; age: number }
+  | { kind: 'probeStart' }
+  | { kind: 'probeEnd'; passed: boolean };
 
 interface Config {
+  enabled: boolean;
   thresholdMs: number;
   cooldownMs: number;
   notifyRecovery: boolean;
+  recoveryHoldMs: number;
+  degraded: { ratio: number; windowMs: number; minWrites: number } | false;
 }
 
-/** What DESIGN.md promises, written as plainly as possible: the expected events, in order. */
-function referenceModel(config: Config, commands: Command[]) {
-  const expected: { type: string; outage: number; occurrence?: number; failures: number; at: number }[] = [];
-  let now = 0;
-  let outage = 0;
-  let state = 'healthy' as 'healthy' | 'failing' | 'alerting';
-  let start = 0;
-  let failures = 0;
-  let lastAlert = 0;
-  let occurrence = 0;
-  const alert = (at: number) => {
-    state = 'alerting';
-    lastAlert = at;
-    occurrence += 1;
-    expected.push({ type: 'audit.storage.unreachable', outage, occurrence, failures, at: at - start });
-  };
-  for (const command of commands) {
-    if (command.kind === 'advance') {
-      if (state === 'failing' && start + config.thresholdMs <= now + command.ms) alert(start + config.thresholdMs);
-      now += command.ms;
-    } else if (command.kind === 'fail') {
-      if (state === 'healthy') {
-        outage += 1;
-        state = 'failing';
-        start = now;
-        failures = 0;
-        occurrence = 0;
-      }
-      failures += 1;
-      if (state === 'failing' && now - start >= config.thresholdMs) alert(now);
-      else if ((state as string) === 'alerting' && now - lastAlert >= config.cooldownMs) alert(now);
+type State = 'healthy' | 'failing' | 'degraded' | 'alerting' | 'recovering';
+
+/** What the model expects of an event; `outage` numbers the outages from 1. */
+type Expected =
+  | {
+      type: 'audit.storage.unreachable';
+      outage: number;
+      occurrence: number;
+      consecutiveFailures: number;
+      unreachableDurationMs: number;
+      probeFailures: number;
+    }
+  | { type: 'audit.storage.degraded'; outage: number; occurrence: number; writes: number; failures: number }
+  | { type: 'audit.storage.recovered'; outage: number; eventsAffected: number; outageDurationMs: number };
+
+class ReferenceModel {
+  readonly expected: Expected[] = [];
+  now: number;
+  private state: State = 'healthy';
+  private outage = 0;
+  private firstFailure = 0;
+  private failures = 0;
+  private probeFailures = 0;
+  private consecutive = 0;
+  private streakOpen = false;
+  private streakStart = 0;
+  private lastFailure = 0;
+  private unreachableCount = 0;
+  private lastUnreachable = 0;
+  private degradedCount = 0;
+  private lastDegraded = 0;
+  private recoveredAt = 0;
+  private belowSince: number | null = null;
+  /** The writes the window has counted since it opened at a failure. */
+  private windowOpen = false;
+  private windowSince = 0;
+  private windowWrites: { at: number; writes: number; failures: number }[] = [];
+  writeSuccesses = 0;
+  writeFailures = 0;
+
+  constructor(
+    private readonly config: Config,
+    start: number,
+  ) {
+    this.now = start;
+  }
+
+  // --- the window: the writes of the last ten tenths of windowMs, counted since the window opened ---
+  private tenth(at: number): number {
+    return Math.floor(at / ((this.config.degraded as { windowMs: number }).windowMs / 10));
+  }
+  private inWindow() {
+    const current = this.tenth(this.now);
+    const kept = this.windowWrites.filter((w) => this.tenth(w.at) > current - 10);
+    return {
+      kept,
+      writes: kept.reduce((sum, w) => sum + w.writes, 0),
+      failures: kept.reduce((sum, w) => sum + w.failures, 0),
+    };
+  }
+  private count(writes: number, failures: number): void {
+    if (this.config.degraded === false) return;
+    if (!this.windowOpen) {
+      if (failures === 0) return;
+      this.windowOpen = true;
+      this.windowSince = this.now;
+      this.windowWrites = [];
+    }
+    this.windowWrites.push({ at: this.now, writes, failures });
+  }
+  private reached(): boolean {
+    const d = this.config.degraded;
+    if (d === false || !this.windowOpen || this.now - this.windowSince < d.windowMs) return false;
+    const { writes, failures } = this.inWindow();
+    return writes >= d.minWrites && failures >= d.ratio * writes;
+  }
+  private weigh(): void {
+    const d = this.config.degraded as { ratio: number };
+    const { writes, failures } = this.inWindow();
+    const below = failures < d.ratio * 0.5 * writes || writes === 0;
+    if (!below) this.belowSince = null;
+    else this.belowSince ??= this.now;
+  }
+
+  // --- evidence ---
+  writeFailed(count: number, age: number): void {
+    this.writeFailures += count;
+    if (count > 0) this.count(count, count);
+    this.open(this.now - age);
+    this.failures += count;
+    this.consecutive += count;
+    this.afterFailure(count > 0);
+  }
+  probeFailed(mark: ProbeMark): void {
+    if (mark.writeSuccesses !== this.writeSuccesses) return;
+    this.open(this.now);
+    this.probeFailures += 1;
+    this.afterFailure(false);
+  }
+  writeSucceeded(): void {
+    this.writeSuccesses += 1;
+    if (this.state === 'healthy' && !this.windowOpen) return;
+    this.count(1, 0);
+    this.succeeded();
+  }
+  probePassed(mark: ProbeMark): void {
+    if (this.state === 'healthy' || mark.writeFailures !== this.writeFailures) return;
+    this.succeeded();
+  }
+
+  /** Moves time on, sending what falls due on the way, in order. */
+  advance(ms: number): void {
+    const target = this.now + ms;
+    for (;;) {
+      const due = this.dueAt();
+      if (due === null || due > target) break;
+      this.now = Math.max(this.now, due);
+      this.fireDue();
+    }
+    this.now = target;
+  }
+
+  private open(began: number): void {
+    this.lastFailure = this.now;
+    if (this.state === 'healthy') {
+      this.state = 'failing';
+      this.outage += 1;
+      this.firstFailure = began;
+      this.failures = 0;
+      this.probeFailures = 0;
+      this.unreachableCount = 0;
+      this.degradedCount = 0;
+    } else if (this.state === 'failing') {
+      this.firstFailure = Math.min(this.firstFailure, began);
     } else {
-      if ((state as string) === 'alerting' && config.notifyRecovery) {
-        expected.push({ type: 'audit.storage.recovered', outage, failures, at: now - start });
-      }
-      state = 'healthy';
+      began = Math.max(began, this.firstFailure);
+      if (this.state === 'recovering') this.state = 'alerting';
+    }
+    if (!this.streakOpen) {
+      this.streakOpen = true;
+      this.streakStart = began;
+      this.consecutive = 0;
+    } else {
+      this.streakStart = Math.min(this.streakStart, began);
     }
   }
-  return expected;
+
+  private afterFailure(write: boolean): void {
+    if (!this.config.enabled) return;
+    if (this.state === 'alerting') {
+      if (this.now - this.lastUnreachable >= this.config.cooldownMs) this.unreachable();
+      return;
+    }
+    const threshold = this.thresholdAt();
+    if (threshold !== null && this.now >= threshold) return this.unreachable();
+    if (!write || this.config.degraded === false) return;
+    const reached = this.reached();
+    if (this.state === 'degraded') {
+      this.weigh();
+      if (reached && this.now - this.lastDegraded >= this.config.cooldownMs) this.degradedAlert();
+    } else if (reached) {
+      this.degradedAlert();
+    }
+  }
+
+  private succeeded(): void {
+    this.streakOpen = false;
+    this.consecutive = 0;
+    if (this.state === 'failing') return this.reset();
+    if (this.state === 'alerting') {
+      this.recoveredAt = this.now;
+      if (this.degradedCount > 0 && this.config.degraded !== false) {
+        this.state = 'degraded';
+        this.belowSince = null;
+        this.weigh();
+        return;
+      }
+      this.state = 'recovering';
+    }
+    if (this.state === 'recovering') {
+      if (this.now - this.lastFailure >= this.config.recoveryHoldMs) this.recover();
+      return;
+    }
+    if (this.state === 'degraded') {
+      this.weigh();
+      if (this.belowSince !== null && this.now - this.belowSince >= this.windowMs()) this.endDegraded();
+      return;
+    }
+    this.settleWindow();
+  }
+
+  private thresholdAt(): number | null {
+    if ((this.state !== 'failing' && this.state !== 'degraded') || !this.streakOpen || !this.config.enabled)
+      return null;
+    const at = this.streakStart + this.config.thresholdMs;
+    return this.unreachableCount > 0 ? Math.max(at, this.lastUnreachable + this.config.cooldownMs) : at;
+  }
+
+  private dueAt(): number | null {
+    const candidates: number[] = [];
+    const threshold = this.thresholdAt();
+    if (threshold !== null) candidates.push(threshold);
+    if (this.state === 'recovering') candidates.push(this.lastFailure + this.config.recoveryHoldMs);
+    if (this.state === 'degraded' && this.belowSince !== null) candidates.push(this.belowSince + this.windowMs());
+    return candidates.length === 0 ? null : Math.min(...candidates);
+  }
+
+  private fireDue(): void {
+    if (this.state === 'recovering') {
+      if (this.now - this.lastFailure >= this.config.recoveryHoldMs) this.recover();
+      return;
+    }
+    if (this.state === 'degraded' && this.belowSince !== null) {
+      this.weigh();
+      if (this.belowSince !== null && this.now - this.belowSince >= this.windowMs()) return this.endDegraded();
+    }
+    const threshold = this.thresholdAt();
+    if (threshold !== null && this.now >= threshold) this.unreachable();
+  }
+
+  private windowMs(): number {
+    return this.config.degraded === false ? 0 : this.config.degraded.windowMs;
+  }
+
+  private unreachable(): void {
+    this.state = 'alerting';
+    this.belowSince = null;
+    this.lastUnreachable = this.now;
+    this.unreachableCount += 1;
+    this.expected.push({
+      type: 'audit.storage.unreachable',
+      outage: this.outage,
+      occurrence: this.unreachableCount,
+      consecutiveFailures: this.consecutive,
+      unreachableDurationMs: this.now - this.firstFailure,
+      probeFailures: this.probeFailures,
+    });
+  }
+
+  private degradedAlert(): void {
+    const { kept, writes, failures } = this.inWindow();
+    if (this.state === 'failing') {
+      // The outage spans the window's failures: back to the tenth of the oldest one.
+      const oldest = kept.find((w) => w.failures > 0);
+      if (oldest) {
+        const tenthMs = this.windowMs() / 10;
+        this.firstFailure = Math.min(this.firstFailure, Math.max(this.tenth(oldest.at) * tenthMs, this.windowSince));
+      }
+      this.failures = Math.max(this.failures, failures);
+    }
+    this.state = 'degraded';
+    this.lastDegraded = this.now;
+    this.degradedCount += 1;
+    this.expected.push({
+      type: 'audit.storage.degraded',
+      outage: this.outage,
+      occurrence: this.degradedCount,
+      writes,
+      failures,
+    });
+  }
+
+  private endDegraded(): void {
+    this.recoveredAt = this.belowSince as number;
+    this.recover();
+  }
+
+  private recover(): void {
+    if (this.config.notifyRecovery) {
+      this.expected.push({
+        type: 'audit.storage.recovered',
+        outage: this.outage,
+        eventsAffected: this.failures,
+        outageDurationMs: this.recoveredAt - this.firstFailure,
+      });
+    }
+    this.reset();
+  }
+
+  private reset(): void {
+    this.state = 'healthy';
+    this.streakOpen = false;
+    this.belowSince = null;
+    this.settleWindow();
+  }
+
+  private settleWindow(): void {
+    if (this.windowOpen && this.state === 'healthy' && this.inWindow().failures === 0) this.windowOpen = false;
+  }
 }
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 5, arbitrary: fc.constant<Command>({ kind: 'fail' }) },
-  { weight: 2, arbitrary: fc.constant<Command>({ kind: 'succeed' }) },
-  { weight: 4, arbitrary: fc.integer({ min: 0, max: 3_000 }).map<Command>((ms) => ({ kind: 'advance', ms })) },
+  { weight: 6, arbitrary: fc.constant<Command>({ kind: 'fail' }) },
+  { weight: 4, arbitrary: fc.constant<Command>({ kind: 'succeed' }) },
+  { weight: 5, arbitrary: fc.integer({ min: 0, max: 1_500 }).map<Command>((ms) => ({ kind: 'advance', ms })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ count: fc.integer({ min: 1, max: 5 }), age: fc.integer({ min: 0, max: 3_000 }) })
+      .map<Command>(({ count, age }) => ({ kind: 'hung', count, age })),
+  },
+  { weight: 1, arbitrary: fc.constant<Command>({ kind: 'probeStart' }) },
+  { weight: 1, arbitrary: fc.boolean().map<Command>((passed) => ({ kind: 'probeEnd', passed })) },
 );
 
-const configArb = fc.record({
+const configArb: fc.Arbitrary<Config> = fc.record({
+  enabled: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   thresholdMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2_000 })),
   cooldownMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 })),
   notifyRecovery: fc.boolean(),
+  recoveryHoldMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3_000 })),
+  degraded: fc.oneof(
+    { weight: 1, arbitrary: fc.constant<false>(false) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        ratio: fc.double({ min: 0.05, max: 1, noNaN: true }),
+        windowMs: fc.integer({ min: 10, max: 3_000 }),
+        minWrites: fc.integer({ min: 1, max: 12 }),
+      }),
+    },
+  ),
 });
 
-function run(config: Config, commands: Command[]): AuditOutageEvent[] {
-  const { clock, events, monitor } = monitorHarness(config);
+/** The monitor's private doors, used to feed it hung writes and probe outcomes without their timers. */
+interface MonitorInternals {
+  failed(error: unknown, count: number, beganAt?: number): void;
+  probed(passed: boolean, error: unknown, mark: ProbeMark): void;
+  tracker: { probeMark(): ProbeMark };
+}
+
+/** Runs the commands against a monitor and the model side by side; returns both event lists. */
+function runBoth(config: Config, commands: Command[]) {
+  const { clock, events, monitor } = monitorHarness({ ...config, writeTimeoutMs: false } as AuditAlertModuleOptions);
+  const internals = monitor as unknown as MonitorInternals;
+  const model = new ReferenceModel(config, clock.monotonicNow());
+  let mark: ProbeMark | null = null;
+  const steps: { command: Command; events: number }[] = [];
   for (const command of commands) {
-    if (command.kind === 'fail') monitor.recordFailure(new Error('down'));
-    else if (command.kind === 'succeed') monitor.recordSuccess();
-    else clock.advance(command.ms);
+    switch (command.kind) {
+      case 'fail':
+        monitor.recordFailure(new Error('refused'));
+        model.writeFailed(1, 0);
+        break;
+      case 'succeed':
+        monitor.recordSuccess();
+        model.writeSucceeded();
+        break;
+      case 'advance':
+        clock.advance(command.ms);
+        model.advance(command.ms);
+        break;
+      case 'hung':
+        internals.failed(new Error('stuck'), command.count, clock.monotonicNow() - command.age);
+        model.writeFailed(command.count, command.age);
+        break;
+      case 'probeStart':
+        mark = internals.tracker.probeMark();
+        break;
+      case 'probeEnd':
+        if (mark === null) break;
+        internals.probed(command.passed, new Error('probe failed'), mark);
+        if (command.passed) model.probePassed(mark);
+        else model.probeFailed(mark);
+        mark = null;
+        break;
+    }
+    steps.push({ command, events: events.length });
   }
   // A monitor raises the events of its outages only; test alerts come from the registry.
-  return events as AuditOutageEvent[];
+  return { events: events as AuditOutageEvent[], expected: model.expected, monitor, steps };
+}
+
+function compare(events: AuditOutageEvent[], expected: Expected[]): void {
+  expect(events.map((e) => e.type)).toEqual(expected.map((m) => m.type));
+  const ids = new Map<number, string>();
+  events.forEach((event, i) => {
+    const m = expected[i]!;
+    // One outageId per model outage, and a different one for each outage.
+    const id = ids.get(m.outage) ?? event.outageId;
+    ids.set(m.outage, id);
+    expect(event.outageId).toBe(id);
+    if (event.type === 'audit.storage.unreachable' && m.type === event.type) {
+      expect([event.occurrence, event.consecutiveFailures, event.unreachableDurationMs, event.probeFailures]).toEqual([
+        m.occurrence,
+        m.consecutiveFailures,
+        m.unreachableDurationMs,
+        m.probeFailures,
+      ]);
+    } else if (event.type === 'audit.storage.degraded' && m.type === event.type) {
+      expect([event.occurrence, event.writes, event.failures]).toEqual([m.occurrence, m.writes, m.failures]);
+      expect(event.failureRatio).toBe(event.failures / event.writes);
+    } else if (event.type === 'audit.storage.recovered' && m.type === event.type) {
+      expect([event.eventsAffected, event.outageDurationMs]).toEqual([m.eventsAffected, m.outageDurationMs]);
+    }
+  });
+  expect(new Set(ids.values()).size).toBe(ids.size);
 }
 
 describe('FailureTracker against a reference model', () => {
   it('produces exactly the events of the model for thousands of random sequences', () => {
     fc.assert(
-      fc.property(configArb, fc.array(commandArb, { maxLength: 120 }), (config, commands) => {
-        const events = run(config, commands);
-        const ids = new Map<number, string>();
-        const model = referenceModel(config, commands);
-        expect(events.map((e) => e.type)).toEqual(model.map((m) => m.type));
-        events.forEach((event, i) => {
-          const m = model[i]!;
-          // One outageId per model outage, and a different one for each outage.
-          const id = ids.get(m.outage) ?? event.outageId;
-          ids.set(m.outage, id);
-          expect(event.outageId).toBe(id);
-          if (event.type === 'audit.storage.unreachable') {
-            expect([event.occurrence, event.consecutiveFailures, event.unreachableDurationMs]).toEqual([
-              m.occurrence,
-              m.failures,
-              m.at,
-            ]);
-          } else if (event.type === 'audit.storage.recovered') {
-            expect([event.eventsAffected, event.outageDurationMs]).toEqual([m.failures, m.at]);
-          }
-        });
-        expect(new Set(ids.values()).size).toBe(ids.size);
+      fc.property(configArb, fc.array(commandArb, { maxLength: 150 }), (config, commands) => {
+        const { events, expected } = runBoth(config, commands);
+        compare(events, expected);
       }),
       { numRuns: 3_000 },
     );
   });
 
-  it('holds the invariants of DESIGN.md for every random sequence', () => {
+  it('matches the model through partial failures: phases of steady writes, each failing at its own rate', () => {
+    const phaseArb = fc.record({
+      share: fc.double({ min: 0, max: 1, noNaN: true }),
+      writes: fc.integer({ min: 1, max: 40 }),
+      gapMs: fc.integer({ min: 1, max: 150 }),
+    });
+    const partialConfigArb = configArb.map((config) => ({
+      ...config,
+      degraded: config.degraded === false ? { ratio: 0.5, windowMs: 1_000, minWrites: 10 } : config.degraded,
+    }));
     fc.assert(
-      fc.property(configArb, fc.array(commandArb, { maxLength: 120 }), (config, commands) => {
-        const { clock, events, monitor } = monitorHarness(config);
-        let failuresInOutage = 0;
-        let outageStart = 0;
-        const alertTimes = new Map<string, number[]>();
-        const recovered = new Set<string>();
-        for (const command of commands) {
-          const before = events.length;
-          if (command.kind === 'fail') {
-            if (monitor.getStatus().state === 'healthy') {
-              failuresInOutage = 0;
-              outageStart = clock.monotonicNow();
-            }
-            failuresInOutage += 1;
-            monitor.recordFailure('x');
-          } else if (command.kind === 'succeed') {
-            monitor.recordSuccess();
-          } else {
-            clock.advance(command.ms);
+      fc.property(partialConfigArb, fc.array(phaseArb, { maxLength: 12 }), (config, phases) => {
+        const commands: Command[] = [];
+        for (const { share, writes, gapMs } of phases) {
+          for (let i = 0; i < writes; i += 1) {
+            // Spreads the failures evenly over the phase: a share of 0.3 fails 3 writes in 10.
+            const fails = Math.floor((i + 1) * share) > Math.floor(i * share);
+            commands.push({ kind: fails ? 'fail' : 'succeed' }, { kind: 'advance', ms: gapMs });
           }
-          for (const event of events.slice(before)) {
+        }
+        const { events, expected } = runBoth(config, commands);
+        compare(events, expected);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('holds the invariants of docs/state-machine.md for every random sequence', () => {
+    fc.assert(
+      fc.property(configArb, fc.array(commandArb, { maxLength: 150 }), (config, commands) => {
+        const { events } = runBoth(config, commands);
+        if (!config.enabled) expect(events).toHaveLength(0);
+        const byOutage = new Map<string, AuditOutageEvent[]>();
+        for (const event of events) byOutage.set(event.outageId, [...(byOutage.get(event.outageId) ?? []), event]);
+        for (const outage of byOutage.values()) {
+          const recoveries = outage.filter((e) => e.type === 'audit.storage.recovered');
+          // At most one recovery, last, after an alert of the same outage; none when not asked for.
+          expect(recoveries.length).toBeLessThanOrEqual(config.notifyRecovery ? 1 : 0);
+          if (recoveries.length === 1) {
+            expect(outage.at(-1)!.type).toBe('audit.storage.recovered');
+            expect(outage.length).toBeGreaterThan(1);
+          }
+          for (const type of ['audit.storage.unreachable', 'audit.storage.degraded'] as const) {
+            const alerts = outage.filter((e) => e.type === type) as { occurrence: number }[];
+            // Occurrences count 1, 2, 3… per kind of alert within one outage.
+            expect(alerts.map((a) => a.occurrence)).toEqual(alerts.map((_, i) => i + 1));
+          }
+          for (const event of outage) {
             if (event.type === 'audit.storage.unreachable') {
-              const e = event as StorageUnreachableEvent;
-              const times = alertTimes.get(e.outageId) ?? [];
-              // One first alert per outage; later ones are numbered repeats.
-              expect(e.occurrence).toBe(times.length + 1);
-              expect(recovered.has(e.outageId)).toBe(false);
-              // At most one alert per cooldown window; the first one no sooner than the threshold.
-              const at = outageStart + e.unreachableDurationMs;
-              if (times.length > 0) expect(at - times.at(-1)!).toBeGreaterThanOrEqual(config.cooldownMs);
-              else expect(e.unreachableDurationMs).toBeGreaterThanOrEqual(config.thresholdMs);
-              times.push(at);
-              alertTimes.set(e.outageId, times);
-            } else {
-              const e = event as StorageRecoveredEvent;
-              // Recovery only after an alert, with the same outageId, once.
-              expect(alertTimes.has(e.outageId)).toBe(true);
-              expect(recovered.has(e.outageId)).toBe(false);
-              expect(e.eventsAffected).toBe(failuresInOutage);
-              recovered.add(e.outageId);
+              expect(event.unreachableDurationMs).toBeGreaterThanOrEqual(config.thresholdMs);
+            } else if (event.type === 'audit.storage.degraded' && config.degraded !== false) {
+              // A degraded alert shows a ratio that reached the bound, over enough writes.
+              expect(event.writes).toBeGreaterThanOrEqual(config.degraded.minWrites);
+              expect(event.failures).toBeGreaterThanOrEqual(config.degraded.ratio * event.writes);
             }
           }
         }
-        if (!config.notifyRecovery) expect(recovered.size).toBe(0);
+        if (config.degraded === false) expect(events.some((e) => e.type === 'audit.storage.degraded')).toBe(false);
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('never counts a probe as a write: eventsAffected and consecutiveFailures move with writes only', () => {
+    fc.assert(
+      fc.property(configArb, fc.array(commandArb, { maxLength: 150 }), (config, commands) => {
+        const { clock, monitor } = monitorHarness({ ...config, writeTimeoutMs: false } as AuditAlertModuleOptions);
+        const internals = monitor as unknown as MonitorInternals;
+        let mark: ProbeMark | null = null;
+        for (const command of commands) {
+          if (command.kind !== 'probeEnd' || mark === null) {
+            if (command.kind === 'probeStart') mark = internals.tracker.probeMark();
+            else if (command.kind === 'fail') monitor.recordFailure('x');
+            else if (command.kind === 'succeed') monitor.recordSuccess();
+            else if (command.kind === 'advance') clock.advance(command.ms);
+            continue;
+          }
+          const before = monitor.getStatus();
+          internals.probed(command.passed, new Error('probe'), mark);
+          mark = null;
+          const after = monitor.getStatus();
+          if (after.outageId !== null && after.outageId === before.outageId) {
+            expect([
+              after.eventsAffected,
+              after.consecutiveFailures === 0 || after.consecutiveFailures === before.consecutiveFailures,
+            ]).toEqual([before.eventsAffected, true]);
+          } else if (after.outageId !== null) {
+            expect([after.eventsAffected, after.consecutiveFailures]).toEqual([0, 0]);
+          }
+        }
       }),
       { numRuns: 3_000 },
     );
