@@ -313,6 +313,7 @@ function expectOutageAndRecovery(project: Project, summary: AppSummary, build: '
     unreachableDurationMs: expect.any(Number),
     lastError: 'Error: db down',
     occurrence: 1,
+    probeFailures: 0,
   });
   expect(recovered).toEqual({
     type: 'audit.storage.recovered',

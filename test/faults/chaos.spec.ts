@@ -288,7 +288,8 @@ describe.each(SEEDS)('chaos: hooks and channels failing together (seed %i)', (se
   it('raises a meaningful number of alerts and recoveries', () => {
     const types = new Set(run.expected.map((e) => e.type));
     expect(run.expected.length).toBeGreaterThan(50);
-    expect(types).toEqual(new Set(['audit.storage.unreachable', 'audit.storage.recovered']));
+    expect(types).toContain('audit.storage.unreachable');
+    expect(types).toContain('audit.storage.recovered');
   });
 
   it('gives every healthy hook every event, in order, as a plain monitor raises them', () => {
