@@ -171,14 +171,17 @@ describe('storage probes against a real PostgreSQL', () => {
       expect(await rows()).toBe(0);
     });
 
-    it('keeps the outage open when the role may not insert, with the reason as lastError', async () => {
+    it('keeps the outage open when the role may not insert, with the reason as lastProbeError', async () => {
       const { monitor } = await start('reader');
       monitor.recordFailure(new Error('insert failed'));
       await monitor.probeNow();
+      // A failed probe is counted as a probe, not as a lost write.
       expect(monitor.getStatus()).toMatchObject({
         state: 'failing',
-        consecutiveFailures: 2,
-        lastError: expect.stringContaining('permission denied for table audit_log'),
+        consecutiveFailures: 1,
+        probeFailures: 1,
+        lastError: 'Error: insert failed',
+        lastProbeError: expect.stringContaining('permission denied for table audit_log'),
       });
     });
 
