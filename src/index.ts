@@ -1,6 +1,7 @@
 export { AuditAlertConfigError } from './audit-alert-config.error.js';
 export { AUDIT_ALERT_CLOCK, AuditAlertEvents, type AuditAlertEventType } from './audit-alert.constants.js';
 export { AuditAlertModule } from './audit-alert.module.js';
+export { AuditAlertChannelError, type AuditAlertChannelErrorDetails } from './channels/audit-alert-channel.error.js';
 export type {
   AuditAlertChannelDeliveryOptions,
   AuditAlertChannelOptions,

@@ -11,6 +11,7 @@ import {
   timeoutReason,
 } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+import { AuditAlertChannelError } from './audit-alert-channel.error.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../package-manifest.js';
 
 /** `user-agent` of every request, such as `nestjs-audit-alert/0.1.0`. */
@@ -34,21 +35,6 @@ export interface RetryPolicy {
   readonly timeoutMs: number;
   readonly retries: number;
   readonly backoffMs: number;
-}
-
-/** Why a delivery did not happen; its message never holds a URL path, a header or a key. */
-export class ChannelDeliveryError extends Error {
-  override readonly name = 'AuditAlertChannelError';
-
-  /**
-   * @param attempts How many attempts were made before giving up.
-   */
-  constructor(
-    message: string,
-    readonly attempts: number,
-  ) {
-    super(message);
-  }
 }
 
 type AttemptOutcome =
@@ -115,26 +101,29 @@ export class HttpDelivery {
    * @param label Names the channel in logs.
    * @param eventType Names what is being sent in logs.
    * @returns How many attempts it took.
-   * @throws ChannelDeliveryError when the receiver refused it, the retries ran out or the application shut down.
+   * @throws AuditAlertChannelError when the receiver refused it, the retries ran out or the application shut down.
    */
   async send(label: string, eventType: string, request: HttpRequest, policy: RetryPolicy): Promise<number> {
+    let lastReason: string | null = null;
+    const failure = (message: string, attempts: number): AuditAlertChannelError =>
+      new AuditAlertChannelError(message, { channel: label, eventType, attempts, lastReason });
     for (let attempt = 1; ; attempt += 1) {
-      if (this.signal.aborted) throw new ChannelDeliveryError(channelStopped(attempt - 1), attempt - 1);
+      if (this.signal.aborted) throw failure(channelStopped(attempt - 1), attempt - 1);
       const outcome = await this.attempt(request, policy.timeoutMs);
       switch (outcome.kind) {
         case 'delivered':
           return attempt;
         case 'rejected':
-          throw new ChannelDeliveryError(channelRejected(outcome.reason), attempt);
+          lastReason = outcome.reason;
+          throw failure(channelRejected(outcome.reason), attempt);
         case 'stopped':
-          throw new ChannelDeliveryError(channelStopped(attempt), attempt);
+          throw failure(channelStopped(attempt), attempt);
         case 'retry': {
-          if (attempt > policy.retries) {
-            throw new ChannelDeliveryError(channelGaveUp(attempt, outcome.reason), attempt);
-          }
+          lastReason = outcome.reason;
+          if (attempt > policy.retries) throw failure(channelGaveUp(attempt, outcome.reason), attempt);
           const delayMs = outcome.retryAfterMs ?? backoffDelay(policy.backoffMs, attempt, this.random);
           this.logger.warn(channelRetrying(label, eventType, attempt, outcome.reason, delayMs));
-          if (!(await this.pause(delayMs))) throw new ChannelDeliveryError(channelStopped(attempt), attempt);
+          if (!(await this.pause(delayMs))) throw failure(channelStopped(attempt), attempt);
         }
       }
     }

@@ -5,7 +5,8 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { HookBinding } from '../hooks/hook-binding.interface.js';
 import { errorText } from '../monitor/error-text.util.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
-import { ChannelDeliveryError, type HttpDelivery, USER_AGENT } from './http-delivery.js';
+import { AuditAlertChannelError } from './audit-alert-channel.error.js';
+import { type HttpDelivery, USER_AGENT } from './http-delivery.js';
 
 const ignore = (): void => undefined;
 
@@ -142,8 +143,14 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
         attempts += await this.delivery.send(this.label, event.type, request, this.options);
       } catch (error) {
         // Counted over every request of the event, as its delivery is one.
-        if (error instanceof ChannelDeliveryError && attempts > 0) {
-          throw new ChannelDeliveryError(error.message, attempts + error.attempts);
+        if (error instanceof AuditAlertChannelError && attempts > 0) {
+          const { channel, eventType, lastReason } = error;
+          throw new AuditAlertChannelError(error.message, {
+            channel,
+            eventType,
+            attempts: attempts + error.attempts,
+            lastReason,
+          });
         }
         throw error;
       }

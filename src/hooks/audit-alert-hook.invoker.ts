@@ -18,7 +18,7 @@ import {
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
-import { ChannelDeliveryError } from '../channels/http-delivery.js';
+import { AuditAlertChannelError } from '../channels/audit-alert-channel.error.js';
 import { isAlertTestEvent } from '../events/audit-alert-event.guards.js';
 import type { AlertTestEvent, AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { frozenEvent } from '../events/frozen-event.util.js';
@@ -211,5 +211,5 @@ export class AuditAlertHookInvoker implements OnApplicationBootstrap, BeforeAppl
 
 /** Attempts a failed delivery made: what a channel's error says, else one. */
 function attemptsOf(error: unknown): number {
-  return error instanceof ChannelDeliveryError ? error.attempts : 1;
+  return error instanceof AuditAlertChannelError ? error.attempts : 1;
 }

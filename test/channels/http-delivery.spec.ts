@@ -2,13 +2,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createRequire } from 'node:module';
 import {
   backoffDelay,
-  ChannelDeliveryError,
   HttpDelivery,
   MAX_RETRY_DELAY_MS,
   parseRetryAfter,
   type RetryPolicy,
   USER_AGENT,
 } from '../../src/channels/http-delivery.js';
+import { AuditAlertChannelError } from '../../src/index.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { RejectionWatch } from '../support/rejection-watch.js';
@@ -151,9 +151,16 @@ describe('HttpDelivery', () => {
 
   it.each([400, 401, 404])('does not retry a %i', async (status) => {
     receiver.reply({ status });
-    await expect(send(receiver.url(SECRET_PATH))).rejects.toThrow(
-      new ChannelDeliveryError(`the receiver answered HTTP ${status}; not retried`, 1),
-    );
+    const error = await send(receiver.url(SECRET_PATH)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuditAlertChannelError);
+    expect(error).toMatchObject({
+      name: 'AuditAlertChannelError',
+      message: `the receiver answered HTTP ${status}; not retried`,
+      channel: LABEL,
+      eventType: TYPE,
+      attempts: 1,
+      lastReason: `HTTP ${status}`,
+    });
     expect(receiver.requests).toHaveLength(1);
     expect(clock.pendingTimers).toBe(0);
   });
@@ -167,7 +174,11 @@ describe('HttpDelivery', () => {
   it('gives up once the retries are spent', async () => {
     receiver.fallback = { status: 500 };
     const sent = send(receiver.url(SECRET_PATH), { retries: 2 });
-    const failed = expect(sent).rejects.toThrow('gave up after 3 attempts; the last failed with HTTP 500');
+    const failed = expect(sent).rejects.toMatchObject({
+      message: 'gave up after 3 attempts; the last failed with HTTP 500',
+      attempts: 3,
+      lastReason: 'HTTP 500',
+    });
     for (let attempt = 1; attempt <= 2; attempt += 1) {
       await receiver.waitForRequests(attempt);
       await waitForBackoff();
@@ -232,7 +243,11 @@ describe('HttpDelivery', () => {
 
   it('sends nothing once the application has shut down', async () => {
     shutdown.abort();
-    await expect(send(receiver.url(SECRET_PATH))).rejects.toThrow('not sent: the application shut down first');
+    await expect(send(receiver.url(SECRET_PATH))).rejects.toMatchObject({
+      message: 'not sent: the application shut down first',
+      attempts: 0,
+      lastReason: null,
+    });
     expect(receiver.requests).toHaveLength(0);
   });
 

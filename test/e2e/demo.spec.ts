@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 /*
- * The runnable demo (`npm start`), compiled from example/ and run as a child
+ * The runnable demo (`npm start`, `npx nest start`), compiled from example/ by `nest build` and run as a child
  * process against its embedded Postgres: it must tell the whole story of an
  * outage and exit cleanly on its own.
  *
@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+const nestCli = join(repoRoot, 'node_modules/@nestjs/cli/bin/nest.js');
 const BUILD_TIMEOUT_MS = 120_000;
 /** PGlite alone may take several seconds to start on a busy machine. */
 const RUN_TIMEOUT_MS = 90_000;
@@ -54,14 +55,25 @@ describe('demo (npm start)', () => {
     }
     // Inside the package, so the demo's `import 'nestjs-audit-alert'` resolves by self-reference.
     await mkdir(join(repoRoot, '.tmp'), { recursive: true });
-    outDir = await mkdtemp(join(repoRoot, '.tmp/demo-'));
-    await promisify(execFile)(process.execPath, [tsc, '-p', 'example/tsconfig.json', '--outDir', outDir], {
-      cwd: repoRoot,
-    });
+    const workDir = await mkdtemp(join(repoRoot, '.tmp/demo-'));
+    outDir = join(workDir, 'out');
+    // Built as `npx nest build` builds it (nest-cli.json: the tsc builder, deleteOutDir), into a directory of
+    // this run's own through a tsconfig that only moves the output.
+    await writeFile(
+      join(workDir, 'tsconfig.json'),
+      JSON.stringify({ extends: '../../example/tsconfig.json', compilerOptions: { outDir: './out' } }),
+    );
+    await promisify(execFile)(
+      process.execPath,
+      [nestCli, 'build', '--path', relative(repoRoot, join(workDir, 'tsconfig.json'))],
+      {
+        cwd: repoRoot,
+      },
+    );
   }, BUILD_TIMEOUT_MS);
 
   afterAll(async () => {
-    if (outDir) await rm(outDir, { recursive: true, force: true });
+    if (outDir) await rm(dirname(outDir), { recursive: true, force: true });
   });
 
   it(
