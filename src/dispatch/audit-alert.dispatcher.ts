@@ -5,6 +5,7 @@ import { shutdownTimedOut } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { frozenEvent } from '../events/frozen-event.util.js';
+import { MAX_TIMER_MS } from '../options/option-readers.util.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import { errorText } from '../monitor/error-text.util.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
@@ -87,6 +88,11 @@ export class AuditAlertDispatcher {
 
   /** Waits for every delivery in flight, including ones they start, for at most `timeoutMs`. */
   async drain(timeoutMs: number): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    // The module's timers never keep the process alive; during shutdown, something must: a standalone
+    // application context (a worker, a CLI) would otherwise exit in the middle of close() while a
+    // delivery waits to retry. Cleared as soon as the drain ends, on time or not.
+    const keepAlive = setInterval(() => undefined, MAX_TIMER_MS);
     let timer: unknown;
     const expired = new Promise<'expired'>((resolve) => {
       timer = this.clock.setTimer(() => resolve('expired'), timeoutMs);
@@ -101,6 +107,7 @@ export class AuditAlertDispatcher {
       }
     } finally {
       this.clock.clearTimer(timer);
+      clearInterval(keepAlive);
     }
   }
 }
