@@ -11,18 +11,16 @@ import { Test } from '@nestjs/testing';
 import pg from 'pg';
 import {
   AUDIT_ALERT_CLOCK,
-  AuditAlertHook,
   AuditAlertModule,
   AuditStorageMonitor,
   isStorageRecoveredEvent,
   isStorageUnreachableEvent,
-  type AuditOutageEvent,
-  type OnAuditAlert,
   type StorageRecoveredEvent,
   type StorageUnreachableEvent,
 } from '../../src/index.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
 import { PostgresServer } from '../support/postgres-server.js';
+import { RecordingHook } from './support/recording-hook.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 /** Simulated time between two writes of the application. */
@@ -32,15 +30,6 @@ const COOLDOWN_MS = 2_000;
 const TEST_TIMEOUT_MS = 60_000;
 
 const AUDIT_POOL = Symbol('AUDIT_POOL');
-
-@AuditAlertHook()
-class RecordingHook implements OnAuditAlert {
-  readonly events: AuditOutageEvent[] = [];
-
-  onAuditAlert(event: AuditOutageEvent): void {
-    this.events.push(event);
-  }
-}
 
 /** The application's audit trail, written to PostgreSQL through the monitor. */
 @Injectable()

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,8 @@ export class PostgresServer {
   private baseDir: string | null = null;
   private serverPort: number | null = null;
   private postmasterPid: number | null = null;
+  /** The processes {@link freeze} stopped, to be continued by {@link thaw}. */
+  private frozen: number[] = [];
   private readonly killOnExit = (): void => this.killSync();
 
   /** @throws Error with the install command when the server binaries cannot be found. */
@@ -124,8 +126,55 @@ export class PostgresServer {
    */
   async stop({ mode = 'fast' }: { mode?: PostgresStopMode } = {}): Promise<void> {
     if (!this.running) return;
+    // A frozen server could not answer pg_ctl.
+    this.thaw();
     await this.pgCtl(['stop', '-w', '-t', '30', '-m', mode]);
     this.postmasterPid = null;
+  }
+
+  /**
+   * Freezes the server without closing anything: SIGSTOP to the postmaster and
+   * every process it started. Connections stay open and queries sent on them
+   * get no answer, as behind a network partition or black-holed packets; new
+   * connections wait in the kernel's backlog. {@link thaw} undoes it.
+   */
+  freeze(): void {
+    if (this.postmasterPid === null || this.frozen.length > 0) return;
+    // The postmaster first, so it starts no process while its children are being stopped.
+    const pids = [this.postmasterPid];
+    process.kill(this.postmasterPid, 'SIGSTOP');
+    pids.push(...childrenOf(this.postmasterPid));
+    for (const pid of pids.slice(1)) process.kill(pid, 'SIGSTOP');
+    this.frozen = pids;
+  }
+
+  /** Continues the processes {@link freeze} stopped: the queries they held get their answers. */
+  thaw(): void {
+    // Children first, so the postmaster finds them running when it resumes.
+    for (const pid of this.frozen.slice().reverse()) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    this.frozen = [];
+  }
+
+  /**
+   * Switches every new transaction to read-only (`default_transaction_read_only`,
+   * as after a failover onto a standby), or back: writes fail with "cannot
+   * execute INSERT in a read-only transaction" while reads still work.
+   */
+  async setReadOnly(readOnly: boolean): Promise<void> {
+    await this.psql([
+      // The session itself must be writable to change the setting back.
+      'SET default_transaction_read_only = off',
+      readOnly
+        ? 'ALTER SYSTEM SET default_transaction_read_only = on'
+        : 'ALTER SYSTEM RESET default_transaction_read_only',
+      'SELECT pg_reload_conf()',
+    ]);
   }
 
   /** Stops the server if it runs and deletes its directory; the object is unusable afterwards. */
@@ -184,6 +233,13 @@ export class PostgresServer {
     );
   }
 
+  /** Runs each statement with psql over the unix socket, as the cluster's role. */
+  private async psql(statements: string[]): Promise<void> {
+    const args = ['--no-psqlrc', '--quiet', '--host', this.dir(), '--port', String(this.port), '--username', this.role];
+    for (const statement of statements) args.push('--command', statement);
+    await this.asServerUser(join(this.binDir, 'psql'), [...args, '--dbname', 'postgres']);
+  }
+
   private async pgCtl(args: string[]): Promise<void> {
     try {
       await this.asServerUser(join(this.binDir, 'pg_ctl'), ['--pgdata', this.dataDir(), ...args]);
@@ -215,6 +271,7 @@ export class PostgresServer {
 
   /** Last resort when the process exits without dispose(): SIGQUIT is PostgreSQL's immediate shutdown. */
   private killSync(): void {
+    this.thaw();
     if (this.postmasterPid !== null) {
       try {
         process.kill(this.postmasterPid, 'SIGQUIT');
@@ -237,6 +294,23 @@ export class PostgresServer {
   private logFile(): string {
     return join(this.dir(), 'postgres.log');
   }
+}
+
+/** The processes whose parent is `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The fields after the command (which may hold spaces and parentheses) start after its last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]!, 10);
+      if (parent === pid) children.push(Number.parseInt(entry, 10));
+    } catch {
+      // Exited while being read.
+    }
+  }
+  return children;
 }
 
 function isRoot(): boolean {
