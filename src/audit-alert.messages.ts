@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import type { AuditAlertEvent } from './events/audit-alert-event.interface.js';
+import type { AuditAlertSilence } from './silences/audit-alert-silence.interface.js';
 
 /** Renders a received value for an error message without ever throwing. */
 export function describeReceived(value: unknown): string {
@@ -169,3 +170,25 @@ export const healthCheckWithoutProbe = (monitors: readonly string[]): string =>
   `${monitors.length === 1 ? 'has' : 'have'} no probe, so once alerting ${monitors.length === 1 ? 'it stays' : 'they stay'} down until a write succeeds. ` +
   'As a Kubernetes readiness check this deadlocks: no traffic reaches the pod, so no write ends the outage. ' +
   'Configure a probe (probe: { check }) or see docs/kubernetes.md of nestjs-audit-alert.';
+
+const silenceScope = (silence: AuditAlertSilence): string =>
+  silence.monitors === null ? 'every monitor' : `monitors ${silence.monitors.map((m) => `"${m}"`).join(', ')}`;
+
+export const silenceSet = (silence: AuditAlertSilence): string =>
+  `Silence ${silence.id} holds the alerts of ${silenceScope(silence)} until ${silence.endsAt.toISOString()}: ${JSON.stringify(silence.reason)}.`;
+
+export const silenceEnded = (id: string): string => `Silence ${id} was lifted before its end.`;
+
+export const silenceHeld = (event: string, silence: AuditAlertSilence): string =>
+  `${event} held by silence ${silence.id} until ${silence.endsAt.toISOString()} (${JSON.stringify(silence.reason)}); it is sent when the silence ends if the outage is still open.`;
+
+export const silenceReleased = (event: string): string => `No silence holds it any more: sending ${event}.`;
+
+export const silenceDropped = (closing: string, held: string): string =>
+  `${closing} ended what was held by a silence; neither it nor the held ${held} is sent.`;
+
+export const silenceRefreshFailed = (reason: string): string =>
+  `Cannot read the silences shared through Redis (${reason}); the ones read last stay in force until it can.`;
+
+export const silenceStoreFailed = (reason: string): string =>
+  `The silence could not be shared through Redis (${reason}), so no replica would obey it; it was not set.`;

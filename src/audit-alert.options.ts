@@ -57,6 +57,8 @@ export interface ResolvedAuditAlertOptions {
   readonly channels: readonly ResolvedChannelOptions[];
   /** Record OpenTelemetry metrics when `@opentelemetry/api` and a MeterProvider are there. */
   readonly metrics: boolean;
+  /** Longest silence `silence()` accepts, in milliseconds. */
+  readonly maxSilenceMs: number;
   /** Alert deduplication across replicas through Redis; `null` when each replica alerts alone. */
   readonly cluster: ResolvedClusterOptions | null;
   /** The dead man's switch; `null` when there is none. */
@@ -84,6 +86,7 @@ const KNOWN_OPTIONS = [
   'monitors',
   'channels',
   'metrics',
+  'maxSilenceMs',
   'cluster',
   'heartbeat',
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
@@ -271,6 +274,7 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
       monitors.map((m) => m.name),
     ),
     metrics: readBoolean(options, 'metrics', true),
+    maxSilenceMs: readDuration(options, 'maxSilenceMs', 86_400_000, { min: 1 }),
     cluster: resolveClusterOptions(options.cluster),
     heartbeat: resolveHeartbeatOptions(options.heartbeat),
   };

@@ -10,6 +10,12 @@ import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import { errorText } from '../monitor/error-text.util.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 
+/** Decides, as each event is about to be sent, whether it goes now or is held. */
+export interface AuditAlertDispatchGate {
+  /** `true`: send `event` now; `false`: the gate keeps it, and hands it to `release()` later or drops it. */
+  admit(event: AuditAlertEvent): boolean;
+}
+
 /**
  * Carries events from the monitors to EventEmitter2 and keeps count of the
  * deliveries in flight, so shutdown can wait for them.
@@ -29,6 +35,7 @@ export class AuditAlertDispatcher {
   private queue: { readonly event: AuditAlertEvent; readonly sent: () => void }[] | null = [];
   /** The deliveries listeners start while an event is being emitted, so its sender can wait for them. */
   private started: Promise<unknown>[] | null = null;
+  private gate: AuditAlertDispatchGate | null = null;
 
   constructor(
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
@@ -39,15 +46,33 @@ export class AuditAlertDispatcher {
   }
 
   /**
-   * Sends `event` to every listener, or queues it until {@link open} is called.
+   * Sends `event` to every listener, or queues it until {@link open} is
+   * called; the gate, if any, may hold it instead.
    * @returns A promise, never rejected, settled once every delivery the event
-   * started (hooks and channels) has settled: delivered, failed, given up or abandoned.
+   * started (hooks and channels) has settled: delivered, failed, given up or
+   * abandoned; at once for an event the gate holds, which is then the gate's to send.
    */
   dispatch(event: AuditAlertEvent): Promise<void> {
     if (this.queue) {
       const queue = this.queue;
       return new Promise((resolve) => queue.push({ event, sent: resolve }));
     }
+    if (this.gate && !this.gate.admit(event)) return Promise.resolve();
+    return this.send(event);
+  }
+
+  /** Sends an event the gate held, now that it lets it go. */
+  release(event: AuditAlertEvent): void {
+    if (this.queue) this.queue.push({ event, sent: () => undefined });
+    else void this.send(event);
+  }
+
+  /** Installs what every event is checked against before it is sent: the silences. */
+  setGate(gate: AuditAlertDispatchGate): void {
+    this.gate = gate;
+  }
+
+  private send(event: AuditAlertEvent): Promise<void> {
     // Counted here, past the queue, so an event raised during start-up counts once, when it is sent.
     this.metrics.alertSent(event);
     const emitted = new Promise<Promise<unknown>[]>((resolve) =>

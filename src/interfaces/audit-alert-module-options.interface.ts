@@ -168,6 +168,12 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
    */
   metrics?: boolean;
   /**
+   * Longest silence `AuditMonitorRegistry.silence()` accepts: every silence
+   * ends, so a forgotten one cannot hide an outage for good.
+   * @default 86_400_000 (24 hours)
+   */
+  maxSilenceMs?: number;
+  /**
    * Deduplicates alerts across the replicas of the service through a Redis
    * they share: for each monitor, one `outageId` for all of them, at most one
    * `audit.storage.unreachable` per `cooldownMs` and one `audit.storage.recovered`

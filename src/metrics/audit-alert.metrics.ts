@@ -22,6 +22,7 @@ export const AuditAlertMetricNames = {
   StorageFailures: 'audit_alert.storage.failures',
   StorageSuccesses: 'audit_alert.storage.successes',
   SentAlerts: 'audit_alert.sent.alerts',
+  SilencedAlerts: 'audit_alert.silenced.alerts',
   FailedDeliveries: 'audit_alert.failed.deliveries',
   MonitorState: 'audit_alert.monitor.state',
   StorageCapacityRatio: 'audit_alert.storage.capacity.ratio',
@@ -129,6 +130,7 @@ interface Instruments {
   readonly state: ObservableGauge;
   readonly capacity: ObservableGauge;
   readonly sentAlerts: Counter;
+  readonly silencedAlerts: Counter;
   readonly failedDeliveries: Counter;
 }
 
@@ -209,6 +211,14 @@ export class AuditAlertMetrics implements OnModuleDestroy {
   /** Counts an event handed to the listeners. */
   alertSent(event: AuditAlertEvent): void {
     this.instruments?.sentAlerts.add(1, {
+      ...this.attributesOf(event.monitor),
+      [AuditAlertMetricAttributes.EventType]: event.type,
+    });
+  }
+
+  /** Counts an event a silence held back (or dropped, with the alert it closed). */
+  alertSilenced(event: AuditAlertEvent): void {
+    this.instruments?.silencedAlerts.add(1, {
       ...this.attributesOf(event.monitor),
       [AuditAlertMetricAttributes.EventType]: event.type,
     });
@@ -299,6 +309,11 @@ function createInstruments(api: OpenTelemetryApi): Instruments | null {
     sentAlerts: meter.createCounter(AuditAlertMetricNames.SentAlerts, {
       description:
         'Events (audit.storage.unreachable, audit.storage.recovered, audit.alert.test…) handed to hooks, channels and listeners.',
+      unit: '{alert}',
+      valueType: INT,
+    }),
+    silencedAlerts: meter.createCounter(AuditAlertMetricNames.SilencedAlerts, {
+      description: 'Events a silence held back, or dropped with the held alert they closed.',
       unit: '{alert}',
       valueType: INT,
     }),

@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
 import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } from '../audit-alert.constants.js';
-import { unknownMonitor } from '../audit-alert.messages.js';
+import { silenceStoreFailed, unknownMonitor } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { alertLeaseMs } from '../cluster/alert-lease.util.js';
@@ -18,6 +18,12 @@ import type { AlertTestEvent } from '../events/audit-alert-event.interface.js';
 import { AuditAlertHookInvoker } from '../hooks/audit-alert-hook.invoker.js';
 import type { HookBinding } from '../hooks/hook-binding.interface.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
+import { errorText } from './error-text.util.js';
+import type { AuditAlertSilence, AuditAlertSilenceOptions } from '../silences/audit-alert-silence.interface.js';
+import { AuditAlertSilences } from '../silences/audit-alert-silences.js';
+import { RedisSilenceStore } from '../silences/redis-silence.store.js';
+import { InProcessSilenceStore } from '../silences/silence-store.interface.js';
+import { resolveSilence } from '../silences/silence.options.js';
 import type { AuditTestAlertOptions, AuditTestAlertResult } from '../test-alert/audit-test-alert.interface.js';
 import { resolveTestAlertOptions } from '../test-alert/test-alert.options.js';
 import { AuditStorageMonitor } from './audit-storage.monitor.js';
@@ -27,6 +33,7 @@ import { AuditStorageMonitor } from './audit-storage.monitor.js';
 export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly monitors = new Map<string, AuditStorageMonitor>();
   private readonly cluster: RedisAlertCoordinator | null;
+  private readonly silences: AuditAlertSilences;
 
   /** @internal */
   constructor(
@@ -39,6 +46,10 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     this.cluster =
       options.cluster &&
       new RedisAlertCoordinator(options.cluster, dispatcher, clock, alertLeaseMs(options, options.cluster.timeoutMs));
+    const store = this.cluster ? new RedisSilenceStore(this.cluster, options.serviceName) : new InProcessSilenceStore();
+    this.silences = new AuditAlertSilences(store, this.cluster !== null, dispatcher, clock, metrics, (name) =>
+      this.get(name).getStatus(),
+    );
     for (const monitor of options.monitors) {
       const counts = metrics.forMonitor(monitor.name, () => this.get(monitor.name).getStatus().state);
       const cluster = this.cluster?.forMonitor(monitor) ?? null;
@@ -89,14 +100,51 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     return this.invoker.sendTest(event, monitor !== null, select, (test) => this.dispatcher.dispatch(test));
   }
 
+  /**
+   * Holds the alerts of `options.monitors` (every monitor by default) until
+   * `durationMs` has passed or `until`, for planned maintenance. Monitors keep
+   * tracking, their status, metrics and health indicator are unchanged; only
+   * alerts wait. An alert held when the silence ends is sent then if its
+   * outage is still open; a recovery of an outage alerted before the silence
+   * is sent at once. With `cluster`, every replica obeys the silence.
+   * @returns The silence, with its `id` for {@link unsilence}.
+   * @throws AuditAlertConfigError when the options are invalid (no reason, longer than `maxSilenceMs`…).
+   * @throws Error when `cluster` is set and Redis cannot store it: the silence is then not set.
+   */
+  async silence(options: AuditAlertSilenceOptions): Promise<AuditAlertSilence> {
+    const silence = resolveSilence(options, [...this.monitors.keys()], this.options.maxSilenceMs, this.clock.wallNow());
+    try {
+      await this.silences.add(silence);
+    } catch (error) {
+      throw new Error(silenceStoreFailed(errorText(error)), { cause: error });
+    }
+    return silence;
+  }
+
+  /**
+   * Ends a silence before its time; the alerts it held are sent now (those of
+   * outages still open).
+   * @returns `false` when no silence has this id, or it has already ended.
+   */
+  unsilence(id: string): Promise<boolean> {
+    return this.silences.remove(id);
+  }
+
+  /** The silences in force, shared by every replica when `cluster` is set. */
+  listSilences(): Promise<AuditAlertSilence[]> {
+    return this.silences.list();
+  }
+
   /** @internal Connects to the cluster's Redis, if any, and starts the probes that run while healthy. */
   async onApplicationBootstrap(): Promise<void> {
     await this.cluster?.start();
+    await this.silences.start();
     for (const monitor of this.monitors.values()) monitor.start();
   }
 
   /** @internal Stops every timer and probe. */
   onModuleDestroy(): void {
+    this.silences.close();
     for (const monitor of this.monitors.values()) monitor.close();
   }
 

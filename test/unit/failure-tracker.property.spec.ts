@@ -1,8 +1,16 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
-import type { AuditAlertModuleOptions, AuditOutageEvent } from '../../src/index.js';
+import type { AuditAlertEvent, AuditAlertModuleOptions, AuditOutageEvent } from '../../src/index.js';
+import { AuditStorageMonitor } from '../../src/index.js';
+import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
+import type { AuditAlertDispatcher } from '../../src/dispatch/audit-alert.dispatcher.js';
+import { AuditAlertMetrics } from '../../src/metrics/audit-alert.metrics.js';
 import type { ProbeMark } from '../../src/monitor/failure-tracker.js';
-import { flush } from '../support/manual-clock.js';
+import { AuditAlertSilences } from '../../src/silences/audit-alert-silences.js';
+import { InProcessSilenceStore } from '../../src/silences/silence-store.interface.js';
+import { CaptureLogger } from '../support/capture-logger.js';
+import { flush, ManualClock } from '../support/manual-clock.js';
 import { monitorHarness } from '../support/monitor-harness.js';
 
 /*
@@ -534,6 +542,95 @@ describe('FailureTracker against a reference model', () => {
         }
       }),
       { numRuns: 3_000 },
+    );
+  });
+});
+
+describe('silences against the state machine', () => {
+  beforeAll(() => Logger.overrideLogger(new CaptureLogger()));
+  afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose', 'fatal']));
+
+  it('delay alerts past the silence, lose no outage still open at its end, and leave no incident open', async () => {
+    const metrics = await AuditAlertMetrics.create({ metrics: false, serviceName: 'property' });
+    await fc.assert(
+      fc.asyncProperty(
+        configArb,
+        fc.array(commandArb, { maxLength: 80 }),
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.nat({ max: 80 }),
+        async (config, commands, silenceMs, silenceAt) => {
+          const clock = new ManualClock();
+          let end = Number.POSITIVE_INFINITY;
+          // How many events had been raised, and delivered, when the silence began.
+          let raisedBefore = Number.POSITIVE_INFINITY;
+          let deliveredBefore = Number.POSITIVE_INFINITY;
+          const raised: { event: AuditOutageEvent; at: number }[] = [];
+          const delivered: { event: AuditOutageEvent; at: number }[] = [];
+          let gate: AuditAlertSilences | null = null;
+          const record = (event: AuditAlertEvent) => ({ event: event as AuditOutageEvent, at: clock.monotonicNow() });
+          const dispatcher = {
+            setGate: (installed: AuditAlertSilences) => (gate = installed),
+            dispatch: (event: AuditAlertEvent) => {
+              raised.push(record(event));
+              if (gate!.admit(event)) delivered.push(record(event));
+            },
+            release: (event: AuditAlertEvent) => delivered.push(record(event)),
+          } as unknown as AuditAlertDispatcher;
+          const options = resolveAuditAlertOptions({ ...config, writeTimeoutMs: false } as AuditAlertModuleOptions);
+          const monitor = new AuditStorageMonitor(options.monitors[0]!, clock, dispatcher);
+          const silences = new AuditAlertSilences(new InProcessSilenceStore(), false, dispatcher, clock, metrics, () =>
+            monitor.getStatus(),
+          );
+          // The maintenance begins somewhere in the sequence, maybe during an outage already alerted.
+          for (const [index, command] of commands.entries()) {
+            if (index === Math.min(silenceAt, commands.length - 1)) {
+              end = clock.monotonicNow() + silenceMs;
+              raisedBefore = raised.length;
+              deliveredBefore = delivered.length;
+              await silences.add({
+                id: 'maintenance',
+                monitors: null,
+                startsAt: new Date(clock.wallNow()),
+                endsAt: new Date(clock.wallNow() + silenceMs),
+                reason: 'property',
+              });
+            }
+            if (command.kind === 'fail') monitor.recordFailure(new Error('down'));
+            else if (command.kind === 'succeed') monitor.recordSuccess();
+            else if (command.kind === 'advance') clock.advance(command.ms);
+          }
+          clock.advance(silenceMs);
+
+          const sent = new Set<string>();
+          for (const [index, { event, at }] of delivered.entries()) {
+            if (event.type !== 'audit.storage.recovered') {
+              // Nothing pages while silenced; what was held goes out at the end, not before.
+              if (index >= deliveredBefore) expect(at).toBeGreaterThanOrEqual(end);
+              sent.add(event.outageId);
+            } else {
+              // A recovery only ever follows an alert that went out.
+              expect(sent.has(event.outageId)).toBe(true);
+            }
+          }
+          const outages = new Set(raised.map(({ event }) => event.outageId));
+          for (const outageId of outages) {
+            const own = raised.filter(({ event }) => event.outageId === outageId);
+            const recovery = own.find(({ event }) => event.type === 'audit.storage.recovered');
+            // Open when the silence ended (its recovery, if any, came at or after the end): its alert went out.
+            if (config.notifyRecovery && (!recovery || recovery.at >= end)) expect(sent.has(outageId)).toBe(true);
+            // Alerted before the silence began: nothing can have kept it back.
+            if (raised.slice(0, raisedBefore).some(({ event }) => event.outageId === outageId)) {
+              expect(sent.has(outageId)).toBe(true);
+            }
+            // An outage whose alert went out gets its recovery too.
+            if (recovery && sent.has(outageId)) {
+              expect(delivered.some(({ event }) => event === recovery.event)).toBe(true);
+            }
+          }
+          silences.close();
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -1,0 +1,88 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { AuditMonitorRegistry } from '../../src/index.js';
+import { SILENCE_REFRESH_MS } from '../../src/silences/audit-alert-silences.js';
+import { ChannelApps, settle } from '../channels/support/channel-app.js';
+import { waitFor } from '../channels/support/http-receiver.js';
+import { RedisServer } from '../support/redis-server.js';
+
+const MINUTE = 60_000;
+const REASON = 'CHG-77: failover drill';
+
+const redis = new RedisServer();
+beforeAll(() => redis.start());
+afterAll(() => redis.dispose());
+
+const apps = new ChannelApps();
+afterEach(() => apps.dispose());
+
+let service = 0;
+
+/** Two replicas of one service, sharing a real redis-server, each with its own clock, alerting to one receiver. */
+async function twoReplicas() {
+  const receiver = await apps.receiver();
+  const serviceName = `silenced-api-${(service += 1)}`;
+  const boot = (replicaId: string) =>
+    apps.boot({
+      serviceName,
+      thresholdMs: MINUTE,
+      channels: [{ type: 'webhook', url: receiver.url() }],
+      cluster: { redis: redis.url, replicaId },
+    });
+  const [a, b] = [await boot('replica-a'), await boot('replica-b')];
+  return {
+    receiver,
+    a: { ...a, registry: a.app.get(AuditMonitorRegistry) },
+    b: { ...b, registry: b.app.get(AuditMonitorRegistry) },
+  };
+}
+
+describe('silences with cluster', () => {
+  it('are obeyed by every replica: set on one, the alert of another is held, and sent when lifted there', async () => {
+    const { receiver, a, b } = await twoReplicas();
+    const silence = await a.registry.silence({ durationMs: 30 * MINUTE, reason: REASON });
+    expect(await b.registry.listSilences()).toEqual([silence]);
+
+    b.monitor.recordFailure(new Error('replica b cannot write'));
+    b.clock.advance(MINUTE);
+    const outageId = () => String((receiver.bodies()[0] as { outageId: string }).outageId);
+    await waitFor(
+      () =>
+        b.logger.text().includes(`held by silence ${silence.id}`) ||
+        a.logger.text().includes(`held by silence ${silence.id}`),
+      'the alert held on replica b',
+    );
+    await settle();
+    expect(receiver.requests).toHaveLength(0);
+    expect(b.monitor.getStatus().state).toBe('alerting');
+
+    // Lifted on replica a; replica b reads the shared silences again and sends what it held.
+    expect(await a.registry.unsilence(silence.id)).toBe(true);
+    expect(await a.registry.listSilences()).toEqual([]);
+    b.clock.advance(SILENCE_REFRESH_MS);
+    await receiver.waitForRequests(1);
+    await settle();
+    expect(receiver.bodies()).toEqual([
+      expect.objectContaining({
+        type: 'audit.storage.unreachable',
+        monitor: 'default',
+        lastError: 'Error: replica b cannot write',
+        occurrence: 1,
+      }),
+    ]);
+    expect(outageId()).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('end on every replica at their end, sending the alert held on another', async () => {
+    const { receiver, a, b } = await twoReplicas();
+    await b.registry.silence({ durationMs: 10 * MINUTE, reason: REASON });
+    await a.registry.listSilences();
+    a.monitor.recordFailure('replica a cannot write');
+    a.clock.advance(MINUTE);
+    await waitFor(() => a.logger.text().includes('held by silence') || b.logger.text().includes('held by silence'));
+    await settle();
+    expect(receiver.requests).toHaveLength(0);
+    a.clock.advance(9 * MINUTE);
+    await receiver.waitForRequests(1);
+    expect((receiver.bodies()[0] as { type: string }).type).toBe('audit.storage.unreachable');
+  });
+});
