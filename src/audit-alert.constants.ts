@@ -12,6 +12,12 @@ export const AuditAlertEvents = {
   StorageRecovered: 'audit.storage.recovered',
   /** Usage of the audit storage crossed a capacity level, stays above one, or fell back under it. */
   StorageCapacity: 'audit.storage.capacity',
+  /**
+   * Writes keep being rejected for their record (a constraint, a value, a
+   * permission) while the storage answers: audit records are being lost.
+   * Sent only with a `classify` option that says which errors these are.
+   */
+  RecordsRejected: 'audit.records.rejected',
   /** A test alert, sent on request by `AuditMonitorRegistry.sendTestAlert()`; no outage is open. */
   Test: 'audit.alert.test',
 } as const;

@@ -12,6 +12,7 @@ import { type ResolvedChannelOptions, resolveChannels } from './channels/channel
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
 import type { DegradedDetection } from './monitor/failure-tracker.js';
+import type { AuditErrorClassifier } from './monitor/error-classifiers.js';
 import type {
   AuditAlertModuleOptions,
   AuditMonitorSettings,
@@ -42,6 +43,8 @@ export interface ResolvedMonitorOptions {
   readonly degraded: DegradedDetection | null;
   /** How long an alerted outage must see no failure after a success before its recovery is announced. */
   readonly recoveryHoldMs: number;
+  /** Which failures are the storage's, which a record's, which to ignore; `null`: every one is the storage's. */
+  readonly classify: AuditErrorClassifier | null;
 }
 
 /** The options with every default filled in, as the module runs with them. */
@@ -76,6 +79,7 @@ const MONITOR_SETTINGS = [
   'capacity',
   'degraded',
   'recoveryHoldMs',
+  'classify',
 ] as const satisfies readonly (keyof AuditMonitorSettings)[];
 
 const KNOWN_OPTIONS = [
@@ -176,6 +180,19 @@ function readDegraded(source: Record<string, unknown>, base: DegradedBase | fals
   return { ratio, minWrites, windowMs };
 }
 
+function readClassifier(
+  source: Record<string, unknown>,
+  fallback: AuditErrorClassifier | null,
+  path: string,
+): AuditErrorClassifier | null {
+  const value = source.classify;
+  if (value === undefined) return fallback;
+  if (typeof value !== 'function') {
+    fail(path, value, "a function (error) => 'storage' | 'record' | 'ignore', such as postgresErrorClassifier");
+  }
+  return value as AuditErrorClassifier;
+}
+
 function readWriteTimeout(
   source: Record<string, unknown>,
   fallback: number | false | undefined,
@@ -207,6 +224,7 @@ function resolveMonitor(source: Record<string, unknown>, base: MonitorBase, name
     capacity: resolveCapacity(source.capacity, base.capacity, at('capacity')),
     degraded: readDegraded(source, base.degraded, at('degraded')),
     recoveryHoldMs: readDuration(source, 'recoveryHoldMs', base.recoveryHoldMs, { path: at('recoveryHoldMs') }),
+    classify: readClassifier(source, base.classify, at('classify')),
   };
 }
 
@@ -259,6 +277,7 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
       capacity: null,
       degraded: { ratio: DEFAULT_DEGRADED_RATIO, windowMs: undefined, minWrites: DEFAULT_DEGRADED_MIN_WRITES },
       recoveryHoldMs: 0,
+      classify: null,
     },
     DEFAULT_MONITOR_NAME,
   );

@@ -26,6 +26,7 @@ export type {
 export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock.interface.js';
 export {
   isAlertTestEvent,
+  isRecordsRejectedEvent,
   isStorageCapacityEvent,
   isStorageDegradedEvent,
   isStorageRecoveredEvent,
@@ -36,6 +37,7 @@ export type {
   AuditAlertEvent,
   AuditOutageEvent,
   AuditStorageCapacityLevel,
+  RecordsRejectedEvent,
   StorageCapacityEvent,
   StorageDegradedEvent,
   StorageRecoveredEvent,
@@ -63,6 +65,12 @@ export type {
 } from './guard/require-audit-storage-options.interface.js';
 export { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 export type { AuditStorageState, AuditStorageStatus } from './monitor/audit-storage-status.interface.js';
+export {
+  type AuditErrorClass,
+  type AuditErrorClassifier,
+  mysqlErrorClassifier,
+  postgresErrorClassifier,
+} from './monitor/error-classifiers.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';
 export { TrackAuditWrite } from './monitor/track-audit-write.decorator.js';

@@ -2,6 +2,7 @@ import { eventKeyOf, isAlertTestEvent } from '../events/audit-alert-event.guards
 import type {
   AlertTestEvent,
   AuditAlertEvent,
+  RecordsRejectedEvent,
   StorageCapacityEvent,
   StorageDegradedEvent,
   StorageUnreachableEvent,
@@ -26,7 +27,8 @@ export interface PagerDutyTrigger {
     readonly component: string;
     readonly group: string;
     readonly class: string;
-    readonly custom_details: StorageUnreachableEvent | StorageDegradedEvent | StorageCapacityEvent | AlertTestEvent;
+    readonly custom_details:
+      StorageUnreachableEvent | StorageDegradedEvent | StorageCapacityEvent | RecordsRejectedEvent | AlertTestEvent;
   };
 }
 
@@ -55,7 +57,7 @@ export function pagerDutyDedupKey(event: AuditAlertEvent): string {
 }
 
 function summaryOf(
-  event: StorageUnreachableEvent | StorageDegradedEvent | StorageCapacityEvent | AlertTestEvent,
+  event: StorageUnreachableEvent | StorageDegradedEvent | StorageCapacityEvent | RecordsRejectedEvent | AlertTestEvent,
 ): string {
   if (isAlertTestEvent(event)) {
     return (
@@ -67,6 +69,12 @@ function summaryOf(
     return (
       `Audit storage of ${event.serviceName} ${Math.round(event.usedRatio * 1_000) / 10} % full ` +
       `(monitor ${event.monitor}, ${event.level} level ${event.threshold})`
+    );
+  }
+  if (event.type === 'audit.records.rejected') {
+    return (
+      `${event.serviceName} is losing audit records: ${event.rejectedRecords} rejected in ` +
+      `${humanDuration(event.rejectedDurationMs)}, storage answering (monitor ${event.monitor}): ${event.lastError}`
     );
   }
   if (event.type === 'audit.storage.degraded') {
@@ -109,6 +117,10 @@ export function pagerDutyEvent(
     timestamp = event.checkedAt;
   } else if (isAlertTestEvent(event)) {
     timestamp = event.sentAt;
+  } else if (event.type === 'audit.records.rejected') {
+    // Records are lost but the storage answers: no outage, so the degraded alerts' severity.
+    severity = degradedSeverity;
+    timestamp = new Date(event.firstRejectedAt.getTime() + event.rejectedDurationMs);
   } else if (event.type === 'audit.storage.degraded') {
     // The escalation triggers the same incident with the channel's severity.
     severity = degradedSeverity;

@@ -1,6 +1,7 @@
 import type {
   AlertTestEvent,
   AuditAlertEvent,
+  RecordsRejectedEvent,
   StorageCapacityEvent,
   StorageDegradedEvent,
   StorageRecoveredEvent,
@@ -162,6 +163,30 @@ function capacityMessage(event: StorageCapacityEvent): SlackMessage {
   };
 }
 
+function rejectedMessage(event: RecordsRejectedEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const duration = humanDuration(event.rejectedDurationMs);
+  return {
+    text: `:warning: ${service} is losing audit records: ${plural(event.rejectedRecords, 'record')} rejected in ${duration} (monitor ${monitor}): ${escape(event.lastError, MAX_FALLBACK_ERROR)}`,
+    blocks: [
+      header(':warning: Audit records rejected'),
+      section(
+        `The audit storage of *${service}* answers, but has refused *${plural(event.rejectedRecords, 'record')}* ` +
+          `over ${duration}: these audit records are lost. The storage is not down; the records are refused.`,
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Rejecting since', slackDate(event.firstRejectedAt)],
+        ['Alert', alertLabel(event.occurrence)],
+      ]),
+      section(`*Last error*\n${codeBlock(event.lastError)}`),
+      context(`Rejections \`${escape(event.outageId)}\``),
+    ],
+  };
+}
+
 function testMessage(event: AlertTestEvent): SlackMessage {
   const service = escape(event.serviceName);
   const monitor = escape(event.monitor);
@@ -193,6 +218,8 @@ function builtInMessage(event: AuditAlertEvent): SlackMessage {
       return recoveredMessage(event);
     case 'audit.storage.capacity':
       return capacityMessage(event);
+    case 'audit.records.rejected':
+      return rejectedMessage(event);
     case 'audit.alert.test':
       return testMessage(event);
   }

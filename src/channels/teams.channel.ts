@@ -1,6 +1,7 @@
 import type {
   AlertTestEvent,
   AuditAlertEvent,
+  RecordsRejectedEvent,
   StorageCapacityEvent,
   StorageDegradedEvent,
   StorageRecoveredEvent,
@@ -93,6 +94,8 @@ function builtInHeadline(event: AuditAlertEvent): [string, HeadlineColor] {
       return ['✅ Audit storage recovered', 'Good'];
     case 'audit.storage.capacity':
       return CAPACITY_HEADLINES[event.level];
+    case 'audit.records.rejected':
+      return ['⚠️ Audit records rejected', 'Warning'];
     case 'audit.alert.test':
       return ['🧪 Test alert, nothing is wrong', 'Accent'];
   }
@@ -182,6 +185,25 @@ function capacityBody(event: StorageCapacityEvent): AdaptiveElement[] {
   ];
 }
 
+function rejectedBody(event: RecordsRejectedEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  return [
+    paragraph(
+      `The audit storage of **${service}** answers, but has refused **${plural(event.rejectedRecords, 'record')}** ` +
+        `over ${humanDuration(event.rejectedDurationMs)}: these audit records are lost. The storage is not down; the records are refused.`,
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Rejecting since', teamsDate(event.firstRejectedAt)],
+      ['Alert', alertLabel(event.occurrence)],
+      ['Rejections', escapeTeams(event.outageId, MAX_NAME)],
+    ]),
+    { type: 'TextBlock', text: 'Last error', weight: 'Bolder', wrap: true },
+    { type: 'TextBlock', text: escapeTeams(event.lastError, 2_048), fontType: 'Monospace', wrap: true },
+  ];
+}
+
 function testBody(event: AlertTestEvent): AdaptiveElement[] {
   const service = escapeTeams(event.serviceName, MAX_NAME);
   return [
@@ -208,6 +230,8 @@ function bodyOf(event: AuditAlertEvent): AdaptiveElement[] {
       return recoveredBody(event);
     case 'audit.storage.capacity':
       return capacityBody(event);
+    case 'audit.records.rejected':
+      return rejectedBody(event);
     case 'audit.alert.test':
       return testBody(event);
   }

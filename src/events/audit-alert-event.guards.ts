@@ -2,6 +2,7 @@ import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type {
   AlertTestEvent,
   AuditAlertEvent,
+  RecordsRejectedEvent,
   StorageCapacityEvent,
   StorageDegradedEvent,
   StorageRecoveredEvent,
@@ -39,4 +40,9 @@ export function eventKeyOf(event: AuditAlertEvent): string {
 /** Narrows an event to `audit.storage.degraded`. */
 export function isStorageDegradedEvent(event: AuditAlertEvent): event is StorageDegradedEvent {
   return event.type === AuditAlertEvents.StorageDegraded;
+}
+
+/** Narrows an event to `audit.records.rejected`. */
+export function isRecordsRejectedEvent(event: AuditAlertEvent): event is RecordsRejectedEvent {
+  return event.type === AuditAlertEvents.RecordsRejected;
 }

@@ -118,6 +118,31 @@ export interface StorageCapacityEvent {
   readonly checkedAt: Date;
 }
 
+/**
+ * Writes keep being rejected for their record while the storage answers: audit
+ * records are being lost, though nothing is down. Sent when a failure that the
+ * monitor's `classify` calls `'record'` comes `thresholdMs` or more after the
+ * first of its run, then at most once per `cooldownMs` while they keep coming.
+ * A run ends once no record has been rejected for `cooldownMs`.
+ */
+export interface RecordsRejectedEvent {
+  readonly type: typeof AuditAlertEvents.RecordsRejected;
+  /** Stable for the whole run of rejections: their deduplication key, as an outage's id is for its alerts. */
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** Wall-clock time of the first rejected record of the run. */
+  readonly firstRejectedAt: Date;
+  /** Records rejected in the run so far: audit records lost. */
+  readonly rejectedRecords: number;
+  /** Time from the first rejection of the run to this one. */
+  readonly rejectedDurationMs: number;
+  /** Text of the last rejection: credentials scrubbed, one line, at most 1,024 characters. */
+  readonly lastError: string;
+  /** `1` for the first alert of the run, then one more per repeat. */
+  readonly occurrence: number;
+}
+
 /** The events of an outage, which carry its `outageId`. */
 export type AuditOutageEvent = StorageUnreachableEvent | StorageDegradedEvent | StorageRecoveredEvent;
 
@@ -138,4 +163,9 @@ export interface AlertTestEvent {
 
 /** Every event this module sends, discriminated on `type`. More kinds may be added. */
 export type AuditAlertEvent =
-  StorageUnreachableEvent | StorageDegradedEvent | StorageRecoveredEvent | StorageCapacityEvent | AlertTestEvent;
+  | StorageUnreachableEvent
+  | StorageDegradedEvent
+  | StorageRecoveredEvent
+  | StorageCapacityEvent
+  | RecordsRejectedEvent
+  | AlertTestEvent;

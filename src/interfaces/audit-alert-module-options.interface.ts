@@ -1,3 +1,4 @@
+import type { AuditErrorClassifier } from '../monitor/error-classifiers.js';
 import type { AuditStorageCapacityOptions } from '../capacity/capacity-options.interface.js';
 import type { AuditAlertChannelOptions } from '../channels/channel-options.interface.js';
 import type { AuditAlertClusterOptions } from '../cluster/cluster-options.interface.js';
@@ -92,6 +93,17 @@ export interface AuditMonitorSettings {
    * @default undefined (no capacity watch)
    */
   capacity?: AuditStorageCapacityOptions;
+  /**
+   * Says which failed writes mean the storage failed (`'storage'`: they feed
+   * the outage), which mean the storage answered but refused this record
+   * (`'record'`: a constraint, a value, a permission; counted as lost records,
+   * `audit.records.rejected` when they persist, never an outage) and which to
+   * leave out (`'ignore'`). A classifier that throws or answers anything else
+   * counts the failure as `'storage'`. Built in: `postgresErrorClassifier`,
+   * `mysqlErrorClassifier`.
+   * @default undefined (every failure is `'storage'`)
+   */
+  classify?: AuditErrorClassifier;
   /**
    * Sends `audit.storage.degraded` when, over a sliding window, at least
    * `minWrites` writes were attempted and at least `ratio` of them failed: the

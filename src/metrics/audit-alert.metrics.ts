@@ -21,6 +21,7 @@ export const AUDIT_ALERT_METER_NAME = 'nestjs-audit-alert';
 export const AuditAlertMetricNames = {
   StorageFailures: 'audit_alert.storage.failures',
   StorageSuccesses: 'audit_alert.storage.successes',
+  RejectedRecords: 'audit_alert.records.rejected',
   SentAlerts: 'audit_alert.sent.alerts',
   SilencedAlerts: 'audit_alert.silenced.alerts',
   FailedDeliveries: 'audit_alert.failed.deliveries',
@@ -104,6 +105,7 @@ export function errorTypeOf(error: unknown): string {
 class MonitorCounts implements AuditMonitorMetrics {
   failures = 0;
   successes = 0;
+  rejected = 0;
 
   constructor(
     readonly attributes: Attributes,
@@ -117,6 +119,10 @@ class MonitorCounts implements AuditMonitorMetrics {
   success(): void {
     this.successes += 1;
   }
+
+  rejectedRecord(): void {
+    this.rejected += 1;
+  }
 }
 
 /** What the module needs of `@opentelemetry/api`; loaded only when present. */
@@ -127,6 +133,7 @@ interface Instruments {
   readonly meter: Meter;
   readonly failures: ObservableCounter;
   readonly successes: ObservableCounter;
+  readonly rejected: ObservableCounter;
   readonly state: ObservableGauge;
   readonly capacity: ObservableGauge;
   readonly sentAlerts: Counter;
@@ -261,10 +268,11 @@ export class AuditAlertMetrics implements OnModuleDestroy {
   }
 
   private observeMonitors(result: BatchObservableResult): void {
-    const { failures, successes, state } = this.instruments!;
+    const { failures, successes, rejected, state } = this.instruments!;
     for (const counts of this.monitors) {
       result.observe(failures, counts.failures, counts.attributes);
       result.observe(successes, counts.successes, counts.attributes);
+      result.observe(rejected, counts.rejected, counts.attributes);
       result.observe(state, MONITOR_STATE_VALUES[counts.state()], counts.attributes);
     }
     for (const { attributes, ratio } of this.capacities) {
@@ -275,8 +283,8 @@ export class AuditAlertMetrics implements OnModuleDestroy {
 }
 
 /** The instruments read by the batch callback. */
-function observed({ failures, successes, state, capacity }: Instruments) {
-  return [failures, successes, state, capacity];
+function observed({ failures, successes, rejected, state, capacity }: Instruments) {
+  return [failures, successes, rejected, state, capacity];
 }
 
 /** The instruments, or `null` when no MeterProvider is registered. */
@@ -294,6 +302,12 @@ function createInstruments(api: OpenTelemetryApi): Instruments | null {
     successes: meter.createObservableCounter(AuditAlertMetricNames.StorageSuccesses, {
       description: 'Successful writes (and probes) of the audit storage recorded by the monitor.',
       unit: '{success}',
+      valueType: INT,
+    }),
+    rejected: meter.createObservableCounter(AuditAlertMetricNames.RejectedRecords, {
+      description:
+        "Writes the audit storage answered but refused for their record (classify said 'record'): audit records lost.",
+      unit: '{record}',
       valueType: INT,
     }),
     state: meter.createObservableGauge(AuditAlertMetricNames.MonitorState, {

@@ -7,4 +7,6 @@ export interface AuditMonitorMetrics {
   failure(): void;
   /** One successful write (or probe) was recorded. */
   success(): void;
+  /** One write was rejected for its record (`classify` said `'record'`). */
+  rejectedRecord(): void;
 }

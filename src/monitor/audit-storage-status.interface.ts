@@ -31,4 +31,12 @@ export interface AuditStorageStatus {
   readonly failureRatio: number | null;
   /** Writes passed to `track()` that have not settled yet (`0` with `writeTimeoutMs: false`). */
   readonly pendingWrites: number;
+  /**
+   * Records rejected in the current run of rejections (failures `classify`
+   * calls `'record'`): audit records lost while the storage answers. `0` once
+   * no record has been rejected for `cooldownMs`. Independent of `state`.
+   */
+  readonly rejectedRecords: number;
+  /** Text of the last rejected record's error in that run, else `null`. */
+  readonly lastRejectedError: string | null;
 }

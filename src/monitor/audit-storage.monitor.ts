@@ -81,8 +81,20 @@ export class AuditStorageMonitor {
 
   /** Records a failed write. Never throws, whatever `error` is. */
   recordFailure(error: unknown): void {
+    const kind = this.tracker.classify(error);
+    if (kind !== 'storage') {
+      if (kind === 'record') this.rejected(error);
+      return;
+    }
     this.metrics?.failure();
     this.failed(error, 1);
+  }
+
+  /** A write the storage answered but refused for its record: a lost record, never part of an outage. */
+  private rejected(error: unknown): void {
+    this.metrics?.rejectedRecord();
+    const event = this.tracker.recordRejected(error);
+    if (event) this.dispatcher.dispatch(event);
   }
 
   /** Records a successful write; ends an open outage, or starts the hold before its recovery. */
@@ -180,6 +192,13 @@ export class AuditStorageMonitor {
         return value;
       },
       onFailure: (error: unknown): never => {
+        const kind = this.tracker.classify(error);
+        if (kind !== 'storage') {
+          // The storage answered: for the hung-write watch this write settled as a success would.
+          writes.settled(generation, true);
+          if (kind === 'record') this.rejected(error);
+          throw error;
+        }
         // A write already counted when found hung updates the error, not the count, unless its outage has ended.
         const counted = generation.hung && this.tracker.state !== 'healthy';
         writes.settled(generation, false);

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type {
+  RecordsRejectedEvent,
   StorageDegradedEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
+import { type AuditErrorClass, type AuditErrorClassifier, classifyError } from './error-classifiers.js';
 import { errorText } from './error-text.util.js';
 
 /** Partial-failure detection over a sliding window of writes. */
@@ -32,6 +34,8 @@ export interface FailureTrackerConfig {
   readonly degraded: DegradedDetection | null;
   /** How long an alerted outage must see no failure after a success before its recovery is announced. */
   readonly recoveryHoldMs: number;
+  /** Which failures are the storage's; absent or `null`: all of them. */
+  readonly classify?: AuditErrorClassifier | null;
 }
 
 /** What a probe saw of the writes when it started, to tell whether they have spoken since. */
@@ -67,6 +71,12 @@ const CLEAR_RATIO_SHARE = 0.5;
  *   hold goes back to alerting in the same outage.
  * - degraded → healthy: the ratio stayed below half of `degraded.ratio` for a
  *   window (`audit.storage.recovered`).
+ *
+ * Rejected records (failures `classify` calls `'record'`) never touch the
+ * outage: they run on their own, from the first until none has come for
+ * `max(thresholdMs, cooldownMs)`, and raise `audit.records.rejected` on a
+ * rejection at least `thresholdMs` after the run's first, then at most once
+ * per `cooldownMs`.
  *
  * Writes outrank probes: a probe's outcome counts only when no write has said
  * the opposite since the probe started, and never counts as a write.
@@ -128,6 +138,16 @@ export class FailureTracker {
   private belowSinceMono: number | null = null;
   private belowSinceWall = 0;
 
+  // The run of rejected records, apart from the outage.
+  private rejectedRunId: string | null = null;
+  private rejectedCount = 0;
+  private rejectedFirstMono = 0;
+  private rejectedFirstWall = 0;
+  private lastRejectedMono = 0;
+  private lastRejectedValue: unknown = null;
+  private rejectedOccurrence = 0;
+  private lastRejectedAlertMono = 0;
+
   private readonly bucketMs: number;
 
   constructor(
@@ -153,6 +173,57 @@ export class FailureTracker {
     this.failures += count;
     this.consecutive += count;
     return this.afterFailure(mono, count > 0);
+  }
+
+  /** What a failed write means, by the monitor's `classify` (`'storage'` without one, or when it fails). */
+  classify(error: unknown): AuditErrorClass {
+    return classifyError(this.config.classify ?? null, error);
+  }
+
+  /**
+   * Records a write the storage answered but refused for its record: a lost
+   * record, counted apart from the outage. Returns `audit.records.rejected`
+   * when the run has lasted `thresholdMs`, then once per `cooldownMs`.
+   */
+  recordRejected(error: unknown): RecordsRejectedEvent | null {
+    const mono = this.clock.monotonicNow();
+    if (!this.rejectedRunOpen(mono)) {
+      this.rejectedRunId = this.newOutageId();
+      this.rejectedCount = 0;
+      this.rejectedFirstMono = mono;
+      this.rejectedFirstWall = this.clock.wallNow();
+      this.rejectedOccurrence = 0;
+    }
+    this.rejectedCount += 1;
+    this.lastRejectedMono = mono;
+    this.lastRejectedValue = error;
+    if (!this.config.enabled) return null;
+    const due =
+      this.rejectedOccurrence === 0
+        ? mono - this.rejectedFirstMono >= this.config.thresholdMs
+        : mono - this.lastRejectedAlertMono >= this.config.cooldownMs;
+    if (!due) return null;
+    this.rejectedOccurrence += 1;
+    this.lastRejectedAlertMono = mono;
+    return {
+      type: AuditAlertEvents.RecordsRejected,
+      outageId: this.rejectedRunId as string,
+      monitor: this.config.monitor,
+      serviceName: this.config.serviceName,
+      firstRejectedAt: new Date(this.rejectedFirstWall),
+      rejectedRecords: this.rejectedCount,
+      rejectedDurationMs: mono - this.rejectedFirstMono,
+      lastError: errorText(error),
+      occurrence: this.rejectedOccurrence,
+    };
+  }
+
+  /** Whether a run of rejections is open at `mono`: one came within `max(thresholdMs, cooldownMs)`. */
+  private rejectedRunOpen(mono: number): boolean {
+    return (
+      this.rejectedRunId !== null &&
+      mono - this.lastRejectedMono <= Math.max(this.config.thresholdMs, this.config.cooldownMs)
+    );
   }
 
   /** Records a successful write; returns the recovery it completes, if any. */
@@ -244,7 +315,14 @@ export class FailureTracker {
       lastProbeError: null as string | null,
       failureRatio: this.windowActive && this.windowWrites > 0 ? this.windowFailures / this.windowWrites : null,
       pendingWrites,
+      rejectedRecords: 0,
+      lastRejectedError: null as string | null,
     };
+    if (this.rejectedRunId !== null && this.rejectedRunOpen(this.clock.monotonicNow())) {
+      status.rejectedRecords = this.rejectedCount;
+      const rejected = this.lastRejectedValue;
+      lazyText(status, 'lastRejectedError', () => errorText(rejected));
+    }
     if (open) {
       const write = this.hasWriteError ? this.lastErrorValue : this.lastProbeErrorValue;
       lazyText(status, 'lastError', () => this.textOf(write));
@@ -553,7 +631,11 @@ export class FailureTracker {
 }
 
 /** Makes `key` of `status` a text derived when first read, then kept. */
-function lazyText(status: object, key: 'lastError' | 'lastProbeError', derive: () => string): void {
+function lazyText(
+  status: object,
+  key: 'lastError' | 'lastProbeError' | 'lastRejectedError',
+  derive: () => string,
+): void {
   Object.defineProperty(status, key, {
     enumerable: true,
     configurable: true,

@@ -4,7 +4,12 @@ import { pagerDutyDedupKey, pagerDutyEvent, type PagerDutyTrigger } from '../../
 import { slackMessage } from '../../src/channels/slack.channel.js';
 import { teamsMessage } from '../../src/channels/teams.channel.js';
 import { adaptiveCardProblems } from './support/adaptive-card.js';
-import type { StorageCapacityEvent, StorageRecoveredEvent, StorageUnreachableEvent } from '../../src/index.js';
+import type {
+  RecordsRejectedEvent,
+  StorageCapacityEvent,
+  StorageRecoveredEvent,
+  StorageUnreachableEvent,
+} from '../../src/index.js';
 
 const OUTAGE_ID = '6f1c2a1e-8a3b-4c55-9d7e-2b7f0c1d9e42';
 
@@ -123,6 +128,63 @@ describe('the capacity event on each channel', () => {
       routing_key: 'key',
       event_action: 'resolve',
       dedup_key: trigger.dedup_key,
+    });
+  });
+});
+
+function rejected(overrides: Partial<RecordsRejectedEvent> = {}): RecordsRejectedEvent {
+  return {
+    type: 'audit.records.rejected',
+    outageId: OUTAGE_ID,
+    monitor: 'default',
+    serviceName: 'billing-api',
+    firstRejectedAt: new Date('2026-01-01T12:00:00.000Z'),
+    rejectedRecords: 12,
+    rejectedDurationMs: 30_000,
+    lastError: 'error: null value in column "actor" violates not-null constraint',
+    occurrence: 1,
+    ...overrides,
+  };
+}
+
+describe('the rejected-records event on each channel', () => {
+  it('says in Slack that records are lost while the storage answers', () => {
+    const message = slackMessage(rejected());
+    expect(message.text).toBe(
+      ':warning: billing-api is losing audit records: 12 records rejected in 30s (monitor default): ' +
+        'error: null value in column "actor" violates not-null constraint',
+    );
+    expect(message.blocks[0]).toEqual({
+      type: 'header',
+      text: { type: 'plain_text', text: ':warning: Audit records rejected', emoji: true },
+    });
+    expect(JSON.stringify(message.blocks)).toContain('The storage is not down; the records are refused.');
+    expect(JSON.stringify(message.blocks)).not.toContain('unreachable');
+  });
+
+  it('reads as a valid Adaptive Card in Teams, in the warning color', () => {
+    const message = teamsMessage(rejected({ occurrence: 2 }));
+    expect(adaptiveCardProblems(message)).toEqual([]);
+    const [headline, paragraph, facts] = message.attachments[0].content.body;
+    expect(headline).toMatchObject({ text: '⚠️ Audit records rejected', color: 'Warning' });
+    expect(paragraph).toMatchObject({
+      text:
+        'The audit storage of **billing-api** answers, but has refused **12 records** over 30s: ' +
+        'these audit records are lost. The storage is not down; the records are refused.',
+    });
+    expect(facts).toMatchObject({ facts: expect.arrayContaining([{ title: 'Rejections', value: OUTAGE_ID }]) });
+  });
+
+  it('triggers a PagerDuty incident at the degraded severity, never as an unreachable storage', () => {
+    const trigger = pagerDutyEvent(rejected(), 'key', 'critical') as PagerDutyTrigger;
+    expect(trigger.event_action).toBe('trigger');
+    expect(trigger.payload).toMatchObject({
+      severity: 'warning',
+      summary:
+        'billing-api is losing audit records: 12 rejected in 30s, storage answering (monitor default): ' +
+        'error: null value in column "actor" violates not-null constraint',
+      timestamp: '2026-01-01T12:00:30.000Z',
+      class: 'audit.records.rejected',
     });
   });
 });

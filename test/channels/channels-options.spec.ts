@@ -46,6 +46,7 @@ describe('the channels option', () => {
         'audit.storage.degraded',
         'audit.storage.recovered',
         'audit.storage.capacity',
+        'audit.records.rejected',
         'audit.alert.test',
       ],
       monitors: null,

@@ -265,6 +265,7 @@ describe('OpenTelemetry metrics', () => {
     expect(units).toEqual({
       'audit_alert.storage.failures': '{failure}',
       'audit_alert.storage.successes': '{success}',
+      'audit_alert.records.rejected': '{record}',
       'audit_alert.monitor.state': '{state}',
       'audit_alert.sent.alerts': '{alert}',
       'audit_alert.failed.deliveries': '{delivery}',

@@ -92,6 +92,8 @@ describe('AuditStorageMonitor state machine', () => {
       // The degraded-detection window still holds the failure and the success.
       failureRatio: 0.5,
       pendingWrites: 0,
+      rejectedRecords: 0,
+      lastRejectedError: null,
     };
     expect(monitor.getStatus()).toEqual(healthy);
   });

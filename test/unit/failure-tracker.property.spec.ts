@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
-import type { AuditAlertEvent, AuditAlertModuleOptions, AuditOutageEvent } from '../../src/index.js';
+import type {
+  AuditAlertEvent,
+  AuditAlertModuleOptions,
+  AuditOutageEvent,
+  RecordsRejectedEvent,
+} from '../../src/index.js';
 import { AuditStorageMonitor } from '../../src/index.js';
 import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import type { AuditAlertDispatcher } from '../../src/dispatch/audit-alert.dispatcher.js';
@@ -18,6 +23,10 @@ import { monitorHarness } from '../support/monitor-harness.js';
  * written as plainly as possible (the window is a list of writes, not buckets),
  * driven by the same random sequences as the monitor.
  *
+ * Failed writes are classified by the monitor's `classify`: the storage's
+ * ('refused'), a record's ('not-null': counted apart, never part of an outage)
+ * or ignored ('noise').
+ *
  * Hung writes enter the model as what their detection reports: failures that
  * began some time ago (`hung`). When and how they are found is checked on its
  * own, against its bounds, further down.
@@ -29,7 +38,9 @@ type Command =
   | { kind: 'advance'; ms: number }
   | { kind: 'hung'; count: number; age: number }
   | { kind: 'probeStart' }
-  | { kind: 'probeEnd'; passed: boolean };
+  | { kind: 'probeEnd'; passed: boolean }
+  | { kind: 'reject' }
+  | { kind: 'ignored' };
 
 interface Config {
   enabled: boolean;
@@ -53,7 +64,15 @@ type Expected =
       probeFailures: number;
     }
   | { type: 'audit.storage.degraded'; outage: number; occurrence: number; writes: number; failures: number }
-  | { type: 'audit.storage.recovered'; outage: number; eventsAffected: number; outageDurationMs: number };
+  | { type: 'audit.storage.recovered'; outage: number; eventsAffected: number; outageDurationMs: number }
+  | {
+      type: 'audit.records.rejected';
+      /** Runs of rejections, numbered from -1 down so they never share a number with an outage. */
+      outage: number;
+      occurrence: number;
+      rejectedRecords: number;
+      rejectedDurationMs: number;
+    };
 
 class ReferenceModel {
   readonly expected: Expected[] = [];
@@ -79,6 +98,14 @@ class ReferenceModel {
   private windowWrites: { at: number; writes: number; failures: number }[] = [];
   writeSuccesses = 0;
   writeFailures = 0;
+  // --- rejected records: a run from the first until none for max(threshold, cooldown) ---
+  private runs = 0;
+  private runOpen = false;
+  private runStart = 0;
+  private runCount = 0;
+  private lastRejection = 0;
+  private runAlerts = 0;
+  private lastRunAlert = 0;
 
   constructor(
     private readonly config: Config,
@@ -125,6 +152,33 @@ class ReferenceModel {
   }
 
   // --- evidence ---
+  recordRejected(): void {
+    const quiet = Math.max(this.config.thresholdMs, this.config.cooldownMs);
+    if (!this.runOpen || this.now - this.lastRejection > quiet) {
+      this.runOpen = true;
+      this.runs += 1;
+      this.runStart = this.now;
+      this.runCount = 0;
+      this.runAlerts = 0;
+    }
+    this.runCount += 1;
+    this.lastRejection = this.now;
+    if (!this.config.enabled) return;
+    const due =
+      this.runAlerts === 0
+        ? this.now - this.runStart >= this.config.thresholdMs
+        : this.now - this.lastRunAlert >= this.config.cooldownMs;
+    if (!due) return;
+    this.runAlerts += 1;
+    this.lastRunAlert = this.now;
+    this.expected.push({
+      type: 'audit.records.rejected',
+      outage: -this.runs,
+      occurrence: this.runAlerts,
+      rejectedRecords: this.runCount,
+      rejectedDurationMs: this.now - this.runStart,
+    });
+  }
   writeFailed(count: number, age: number): void {
     this.writeFailures += count;
     if (count > 0) this.count(count, count);
@@ -343,7 +397,15 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constant<Command>({ kind: 'probeStart' }) },
   { weight: 1, arbitrary: fc.boolean().map<Command>((passed) => ({ kind: 'probeEnd', passed })) },
+  { weight: 2, arbitrary: fc.constant<Command>({ kind: 'reject' }) },
+  { weight: 1, arbitrary: fc.constant<Command>({ kind: 'ignored' }) },
 );
+
+/** The classifier every run uses: what a driver's error code would say, by message here. */
+const classify = (error: unknown) => {
+  const message = (error as Error).message;
+  return message === 'not-null' ? 'record' : message === 'noise' ? 'ignore' : 'storage';
+};
 
 const configArb: fc.Arbitrary<Config> = fc.record({
   enabled: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
@@ -373,7 +435,11 @@ interface MonitorInternals {
 
 /** Runs the commands against a monitor and the model side by side; returns both event lists. */
 function runBoth(config: Config, commands: Command[]) {
-  const { clock, events, monitor } = monitorHarness({ ...config, writeTimeoutMs: false } as AuditAlertModuleOptions);
+  const { clock, events, monitor } = monitorHarness({
+    ...config,
+    writeTimeoutMs: false,
+    classify,
+  } as AuditAlertModuleOptions);
   const internals = monitor as unknown as MonitorInternals;
   const model = new ReferenceModel(config, clock.monotonicNow());
   let mark: ProbeMark | null = null;
@@ -406,14 +472,22 @@ function runBoth(config: Config, commands: Command[]) {
         else model.probeFailed(mark);
         mark = null;
         break;
+      case 'reject':
+        monitor.recordFailure(new Error('not-null'));
+        model.recordRejected();
+        break;
+      case 'ignored':
+        // Neither a failure nor a success: the model sees nothing.
+        monitor.recordFailure(new Error('noise'));
+        break;
     }
     steps.push({ command, events: events.length });
   }
   // A monitor raises the events of its outages only; test alerts come from the registry.
-  return { events: events as AuditOutageEvent[], expected: model.expected, monitor, steps };
+  return { events: events as (AuditOutageEvent | RecordsRejectedEvent)[], expected: model.expected, monitor, steps };
 }
 
-function compare(events: AuditOutageEvent[], expected: Expected[]): void {
+function compare(events: (AuditOutageEvent | RecordsRejectedEvent)[], expected: Expected[]): void {
   expect(events.map((e) => e.type)).toEqual(expected.map((m) => m.type));
   const ids = new Map<number, string>();
   events.forEach((event, i) => {
@@ -434,6 +508,12 @@ function compare(events: AuditOutageEvent[], expected: Expected[]): void {
       expect(event.failureRatio).toBe(event.failures / event.writes);
     } else if (event.type === 'audit.storage.recovered' && m.type === event.type) {
       expect([event.eventsAffected, event.outageDurationMs]).toEqual([m.eventsAffected, m.outageDurationMs]);
+    } else if (event.type === 'audit.records.rejected' && m.type === event.type) {
+      expect([event.occurrence, event.rejectedRecords, event.rejectedDurationMs]).toEqual([
+        m.occurrence,
+        m.rejectedRecords,
+        m.rejectedDurationMs,
+      ]);
     }
   });
   expect(new Set(ids.values()).size).toBe(ids.size);
@@ -482,7 +562,7 @@ describe('FailureTracker against a reference model', () => {
       fc.property(configArb, fc.array(commandArb, { maxLength: 150 }), (config, commands) => {
         const { events } = runBoth(config, commands);
         if (!config.enabled) expect(events).toHaveLength(0);
-        const byOutage = new Map<string, AuditOutageEvent[]>();
+        const byOutage = new Map<string, (AuditOutageEvent | RecordsRejectedEvent)[]>();
         for (const event of events) byOutage.set(event.outageId, [...(byOutage.get(event.outageId) ?? []), event]);
         for (const outage of byOutage.values()) {
           const recoveries = outage.filter((e) => e.type === 'audit.storage.recovered');
@@ -492,7 +572,11 @@ describe('FailureTracker against a reference model', () => {
             expect(outage.at(-1)!.type).toBe('audit.storage.recovered');
             expect(outage.length).toBeGreaterThan(1);
           }
-          for (const type of ['audit.storage.unreachable', 'audit.storage.degraded'] as const) {
+          for (const type of [
+            'audit.storage.unreachable',
+            'audit.storage.degraded',
+            'audit.records.rejected',
+          ] as const) {
             const alerts = outage.filter((e) => e.type === type) as { occurrence: number }[];
             // Occurrences count 1, 2, 3… per kind of alert within one outage.
             expect(alerts.map((a) => a.occurrence)).toEqual(alerts.map((_, i) => i + 1));
@@ -500,6 +584,10 @@ describe('FailureTracker against a reference model', () => {
           for (const event of outage) {
             if (event.type === 'audit.storage.unreachable') {
               expect(event.unreachableDurationMs).toBeGreaterThanOrEqual(config.thresholdMs);
+            } else if (event.type === 'audit.records.rejected') {
+              // Lost records never share an id with an outage, and wait their own threshold.
+              expect(outage.every((e) => e.type === 'audit.records.rejected')).toBe(true);
+              expect(event.rejectedDurationMs).toBeGreaterThanOrEqual(config.thresholdMs);
             } else if (event.type === 'audit.storage.degraded' && config.degraded !== false) {
               // A degraded alert shows a ratio that reached the bound, over enough writes.
               expect(event.writes).toBeGreaterThanOrEqual(config.degraded.minWrites);
