@@ -252,6 +252,34 @@ describe('OpenTelemetry metrics', () => {
     await app.close();
   });
 
+  it('counts the alerts a silence holds, apart from those sent, and test alerts as sent', async () => {
+    const app = await boot(clock);
+    const registry = app.get(AuditMonitorRegistry);
+    await registry.silence({ monitors: ['orders'], durationMs: 60_000, reason: 'CHG-1: index rebuild' });
+    registry.get('orders').recordFailure(new Error('locked'));
+    registry.get('archive').recordFailure(new Error('disk full'));
+    clock.advance(1_000);
+    await registry.sendTestAlert();
+    await flush();
+    const collected = auditAlertMetrics(await reader.collect());
+    const typed = (monitor: string, type: string) => ({ ...ofMonitor(monitor), 'audit_alert.event.type': type });
+    expect(points(collected.get('audit_alert.silenced.alerts'))).toEqual([
+      { attributes: typed('orders', 'audit.storage.unreachable'), value: 1 },
+    ]);
+    expect(sortByJson(points(collected.get('audit_alert.sent.alerts')))).toEqual(
+      sortByJson([
+        { attributes: typed('archive', 'audit.storage.unreachable'), value: 1 },
+        { attributes: typed('orders', 'audit.alert.test'), value: 1 },
+      ]),
+    );
+    // Tracking goes on while silenced: the held monitor still reports alerting (2).
+    expect(points(collected.get('audit_alert.monitor.state'))).toContainEqual({
+      attributes: ofMonitor('orders'),
+      value: 2,
+    });
+    await app.close();
+  });
+
   it('names the meter and describes each instrument with its unit', async () => {
     const app = await boot(clock);
     app.get(AuditMonitorRegistry).get('orders').recordFailure(new Error('x'));
