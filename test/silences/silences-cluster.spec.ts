@@ -85,4 +85,28 @@ describe('silences with cluster', () => {
     await receiver.waitForRequests(1);
     expect((receiver.bodies()[0] as { type: string }).type).toBe('audit.storage.unreachable');
   });
+
+  it('refuse a silence Redis cannot store, and keep obeying the ones read last while it is away', async () => {
+    const { receiver, a, b } = await twoReplicas();
+    const silence = await a.registry.silence({ durationMs: 30 * MINUTE, reason: REASON });
+    await b.registry.listSilences();
+    await redis.stop();
+    try {
+      await expect(a.registry.silence({ durationMs: MINUTE, reason: 'second window' })).rejects.toThrow(
+        /^The silence could not be shared through Redis \(.+\), so no replica would obey it; it was not set\.$/,
+      );
+      b.clock.advance(SILENCE_REFRESH_MS);
+      b.monitor.recordFailure(new Error('down while Redis is away'));
+      b.clock.advance(MINUTE);
+      await waitFor(
+        () =>
+          b.logger.text().includes(`held by silence ${silence.id}`) ||
+          a.logger.text().includes(`held by silence ${silence.id}`),
+      );
+      await settle();
+      expect(receiver.requests).toHaveLength(0);
+    } finally {
+      await redis.start();
+    }
+  });
 });
