@@ -16,6 +16,7 @@ import {
   benchRecordFailureOutage,
   benchRecordSuccessHealthy,
   benchTrack,
+  benchTrackWithRecord,
 } from './benchmarks.mjs';
 import { sink } from './measure.mjs';
 
@@ -23,6 +24,7 @@ const BENCHMARKS = [
   benchRecordSuccessHealthy,
   benchRecordFailureOutage,
   benchTrack,
+  benchTrackWithRecord,
   benchOutageHeap,
   benchHookLatency,
   benchEventCopy,

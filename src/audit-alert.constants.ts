@@ -20,6 +20,10 @@ export const AuditAlertEvents = {
   RecordsRejected: 'audit.records.rejected',
   /** A test alert, sent on request by `AuditMonitorRegistry.sendTestAlert()`; no outage is open. */
   Test: 'audit.alert.test',
+  /** The alternate audit log (spool) cannot keep records: full, or not writable. */
+  SpoolUnwritable: 'audit.spool.unwritable',
+  /** The records kept in the spool have all been replayed into the audit storage. */
+  SpoolReplayed: 'audit.spool.replayed',
 } as const;
 
 /** One of the values of {@link AuditAlertEvents}. */

@@ -192,3 +192,15 @@ export const silenceRefreshFailed = (reason: string): string =>
 
 export const silenceStoreFailed = (reason: string): string =>
   `The silence could not be shared through Redis (${reason}), so no replica would obey it; it was not set.`;
+
+export const spoolUnwritable = (monitor: string, error: string): string =>
+  `The audit spool of monitor "${monitor}" cannot keep records (${error}); records whose write fails now are lost.`;
+
+export const spoolWritable = (monitor: string): string =>
+  `The audit spool of monitor "${monitor}" keeps records again.`;
+
+export const spoolReplayStopped = (monitor: string, error: string, pending: number): string =>
+  `Replay of the audit spool of monitor "${monitor}" stopped (${error}); ${pending} records wait for the next recovery.`;
+
+export const spoolReplayTimedOut = (timeoutMs: number): string =>
+  `a replayed record was not written within ${timeoutMs} ms`;

@@ -8,6 +8,7 @@ import {
 } from './options/option-readers.util.js';
 import { DEFAULT_MONITOR_NAME } from './audit-alert.constants.js';
 import { type ResolvedCapacityOptions, resolveCapacity } from './capacity/capacity.options.js';
+import { type ResolvedSpoolOptions, resolveSpool } from './spool/spool.options.js';
 import { type ResolvedChannelOptions, resolveChannels } from './channels/channels.options.js';
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
@@ -45,6 +46,8 @@ export interface ResolvedMonitorOptions {
   readonly recoveryHoldMs: number;
   /** Which failures are the storage's, which a record's, which to ignore; `null`: every one is the storage's. */
   readonly classify: AuditErrorClassifier | null;
+  /** The alternate audit log (AU-5(5)); `null` when none is configured. */
+  readonly spool: ResolvedSpoolOptions | null;
 }
 
 /** The options with every default filled in, as the module runs with them. */
@@ -80,6 +83,7 @@ const MONITOR_SETTINGS = [
   'degraded',
   'recoveryHoldMs',
   'classify',
+  'spool',
 ] as const satisfies readonly (keyof AuditMonitorSettings)[];
 
 const KNOWN_OPTIONS = [
@@ -225,6 +229,7 @@ function resolveMonitor(source: Record<string, unknown>, base: MonitorBase, name
     degraded: readDegraded(source, base.degraded, at('degraded')),
     recoveryHoldMs: readDuration(source, 'recoveryHoldMs', base.recoveryHoldMs, { path: at('recoveryHoldMs') }),
     classify: readClassifier(source, base.classify, at('classify')),
+    spool: resolveSpool(source.spool, base.spool, at('spool')),
   };
 }
 
@@ -278,6 +283,7 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
       degraded: { ratio: DEFAULT_DEGRADED_RATIO, windowMs: undefined, minWrites: DEFAULT_DEGRADED_MIN_WRITES },
       recoveryHoldMs: 0,
       classify: null,
+      spool: null,
     },
     DEFAULT_MONITOR_NAME,
   );

@@ -27,6 +27,8 @@ export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock
 export {
   isAlertTestEvent,
   isRecordsRejectedEvent,
+  isSpoolReplayedEvent,
+  isSpoolUnwritableEvent,
   isStorageCapacityEvent,
   isStorageDegradedEvent,
   isStorageRecoveredEvent,
@@ -38,6 +40,8 @@ export type {
   AuditOutageEvent,
   AuditStorageCapacityLevel,
   RecordsRejectedEvent,
+  SpoolReplayedEvent,
+  SpoolUnwritableEvent,
   StorageCapacityEvent,
   StorageDegradedEvent,
   StorageRecoveredEvent,
@@ -57,6 +61,8 @@ export type {
   DegradedDetectionOptions,
 } from './interfaces/audit-alert-module-options.interface.js';
 export { AuditWriteTimeoutError } from './monitor/audit-write-timeout.error.js';
+export type { AuditSpoolOptions, AuditSpoolReplayContext, AuditTrackOptions } from './spool/spool-options.interface.js';
+export { type AuditSpoolVerification, verifyAuditSpool } from './spool/spool-log.js';
 export { AuditStorageGuard } from './guard/audit-storage.guard.js';
 export { RequireAuditStorage } from './guard/require-audit-storage.decorator.js';
 export type {

@@ -44,3 +44,9 @@ export function alertLabel(occurrence: number, still: 'failing' | 'degraded' = '
 
 /** A share as a person reads it: `0.873` is `87.3 %`. */
 export const percent = (ratio: number): string => `${Math.round(ratio * 1_000) / 10} %`;
+
+/** What a recovery says of the spool, when the monitor has one: ` 57 records kept in the spool for replay, 0 lost.` */
+export function spoolSummary(event: { readonly eventsSpooled?: number; readonly eventsLost?: number }): string {
+  if (event.eventsSpooled === undefined) return '';
+  return ` ${plural(event.eventsSpooled, 'record')} kept in the spool for replay, ${event.eventsLost ?? 0} lost.`;
+}

@@ -1,12 +1,5 @@
 import { eventKeyOf, isAlertTestEvent } from '../events/audit-alert-event.guards.js';
-import type {
-  AlertTestEvent,
-  AuditAlertEvent,
-  RecordsRejectedEvent,
-  StorageCapacityEvent,
-  StorageDegradedEvent,
-  StorageUnreachableEvent,
-} from '../events/audit-alert-event.interface.js';
+import type { AuditAlertEvent, StorageRecoveredEvent } from '../events/audit-alert-event.interface.js';
 import type { PagerDutySeverity } from './channel-options.interface.js';
 import type { ResolvedPagerDutyChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
@@ -27,8 +20,7 @@ export interface PagerDutyTrigger {
     readonly component: string;
     readonly group: string;
     readonly class: string;
-    readonly custom_details:
-      StorageUnreachableEvent | StorageDegradedEvent | StorageCapacityEvent | RecordsRejectedEvent | AlertTestEvent;
+    readonly custom_details: Exclude<AuditAlertEvent, StorageRecoveredEvent>;
   };
 }
 
@@ -56,9 +48,13 @@ export function pagerDutyDedupKey(event: AuditAlertEvent): string {
   return `${prefix.slice(0, Math.max(0, MAX_DEDUP_KEY - id.length))}${id}`.slice(0, MAX_DEDUP_KEY);
 }
 
-function summaryOf(
-  event: StorageUnreachableEvent | StorageDegradedEvent | StorageCapacityEvent | RecordsRejectedEvent | AlertTestEvent,
-): string {
+function summaryOf(event: Exclude<AuditAlertEvent, StorageRecoveredEvent>): string {
+  if (event.type === 'audit.spool.unwritable') {
+    return `Audit spool of ${event.serviceName} cannot keep records (monitor ${event.monitor}): ${event.lastError}`;
+  }
+  if (event.type === 'audit.spool.replayed') {
+    return `${event.recordsReplayed} spooled audit records of ${event.serviceName} replayed (monitor ${event.monitor})`;
+  }
   if (isAlertTestEvent(event)) {
     return (
       `Test alert: audit storage alerts of ${event.serviceName} reach PagerDuty (monitor ${event.monitor}). ` +
@@ -126,6 +122,13 @@ export function pagerDutyEvent(
     severity = degradedSeverity;
     // The event does not say when it was raised: when its outage began.
     timestamp = event.firstFailureAt;
+  } else if (event.type === 'audit.spool.unwritable') {
+    // Records are being lost: as urgent as it gets.
+    severity = 'critical';
+    timestamp = event.failedAt;
+  } else if (event.type === 'audit.spool.replayed') {
+    severity = 'info';
+    timestamp = event.replayedAt;
   } else {
     // When the alert was raised: the outage's start plus how long it had lasted.
     timestamp = new Date(event.firstFailureAt.getTime() + event.unreachableDurationMs);
@@ -150,8 +153,8 @@ export function pagerDutyEvent(
 
 /**
  * Triggers a PagerDuty incident per outage, repeats into it, and resolves it
- * on recovery. A test alert triggers an `info` incident of its own and
- * resolves it at once.
+ * on recovery. A test alert, or a spool replayed, triggers an `info` incident
+ * of its own and resolves it at once.
  */
 export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
   constructor(options: ResolvedPagerDutyChannel, delivery: HttpDelivery) {
@@ -167,7 +170,8 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
 
   protected override bodiesFor(event: AuditAlertEvent): unknown[] {
     const body = this.bodyFor(event);
-    if (!isAlertTestEvent(event)) return [body];
+    // A test, or a spool replayed, is news rather than a problem: its incident is resolved at once.
+    if (!isAlertTestEvent(event) && event.type !== 'audit.spool.replayed') return [body];
     return [
       body,
       { routing_key: this.options.routingKey, event_action: 'resolve', dedup_key: pagerDutyDedupKey(event) },

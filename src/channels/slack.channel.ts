@@ -2,6 +2,8 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  SpoolReplayedEvent,
+  SpoolUnwritableEvent,
   StorageCapacityEvent,
   StorageDegradedEvent,
   StorageRecoveredEvent,
@@ -11,7 +13,7 @@ import type { ResolvedSlackChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, isHeadline, percent, plural, truncate } from './message-text.util.js';
+import { alertLabel, isHeadline, percent, plural, spoolSummary, truncate } from './message-text.util.js';
 
 /** A Block Kit block, as Slack's incoming webhooks accept it. */
 type SlackBlock = Readonly<Record<string, unknown>>;
@@ -114,12 +116,12 @@ function recoveredMessage(event: StorageRecoveredEvent): SlackMessage {
   const duration = humanDuration(event.outageDurationMs);
   const affected = plural(event.eventsAffected, 'audit write');
   return {
-    text: `:white_check_mark: Audit storage of ${service} recovered after ${duration} (monitor ${monitor}); ${affected} failed during the outage.`,
+    text: `:white_check_mark: Audit storage of ${service} recovered after ${duration} (monitor ${monitor}); ${affected} failed during the outage.${spoolSummary(event)}`,
     blocks: [
       header(':white_check_mark: Audit storage recovered'),
       section(
         `*${service}* is writing its audit trail again. The outage lasted *${duration}*; ` +
-          `*${affected}* failed during it.`,
+          `*${affected}* failed during it.${spoolSummary(event)}`,
       ),
       fields([
         ['Service', service],
@@ -187,6 +189,46 @@ function rejectedMessage(event: RecordsRejectedEvent): SlackMessage {
   };
 }
 
+function spoolUnwritableMessage(event: SpoolUnwritableEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  return {
+    text: `:rotating_light: The audit spool of ${service} cannot keep records (monitor ${monitor}): ${escape(event.lastError, MAX_FALLBACK_ERROR)}`,
+    blocks: [
+      header(':rotating_light: Audit spool unwritable'),
+      section(
+        `*${service}* cannot keep audit records in its spool: a write that fails now loses its record ` +
+          `(${plural(event.recordsLost, 'record')} so far).`,
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Failed', slackDate(event.failedAt)],
+      ]),
+      section(`*Last error*\n${codeBlock(event.lastError)}`),
+      context(`Spool episode \`${escape(event.outageId)}\``),
+    ],
+  };
+}
+
+function spoolReplayedMessage(event: SpoolReplayedEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const records = plural(event.recordsReplayed, 'spooled audit record');
+  return {
+    text: `:inbox_tray: ${records} of ${service} replayed into the audit storage (monitor ${monitor}); the spool is empty.`,
+    blocks: [
+      header(':inbox_tray: Audit spool replayed'),
+      section(`*${records}* of *${service}* are in the audit storage again; the spool is empty.`),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Replayed', slackDate(event.replayedAt)],
+      ]),
+    ],
+  };
+}
+
 function testMessage(event: AlertTestEvent): SlackMessage {
   const service = escape(event.serviceName);
   const monitor = escape(event.monitor);
@@ -220,6 +262,10 @@ function builtInMessage(event: AuditAlertEvent): SlackMessage {
       return capacityMessage(event);
     case 'audit.records.rejected':
       return rejectedMessage(event);
+    case 'audit.spool.unwritable':
+      return spoolUnwritableMessage(event);
+    case 'audit.spool.replayed':
+      return spoolReplayedMessage(event);
     case 'audit.alert.test':
       return testMessage(event);
   }

@@ -2,6 +2,8 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  SpoolReplayedEvent,
+  SpoolUnwritableEvent,
   StorageCapacityEvent,
   StorageDegradedEvent,
   StorageRecoveredEvent,
@@ -11,7 +13,7 @@ import type { ResolvedTeamsChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, isHeadline, percent, plural, truncateUnits } from './message-text.util.js';
+import { alertLabel, isHeadline, percent, plural, spoolSummary, truncateUnits } from './message-text.util.js';
 
 /** An element of an Adaptive Card's `body`. */
 export type AdaptiveElement = Readonly<Record<string, unknown>>;
@@ -96,6 +98,10 @@ function builtInHeadline(event: AuditAlertEvent): [string, HeadlineColor] {
       return CAPACITY_HEADLINES[event.level];
     case 'audit.records.rejected':
       return ['⚠️ Audit records rejected', 'Warning'];
+    case 'audit.spool.unwritable':
+      return ['🚨 Audit spool unwritable', 'Attention'];
+    case 'audit.spool.replayed':
+      return ['📥 Audit spool replayed', 'Good'];
     case 'audit.alert.test':
       return ['🧪 Test alert, nothing is wrong', 'Accent'];
   }
@@ -147,7 +153,7 @@ function recoveredBody(event: StorageRecoveredEvent): AdaptiveElement[] {
   return [
     paragraph(
       `**${service}** is writing its audit trail again. The outage lasted ` +
-        `**${humanDuration(event.outageDurationMs)}**; **${affected}** failed during it.`,
+        `**${humanDuration(event.outageDurationMs)}**; **${affected}** failed during it.${spoolSummary(event)}`,
     ),
     facts([
       ['Service', service],
@@ -204,6 +210,39 @@ function rejectedBody(event: RecordsRejectedEvent): AdaptiveElement[] {
   ];
 }
 
+function spoolUnwritableBody(event: SpoolUnwritableEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  return [
+    paragraph(
+      `**${service}** cannot keep audit records in its spool: a write that fails now loses its record ` +
+        `(${plural(event.recordsLost, 'record')} so far).`,
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Failed', teamsDate(event.failedAt)],
+      ['Spool episode', escapeTeams(event.outageId, MAX_NAME)],
+    ]),
+    { type: 'TextBlock', text: 'Last error', weight: 'Bolder', wrap: true },
+    { type: 'TextBlock', text: escapeTeams(event.lastError, 2_048), fontType: 'Monospace', wrap: true },
+  ];
+}
+
+function spoolReplayedBody(event: SpoolReplayedEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  return [
+    paragraph(
+      `**${plural(event.recordsReplayed, 'spooled audit record')}** of **${service}** are in the audit storage ` +
+        'again; the spool is empty.',
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Replayed', teamsDate(event.replayedAt)],
+    ]),
+  ];
+}
+
 function testBody(event: AlertTestEvent): AdaptiveElement[] {
   const service = escapeTeams(event.serviceName, MAX_NAME);
   return [
@@ -232,6 +271,10 @@ function bodyOf(event: AuditAlertEvent): AdaptiveElement[] {
       return capacityBody(event);
     case 'audit.records.rejected':
       return rejectedBody(event);
+    case 'audit.spool.unwritable':
+      return spoolUnwritableBody(event);
+    case 'audit.spool.replayed':
+      return spoolReplayedBody(event);
     case 'audit.alert.test':
       return testBody(event);
   }

@@ -3,6 +3,8 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  SpoolReplayedEvent,
+  SpoolUnwritableEvent,
   StorageCapacityEvent,
   StorageDegradedEvent,
   StorageRecoveredEvent,
@@ -45,4 +47,14 @@ export function isStorageDegradedEvent(event: AuditAlertEvent): event is Storage
 /** Narrows an event to `audit.records.rejected`. */
 export function isRecordsRejectedEvent(event: AuditAlertEvent): event is RecordsRejectedEvent {
   return event.type === AuditAlertEvents.RecordsRejected;
+}
+
+/** Narrows an event to `audit.spool.unwritable`. */
+export function isSpoolUnwritableEvent(event: AuditAlertEvent): event is SpoolUnwritableEvent {
+  return event.type === AuditAlertEvents.SpoolUnwritable;
+}
+
+/** Narrows an event to `audit.spool.replayed`. */
+export function isSpoolReplayedEvent(event: AuditAlertEvent): event is SpoolReplayedEvent {
+  return event.type === AuditAlertEvents.SpoolReplayed;
 }

@@ -80,6 +80,16 @@ export interface StorageRecoveredEvent {
   readonly outageDurationMs: number;
   /** Writes that failed during the outage (probes not included). */
   readonly eventsAffected: number;
+  /**
+   * With a `spool`: failed (or hung) writes whose record was kept in the spool
+   * during the outage, to be replayed. Absent without a spool.
+   */
+  readonly eventsSpooled?: number;
+  /**
+   * With a `spool`: writes that carried a record the spool could not keep
+   * (full or unwritable); those records are lost. Absent without a spool.
+   */
+  readonly eventsLost?: number;
 }
 
 /** How full the audit storage is, against the levels of its `capacity` option. */
@@ -161,6 +171,38 @@ export interface AlertTestEvent {
   readonly sentAt: Date;
 }
 
+/**
+ * Sent when the spool (the alternate audit log) fails to keep a record: the
+ * disk is full, `maxBytes` is reached, or the directory cannot be written.
+ * Once per episode; the episode ends when a record is kept again.
+ */
+export interface SpoolUnwritableEvent {
+  readonly type: typeof AuditAlertEvents.SpoolUnwritable;
+  /** Stable for the episode: the deduplication key downstream. */
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** Why the spool could not write: credentials scrubbed, at most 1,024 characters. */
+  readonly lastError: string;
+  /** Records lost so far in this episode (`1` when the event is sent). */
+  readonly recordsLost: number;
+  /** Wall-clock time of the failed write. */
+  readonly failedAt: Date;
+}
+
+/** Sent when every record of the spool has been replayed into the audit storage. */
+export interface SpoolReplayedEvent {
+  readonly type: typeof AuditAlertEvents.SpoolReplayed;
+  /** Id of this drain of the spool. */
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** Records replayed (and removed from the spool) since the spool was last empty. */
+  readonly recordsReplayed: number;
+  /** Wall-clock time the last record was replayed. */
+  readonly replayedAt: Date;
+}
+
 /** Every event this module sends, discriminated on `type`. More kinds may be added. */
 export type AuditAlertEvent =
   | StorageUnreachableEvent
@@ -168,4 +210,6 @@ export type AuditAlertEvent =
   | StorageRecoveredEvent
   | StorageCapacityEvent
   | RecordsRejectedEvent
+  | SpoolUnwritableEvent
+  | SpoolReplayedEvent
   | AlertTestEvent;

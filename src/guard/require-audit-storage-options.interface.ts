@@ -11,8 +11,10 @@ export interface RequireAuditStorageOptions {
    */
   monitor?: string;
   /**
-   * The states in which the route answers 503: `'alerting'` (the outage has
-   * been alerted on), and `'failing'` too to refuse from the first failure.
+   * The states in which the route answers 503: `'alerting'` (the storage is
+   * unreachable and has been alerted on); add `'degraded'` (a share of the
+   * writes keeps failing), `'failing'` (from the first failure) or
+   * `'recovering'` (a success seen, the recovery not yet confirmed).
    * @default ['alerting']
    */
   blockWhen?: readonly AuditStorageBlockingState[];
@@ -21,6 +23,13 @@ export interface RequireAuditStorageOptions {
    * @default 30
    */
   retryAfterSeconds?: number;
+  /**
+   * Let requests through while the monitor's `spool` (alternate audit log) is
+   * configured and keeping records: AU-5(4) asks for a shutdown only when no
+   * alternate audit logging capability exists. `false` refuses them anyway.
+   * @default true
+   */
+  allowWhileSpooling?: boolean;
 }
 
 /** The requirement as the guard reads it, defaults filled in. */
@@ -29,4 +38,5 @@ export interface AuditStorageRequirement {
   readonly monitor: string | null;
   readonly blockWhen: ReadonlySet<AuditStorageBlockingState>;
   readonly retryAfterSeconds: number;
+  readonly allowWhileSpooling: boolean;
 }

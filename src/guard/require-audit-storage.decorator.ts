@@ -1,5 +1,5 @@
 import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
-import { fail, readObject, rejectUnknownKeys } from '../options/option-readers.util.js';
+import { fail, readBoolean, readObject, rejectUnknownKeys } from '../options/option-readers.util.js';
 import { AUDIT_STORAGE_REQUIREMENT } from '../audit-alert.constants.js';
 import { AuditStorageGuard } from './audit-storage.guard.js';
 import type {
@@ -8,12 +8,12 @@ import type {
   RequireAuditStorageOptions,
 } from './require-audit-storage-options.interface.js';
 
-const BLOCKING_STATES: readonly AuditStorageBlockingState[] = ['failing', 'alerting'];
+const BLOCKING_STATES: readonly AuditStorageBlockingState[] = ['failing', 'degraded', 'alerting', 'recovering'];
 
 function resolveRequirement(raw: unknown): AuditStorageRequirement {
   const path = '@RequireAuditStorage()';
   const options = readObject(raw ?? {}, path);
-  rejectUnknownKeys(options, ['monitor', 'blockWhen', 'retryAfterSeconds'], `${path}.`);
+  rejectUnknownKeys(options, ['monitor', 'blockWhen', 'retryAfterSeconds', 'allowWhileSpooling'], `${path}.`);
   const { monitor, blockWhen = ['alerting'], retryAfterSeconds = 30 } = options;
   if (monitor !== undefined && (typeof monitor !== 'string' || monitor === '')) {
     fail(`${path}.monitor`, monitor, 'the name of a monitor');
@@ -29,6 +29,7 @@ function resolveRequirement(raw: unknown): AuditStorageRequirement {
     monitor: (monitor as string | undefined) ?? null,
     blockWhen: new Set(states as AuditStorageBlockingState[]),
     retryAfterSeconds,
+    allowWhileSpooling: readBoolean(options, 'allowWhileSpooling', true, `${path}.allowWhileSpooling`),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { AuditErrorClassifier } from '../monitor/error-classifiers.js';
 import type { AuditStorageCapacityOptions } from '../capacity/capacity-options.interface.js';
+import type { AuditSpoolOptions } from '../spool/spool-options.interface.js';
 import type { AuditAlertChannelOptions } from '../channels/channel-options.interface.js';
 import type { AuditAlertClusterOptions } from '../cluster/cluster-options.interface.js';
 import type { AuditAlertHeartbeatOptions } from '../heartbeat/heartbeat-options.interface.js';
@@ -121,6 +122,13 @@ export interface AuditMonitorSettings {
    * @default 0 (recovery announced on the first success)
    */
   recoveryHoldMs?: number;
+  /**
+   * An alternate audit log (AU-5(5)): the records of writes that fail (or hang
+   * past `writeTimeoutMs`) are kept on local disk and replayed once the storage
+   * recovers. Pass the record with `track(op, { record })`.
+   * @default undefined (no spool)
+   */
+  spool?: AuditSpoolOptions;
 }
 
 /** One monitor of `monitors`: a name, and settings that override the top-level ones. */

@@ -5,6 +5,8 @@ import type { MonitorAlertCoordination } from '../cluster/monitor-alert.coordina
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditOutageEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
+import { AuditSpool } from '../spool/audit-spool.js';
+import type { AuditTrackOptions } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from './audit-write-timeout.error.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
@@ -33,6 +35,8 @@ export class AuditStorageMonitor {
   readonly status$: Observable<AuditStorageStatus>;
   /** Name of this monitor, carried in its events. */
   readonly name: string;
+  /** @internal The alternate audit log of the `spool` option; `null` without one. */
+  readonly spool: AuditSpool | null;
 
   private readonly statusPublisher: AuditStatusPublisher;
   private readonly tracker: FailureTracker;
@@ -77,6 +81,20 @@ export class AuditStorageMonitor {
         : new PendingWrites(options.writeTimeoutMs, clock, (openedAt) => this.generation(openedAt));
     this.statusPublisher = new AuditStatusPublisher(options.name);
     this.status$ = this.statusPublisher.status$;
+    this.spool =
+      options.spool &&
+      new AuditSpool(
+        options.spool,
+        {
+          name: options.name,
+          serviceName: options.serviceName,
+          writeTimeoutMs: options.writeTimeoutMs,
+          state: () => this.tracker.state,
+          track: (op) => this.track(op),
+        },
+        clock,
+        dispatcher,
+      );
   }
 
   /** Records a failed write. Never throws, whatever `error` is. */
@@ -115,7 +133,21 @@ export class AuditStorageMonitor {
    * Runs `op` (or awaits it, when given a promise), records its outcome, and
    * resolves or rejects exactly as it did.
    */
-  track<T>(op: Promise<T> | (() => T | Promise<T>)): Promise<T> {
+  track<T>(op: Promise<T> | (() => T | Promise<T>)): Promise<T>;
+  /**
+   * The same, handing the module the audit record the write carries: with a
+   * `spool`, when the write fails or hangs past `writeTimeoutMs`, the record is
+   * kept on disk and `track()` resolves `undefined` once it is; it rejects
+   * with the write's error only when the spool cannot keep it. Without a
+   * spool, `options` changes nothing.
+   */
+  track<T>(op: Promise<T> | (() => T | Promise<T>), options: AuditTrackOptions): Promise<T | undefined>;
+  track<T>(op: Promise<T> | (() => T | Promise<T>), options?: AuditTrackOptions): Promise<T | undefined> {
+    const outcome = this.trackOutcome(op);
+    return options === undefined || this.spool === null ? outcome : this.spool.keep(outcome, options);
+  }
+
+  private trackOutcome<T>(op: Promise<T> | (() => T | Promise<T>)): Promise<T> {
     let pending: T | Promise<T>;
     try {
       pending = typeof op === 'function' ? op() : op;
@@ -160,6 +192,7 @@ export class AuditStorageMonitor {
   /** @internal Starts probing while healthy, where configured; called once the application has started. */
   start(): void {
     this.started = true;
+    this.spool?.start();
     this.scheduleProbe();
   }
 
@@ -168,6 +201,7 @@ export class AuditStorageMonitor {
     this.closed = true;
     this.cluster?.close();
     this.disarm('dueTimer');
+    this.spool?.close();
     this.disarm('sweepTimer');
     this.disarm('probeTimer');
     this.statusPublisher.complete();
@@ -230,6 +264,9 @@ export class AuditStorageMonitor {
 
   private settle(before: AuditStorageState, event: AuditOutageEvent | null): void {
     const after = this.tracker.state;
+    if (this.spool !== null && before !== 'healthy' && after === 'healthy') {
+      event = this.spool.outageEnded(event);
+    }
     if (this.cluster === null) {
       if (event) this.dispatcher.dispatch(event);
     } else if (event !== null || after !== before) {

@@ -6,6 +6,8 @@ import { teamsMessage } from '../../src/channels/teams.channel.js';
 import { adaptiveCardProblems } from './support/adaptive-card.js';
 import type {
   RecordsRejectedEvent,
+  SpoolReplayedEvent,
+  SpoolUnwritableEvent,
   StorageCapacityEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
@@ -185,6 +187,66 @@ describe('the rejected-records event on each channel', () => {
         'error: null value in column "actor" violates not-null constraint',
       timestamp: '2026-01-01T12:00:30.000Z',
       class: 'audit.records.rejected',
+    });
+  });
+});
+
+describe('the spool events on each channel', () => {
+  const unwritable: SpoolUnwritableEvent = {
+    type: 'audit.spool.unwritable',
+    outageId: OUTAGE_ID,
+    monitor: 'default',
+    serviceName: 'billing-api',
+    lastError: 'SpoolWriteError: the spool is full (maxBytes 268435456)',
+    recordsLost: 1,
+    failedAt: new Date('2026-01-01T12:00:00.000Z'),
+  };
+  const replayed: SpoolReplayedEvent = {
+    type: 'audit.spool.replayed',
+    outageId: OUTAGE_ID,
+    monitor: 'default',
+    serviceName: 'billing-api',
+    recordsReplayed: 57,
+    replayedAt: new Date('2026-01-01T12:10:00.000Z'),
+  };
+
+  it('reads in Slack', () => {
+    expect(slackMessage(unwritable).text).toBe(
+      ':rotating_light: The audit spool of billing-api cannot keep records (monitor default): SpoolWriteError: the spool is full (maxBytes 268435456)',
+    );
+    expect(JSON.stringify(slackMessage(unwritable).blocks)).toContain('(1 record so far)');
+    expect(slackMessage(replayed).text).toBe(
+      ':inbox_tray: 57 spooled audit records of billing-api replayed into the audit storage (monitor default); the spool is empty.',
+    );
+    expect(slackMessage(recovered({ eventsAffected: 57, eventsSpooled: 57, eventsLost: 0 })).text).toContain(
+      '57 audit writes failed during the outage. 57 records kept in the spool for replay, 0 lost.',
+    );
+  });
+
+  it('reads in Teams, as valid Adaptive Cards', () => {
+    const cards = [teamsMessage(unwritable), teamsMessage(replayed)];
+    for (const card of cards) expect(adaptiveCardProblems(card)).toEqual([]);
+    const texts = cards.map((card) => JSON.stringify(card.attachments[0].content.body));
+    expect(texts[0]).toContain('🚨 Audit spool unwritable');
+    expect(texts[0]).toContain('(1 record so far)');
+    expect(texts[1]).toContain('**57 spooled audit records** of **billing-api** are in the audit storage again');
+    expect(JSON.stringify(teamsMessage(recovered({ eventsSpooled: 3, eventsLost: 0 })))).toContain(
+      '3 records kept in the spool for replay, 0 lost.',
+    );
+  });
+
+  it('pages at critical in PagerDuty when records are being lost, and notes the replay at info', () => {
+    expect(pagerDutyEvent(unwritable, 'key', 'error')).toMatchObject({
+      event_action: 'trigger',
+      payload: {
+        severity: 'critical',
+        summary: expect.stringContaining('Audit spool of billing-api cannot keep records'),
+        timestamp: '2026-01-01T12:00:00.000Z',
+      },
+    });
+    expect(pagerDutyEvent(replayed, 'key', 'error')).toMatchObject({
+      event_action: 'trigger',
+      payload: { severity: 'info', summary: '57 spooled audit records of billing-api replayed (monitor default)' },
     });
   });
 });

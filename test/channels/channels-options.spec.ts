@@ -48,6 +48,8 @@ describe('the channels option', () => {
         'audit.storage.capacity',
         'audit.records.rejected',
         'audit.alert.test',
+        'audit.spool.unwritable',
+        'audit.spool.replayed',
       ],
       monitors: null,
       fromOccurrence: 1,

@@ -11,6 +11,10 @@ import {
   AuditStorageGuard,
   RequireAuditStorage,
 } from '../../src/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../channels/support/http-receiver.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const THRESHOLD_MS = 1_000;
@@ -155,6 +159,40 @@ describe('@RequireAuditStorage() over real HTTP (Express on 127.0.0.1)', () => {
     expect((await running.request('GET', '/reports')).status).toBe(200);
   });
 
+  it('lets guarded routes through while a healthy spool keeps the records, unless told not to', async () => {
+    @Controller('ledger')
+    class LedgerController {
+      @Post()
+      @RequireAuditStorage()
+      post(): string {
+        return 'kept';
+      }
+
+      @Post('strict')
+      @RequireAuditStorage({ allowWhileSpooling: false })
+      strict(): string {
+        return 'strict';
+      }
+    }
+    const directory = await mkdtemp(join(tmpdir(), 'audit-guard-spool-'));
+    try {
+      running = await start([LedgerController], {
+        options: { spool: { directory, replay: () => undefined } },
+      });
+      const monitor = running.registry.get('default');
+      await waitFor(() => monitor.spool!.healthy, 'the spool to open');
+      monitor.recordFailure(new Error('down'));
+      running.clock.advance(THRESHOLD_MS);
+      expect(monitor.getStatus().state).toBe('alerting');
+      expect((await running.request('POST', '/ledger')).status).toBe(201);
+      expect((await running.request('POST', '/ledger/strict')).status).toBe(503);
+    } finally {
+      await running?.app.close();
+      running = undefined;
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it('stops the bootstrap when a route requires a monitor that does not exist', async () => {
     @Controller('ghost')
     class GhostController {
@@ -171,7 +209,7 @@ describe('@RequireAuditStorage() over real HTTP (Express on 127.0.0.1)', () => {
     [
       'blockWhen',
       ['healthy'],
-      `"@RequireAuditStorage().blockWhen": received [ 'healthy' ]; expected a non-empty array of 'failing', 'alerting'`,
+      `"@RequireAuditStorage().blockWhen": received [ 'healthy' ]; expected a non-empty array of 'failing', 'degraded', 'alerting', 'recovering'`,
     ],
     ['blockWhen', [], '"@RequireAuditStorage().blockWhen": received []'],
     ['monitor', 42, '"@RequireAuditStorage().monitor": received 42; expected the name of a monitor'],

@@ -1,0 +1,316 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { AuditAlertEvents } from '../audit-alert.constants.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
+import { spoolReplayStopped, spoolReplayTimedOut, spoolUnwritable, spoolWritable } from '../audit-alert.messages.js';
+import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
+import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
+import { AuditWriteTimeoutError } from '../monitor/audit-write-timeout.error.js';
+import { errorText } from '../monitor/error-text.util.js';
+import type { AuditTrackOptions } from './spool-options.interface.js';
+import type { ResolvedSpoolOptions } from './spool.options.js';
+import { type SpoolEntry, SpoolLog } from './spool-log.js';
+
+/** What the spool needs of its monitor. */
+export interface SpoolHost {
+  readonly name: string;
+  readonly serviceName: string;
+  /** `false`: hung writes are not looked for. */
+  readonly writeTimeoutMs: number | false;
+  /** The monitor's state now. */
+  state(): AuditStorageState;
+  /** Runs a replay as a tracked write, so its outcome feeds the monitor. */
+  track(op: () => unknown): Promise<unknown>;
+}
+
+/** A write handed to {@link AuditSpool.keep}, until it settles or is spooled. */
+interface KeptWrite {
+  readonly options: AuditTrackOptions;
+  done: boolean;
+  /** The generation watching it for a hang; `null` when hangs are not looked for. */
+  readonly generation: Generation | null;
+  readonly resolve: (value: undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The writes started between two sweeps: one clock read per generation, none per write. */
+interface Generation {
+  readonly openedAt: number;
+  /** Its writes not settled yet; at 0 the list is emptied, so settled writes are not kept. */
+  pending: number;
+  writes: KeptWrite[];
+}
+
+/** Sweeps per `writeTimeoutMs`: a hung write is spooled between 1 and 1.25 times the limit after it started. */
+const SWEEPS_PER_TIMEOUT = 4;
+/** How long a replayed record may take when `writeTimeoutMs` is off. */
+const DEFAULT_REPLAY_TIMEOUT_MS = 10_000;
+
+/**
+ * The alternate audit log of one monitor (AU-5(5)). Off the success path: a
+ * write that succeeds costs a promise and an array slot, never a disk access.
+ * A write that fails, or hangs past `writeTimeoutMs`, has its record appended
+ * and fsync'd before `track()` resolves; after a recovery the records are
+ * replayed, oldest first, at a bounded rate.
+ * @internal
+ */
+export class AuditSpool {
+  private readonly log: SpoolLog;
+  private readonly logger = new AuditAlertLogger();
+  private readonly timeoutMs: number | null;
+  private opening: Promise<void> | null = null;
+  private opened = false;
+  private unwritable: { readonly id: string; lost: number } | null = null;
+  /** Records kept and lost since the last outage ended. */
+  private spooled = 0;
+  private lost = 0;
+  private replaying = false;
+  private replayedSinceEmpty = 0;
+  private closed = false;
+  private generations: Generation[] = [];
+  private current: Generation | null = null;
+  private sweepTimer: AuditAlertTimer | null = null;
+
+  constructor(
+    private readonly options: ResolvedSpoolOptions,
+    private readonly host: SpoolHost,
+    private readonly clock: AuditAlertClock,
+    private readonly dispatcher: Pick<AuditAlertDispatcher, 'dispatch'>,
+  ) {
+    this.log = new SpoolLog(join(options.directory, host.name), options.segmentBytes, options.maxBytes);
+    this.timeoutMs = host.writeTimeoutMs === false ? null : host.writeTimeoutMs;
+  }
+
+  /** Whether records are being kept: the spool is open, and its last write succeeded. */
+  get healthy(): boolean {
+    return this.opened && this.unwritable === null;
+  }
+
+  /** Records spooled and not replayed yet. */
+  get pending(): number {
+    return this.log.pending;
+  }
+
+  /** Opens the spool and replays what a previous run left in it. */
+  start(): void {
+    void this.ensureOpen().then(
+      () => this.resume(),
+      () => undefined,
+    );
+  }
+
+  /** Stops the replay and the sweeps; records being written still are. */
+  close(): void {
+    this.closed = true;
+    if (this.sweepTimer !== null) this.clock.clearTimer(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /**
+   * Settles as `outcome` when it succeeds; when it fails or hangs, keeps the
+   * record and resolves `undefined` once it is on disk, or rejects with the
+   * write's error when the spool cannot keep it.
+   */
+  keep<T>(outcome: Promise<T>, options: AuditTrackOptions): Promise<T | undefined> {
+    return new Promise<T | undefined>((resolve, reject) => {
+      const generation = this.timeoutMs === null ? null : this.generation();
+      const write: KeptWrite = { options, done: false, generation, resolve, reject };
+      if (generation !== null) {
+        generation.writes.push(write);
+        generation.pending += 1;
+      }
+      outcome.then(
+        (value) => {
+          if (write.done) return;
+          this.settled(write);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (write.done) return;
+          this.settled(write);
+          this.spool(write, error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Called by the monitor when an outage ends: adds the outage's spooled and
+   * lost counts to its recovery, starts over counting, and starts the replay.
+   */
+  outageEnded<E extends AuditAlertEvent | null>(event: E): E {
+    const annotated =
+      event?.type === AuditAlertEvents.StorageRecovered
+        ? ({ ...event, eventsSpooled: this.spooled, eventsLost: this.lost } as E)
+        : event;
+    this.spooled = 0;
+    this.lost = 0;
+    // After the recovery has been settled and dispatched.
+    queueMicrotask(() => this.resume());
+    return annotated;
+  }
+
+  /** The generation new writes join until the next sweep. */
+  private generation(): Generation {
+    let generation = this.current;
+    if (generation === null) {
+      generation = { openedAt: this.clock.monotonicNow(), pending: 0, writes: [] };
+      this.current = generation;
+      this.generations.push(generation);
+      if (this.sweepTimer === null && !this.closed) this.armSweep();
+    }
+    return generation;
+  }
+
+  private settled(write: KeptWrite): void {
+    write.done = true;
+    const generation = write.generation;
+    if (generation !== null && --generation.pending === 0) generation.writes.length = 0;
+  }
+
+  private armSweep(): void {
+    const timeoutMs = this.timeoutMs as number;
+    this.sweepTimer = this.clock.setTimer(
+      () => {
+        this.sweepTimer = null;
+        this.current = null;
+        const now = this.clock.monotonicNow();
+        this.generations = this.generations.filter((generation) => {
+          if (generation.pending === 0) return false;
+          const pending = generation.writes.filter((w) => !w.done);
+          if (generation.openedAt + timeoutMs > now) {
+            generation.writes = pending;
+            return true;
+          }
+          for (const write of pending) {
+            this.settled(write);
+            this.spool(write, new AuditWriteTimeoutError(timeoutMs, 1));
+          }
+          return false;
+        });
+        if (this.generations.length > 0 && !this.closed) this.armSweep();
+      },
+      Math.max(1, Math.ceil(timeoutMs / SWEEPS_PER_TIMEOUT)),
+    );
+  }
+
+  private spool(write: KeptWrite, error: unknown): void {
+    this.append(write.options).then(
+      () => write.resolve(undefined),
+      () => write.reject(error),
+    );
+  }
+
+  private ensureOpen(): Promise<void> {
+    this.opening ??= this.log.open().then(
+      () => {
+        this.opened = true;
+      },
+      (error: unknown) => {
+        // The next record tries again.
+        this.opening = null;
+        this.reportUnwritable(error, 0);
+        throw error;
+      },
+    );
+    return this.opening;
+  }
+
+  private async append({ record, id }: AuditTrackOptions): Promise<void> {
+    try {
+      await this.ensureOpen();
+      await this.log.append({
+        id: typeof id === 'string' && id !== '' ? id : randomUUID(),
+        at: new Date(this.clock.wallNow()).toISOString(),
+        record: record ?? null,
+      });
+    } catch (error) {
+      this.lost += 1;
+      this.reportUnwritable(error, 1);
+      throw error;
+    }
+    this.spooled += 1;
+    if (this.unwritable !== null) {
+      this.unwritable = null;
+      this.logger.log(spoolWritable(this.host.name));
+    }
+  }
+
+  private reportUnwritable(error: unknown, lost: number): void {
+    if (this.unwritable !== null) {
+      this.unwritable.lost += lost;
+      return;
+    }
+    this.unwritable = { id: randomUUID(), lost };
+    const lastError = errorText(error);
+    this.logger.error(spoolUnwritable(this.host.name, lastError));
+    this.dispatcher.dispatch({
+      type: AuditAlertEvents.SpoolUnwritable,
+      outageId: this.unwritable.id,
+      monitor: this.host.name,
+      serviceName: this.host.serviceName,
+      lastError,
+      recordsLost: lost,
+      failedAt: new Date(this.clock.wallNow()),
+    });
+  }
+
+  /** Replays the spool while the storage is healthy; one replay at a time. */
+  private resume(): void {
+    if (this.replaying || this.closed || !this.opened || this.log.pending === 0) return;
+    if (this.host.state() !== 'healthy') return;
+    this.replaying = true;
+    void this.replay().finally(() => {
+      this.replaying = false;
+    });
+  }
+
+  private async replay(): Promise<void> {
+    const gapMs = 1_000 / this.options.replayPerSecond;
+    try {
+      while (!this.closed && this.host.state() === 'healthy') {
+        const entry = await this.log.next();
+        if (entry === null) break;
+        await this.replayOne(entry);
+        await this.log.replayed(entry);
+        this.replayedSinceEmpty += 1;
+        await this.pause(gapMs);
+      }
+    } catch (error) {
+      this.logger.warn(spoolReplayStopped(this.host.name, errorText(error), this.log.pending));
+      return;
+    }
+    if (this.log.pending === 0 && this.replayedSinceEmpty > 0) {
+      this.dispatcher.dispatch({
+        type: AuditAlertEvents.SpoolReplayed,
+        outageId: randomUUID(),
+        monitor: this.host.name,
+        serviceName: this.host.serviceName,
+        recordsReplayed: this.replayedSinceEmpty,
+        replayedAt: new Date(this.clock.wallNow()),
+      });
+      this.replayedSinceEmpty = 0;
+    }
+  }
+
+  /** One replay through the monitor, abandoned (and left in the spool) when it hangs. */
+  private async replayOne(entry: SpoolEntry): Promise<void> {
+    const timeoutMs = this.timeoutMs ?? DEFAULT_REPLAY_TIMEOUT_MS;
+    let timer: AuditAlertTimer | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = this.clock.setTimer(() => reject(new Error(spoolReplayTimedOut(timeoutMs))), timeoutMs);
+    });
+    const context = { id: entry.id, seq: entry.seq, spooledAt: new Date(entry.at) };
+    try {
+      await Promise.race([this.host.track(() => this.options.replay(entry.record, context)), expired]);
+    } finally {
+      this.clock.clearTimer(timer);
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimer(resolve, ms));
+  }
+}

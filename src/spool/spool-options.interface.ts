@@ -1,0 +1,63 @@
+/** What the replay function is told of a spooled record besides the record itself. */
+export interface AuditSpoolReplayContext {
+  /**
+   * Unique id of the spooled record: the one given to `track(op, { record, id })`,
+   * else one the spool made. A replay may be repeated (see the docs), so make
+   * the insert idempotent on it (`ON CONFLICT (id) DO NOTHING`).
+   */
+  readonly id: string;
+  /** Sequence number of the record in the spool, from 1. */
+  readonly seq: number;
+  /** Wall-clock time the record was spooled. */
+  readonly spooledAt: Date;
+}
+
+/**
+ * An alternate audit log (NIST SP 800-53 AU-5(5)): records whose write fails,
+ * or hangs past `writeTimeoutMs`, are appended to a local append-only file and
+ * replayed into the storage once it has recovered.
+ *
+ * ```ts
+ * spool: { directory: '/var/lib/billing-api/audit-spool', replay: (record, { id }) => insertAudit(record, id) }
+ * ```
+ */
+export interface AuditSpoolOptions {
+  /**
+   * Directory of the spool, created with owner-only permissions (`0700`,
+   * files `0600`). Each monitor uses a subdirectory named after it.
+   */
+  directory: string;
+  /** Writes one spooled record into the audit storage; it may resolve to anything. */
+  replay: (record: unknown, context: AuditSpoolReplayContext) => unknown;
+  /**
+   * Most records replayed per second, so the replay does not flood a storage
+   * that has just come back.
+   * @default 100
+   */
+  replayPerSecond?: number;
+  /**
+   * Size at which the spool starts a new file.
+   * @default 8 MiB
+   */
+  segmentBytes?: number;
+  /**
+   * Most bytes the spool holds; a record that would pass it is not kept, and
+   * the spool alerts (`audit.spool.unwritable`).
+   * @default 256 MiB
+   */
+  maxBytes?: number;
+}
+
+/** The second argument of `track()`. */
+export interface AuditTrackOptions {
+  /**
+   * The audit record the write carries, as JSON-serialisable data: kept in the
+   * spool when the write fails or hangs, and handed to the `replay` function later.
+   */
+  record: unknown;
+  /**
+   * A unique id of the record, passed to `replay` for idempotent inserts.
+   * @default a random UUID made when the record is spooled
+   */
+  id?: string;
+}
