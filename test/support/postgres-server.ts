@@ -175,6 +175,15 @@ export class PostgresServer {
         : 'ALTER SYSTEM RESET default_transaction_read_only',
       'SELECT pg_reload_conf()',
     ]);
+    // pg_reload_conf() only signals the postmaster. Once a new session sees the setting, the postmaster has
+    // re-read its configuration and signalled every backend, so the pooled sessions apply it on their next command.
+    const wanted = readOnly ? 'on' : 'off';
+    for (let attempt = 0; ; attempt += 1) {
+      const shown = await this.psql(['SHOW default_transaction_read_only'], ['--tuples-only', '--no-align']);
+      if (shown.trim() === wanted) return;
+      if (attempt === 100) throw new Error(`default_transaction_read_only is still "${shown.trim()}" after reload`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /** Stops the server if it runs and deletes its directory; the object is unusable afterwards. */
@@ -234,10 +243,12 @@ export class PostgresServer {
   }
 
   /** Runs each statement with psql over the unix socket, as the cluster's role. */
-  private async psql(statements: string[]): Promise<void> {
-    const args = ['--no-psqlrc', '--quiet', '--host', this.dir(), '--port', String(this.port), '--username', this.role];
+  /** Runs `statements` in one session and returns what psql printed. */
+  private async psql(statements: string[], flags: string[] = []): Promise<string> {
+    const args = ['--no-psqlrc', '--quiet', ...flags, '--host', this.dir(), '--port', String(this.port)];
+    args.push('--username', this.role);
     for (const statement of statements) args.push('--command', statement);
-    await this.asServerUser(join(this.binDir, 'psql'), [...args, '--dbname', 'postgres']);
+    return this.asServerUser(join(this.binDir, 'psql'), [...args, '--dbname', 'postgres']);
   }
 
   private async pgCtl(args: string[]): Promise<void> {
@@ -253,19 +264,16 @@ export class PostgresServer {
   }
 
   /** Runs a PostgreSQL tool, as the server's OS user when this process is root. */
-  private async asServerUser(file: string, args: string[]): Promise<void> {
+  private async asServerUser(file: string, args: string[]): Promise<string> {
     // cwd: the server's user may not be allowed into the test's working directory.
     const options = { cwd: this.dir(), timeout: 60_000 };
-    if (!isRoot()) {
-      await run(file, args, options);
-      return;
-    }
+    if (!isRoot()) return (await run(file, args, options)).stdout;
     try {
-      await run('runuser', ['-u', this.osUser, '--', file, ...args], options);
+      return (await run('runuser', ['-u', this.osUser, '--', file, ...args], options)).stdout;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       const command = [file, ...args].map(shellQuote).join(' ');
-      await run('su', [this.osUser, '-s', '/bin/sh', '-c', command], options);
+      return (await run('su', [this.osUser, '-s', '/bin/sh', '-c', command], options)).stdout;
     }
   }
 
