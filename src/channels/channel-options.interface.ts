@@ -18,10 +18,10 @@ export interface AuditAlertChannelDeliveryOptions {
    */
   monitors?: readonly string[];
   /**
-   * Send an outage's `audit.storage.unreachable` only from its n-th alert on
-   * (`occurrence >= fromOccurrence`), and its recovery only if this channel
-   * was sent one of its alerts: an escalation, such as Slack from the first
-   * alert and PagerDuty from the second.
+   * Send an outage's `audit.storage.unreachable` (and `audit.storage.degraded`)
+   * only from its n-th alert of that type on (`occurrence >= fromOccurrence`),
+   * and its recovery only if this channel was sent one of its alerts: an
+   * escalation, such as Slack from the first alert and PagerDuty from the second.
    * @default 1
    */
   fromOccurrence?: number;
