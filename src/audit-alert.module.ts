@@ -7,8 +7,9 @@ import {
   AUDIT_ALERT_OPTIONS_TYPE,
   ConfigurableAuditAlertModule,
 } from './audit-alert.module-definition.js';
-import { invalidOption } from './audit-alert.messages.js';
-import { type ResolvedAuditAlertOptions, resolveAuditAlertOptions } from './audit-alert.options.js';
+import { invalidOption, unknownOption } from './audit-alert.messages.js';
+import { KNOWN_OPTIONS, type ResolvedAuditAlertOptions, resolveAuditAlertOptions } from './audit-alert.options.js';
+import { UNSAFE_KEYS } from './options/option-readers.util.js';
 import { AuditCapacityWatcher } from './capacity/audit-capacity.watcher.js';
 import { AuditStorageRequirementsCheck } from './guard/audit-storage-requirements.check.js';
 import { systemClock } from './clock/system.clock.js';
@@ -73,6 +74,9 @@ export class AuditAlertModule extends ConfigurableAuditAlertModule {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new AuditAlertConfigError(invalidOption('options', options, 'an object'), 'options');
     }
+    // Checked before Nest copies the options, which would turn a "__proto__" key into a prototype.
+    const unsafe = UNSAFE_KEYS.find((key) => Object.hasOwn(options, key));
+    if (unsafe !== undefined) throw new AuditAlertConfigError(unknownOption(unsafe, KNOWN_OPTIONS), unsafe);
     return super.forRoot(options);
   }
 }

@@ -2,6 +2,7 @@ import {
   fail,
   readBoolean,
   readDuration,
+  readItems,
   readObject,
   readString,
   rejectUnknownKeys,
@@ -86,7 +87,7 @@ const MONITOR_SETTINGS = [
   'spool',
 ] as const satisfies readonly (keyof AuditMonitorSettings)[];
 
-const KNOWN_OPTIONS = [
+export const KNOWN_OPTIONS = [
   'serviceName',
   ...MONITOR_SETTINGS,
   'hookTimeoutMs',
@@ -98,6 +99,18 @@ const KNOWN_OPTIONS = [
   'cluster',
   'heartbeat',
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
+
+/**
+ * The shortest wait between two alerts of an outage: below it a storage failing
+ * thousands of times a second would raise as many alerts, each queued by every
+ * channel behind a slow or rate-limiting receiver.
+ */
+export const MIN_COOLDOWN_MS = 1_000;
+
+/** Longest `serviceName`: it is repeated in every alert, and receivers limit their bodies (PagerDuty to 512 KB). */
+export const MAX_SERVICE_NAME_LENGTH = 255;
+
+const NEEDS_PROBE = 'false, or a probe to run: probeWhileHealthy runs the probe while healthy';
 
 const MONITOR_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -221,7 +234,7 @@ function resolveMonitor(source: Record<string, unknown>, base: MonitorBase, name
     serviceName: base.serviceName,
     enabled: readBoolean(source, 'enabled', base.enabled, at('enabled')),
     thresholdMs,
-    cooldownMs: readDuration(source, 'cooldownMs', base.cooldownMs, { path: at('cooldownMs') }),
+    cooldownMs: readDuration(source, 'cooldownMs', base.cooldownMs, { min: MIN_COOLDOWN_MS, path: at('cooldownMs') }),
     notifyRecovery: readBoolean(source, 'notifyRecovery', base.notifyRecovery, at('notifyRecovery')),
     probe: resolveProbe(source, base.probe, prefix),
     writeTimeoutMs,
@@ -247,7 +260,7 @@ function resolveMonitors(raw: unknown, defaults: MonitorBase & { name: string })
   if (raw === undefined) return [withDefaults(defaults)];
   if (!Array.isArray(raw) || raw.length === 0) fail('monitors', raw, 'a non-empty array of { name, ...settings }');
   const names = new Set<string>();
-  return raw.map((entry: unknown, index) => {
+  return readItems(raw, (entry, index) => {
     const prefix = `monitors[${index}].`;
     const monitor = readObject(entry, `monitors[${index}]`);
     rejectUnknownKeys(monitor, ['name', ...MONITOR_SETTINGS], prefix);
@@ -261,6 +274,20 @@ function resolveMonitors(raw: unknown, defaults: MonitorBase & { name: string })
   });
 }
 
+/** `probeWhileHealthy: true` on a monitor left without a probe would silently probe nothing. */
+function assertProbesForWhileHealthy(
+  options: Record<string, unknown>,
+  monitors: readonly ResolvedMonitorOptions[],
+): void {
+  const entries = Array.isArray(options.monitors) ? (options.monitors as Record<string, unknown>[]) : [undefined];
+  monitors.forEach((monitor, index) => {
+    const entry = entries[index];
+    const own = entry && Object.hasOwn(entry, 'probeWhileHealthy') ? entry.probeWhileHealthy : undefined;
+    if ((own ?? options.probeWhileHealthy) !== true || monitor.probe !== null) return;
+    fail(own === undefined ? 'probeWhileHealthy' : `monitors[${index}].probeWhileHealthy`, true, NEEDS_PROBE);
+  });
+}
+
 /**
  * Validates the options given to the module and fills in the defaults.
  * @throws AuditAlertConfigError naming the first invalid option.
@@ -269,6 +296,9 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
   const options = readObject(raw ?? {}, 'options');
   rejectUnknownKeys(options, KNOWN_OPTIONS);
   const serviceName = readString(options, 'serviceName', defaultServiceName());
+  if (serviceName.length > MAX_SERVICE_NAME_LENGTH) {
+    fail('serviceName', serviceName, `a name of at most ${MAX_SERVICE_NAME_LENGTH} characters`);
+  }
   const defaults = resolveMonitor(
     options,
     {
@@ -288,6 +318,7 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
     DEFAULT_MONITOR_NAME,
   );
   const monitors = resolveMonitors(options.monitors, defaults);
+  assertProbesForWhileHealthy(options, monitors);
   return {
     serviceName,
     hookTimeoutMs: readDuration(options, 'hookTimeoutMs', 10_000, { min: 1 }),

@@ -1,7 +1,13 @@
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
 import { AUDIT_ALERT_EVENT_TYPES, type AuditAlertEventType } from '../audit-alert.constants.js';
 import { describeKind, invalidOption, invalidSecretOption } from '../audit-alert.messages.js';
-import { readDuration, rejectUnknownKeys } from '../options/option-readers.util.js';
+import {
+  ownProperties,
+  readDuration,
+  readItems,
+  rejectUnknownKeys,
+  UNSAFE_KEYS,
+} from '../options/option-readers.util.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type {
   AuditAlertChannelOptions,
@@ -79,6 +85,13 @@ const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies r
 
 const MAX_RETRIES = 10;
 
+/**
+ * What `fetch` sends as a header value: a byte string (no code point above
+ * U+00FF) without control characters but tab (RFC 9110 `field-value`, DEL
+ * included); anything else makes every request of the channel fail.
+ */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** RFC 9110 `token`: what a header name may be made of. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -136,18 +149,31 @@ export function readUrl(source: Record<string, unknown>, path: string, fallback?
 export function readHeaders(source: Record<string, unknown>, path: string): Readonly<Record<string, string>> {
   const value = source.headers;
   if (value === undefined) return {};
+  const allowed = 'an object (or a Map, or Headers) of header names to string values';
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    failSecret(`${path}.headers`, describeKind(value), 'an object of header names to string values');
+    failSecret(`${path}.headers`, describeKind(value), allowed);
+  }
+  const entries = value instanceof Map || value instanceof Headers ? [...value.entries()] : null;
+  if (entries === null && Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
+    // A class instance (a Set, an http.OutgoingHttpHeaders-like object) would be read as no headers at all.
+    failSecret(`${path}.headers`, describeKind(value), allowed);
   }
   const headers: Record<string, string> = {};
-  for (const [name, headerValue] of Object.entries(value)) {
-    const headerPath = `${path}.headers[${JSON.stringify(name)}]`;
-    if (!HEADER_NAME.test(name)) fail(headerPath, name, "a header name made of letters, digits and !#$%&'*+.^_`|~-");
-    if (RESERVED_HEADERS.includes(name.toLowerCase())) {
+  for (const [name, headerValue] of entries ?? Object.entries(ownProperties(value))) {
+    // Only the name is ever shown: a value may be a credential, and so may any character of it.
+    const headerPath = `${path}.headers[${JSON.stringify(String(name))}]`;
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+      fail(headerPath, name, "a header name made of letters, digits and !#$%&'*+.^_`|~-");
+    }
+    if (RESERVED_HEADERS.includes(name.toLowerCase()) || UNSAFE_KEYS.includes(name)) {
       fail(headerPath, name, `a header other than ${quoted(RESERVED_HEADERS)}, which HTTP itself manages`);
     }
-    if (typeof headerValue !== 'string' || /[\r\n\0]/.test(headerValue)) {
-      failSecret(headerPath, describeKind(headerValue), 'a string without line breaks or NUL characters');
+    if (typeof headerValue !== 'string' || !HEADER_VALUE.test(headerValue)) {
+      failSecret(
+        headerPath,
+        typeof headerValue === 'string' ? 'a value fetch cannot send' : describeKind(headerValue),
+        'a string of Latin-1 characters (U+0020 to U+00FF, and tab) without control characters, which fetch can send',
+      );
     }
     headers[name] = headerValue;
   }
@@ -235,7 +261,7 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     failSecret(path, describeKind(raw), `a channel object with a type of ${quoted(CHANNEL_TYPES)}`);
   }
-  const source = raw as Record<string, unknown>;
+  const source = ownProperties(raw as object);
   const type = source.type as AuditAlertChannelOptions['type'];
   if (!CHANNEL_TYPES.includes(type)) fail(`${path}.type`, source.type, `one of ${quoted(CHANNEL_TYPES)}`);
   rejectUnknownKeys(source, KNOWN_KEYS[type], `${path}.`);
@@ -284,7 +310,7 @@ export function resolveChannels(
 ): readonly ResolvedChannelOptions[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) failSecret(path, describeKind(value), 'an array of channel objects');
-  return value.map((channel, index) => resolveChannel(channel, `${path}[${index}]`, monitorNames));
+  return readItems(value, (channel, index) => resolveChannel(channel, `${path}[${index}]`, monitorNames));
 }
 
 /** `true` for a plain `http:` URL whose host is not this machine: alerts would cross the network in clear text. */

@@ -53,6 +53,9 @@ const WINDOW_BUCKETS = 10;
 /** A degraded period ends once the ratio has stayed below this share of `ratio` for a window (hysteresis). */
 const CLEAR_RATIO_SHARE = 0.5;
 
+/** Durations in events are whole milliseconds: the monotonic clock's fractions are noise, not precision. */
+const wholeMs = (ms: number): number => Math.round(ms);
+
 /**
  * The outage state machine, free of Nest and of timers: it reads the injected
  * clock, and every method returns the event to send, if any. Its state is
@@ -451,7 +454,7 @@ export class FailureTracker {
       serviceName: this.config.serviceName,
       firstFailureAt: new Date(this.firstFailureWall),
       consecutiveFailures: this.consecutive,
-      unreachableDurationMs: mono - this.firstFailureMono,
+      unreachableDurationMs: wholeMs(mono - this.firstFailureMono),
       lastError: this.lastError(),
       occurrence: this.unreachableOccurrence,
       probeFailures: this.probeFailures,
@@ -501,7 +504,7 @@ export class FailureTracker {
       serviceName: this.config.serviceName,
       outageStartedAt: new Date(this.firstFailureWall),
       recoveredAt: new Date(this.recoveredWall),
-      outageDurationMs: this.recoveredMono - this.firstFailureMono,
+      outageDurationMs: wholeMs(this.recoveredMono - this.firstFailureMono),
       eventsAffected: this.failures,
     };
   }

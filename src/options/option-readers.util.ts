@@ -52,16 +52,41 @@ export function readString(source: Record<string, unknown>, key: string, fallbac
   return value;
 }
 
-/** Asserts that `value` is a plain object and returns it as a record. */
-export function readObject(value: unknown, path: string): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'an object');
-  return value as Record<string, unknown>;
+/**
+ * Keys that name an object's prototype machinery rather than an option: never
+ * accepted, even where a resolver would let unknown keys through.
+ */
+export const UNSAFE_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/**
+ * The own enumerable properties of `value`, on an object with no prototype: an
+ * option read from it is never inherited, so neither `Object.prototype` (polluted
+ * or not) nor a `__proto__` key turned into a prototype by a copy can supply one.
+ */
+export function ownProperties(value: object): Record<string, unknown> {
+  const own = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(value)) own[key] = (value as Record<string, unknown>)[key];
+  return own;
 }
 
-/** Rejects keys of `source` that are not in `known`. */
+/** Asserts that `value` is a plain object and returns a snapshot of its own properties (see {@link ownProperties}). */
+export function readObject(value: unknown, path: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(path, value, 'an object');
+  return ownProperties(value);
+}
+
+/**
+ * Reads every index of an array, holes included (as `undefined`, which the item
+ * reader rejects with a clear error where `map` would skip it silently).
+ */
+export function readItems<T>(array: readonly unknown[], readItem: (item: unknown, index: number) => T): T[] {
+  return Array.from({ length: array.length }, (_, index) => readItem(array[index], index));
+}
+
+/** Rejects keys of `source` that are not in `known`, and the {@link UNSAFE_KEYS} always. */
 export function rejectUnknownKeys(source: Record<string, unknown>, known: readonly string[], prefix = ''): void {
   for (const key of Object.keys(source)) {
-    if (!known.includes(key)) {
+    if (!known.includes(key) || UNSAFE_KEYS.includes(key)) {
       throw new AuditAlertConfigError(unknownOption(prefix + key, known), prefix + key);
     }
   }

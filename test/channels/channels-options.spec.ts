@@ -225,7 +225,7 @@ describe('the channels option', () => {
       'a header value with a line break',
       [{ type: 'webhook', url: SLACK_URL, headers: { authorization: 'Bearer a\r\nx: y' } }],
       'channels[0].headers["authorization"]',
-      /without line breaks/,
+      /without control characters, which fetch can send/,
     ],
     [
       'a header name that is not a token',

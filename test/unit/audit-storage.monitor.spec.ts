@@ -150,7 +150,7 @@ describe('AuditStorageMonitor state machine', () => {
   });
 
   it('never alerts when disabled, yet keeps answering', async () => {
-    const { clock, events, monitor } = monitorHarness({ enabled: false, thresholdMs: 0, cooldownMs: 0 });
+    const { clock, events, monitor } = monitorHarness({ enabled: false, thresholdMs: 0, cooldownMs: 1_000 });
     monitor.recordFailure('x');
     clock.advance(100_000);
     monitor.recordFailure('y');
@@ -222,7 +222,7 @@ describe('AuditStorageMonitor state machine', () => {
   });
 
   it('recordFailure() never throws, whatever it is given', () => {
-    const { monitor } = monitorHarness({ thresholdMs: 0, cooldownMs: 0 });
+    const { monitor } = monitorHarness({ thresholdMs: 0, cooldownMs: 1_000 });
     const hostile = new Proxy(
       {},
       {

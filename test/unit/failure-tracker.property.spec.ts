@@ -410,7 +410,8 @@ const classify = (error: unknown) => {
 const configArb: fc.Arbitrary<Config> = fc.record({
   enabled: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   thresholdMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2_000 })),
-  cooldownMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 })),
+  // The documented minimum (MIN_COOLDOWN_MS) and up: a shorter cooldown is refused at bootstrap.
+  cooldownMs: fc.integer({ min: 1_000, max: 5_000 }),
   notifyRecovery: fc.boolean(),
   recoveryHoldMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3_000 })),
   degraded: fc.oneof(
@@ -496,6 +497,10 @@ function compare(events: (AuditOutageEvent | RecordsRejectedEvent)[], expected: 
     const id = ids.get(m.outage) ?? event.outageId;
     ids.set(m.outage, id);
     expect(event.outageId).toBe(id);
+    // Durations are whole milliseconds, whatever the clock's fractions.
+    for (const [key, value] of Object.entries(event)) {
+      if (key.endsWith('Ms')) expect(Number.isInteger(value)).toBe(true);
+    }
     if (event.type === 'audit.storage.unreachable' && m.type === event.type) {
       expect([event.occurrence, event.consecutiveFailures, event.unreachableDurationMs, event.probeFailures]).toEqual([
         m.occurrence,
