@@ -21,7 +21,7 @@ import { exposeGc, settledHeapUsed } from './support/force-gc.js';
 const OPERATIONS = 2_000;
 const SEEDS = [0x5eed_0001, 0x5eed_0002];
 const THRESHOLD_MS = 100;
-const COOLDOWN_MS = 300;
+const COOLDOWN_MS = 1_000;
 const HOOK_TIMEOUT_MS = 1_000;
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 /** A hook line quotes at most 1,024 characters of the error, plus the hook and event names. */
