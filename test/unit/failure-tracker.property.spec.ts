@@ -328,7 +328,7 @@ class ReferenceModel {
       outage: this.outage,
       occurrence: this.unreachableCount,
       consecutiveFailures: this.consecutive,
-      unreachableDurationMs: this.now - this.firstFailure,
+      unreachableDurationMs: Math.round(this.now - this.firstFailure),
       probeFailures: this.probeFailures,
     });
   }
@@ -367,7 +367,7 @@ class ReferenceModel {
         type: 'audit.storage.recovered',
         outage: this.outage,
         eventsAffected: this.failures,
-        outageDurationMs: this.recoveredAt - this.firstFailure,
+        outageDurationMs: Math.round(this.recoveredAt - this.firstFailure),
       });
     }
     this.reset();
