@@ -204,3 +204,6 @@ export const spoolReplayStopped = (monitor: string, error: string, pending: numb
 
 export const spoolReplayTimedOut = (timeoutMs: number): string =>
   `a replayed record was not written within ${timeoutMs} ms`;
+
+export const spoolRecordRefused = (monitor: string, id: string, seq: number, error: string): string =>
+  `The audit storage of monitor "${monitor}" refused the spooled record ${id} (spool line ${seq}): ${error}; it is removed from the spool, as the storage will keep refusing it.`;

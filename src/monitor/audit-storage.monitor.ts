@@ -91,6 +91,7 @@ export class AuditStorageMonitor {
           writeTimeoutMs: options.writeTimeoutMs,
           state: () => this.tracker.state,
           track: (op) => this.track(op),
+          classify: (error) => this.tracker.classify(error),
         },
         clock,
         dispatcher,

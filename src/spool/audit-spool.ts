@@ -2,12 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
-import { spoolReplayStopped, spoolReplayTimedOut, spoolUnwritable, spoolWritable } from '../audit-alert.messages.js';
+import {
+  spoolRecordRefused,
+  spoolReplayStopped,
+  spoolReplayTimedOut,
+  spoolUnwritable,
+  spoolWritable,
+} from '../audit-alert.messages.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from '../monitor/audit-write-timeout.error.js';
+import type { AuditErrorClass } from '../monitor/error-classifiers.js';
 import { errorText } from '../monitor/error-text.util.js';
 import type { AuditTrackOptions } from './spool-options.interface.js';
 import type { ResolvedSpoolOptions } from './spool.options.js';
@@ -23,6 +30,8 @@ export interface SpoolHost {
   state(): AuditStorageState;
   /** Runs a replay as a tracked write, so its outcome feeds the monitor. */
   track(op: () => unknown): Promise<unknown>;
+  /** What a failed write means, by the monitor's `classify` option. */
+  classify(error: unknown): AuditErrorClass;
 }
 
 /** A write handed to {@link AuditSpool.keep}, until it settles or is spooled. */
@@ -130,7 +139,9 @@ export class AuditSpool {
         (error: unknown) => {
           if (write.done) return;
           this.settled(write);
-          this.spool(write, error);
+          // The storage answered: it refused this record (or the error is to be ignored); a replay would fare no better.
+          if (this.host.classify(error) !== 'storage') reject(error);
+          else this.spool(write, error);
         },
       );
     });
@@ -295,8 +306,24 @@ export class AuditSpool {
     }
   }
 
-  /** One replay through the monitor, abandoned (and left in the spool) when it hangs. */
+  /**
+   * One replay through the monitor, abandoned (and left in the spool) when it
+   * hangs or the storage fails. A record the storage answers and refuses (by
+   * the `classify` option) would be refused forever: it is logged and removed,
+   * so it does not hold back the records behind it.
+   */
   private async replayOne(entry: SpoolEntry): Promise<void> {
+    try {
+      await this.replayBounded(entry);
+    } catch (error) {
+      const kind = this.host.classify(error);
+      if (kind === 'storage') throw error;
+      if (kind === 'record')
+        this.logger.error(spoolRecordRefused(this.host.name, entry.id, entry.seq, errorText(error)));
+    }
+  }
+
+  private async replayBounded(entry: SpoolEntry): Promise<void> {
     const timeoutMs = this.timeoutMs ?? DEFAULT_REPLAY_TIMEOUT_MS;
     let timer: AuditAlertTimer | undefined;
     const expired = new Promise<never>((_, reject) => {

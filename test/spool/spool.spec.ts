@@ -204,6 +204,28 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
     expect(h.storage.rows.map((r) => r.id)).toEqual(['r-4', 'r-1', 'r-5', 'r-2', 'r-3']);
   });
 
+  it('keeps nothing the storage refused by classify, and drops a refused record from the replay rather than stall on it', async () => {
+    const refused = Object.assign(new Error('null value in column "actor" violates not-null constraint'), {
+      code: '23502',
+    });
+    const classify = (error: unknown) => ((error as { code?: string }).code === '23502' ? 'record' : 'storage');
+    const h = await harness({}, { classify });
+    // A refused record: the storage is up, a replay would be refused too.
+    await expect(h.monitor.track(() => Promise.reject(refused), { record: { n: 0 } })).rejects.toBe(refused);
+    expect(h.monitor.spool!.pending).toBe(0);
+
+    h.storage.mode = 'down';
+    for (let n = 1; n <= 3; n += 1) await h.write(n);
+    // Record 2 turns out to be refused by the storage once it is back.
+    const insert = h.storage.insert.bind(h.storage);
+    h.storage.insert = (record, id) => (id === 'r-2' ? Promise.reject(refused) : insert(record, id));
+    h.storage.mode = 'up';
+    await h.write(4);
+    await drain(h);
+    expect(h.storage.rows.map((r) => r.id)).toEqual(['r-4', 'r-1', 'r-3']);
+    expect(h.monitor.getStatus().state).toBe('healthy');
+  });
+
   it('rotates into several files under segmentBytes, replays across them and deletes each once replayed', async () => {
     const h = await harness({ segmentBytes: 4_096 });
     h.storage.mode = 'down';
