@@ -119,14 +119,13 @@ export class AuditStorageMonitor {
   /** Records a successful write; ends an open outage, or starts the hold before its recovery. */
   recordSuccess(): void {
     this.metrics?.success();
-    const before = this.tracker.state;
-    const event = this.tracker.recordSuccess();
-    // Healthy before and after: at most a window counter moved, nothing to tell anyone…
-    if (before === 'healthy' && this.tracker.state === 'healthy') {
-      // …unless the cluster has an alerted outage this replica never saw end: this success ends it.
-      if (this.cluster?.resolvePending) this.cluster.succeededWhileHealthy();
-      return;
-    }
+    const tracker = this.tracker;
+    // Healthy with nothing to count, no probe running (the common case): a branch and a return.
+    if (tracker.quiet) return this.succeededWhileQuiet();
+    const before = tracker.state;
+    const event = tracker.recordSuccess();
+    // Healthy before and after: at most a window counter moved, nothing to tell anyone.
+    if (before === 'healthy' && tracker.state === 'healthy') return this.succeededWhileQuiet();
     this.settle(before, event);
   }
 
@@ -206,6 +205,11 @@ export class AuditStorageMonitor {
     this.disarm('sweepTimer');
     this.disarm('probeTimer');
     this.statusPublisher.complete();
+  }
+
+  /** The cluster may have an alerted outage this replica never saw end: a success ends it. */
+  private succeededWhileQuiet(): void {
+    if (this.cluster?.resolvePending) this.cluster.succeededWhileHealthy();
   }
 
   private failed(error: unknown, count: number, beganAt?: number): void {

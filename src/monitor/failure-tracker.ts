@@ -89,9 +89,9 @@ const wholeMs = (ms: number): number => Math.round(ms);
 export class FailureTracker {
   /** Read on every call of the hot path, hence a field and not a getter. */
   state: AuditStorageState = 'healthy';
-  /** Healthy with no failure in the window: a write success has nothing to update but a counter. */
+  /** Healthy, no failure in the window, no probe running: a write success has nothing to update. */
   quiet = true;
-  /** Every write success ever recorded; a probe compares it before and after. */
+  /** Write successes recorded while not quiet; a probe compares it before and after. */
   writeSuccesses = 0;
   /** Every write failure ever recorded; a probe compares it before and after. */
   writeFailures = 0;
@@ -150,6 +150,8 @@ export class FailureTracker {
   private lastRejectedValue: unknown = null;
   private rejectedOccurrence = 0;
   private lastRejectedAlertMono = 0;
+  /** Probes started and not yet recorded. */
+  private probesRunning = 0;
 
   private readonly bucketMs: number;
 
@@ -231,8 +233,8 @@ export class FailureTracker {
 
   /** Records a successful write; returns the recovery it completes, if any. */
   recordSuccess(): TrackerEvent | null {
-    this.writeSuccesses += 1;
     if (this.quiet) return null;
+    this.writeSuccesses += 1;
     const mono = this.clock.monotonicNow();
     this.countWrite(mono, 1, 0);
     return this.succeed(mono);
@@ -240,6 +242,9 @@ export class FailureTracker {
 
   /** What a probe starting now must remember, to weigh its outcome against the writes seen meanwhile. */
   probeMark(): ProbeMark {
+    // While a probe runs, successes are counted even when healthy: its outcome is weighed against them.
+    this.probesRunning += 1;
+    this.quiet = false;
     return { writeSuccesses: this.writeSuccesses, writeFailures: this.writeFailures };
   }
 
@@ -248,6 +253,7 @@ export class FailureTracker {
    * has succeeded since the probe started. It never counts as a failed write.
    */
   recordProbeFailure(error: unknown, mark: ProbeMark): TrackerEvent | null {
+    this.probeEnded();
     if (this.writeSuccesses !== mark.writeSuccesses) return null;
     const mono = this.clock.monotonicNow();
     this.fail(mono, mono);
@@ -262,6 +268,7 @@ export class FailureTracker {
    * failed since the probe started; it never counts as a write.
    */
   recordProbeSuccess(mark: ProbeMark): TrackerEvent | null {
+    this.probeEnded();
     if (this.state === 'healthy' || this.writeFailures !== mark.writeFailures) return null;
     return this.succeed(this.clock.monotonicNow());
   }
@@ -528,14 +535,23 @@ export class FailureTracker {
     this.settleWindow(mono);
   }
 
-  /** Stops counting writes once the window holds no failure, so a healthy success is a counter again. */
+  /** Stops counting writes once the window holds no failure, so a healthy success costs nothing again. */
   private settleWindow(mono: number): null {
     if (this.windowActive && this.state === 'healthy') {
       this.rotate(mono);
       if (this.windowFailures === 0) this.windowActive = false;
     }
-    this.quiet = this.state === 'healthy' && !this.windowActive;
+    this.updateQuiet();
     return null;
+  }
+
+  private probeEnded(): void {
+    this.probesRunning -= 1;
+    this.updateQuiet();
+  }
+
+  private updateQuiet(): void {
+    this.quiet = this.state === 'healthy' && !this.windowActive && this.probesRunning === 0;
   }
 
   private windowMs(): number {

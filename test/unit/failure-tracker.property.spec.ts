@@ -187,6 +187,11 @@ class ReferenceModel {
     this.consecutive += count;
     this.afterFailure(count > 0);
   }
+  /** What the writes had said when a probe starts. */
+  probeMark(): ProbeMark {
+    return { writeSuccesses: this.writeSuccesses, writeFailures: this.writeFailures };
+  }
+
   probeFailed(mark: ProbeMark): void {
     if (mark.writeSuccesses !== this.writeSuccesses) return;
     this.open(this.now);
@@ -444,6 +449,7 @@ function runBoth(config: Config, commands: Command[]) {
   const internals = monitor as unknown as MonitorInternals;
   const model = new ReferenceModel(config, clock.monotonicNow());
   let mark: ProbeMark | null = null;
+  let modelMark: ProbeMark | null = null;
   const steps: { command: Command; events: number }[] = [];
   for (const command of commands) {
     switch (command.kind) {
@@ -465,12 +471,13 @@ function runBoth(config: Config, commands: Command[]) {
         break;
       case 'probeStart':
         mark = internals.tracker.probeMark();
+        modelMark = model.probeMark();
         break;
       case 'probeEnd':
         if (mark === null) break;
         internals.probed(command.passed, new Error('probe failed'), mark);
-        if (command.passed) model.probePassed(mark);
-        else model.probeFailed(mark);
+        if (command.passed) model.probePassed(modelMark!);
+        else model.probeFailed(modelMark!);
         mark = null;
         break;
       case 'reject':
