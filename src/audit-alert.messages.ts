@@ -23,6 +23,9 @@ export const hookWithoutMethod = (className: string): string =>
 export const hookFailed = (hook: string, type: string, error: string): string =>
   `Hook ${hook} failed on ${type}: ${error}`;
 
+export const lazyHooksFound = (hooks: readonly string[]): string =>
+  `Found ${hooks.join(', ')} in a lazily loaded module; ${hooks.length === 1 ? 'it receives' : 'they receive'} the alerts from now on.`;
+
 export const hookBlocked = (hook: string, type: string, blockedMs: number, timeoutMs: number): string =>
   `Hook ${hook} blocked the event loop for ${blockedMs} ms on ${type}, past its ${timeoutMs} ms deadline; every other hook and the application waited.`;
 

@@ -30,6 +30,9 @@ export class AuditAlertDispatcher {
   /** The application's EventEmitter2 when EventEmitterModule is imported, else a private one. */
   readonly emitter: EventEmitter2;
 
+  /** Called before each emit: the hook explorer subscribes there the hooks of modules loaded lazily since. */
+  beforeEmit: (() => void) | null = null;
+
   private readonly logger = new AuditAlertLogger();
   private readonly inFlight = new Set<Promise<unknown>>();
   private queue: { readonly event: AuditAlertEvent; readonly sent: () => void }[] | null = [];
@@ -80,6 +83,7 @@ export class AuditAlertDispatcher {
         const started: Promise<unknown>[] = [];
         this.started = started;
         try {
+          this.beforeEmit?.();
           // Frozen: the application's @OnEvent listeners share this copy, and no one else's.
           this.emitter.emit(event.type, frozenEvent(event));
         } catch (error) {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
-import { ContextIdFactory, DiscoveryService, ModuleRef } from '@nestjs/core';
+import { ContextIdFactory, DiscoveryService, ModuleRef, ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
 import {
@@ -8,7 +8,10 @@ import {
   AUDIT_ALERT_RESOLVED_OPTIONS,
   type AuditAlertEventType,
 } from '../audit-alert.constants.js';
-import { hookWithoutMethod, injectedUnknownMonitor, invalidOption } from '../audit-alert.messages.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
+import { hookWithoutMethod, injectedUnknownMonitor, invalidOption, lazyHooksFound } from '../audit-alert.messages.js';
+import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import { errorText } from '../monitor/error-text.util.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { monitorNameOfToken } from '../monitor/inject-audit-monitor.decorator.js';
@@ -25,9 +28,15 @@ import type { OnAuditAlert } from './on-audit-alert.interface.js';
 @Injectable()
 export class AuditAlertHookExplorer implements OnModuleInit {
   private readonly monitorNames: readonly string[];
+  private readonly logger = new AuditAlertLogger();
+  /** Providers already looked at, and hook instances already subscribed. */
+  private readonly examined = new Set<unknown>();
+  private modulesExamined = 0;
 
   constructor(
     private readonly discovery: DiscoveryService,
+    private readonly modules: ModulesContainer,
+    private readonly dispatcher: AuditAlertDispatcher,
     private readonly moduleRef: ModuleRef,
     private readonly invoker: AuditAlertHookInvoker,
     @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) options: ResolvedAuditAlertOptions,
@@ -39,6 +48,21 @@ export class AuditAlertHookExplorer implements OnModuleInit {
   onModuleInit(): void {
     this.assertInjectedMonitorsExist();
     for (const binding of this.discoverHooks()) this.invoker.subscribe(binding);
+    // Modules loaded later by LazyModuleLoader join the same container: their hooks are found before the next emit.
+    this.dispatcher.beforeEmit = () => this.discoverLazyHooks();
+  }
+
+  /** Subscribes the hooks of modules loaded since the last look; cheap when none was. */
+  private discoverLazyHooks(): void {
+    if (this.modules.size === this.modulesExamined) return;
+    try {
+      const bindings = this.discoverHooks();
+      for (const binding of bindings) this.invoker.subscribe(binding);
+      if (bindings.length > 0) this.logger.log(lazyHooksFound(bindings.map((b) => b.name)));
+    } catch (error) {
+      // Bootstrap is over: a faulty hook of a lazy module is reported, and the others keep their alerts.
+      this.logger.error(errorText(error));
+    }
   }
 
   /** `@InjectAuditMonitor(name)` of a monitor that does not exist stops the bootstrap, naming the class. */
@@ -59,10 +83,12 @@ export class AuditAlertHookExplorer implements OnModuleInit {
   }
 
   private discoverHooks(): HookBinding[] {
-    const seen = new Set<unknown>();
+    this.modulesExamined = this.modules.size;
+    const seen = this.examined;
     const bindings: HookBinding[] = [];
     for (const wrapper of this.discovery.getProviders()) {
-      if (wrapper.isAlias) continue;
+      if (wrapper.isAlias || seen.has(wrapper)) continue;
+      seen.add(wrapper);
       const target = hookClassOf(wrapper);
       const options = target && (Reflect.getMetadata(AUDIT_ALERT_HOOK_METADATA, target) as AuditAlertHookOptions);
       if (!target || !options) continue;
