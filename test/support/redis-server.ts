@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { accessSync, constants, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { findFreePort } from './free-port.js';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 
 const INSTALL_HINT = 'apt-get install -y redis-server';
 
@@ -29,6 +30,8 @@ const STARTUP_TIMEOUT_MS = 10_000;
  * ```
  */
 export class RedisServer {
+  /** Runs as a node of a Redis Cluster (`--cluster-enabled yes`); see {@link RedisCluster}. */
+  readonly clusterEnabled: boolean;
   private readonly binary: string;
   private dir: string | null = null;
   private serverPort: number | null = null;
@@ -36,8 +39,9 @@ export class RedisServer {
   private readonly killOnExit = (): void => this.killSync();
 
   /** @throws Error with the install command when `redis-server` cannot be found. */
-  constructor(binary: string = findBinary()) {
+  constructor(binary: string = findBinary(), { clusterEnabled = false }: { clusterEnabled?: boolean } = {}) {
     this.binary = binary;
+    this.clusterEnabled = clusterEnabled;
   }
 
   /** TCP port the server listens on, chosen by the first {@link start}. */
@@ -66,6 +70,10 @@ export class RedisServer {
       process.once('exit', this.killOnExit);
     }
     const args = ['--port', String(this.port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    if (this.clusterEnabled) {
+      // A node that stops answering is failed over after a second; its cluster state lives in its own directory.
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000');
+    }
     const child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
@@ -106,6 +114,12 @@ export class RedisServer {
     this.child?.kill('SIGCONT');
   }
 
+  /** Runs `redis-cli` against this server and returns what it printed. */
+  async cli(...args: string[]): Promise<string> {
+    const { stdout } = await run(redisCli(this.binary), ['-h', HOST, '-p', String(this.port), ...args]);
+    return stdout;
+  }
+
   /** Stops the server if it runs and deletes its directory; the object is unusable afterwards. */
   async dispose(): Promise<void> {
     try {
@@ -120,6 +134,119 @@ export class RedisServer {
   private killSync(): void {
     this.child?.kill('SIGKILL');
     if (this.dir !== null) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const run = promisify(execFile);
+
+/** `redis-cli`, beside `redis-server` (Debian's package installs both). */
+function redisCli(serverBinary: string): string {
+  return join(dirname(serverBinary), 'redis-cli');
+}
+
+/**
+ * A throwaway sharded Redis Cluster for tests: `masters` nodes made a cluster
+ * by `redis-cli --cluster create`, all on 127.0.0.1, each a {@link RedisServer}.
+ * A replica can be added to the master of one slot, which is then failed over
+ * by killing that master.
+ *
+ * ```ts
+ * const cluster = new RedisCluster(3);
+ * await cluster.start();
+ * const replica = await cluster.addReplica(slot);
+ * await cluster.failOver(slot); // SIGKILLs the master; the replica takes over
+ * await cluster.dispose();
+ * ```
+ */
+export class RedisCluster {
+  readonly nodes: RedisServer[] = [];
+
+  constructor(private readonly masters = 3) {}
+
+  /** `{ host, port }` of every node, for ioredis' `Cluster`. */
+  get startupNodes(): { host: string; port: number }[] {
+    return this.nodes.filter((node) => node.running).map((node) => ({ host: HOST, port: node.port }));
+  }
+
+  /** Starts the masters, makes them a cluster, and waits until every slot is served. */
+  async start(): Promise<void> {
+    for (let i = 0; i < this.masters; i += 1) this.nodes.push(new RedisServer(undefined, { clusterEnabled: true }));
+    await Promise.all(this.nodes.map((node) => node.start()));
+    const [first] = this.nodes;
+    const addresses = this.nodes.map((node) => `${HOST}:${node.port}`);
+    await first!.cli('--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes');
+    await this.waitUntilHealthy();
+  }
+
+  /** The node serving `slot` as its master now. */
+  async masterOf(slot: number): Promise<RedisServer> {
+    const port = await this.masterPortOf(slot);
+    const node = this.nodes.find((candidate) => candidate.running && candidate.port === port);
+    if (!node) throw new Error(`no running node serves slot ${slot}`);
+    return node;
+  }
+
+  /** Adds a node replicating the master of `slot`, and waits until it has synchronised. */
+  async addReplica(slot: number): Promise<RedisServer> {
+    const master = await this.masterOf(slot);
+    const masterId = (await master.cli('cluster', 'myid')).trim();
+    const replica = new RedisServer(undefined, { clusterEnabled: true });
+    await replica.start();
+    this.nodes.push(replica);
+    await master.cli(
+      '--cluster',
+      'add-node',
+      `${HOST}:${replica.port}`,
+      `${HOST}:${master.port}`,
+      '--cluster-slave',
+      '--cluster-master-id',
+      masterId,
+    );
+    await waitUntil(STARTUP_TIMEOUT_MS, async () => {
+      const info = await replica.cli('info', 'replication');
+      return info.includes('master_link_status:up');
+    });
+    await this.waitUntilHealthy();
+    return replica;
+  }
+
+  /** Kills the master of `slot` (SIGKILL) and waits until another node serves it. */
+  async failOver(slot: number): Promise<RedisServer> {
+    const master = await this.masterOf(slot);
+    await master.stop({ signal: 'SIGKILL' });
+    let promoted: RedisServer | undefined;
+    await waitUntil(STARTUP_TIMEOUT_MS, async () => {
+      promoted = await this.masterOf(slot).catch(() => undefined);
+      return promoted !== undefined;
+    });
+    return promoted!;
+  }
+
+  /** Stops every node and deletes their directories. */
+  async dispose(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.dispose()));
+  }
+
+  private async masterPortOf(slot: number): Promise<number | null> {
+    for (const node of this.nodes.filter((candidate) => candidate.running)) {
+      try {
+        const slots = JSON.parse(await node.cli('--json', 'cluster', 'slots')) as [number, number, [string, number]][];
+        const range = slots.find(([from, to]) => from <= slot && slot <= to);
+        if (range) return range[2][1];
+      } catch {
+        // This node is down or not ready: ask another.
+      }
+    }
+    return null;
+  }
+
+  private async waitUntilHealthy(): Promise<void> {
+    await waitUntil(STARTUP_TIMEOUT_MS, async () => {
+      const states = await Promise.all(
+        this.nodes.filter((node) => node.running).map((node) => node.cli('cluster', 'info').catch(() => '')),
+      );
+      return states.every((info) => info.includes('cluster_state:ok'));
+    });
   }
 }
 
