@@ -23,6 +23,8 @@ export const hookWithoutMethod = (className: string): string =>
 export const hookFailed = (hook: string, type: string, error: string): string =>
   `Hook ${hook} failed on ${type}: ${error}`;
 
+export const listenerThrew = (type: string, error: string): string => `A listener of ${type} threw: ${error}`;
+
 export const lazyHooksFound = (hooks: readonly string[]): string =>
   `Found ${hooks.join(', ')} in a lazily loaded module; ${hooks.length === 1 ? 'it receives' : 'they receive'} the alerts from now on.`;
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AUDIT_ALERT_CLOCK } from '../audit-alert.constants.js';
-import { shutdownTimedOut } from '../audit-alert.messages.js';
+import { listenerThrew, shutdownTimedOut } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { frozenEvent } from '../events/frozen-event.util.js';
@@ -88,7 +88,7 @@ export class AuditAlertDispatcher {
           this.emitter.emit(event.type, frozenEvent(event));
         } catch (error) {
           // A synchronous listener of the application's own threw.
-          this.logger.error(`A listener of ${event.type} threw: ${errorText(error)}`);
+          this.logger.error(listenerThrew(event.type, errorText(error)));
         } finally {
           this.started = null;
         }
