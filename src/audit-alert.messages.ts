@@ -212,3 +212,23 @@ export const spoolReplayTimedOut = (timeoutMs: number): string =>
 
 export const spoolRecordRefused = (monitor: string, id: string, seq: number, error: string): string =>
   `The audit storage of monitor "${monitor}" refused the spooled record ${id} (spool line ${seq}): ${error}; it is removed from the spool, as the storage will keep refusing it.`;
+
+export const stateFileIgnored = (file: string, reason: string): string =>
+  `The audit alert state file ${file} was ignored (${reason}); every monitor starts without an open outage.`;
+
+export const stateEntryIgnored = (file: string, monitor: string, reason: string): string =>
+  `The open outage of monitor "${monitor}" in ${file} was ignored (${reason}); the monitor starts without one.`;
+
+export const stateFileUnwritable = (file: string, error: string): string =>
+  `The audit alert state file ${file} cannot be written (${error}); an outage open now starts over after a restart. Not logged again until a write succeeds.`;
+
+export const stateFileWritable = (file: string): string => `The audit alert state file ${file} is written again.`;
+
+export const outageResumed = (monitor: string, outageId: string, state: string): string =>
+  `Monitor "${monitor}" resumes outage ${outageId} (${state}), left open by an earlier process.`;
+
+export const leftOpenResolved = (channel: string, monitor: string, attempts: number): string =>
+  `${channel} resolved any incident of monitor "${monitor}" left open by an earlier process (${attemptCount(attempts)}).`;
+
+export const leftOpenUnresolved = (channel: string, monitor: string, error: string): string =>
+  `${channel} could not resolve an incident of monitor "${monitor}" an earlier process may have left open: ${error}`;

@@ -13,6 +13,7 @@ import { type ResolvedSpoolOptions, resolveSpool } from './spool/spool.options.j
 import { type ResolvedChannelOptions, resolveChannels } from './channels/channels.options.js';
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
+import { type ResolvedStateOptions, resolveStateOptions } from './state/state.options.js';
 import type { DegradedDetection } from './monitor/failure-tracker.js';
 import type { AuditErrorClassifier } from './monitor/error-classifiers.js';
 import type {
@@ -70,6 +71,8 @@ export interface ResolvedAuditAlertOptions {
   readonly cluster: ResolvedClusterOptions | null;
   /** The dead man's switch; `null` when there is none. */
   readonly heartbeat: ResolvedHeartbeatOptions | null;
+  /** Where a single instance keeps its open outages across restarts; `null`: nowhere (or Redis, with `cluster`). */
+  readonly state: ResolvedStateOptions | null;
 }
 
 const MONITOR_SETTINGS = [
@@ -98,6 +101,7 @@ export const KNOWN_OPTIONS = [
   'maxSilenceMs',
   'cluster',
   'heartbeat',
+  'state',
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
 
 /**
@@ -333,5 +337,6 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
     maxSilenceMs: readDuration(options, 'maxSilenceMs', 86_400_000, { min: 1 }),
     cluster: resolveClusterOptions(options.cluster),
     heartbeat: resolveHeartbeatOptions(options.heartbeat),
+    state: resolveStateOptions(options.state, options.cluster !== undefined),
   };
 }

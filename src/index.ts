@@ -48,6 +48,7 @@ export type {
   StorageUnreachableEvent,
 } from './events/audit-alert-event.interface.js';
 export type { AuditAlertHeartbeatMethod, AuditAlertHeartbeatOptions } from './heartbeat/heartbeat-options.interface.js';
+export type { AuditAlertStateOptions } from './state/state-options.interface.js';
 export { AuditAlertHook } from './hooks/audit-alert-hook.decorator.js';
 export type { AuditAlertHookOptions } from './hooks/audit-alert-hook-options.interface.js';
 export type { OnAuditAlert } from './hooks/on-audit-alert.interface.js';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from '../audit-alert.constants.js';
-import { channelInClearText } from '../audit-alert.messages.js';
+import { channelInClearText, leftOpenResolved, leftOpenUnresolved } from '../audit-alert.messages.js';
+import { errorText } from '../monitor/error-text.util.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { AuditAlertHookInvoker } from '../hooks/audit-alert-hook.invoker.js';
@@ -14,7 +15,7 @@ import { TeamsChannel } from './teams.channel.js';
 import { WebhookChannel } from './webhook.channel.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 
-function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery): HttpChannel {
+function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery, keyPerMonitor: boolean): HttpChannel {
   switch (options.type) {
     case 'webhook':
       return new WebhookChannel(options, delivery);
@@ -23,7 +24,7 @@ function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery):
     case 'teams':
       return new TeamsChannel(options, delivery);
     case 'pagerduty':
-      return new PagerDutyChannel(options, delivery);
+      return new PagerDutyChannel(options, delivery, keyPerMonitor);
   }
 }
 
@@ -37,6 +38,7 @@ function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery):
 export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new AuditAlertLogger();
   private readonly shutdown = new AbortController();
+  private readonly pagerDuty: PagerDutyChannel[] = [];
 
   constructor(
     private readonly invoker: AuditAlertHookInvoker,
@@ -48,11 +50,38 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
   /** Subscribes every channel; warns about those that would send alerts across the network in clear text. */
   onModuleInit(): void {
     const delivery = new HttpDelivery(this.clock, this.random, this.shutdown.signal, this.logger);
+    // Nothing remembers an outage across a restart: incidents must be found again by monitor.
+    const keyPerMonitor = this.options.cluster === null && this.options.state === null;
     for (const options of this.options.channels) {
-      const channel = createChannel(options, delivery);
+      const channel = createChannel(options, delivery, keyPerMonitor);
       if (sendsInClearText(options.url)) this.logger.warn(channelInClearText(channel.label));
+      if (channel instanceof PagerDutyChannel) this.pagerDuty.push(channel);
       this.invoker.subscribe(channel.binding());
     }
+  }
+
+  /** Whether some channel can resolve an incident of `monitor` that a process before this one left open. */
+  resolvesLeftOpen(monitor: string): boolean {
+    return this.pagerDuty.some((channel) => channel.resolvesLeftOpen(monitor));
+  }
+
+  /**
+   * Resolves, through every channel that can, the incident of `monitor` that a
+   * process before this one may have left open; a receiver that has none open
+   * ignores it. Never rejects: a failure is logged.
+   */
+  async resolveLeftOpen(monitor: string): Promise<void> {
+    const channels = this.pagerDuty.filter((channel) => channel.resolvesLeftOpen(monitor));
+    await Promise.all(
+      channels.map(async (channel) => {
+        try {
+          const attempts = await channel.resolveLeftOpen(this.options.serviceName, monitor);
+          this.logger.log(leftOpenResolved(channel.label, monitor, attempts));
+        } catch (error) {
+          this.logger.warn(leftOpenUnresolved(channel.label, monitor, errorText(error)));
+        }
+      }),
+    );
   }
 
   /** Called after shutdown has drained the deliveries in flight: whatever is still retrying stops. */

@@ -77,8 +77,17 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
    * @returns How many attempts it took.
    */
   deliver(event: AuditAlertEvent): Promise<number> {
-    const key = eventKeyOf(event);
-    const sent = (this.outages.get(key) ?? Promise.resolve()).then(() => this.send(event));
+    return this.inOrder(this.orderKey(event), () => this.post(event.type, this.bodiesFor(event)));
+  }
+
+  /** What orders `event` behind others: the events sharing it are sent one after the other. */
+  protected orderKey(event: AuditAlertEvent): string {
+    return eventKeyOf(event);
+  }
+
+  /** Runs `send` once everything queued under `key` before it has settled. */
+  protected inOrder(key: string, send: () => Promise<number>): Promise<number> {
+    const sent = (this.outages.get(key) ?? Promise.resolve()).then(send);
     const settled = sent.then(ignore, ignore);
     this.outages.set(key, settled);
     void settled.then(() => {
@@ -133,14 +142,15 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
     return [this.bodyFor(event)];
   }
 
-  private async send(event: AuditAlertEvent): Promise<number> {
+  /** POSTs `bodies` one after the other, as the delivery of one event of type `eventType`. */
+  protected async post(eventType: string, bodies: readonly unknown[]): Promise<number> {
     const headers = new Headers({ 'content-type': 'application/json', 'user-agent': USER_AGENT });
     for (const [name, value] of Object.entries(this.extraHeaders())) headers.set(name, value);
     let attempts = 0;
-    for (const body of this.bodiesFor(event)) {
+    for (const body of bodies) {
       const request = { url: this.options.url, headers, body: JSON.stringify(body) };
       try {
-        attempts += await this.delivery.send(this.label, event.type, request, this.options);
+        attempts += await this.delivery.send(this.label, eventType, request, this.options);
       } catch (error) {
         // Counted over every request of the event, as its delivery is one.
         if (error instanceof AuditAlertChannelError && attempts > 0) {

@@ -1,3 +1,4 @@
+import { AuditAlertEvents } from '../audit-alert.constants.js';
 import { eventKeyOf, isAlertTestEvent } from '../events/audit-alert-event.guards.js';
 import type { AuditAlertEvent, StorageRecoveredEvent } from '../events/audit-alert-event.interface.js';
 import type { PagerDutySeverity } from './channel-options.interface.js';
@@ -35,13 +36,31 @@ export interface PagerDutyResolve {
 const MAX_DEDUP_KEY = 255;
 const MAX_SUMMARY = 1_024;
 
+/** The events of a storage outage, which may share a key per monitor. */
+const OUTAGE_EVENTS: ReadonlySet<string> = new Set([
+  AuditAlertEvents.StorageUnreachable,
+  AuditAlertEvents.StorageDegraded,
+  AuditAlertEvents.StorageRecovered,
+]);
+
+/**
+ * The key of the incident of every outage of one monitor, which a process can
+ * compute without knowing the outage: what lets it resolve an incident a
+ * process before it left open.
+ */
+export function pagerDutyMonitorKey(serviceName: string, monitor: string): string {
+  return `audit-storage:${serviceName}:${monitor}`.slice(0, MAX_DEDUP_KEY);
+}
+
 /**
  * One key per outage, so every repeat attaches to the incident the first alert
  * opened and the recovery resolves it; a test has a key of its own, so it can
  * never touch an outage's incident. The id is kept whole: a long service name
  * is what gets cut.
+ * @param keyPerMonitor The outage's events take the monitor's key instead ({@link pagerDutyMonitorKey}).
  */
-export function pagerDutyDedupKey(event: AuditAlertEvent): string {
+export function pagerDutyDedupKey(event: AuditAlertEvent, keyPerMonitor = false): string {
+  if (keyPerMonitor && OUTAGE_EVENTS.has(event.type)) return pagerDutyMonitorKey(event.serviceName, event.monitor);
   const kind = isAlertTestEvent(event) ? 'audit-alert-test' : 'audit-storage';
   const id = eventKeyOf(event);
   const prefix = `${kind}:${event.serviceName}:${event.monitor}:`;
@@ -93,6 +112,7 @@ function summaryOf(event: Exclude<AuditAlertEvent, StorageRecoveredEvent>): stri
  * @param severity Of an unreachable alert (a capacity warning or a test has its own).
  * @param summary The application's own `summary`, in place of the built-in one.
  * @param degradedSeverity Of a degraded alert.
+ * @param dedupKey The incident's key ({@link pagerDutyDedupKey}).
  */
 export function pagerDutyEvent(
   event: AuditAlertEvent,
@@ -100,8 +120,8 @@ export function pagerDutyEvent(
   severity: PagerDutySeverity,
   summary?: string,
   degradedSeverity: PagerDutySeverity = 'warning',
+  dedupKey = pagerDutyDedupKey(event),
 ): PagerDutyTrigger | PagerDutyResolve {
-  const dedupKey = pagerDutyDedupKey(event);
   if (event.type === 'audit.storage.recovered') {
     return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
   }
@@ -157,15 +177,55 @@ export function pagerDutyEvent(
  * of its own and resolves it at once.
  */
 export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
-  constructor(options: ResolvedPagerDutyChannel, delivery: HttpDelivery) {
+  /**
+   * @param keyPerMonitor Key the incidents of outages by monitor rather than by
+   * outage: where no store remembers an outage across a restart, this is what
+   * lets the next process resolve (or repeat into) the incident of an outage
+   * it never saw ({@link resolveLeftOpen}).
+   */
+  constructor(
+    options: ResolvedPagerDutyChannel,
+    delivery: HttpDelivery,
+    private readonly keyPerMonitor = false,
+  ) {
     super(options, delivery, 'PagerDuty');
+  }
+
+  /**
+   * Whether {@link resolveLeftOpen} may be sent for `monitor`: this channel
+   * keys incidents by monitor, sends that monitor's recoveries, and its
+   * receiver ignores a resolve of an incident that is not open.
+   */
+  resolvesLeftOpen(monitor: string): boolean {
+    const { monitors, events } = this.options;
+    return (
+      this.keyPerMonitor &&
+      (monitors === null || monitors.has(monitor)) &&
+      events.includes(AuditAlertEvents.StorageRecovered)
+    );
+  }
+
+  /**
+   * Resolves the incident of `monitor` that a process before this one may have
+   * left open, in order with this monitor's other events.
+   * @returns How many attempts it took.
+   */
+  resolveLeftOpen(serviceName: string, monitor: string): Promise<number> {
+    const key = pagerDutyMonitorKey(serviceName, monitor);
+    const body: PagerDutyResolve = { routing_key: this.options.routingKey, event_action: 'resolve', dedup_key: key };
+    return this.inOrder(key, () => this.post(AuditAlertEvents.StorageRecovered, [body]));
+  }
+
+  protected override orderKey(event: AuditAlertEvent): string {
+    return pagerDutyDedupKey(event, this.keyPerMonitor);
   }
 
   protected override bodyFor(event: AuditAlertEvent): PagerDutyTrigger | PagerDutyResolve {
     const summary = this.custom('summary', this.options.summary, event, isHeadline);
     const { routingKey, degradedSeverity } = this.options;
     const severity = isAlertTestEvent(event) ? 'info' : this.options.severity;
-    return pagerDutyEvent(event, routingKey, severity, summary, degradedSeverity);
+    const dedupKey = pagerDutyDedupKey(event, this.keyPerMonitor);
+    return pagerDutyEvent(event, routingKey, severity, summary, degradedSeverity, dedupKey);
   }
 
   protected override bodiesFor(event: AuditAlertEvent): unknown[] {

@@ -10,6 +10,7 @@ import type {
 } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
 import type { FailureTracker } from '../monitor/failure-tracker.js';
+import { openOutageTtlMs } from '../monitor/open-outage-ttl.util.js';
 import type { RedisAlertCoordinator } from './redis-alert.coordinator.js';
 import { CONFIRM_SCRIPT, OPEN_OUTAGE_SCRIPT, RECOVER_SCRIPT, RESOLVE_AND_CLAIM_SCRIPT } from './redis-alert.scripts.js';
 
@@ -52,8 +53,6 @@ interface ReplicaOutage {
   leaseTimer: AuditAlertTimer | null;
 }
 
-/** An open outage the cluster never closes is forgotten after this long without a transition, at least. */
-const MIN_OPEN_TTL_MS = 60_000;
 /** Whether the cluster alerted for an outage, and announced its end, is kept this long at least. */
 const MIN_RECORD_TTL_MS = 24 * 60 * 60 * 1_000;
 
@@ -86,7 +85,7 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
     const base = `${redis.options.keyPrefix}:{${encodeURIComponent(monitor.serviceName)}:${encodeURIComponent(monitor.name)}}`;
     this.keys = [`${base}:outage`, `${base}:outages`];
     this.cooldownMs = String(monitor.cooldownMs);
-    const openTtl = Math.max(MIN_OPEN_TTL_MS, 2 * (monitor.thresholdMs + monitor.cooldownMs));
+    const openTtl = openOutageTtlMs(monitor);
     this.openTtlMs = String(openTtl);
     this.recordTtlMs = String(Math.max(MIN_RECORD_TTL_MS, 2 * openTtl));
   }

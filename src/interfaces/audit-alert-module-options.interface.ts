@@ -4,6 +4,7 @@ import type { AuditSpoolOptions } from '../spool/spool-options.interface.js';
 import type { AuditAlertChannelOptions } from '../channels/channel-options.interface.js';
 import type { AuditAlertClusterOptions } from '../cluster/cluster-options.interface.js';
 import type { AuditAlertHeartbeatOptions } from '../heartbeat/heartbeat-options.interface.js';
+import type { AuditAlertStateOptions } from '../state/state-options.interface.js';
 
 /**
  * An active check of the audit storage, run while an outage is open so that a
@@ -219,6 +220,24 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
    * @default undefined (no heartbeat)
    */
   heartbeat?: AuditAlertHeartbeatOptions;
+  /**
+   * Keeps the open outage of each monitor in a file, so that a single
+   * instance restarted or killed mid-outage continues it (same `outageId`, no
+   * new threshold, repeats a cooldown after the last alert) and announces its
+   * recovery, which resolves the incident opened before. With `cluster`,
+   * Redis keeps them and this must be left unset.
+   *
+   * Without either, a restart forgets the outage; PagerDuty incidents are
+   * then keyed per monitor, and the first success after a start resolves the
+   * one an earlier process may have left open (hooks and other channels are
+   * not told).
+   *
+   * ```ts
+   * state: { file: '/var/lib/ledger-api/audit-alert-state.json' }
+   * ```
+   * @default undefined (nothing survives a restart without `cluster`)
+   */
+  state?: AuditAlertStateOptions;
 }
 
 /**

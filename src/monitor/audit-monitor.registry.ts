@@ -8,7 +8,11 @@ import {
 } from '@nestjs/common';
 import { AuditAlertConfigError } from '../audit-alert-config.error.js';
 import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } from '../audit-alert.constants.js';
-import { silenceStoreFailed, unknownMonitor } from '../audit-alert.messages.js';
+import { outageResumed, silenceStoreFailed, unknownMonitor } from '../audit-alert.messages.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
+import { AuditAlertChannelRegistry } from '../channels/audit-alert-channel.registry.js';
+import { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
+import type { OutageSnapshot } from './failure-tracker.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { alertLeaseMs } from '../cluster/alert-lease.util.js';
@@ -34,6 +38,8 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
   private readonly monitors = new Map<string, AuditStorageMonitor>();
   private readonly cluster: RedisAlertCoordinator | null;
   private readonly silences: AuditAlertSilences;
+  private readonly stateFile: AuditAlertStateFile | null;
+  private readonly logger = new AuditAlertLogger();
 
   /** @internal */
   constructor(
@@ -42,6 +48,7 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     private readonly dispatcher: AuditAlertDispatcher,
     metrics: AuditAlertMetrics,
     private readonly invoker: AuditAlertHookInvoker,
+    private readonly channels: AuditAlertChannelRegistry,
   ) {
     this.cluster =
       options.cluster &&
@@ -50,10 +57,16 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     this.silences = new AuditAlertSilences(store, this.cluster !== null, dispatcher, clock, metrics, (name) =>
       this.get(name).getStatus(),
     );
+    this.stateFile = options.state && new AuditAlertStateFile(options.state, options.serviceName);
+    // Read here, before any provider can track a write: a resumed outage must come before the first new failure.
+    const saved = this.stateFile?.load() ?? new Map<string, OutageSnapshot>();
     for (const monitor of options.monitors) {
       const counts = metrics.forMonitor(monitor.name, () => this.get(monitor.name).getStatus().state);
       const cluster = this.cluster?.forMonitor(monitor) ?? null;
-      this.monitors.set(monitor.name, new AuditStorageMonitor(monitor, clock, dispatcher, counts, cluster));
+      const created = new AuditStorageMonitor(monitor, clock, dispatcher, counts, cluster, this.stateFile);
+      this.monitors.set(monitor.name, created);
+      const open = saved.get(monitor.name);
+      if (open && created.resume(open)) this.logger.log(outageResumed(monitor.name, open.outageId, open.state));
     }
   }
 
@@ -139,7 +152,16 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
   async onApplicationBootstrap(): Promise<void> {
     await this.cluster?.start();
     await this.silences.start();
-    for (const monitor of this.monitors.values()) monitor.start();
+    // Without a store, an incident a process before this one left open is found again by monitor.
+    const keyless = this.cluster === null && this.stateFile === null;
+    for (const [name, monitor] of this.monitors) {
+      const resolves = keyless && this.options.monitors.some((m) => m.name === name && m.notifyRecovery);
+      monitor.start(
+        resolves && this.channels.resolvesLeftOpen(name)
+          ? () => this.dispatcher.track(this.channels.resolveLeftOpen(name))
+          : null,
+      );
+    }
   }
 
   /** @internal Stops every timer and probe. */
@@ -148,8 +170,8 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     for (const monitor of this.monitors.values()) monitor.close();
   }
 
-  /** @internal Closes the Redis connection the module opened, once deliveries have drained. */
+  /** @internal Closes the Redis connection the module opened, once deliveries have drained; finishes writing the state file. */
   async onApplicationShutdown(): Promise<void> {
-    await this.cluster?.close();
+    await Promise.all([this.cluster?.close(), this.stateFile?.flush()]);
   }
 }

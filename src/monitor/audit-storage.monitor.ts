@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { ResolvedMonitorOptions, ResolvedProbeOptions } from '../audit-alert.options.js';
 import type { MonitorAlertCoordination } from '../cluster/monitor-alert.coordinator.js';
@@ -10,7 +11,8 @@ import type { AuditTrackOptions } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from './audit-write-timeout.error.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
-import { FailureTracker, type ProbeMark } from './failure-tracker.js';
+import { FailureTracker, type OutageSnapshot, type ProbeMark } from './failure-tracker.js';
+import type { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
 import { PendingWrites, type WriteGeneration } from './pending-writes.js';
 
 /** A generation of tracked writes with the settle handlers all its writes share. */
@@ -52,6 +54,8 @@ export class AuditStorageMonitor {
   private probing: Promise<void> | null = null;
   private started = false;
   private closed = false;
+  /** Resolves what a process before this one may have left open, on the first success while healthy; then `null`. */
+  private resolveLeftOpen: (() => void) | null = null;
   // Made once: track() is on the write path of every audit record.
   private readonly onTrackedSuccess = <T>(value: T): T => {
     this.recordSuccess();
@@ -71,10 +75,13 @@ export class AuditStorageMonitor {
     private readonly metrics: AuditMonitorMetrics | null = null,
     /** Decides with the other replicas which events this one sends; `null` when it alerts alone. */
     private readonly cluster: MonitorAlertCoordination | null = null,
+    /** Keeps the open outage across restarts; `null` without the `state` option. */
+    private readonly stateFile: AuditAlertStateFile | null = null,
   ) {
     this.name = options.name;
     this.probe = options.probe;
     this.tracker = new FailureTracker({ ...options, monitor: options.name }, clock);
+    stateFile?.register(options.name, () => this.tracker.snapshot());
     this.writes =
       options.writeTimeoutMs === false
         ? null
@@ -189,9 +196,26 @@ export class AuditStorageMonitor {
     return this.tracker.status(this.writes?.pendingCount ?? 0);
   }
 
-  /** @internal Starts probing while healthy, where configured; called once the application has started. */
-  start(): void {
+  /**
+   * @internal Resumes an outage a process before this one left open (see
+   * {@link FailureTracker.restore}); called before anything can be tracked.
+   * @returns Whether it was resumed.
+   */
+  resume(saved: OutageSnapshot): boolean {
+    if (!this.tracker.restore(saved)) return false;
+    // What fell due while no process ran (a threshold) is sent at once.
+    this.armDueTimer();
+    this.statusPublisher.publish(() => this.getStatus());
+    return true;
+  }
+
+  /**
+   * @internal Starts probing while healthy, where configured; called once the application has started.
+   * @param resolveLeftOpen Called on the first success while healthy, to resolve what an earlier process may have left open.
+   */
+  start(resolveLeftOpen: (() => void) | null = null): void {
     this.started = true;
+    this.resolveLeftOpen = resolveLeftOpen;
     this.spool?.start();
     this.scheduleProbe();
   }
@@ -207,9 +231,17 @@ export class AuditStorageMonitor {
     this.statusPublisher.complete();
   }
 
-  /** The cluster may have an alerted outage this replica never saw end: a success ends it. */
+  /**
+   * A success while healthy ends what this process never saw end: an alerted
+   * outage of the cluster, or the incident an earlier process left open.
+   */
   private succeededWhileQuiet(): void {
     if (this.cluster?.resolvePending) this.cluster.succeededWhileHealthy();
+    else if (this.resolveLeftOpen !== null) {
+      const resolve = this.resolveLeftOpen;
+      this.resolveLeftOpen = null;
+      resolve();
+    }
   }
 
   private failed(error: unknown, count: number, beganAt?: number): void {
@@ -277,6 +309,9 @@ export class AuditStorageMonitor {
     } else if (event !== null || after !== before) {
       this.cluster.settle(before, this.tracker, event);
     }
+    if (event !== null || after !== before) this.stateFile?.changed();
+    // Its own recovery resolves the incident by monitor: an earlier process's, if it was still open, included.
+    if (event?.type === AuditAlertEvents.StorageRecovered) this.resolveLeftOpen = null;
     this.armDueTimer();
     if (after === 'healthy') {
       if (!this.probe?.whileHealthy) this.disarm('probeTimer');
@@ -358,5 +393,6 @@ export class AuditStorageMonitor {
     const before = this.tracker.state;
     const event = passed ? this.tracker.recordProbeSuccess(mark) : this.tracker.recordProbeFailure(error, mark);
     this.settle(before, event);
+    if (passed && before === 'healthy' && this.tracker.state === 'healthy') this.succeededWhileQuiet();
   }
 }

@@ -10,6 +10,7 @@ import type {
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { type AuditErrorClass, type AuditErrorClassifier, classifyError } from './error-classifiers.js';
 import { errorText } from './error-text.util.js';
+import { openOutageTtlMs } from './open-outage-ttl.util.js';
 
 /** Partial-failure detection over a sliding window of writes. */
 export interface DegradedDetection {
@@ -42,6 +43,32 @@ export interface FailureTrackerConfig {
 export interface ProbeMark {
   readonly writeSuccesses: number;
   readonly writeFailures: number;
+}
+
+/**
+ * The open outage of a monitor as the next process needs it: its times are
+ * wall-clock milliseconds, as a monotonic clock starts over with the process.
+ */
+export interface OutageSnapshot {
+  readonly outageId: string;
+  /** A recovery hold is kept as `'alerting'`: the success that began it is not the next process's evidence. */
+  readonly state: 'failing' | 'degraded' | 'alerting';
+  readonly firstFailureAt: number;
+  readonly lastFailureAt: number;
+  /** Write failures of the outage. */
+  readonly eventsAffected: number;
+  readonly probeFailures: number;
+  /** Write failures since the last success. */
+  readonly consecutiveFailures: number;
+  /** When the failures with no success since began; `null` when a success came since. */
+  readonly streakStartedAt: number | null;
+  readonly unreachableOccurrence: number;
+  readonly lastUnreachableAt: number | null;
+  readonly degradedOccurrence: number;
+  readonly lastDegradedAt: number | null;
+  readonly lastAlertAt: number | null;
+  readonly lastError: string | null;
+  readonly lastProbeError: string | null;
 }
 
 /** Alerts the tracker can return. */
@@ -344,6 +371,75 @@ export class FailureTracker {
     return status;
   }
 
+  /** The open outage as the next process needs it; `null` while healthy. */
+  snapshot(): OutageSnapshot | null {
+    if (this.state === 'healthy') return null;
+    const mono = this.clock.monotonicNow();
+    const wallNow = this.clock.wallNow();
+    const wall = (at: number): number => Math.round(wallNow - (mono - at));
+    return {
+      outageId: this.outageId as string,
+      state: this.state === 'recovering' ? 'alerting' : this.state,
+      firstFailureAt: Math.round(this.firstFailureWall),
+      lastFailureAt: wall(this.lastFailureMono),
+      eventsAffected: this.failures,
+      probeFailures: this.probeFailures,
+      consecutiveFailures: this.consecutive,
+      streakStartedAt: this.streakOpen ? wall(this.streakStartMono) : null,
+      unreachableOccurrence: this.unreachableOccurrence,
+      lastUnreachableAt: this.unreachableOccurrence > 0 ? wall(this.lastUnreachableMono) : null,
+      degradedOccurrence: this.degradedOccurrence,
+      lastDegradedAt: this.degradedOccurrence > 0 ? wall(this.lastDegradedMono) : null,
+      lastAlertAt: this.lastAlertWall === null ? null : Math.round(this.lastAlertWall),
+      lastError: this.hasWriteError ? this.textOf(this.lastErrorValue) : null,
+      lastProbeError: this.hasProbeError ? errorText(this.lastProbeErrorValue) : null,
+    };
+  }
+
+  /**
+   * Resumes an outage an earlier process left open, as if this process had
+   * seen it: a failure continues it (same `outageId`, repeats a cooldown after
+   * the last alert, a threshold counted from the recorded start, which may
+   * have passed while no process ran), a success ends it and announces its
+   * recovery if it was alerted on.
+   * @returns `false`, changing nothing, when an outage is open already, or
+   * `saved` was never alerted on and has seen no failure for longer than
+   * {@link openOutageTtlMs}.
+   */
+  restore(saved: OutageSnapshot): boolean {
+    if (this.state !== 'healthy') return false;
+    const mono = this.clock.monotonicNow();
+    const wallNow = this.clock.wallNow();
+    // A time ahead of this clock (another host's, or a clock set back) counts as now.
+    const monoOf = (at: number): number => mono - Math.max(0, wallNow - at);
+    const alerted = saved.unreachableOccurrence > 0 || saved.degradedOccurrence > 0;
+    if (!alerted && wallNow - saved.lastFailureAt > openOutageTtlMs(this.config)) return false;
+    this.state = saved.state === 'degraded' && this.config.degraded === null ? 'alerting' : saved.state;
+    this.quiet = false;
+    this.outageId = saved.outageId;
+    this.firstFailureWall = Math.min(saved.firstFailureAt, wallNow);
+    this.firstFailureMono = monoOf(saved.firstFailureAt);
+    this.lastFailureMono = monoOf(saved.lastFailureAt);
+    this.failures = saved.eventsAffected;
+    this.probeFailures = saved.probeFailures;
+    this.consecutive = saved.consecutiveFailures;
+    this.streakOpen = saved.streakStartedAt !== null;
+    this.streakStartMono = saved.streakStartedAt === null ? 0 : monoOf(saved.streakStartedAt);
+    this.unreachableOccurrence = saved.unreachableOccurrence;
+    this.lastUnreachableMono = saved.lastUnreachableAt === null ? 0 : monoOf(saved.lastUnreachableAt);
+    this.degradedOccurrence = saved.degradedOccurrence;
+    this.lastDegradedMono = saved.lastDegradedAt === null ? 0 : monoOf(saved.lastDegradedAt);
+    this.lastAlertWall = saved.lastAlertAt;
+    this.hasWriteError = saved.lastError !== null;
+    this.lastErrorValue = saved.lastError;
+    this.hasProbeError = saved.lastProbeError !== null;
+    this.lastProbeErrorValue = saved.lastProbeError;
+    this.belowSinceMono = null;
+    // The writes of the window died with the process: a degraded outage counts them again from now.
+    if (this.state === 'degraded') this.openWindow(mono);
+    return true;
+  }
+
   /** Opens the outage and the streak as a failure that began at `began` requires. */
   private fail(mono: number, began: number): void {
     this.lastFailureMono = mono;
@@ -563,13 +659,7 @@ export class FailureTracker {
     if (this.config.degraded === null) return;
     if (!this.windowActive) {
       if (failures === 0) return;
-      this.windowActive = true;
-      this.windowSinceMono = mono;
-      this.bucketIndex = Math.floor(mono / this.bucketMs);
-      this.bucketWrites.fill(0);
-      this.bucketFailures.fill(0);
-      this.windowWrites = 0;
-      this.windowFailures = 0;
+      this.openWindow(mono);
     } else {
       this.rotate(mono);
     }
@@ -578,6 +668,16 @@ export class FailureTracker {
     this.bucketFailures[slot]! += failures;
     this.windowWrites += writes;
     this.windowFailures += failures;
+  }
+
+  private openWindow(mono: number): void {
+    this.windowActive = true;
+    this.windowSinceMono = mono;
+    this.bucketIndex = Math.floor(mono / this.bucketMs);
+    this.bucketWrites.fill(0);
+    this.bucketFailures.fill(0);
+    this.windowWrites = 0;
+    this.windowFailures = 0;
   }
 
   /** Drops the buckets that have left the window. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PRIVATE_FILE_MODE, syncDirectory, writeDurably } from '../state/durable-file.util.js';
 
 /** One record as a line of the spool. */
 export interface SpoolEntry {
@@ -37,7 +38,6 @@ const STATE_FILE = 'state.json';
 const HEAD_FILE = 'head.json';
 /** Owner-only: audit records may hold personal data. */
 const DIR_MODE = 0o700;
-const FILE_MODE = 0o600;
 
 const segmentName = (firstSeq: number): string => `segment-${String(firstSeq).padStart(16, '0')}.jsonl`;
 
@@ -62,29 +62,6 @@ async function readJson<T>(path: string, fallback: T): Promise<T> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fallback;
     throw error;
-  }
-}
-
-/** Replaces a small file atomically and durably: a crash leaves the old one or the new one. */
-async function writeDurably(directory: string, name: string, content: string): Promise<void> {
-  const temporary = join(directory, `${name}.tmp`);
-  const file = await open(temporary, 'w', FILE_MODE);
-  try {
-    await file.writeFile(content);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temporary, join(directory, name));
-  await syncDirectory(directory);
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
@@ -288,7 +265,7 @@ export class SpoolLog {
     const rotate = this.segment === null || (this.segment.bytes > 0 && this.segment.bytes + bytes > this.segmentBytes);
     if (rotate) this.segment = { name: segmentName(firstSeq), bytes: 0 };
     const segment = this.segment!;
-    const file = await open(join(this.directory, segment.name), 'a', FILE_MODE);
+    const file = await open(join(this.directory, segment.name), 'a', PRIVATE_FILE_MODE);
     try {
       await file.appendFile(text);
       await file.sync();

@@ -83,8 +83,8 @@ describe('channel routing', () => {
     await settle();
 
     expect((pagerduty.bodies() as Body[]).map((body) => [body.event_action, body.dedup_key])).toEqual([
-      ['trigger', `audit-storage:unknown_service:node:default:${outageId}`],
-      ['resolve', `audit-storage:unknown_service:node:default:${outageId}`],
+      ['trigger', 'audit-storage:unknown_service:node:default'],
+      ['resolve', 'audit-storage:unknown_service:node:default'],
     ]);
     expect((pagerduty.bodies()[0] as { payload: { custom_details: Body } }).payload.custom_details.occurrence).toBe(2);
     expect(slack.requests).toHaveLength(5);

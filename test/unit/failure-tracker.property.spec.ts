@@ -40,7 +40,8 @@ type Command =
   | { kind: 'probeStart' }
   | { kind: 'probeEnd'; passed: boolean }
   | { kind: 'reject' }
-  | { kind: 'ignored' };
+  | { kind: 'ignored' }
+  | { kind: 'restart'; downMs: number };
 
 interface Config {
   enabled: boolean;
@@ -207,6 +208,35 @@ class ReferenceModel {
   probePassed(mark: ProbeMark): void {
     if (this.state === 'healthy' || mark.writeFailures !== this.writeFailures) return;
     this.succeeded();
+  }
+
+  /**
+   * The process killed, and a new one started `downMs` later from the state
+   * store: the outage goes on (a recovery hold starts over at the next
+   * success), what lives in memory only (the window, a run of rejections,
+   * probes) is gone, and an outage never alerted on whose last failure is
+   * older than the open-outage TTL is forgotten. Nothing fires while down.
+   */
+  restart(downMs: number): void {
+    this.now += downMs;
+    this.runOpen = false;
+    this.belowSince = null;
+    this.windowOpen = false;
+    this.windowWrites = [];
+    if (this.state === 'healthy') return;
+    const alerted = this.unreachableCount > 0 || this.degradedCount > 0;
+    const ttl = Math.max(60_000, 2 * (this.config.thresholdMs + this.config.cooldownMs));
+    if (!alerted && this.now - this.lastFailure > ttl) {
+      this.state = 'healthy';
+      this.streakOpen = false;
+      return;
+    }
+    if (this.state === 'recovering') this.state = 'alerting';
+    if (this.state === 'degraded') {
+      // The writes are counted again from the start of the new process.
+      this.windowOpen = true;
+      this.windowSince = this.now;
+    }
   }
 
   /** Moves time on, sending what falls due on the way, in order. */
@@ -404,6 +434,12 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.boolean().map<Command>((passed) => ({ kind: 'probeEnd', passed })) },
   { weight: 2, arbitrary: fc.constant<Command>({ kind: 'reject' }) },
   { weight: 1, arbitrary: fc.constant<Command>({ kind: 'ignored' }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 3_000, max: 200_000 }))
+      .map<Command>((downMs) => ({ kind: 'restart', downMs })),
+  },
 );
 
 /** The classifier every run uses: what a driver's error code would say, by message here. */
@@ -441,12 +477,14 @@ interface MonitorInternals {
 
 /** Runs the commands against a monitor and the model side by side; returns both event lists. */
 function runBoth(config: Config, commands: Command[]) {
-  const { clock, events, monitor } = monitorHarness({
+  const harness = monitorHarness({
     ...config,
     writeTimeoutMs: false,
     classify,
   } as AuditAlertModuleOptions);
-  const internals = monitor as unknown as MonitorInternals;
+  const { clock, events } = harness;
+  let monitor = harness.monitor;
+  let internals = monitor as unknown as MonitorInternals;
   const model = new ReferenceModel(config, clock.monotonicNow());
   let mark: ProbeMark | null = null;
   let modelMark: ProbeMark | null = null;
@@ -487,6 +525,13 @@ function runBoth(config: Config, commands: Command[]) {
       case 'ignored':
         // Neither a failure nor a success: the model sees nothing.
         monitor.recordFailure(new Error('noise'));
+        break;
+      case 'restart':
+        monitor = harness.restart(command.downMs);
+        internals = monitor as unknown as MonitorInternals;
+        // A probe running in the killed process never ends.
+        mark = null;
+        model.restart(command.downMs);
         break;
     }
     steps.push({ command, events: events.length });

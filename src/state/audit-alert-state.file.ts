@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
+import {
+  stateEntryIgnored,
+  stateFileIgnored,
+  stateFileUnwritable,
+  stateFileWritable,
+} from '../audit-alert.messages.js';
+import type { OutageSnapshot } from '../monitor/failure-tracker.js';
+import { errorText } from '../monitor/error-text.util.js';
+import { writeDurably } from './durable-file.util.js';
+import type { ResolvedStateOptions } from './state.options.js';
+
+/** Names the file's format, so that a file of something else is never taken for one. */
+const FORMAT = 'nestjs-audit-alert/state';
+const VERSION = 1;
+
+/** The longest error text a snapshot keeps: the events carry no more. */
+const MAX_TEXT = 4_096;
+
+const isTime = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+const isCount = isTime;
+const isTimeOrNull = (value: unknown): value is number | null => value === null || isTime(value);
+const isTextOrNull = (value: unknown): value is string | null =>
+  value === null || (typeof value === 'string' && value.length <= MAX_TEXT);
+
+/** Checks one saved outage field by field; returns why it is refused, or `null`. */
+function invalidSnapshot(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return 'not an object';
+  const s = value as Record<string, unknown>;
+  const checks: [string, boolean][] = [
+    ['outageId', typeof s.outageId === 'string' && s.outageId.length > 0 && s.outageId.length <= 200],
+    ['state', s.state === 'failing' || s.state === 'degraded' || s.state === 'alerting'],
+    ['firstFailureAt', isTime(s.firstFailureAt)],
+    ['lastFailureAt', isTime(s.lastFailureAt)],
+    ['eventsAffected', isCount(s.eventsAffected)],
+    ['probeFailures', isCount(s.probeFailures)],
+    ['consecutiveFailures', isCount(s.consecutiveFailures)],
+    ['streakStartedAt', isTimeOrNull(s.streakStartedAt)],
+    ['unreachableOccurrence', isCount(s.unreachableOccurrence)],
+    ['lastUnreachableAt', isTimeOrNull(s.lastUnreachableAt)],
+    ['degradedOccurrence', isCount(s.degradedOccurrence)],
+    ['lastDegradedAt', isTimeOrNull(s.lastDegradedAt)],
+    ['lastAlertAt', isTimeOrNull(s.lastAlertAt)],
+    ['lastError', isTextOrNull(s.lastError)],
+    ['lastProbeError', isTextOrNull(s.lastProbeError)],
+  ];
+  const bad = checks.find(([, ok]) => !ok);
+  return bad ? `field ${bad[0]} is invalid` : null;
+}
+
+/**
+ * The `state` file of a single instance: the open outage of each monitor, so
+ * that the next process resumes it. Read once, synchronously, when the module
+ * is created (before any write can be tracked); written on transitions only,
+ * never on the write path, coalesced so that a burst of transitions makes one
+ * write. Nothing about it can stop the application: a file that cannot be
+ * read starts clean, a file that cannot be written is logged.
+ */
+export class AuditAlertStateFile {
+  private readonly logger = new AuditAlertLogger();
+  private readonly sources = new Map<string, () => OutageSnapshot | null>();
+  private dirty = false;
+  private writing: Promise<void> | null = null;
+  private failing = false;
+
+  constructor(
+    private readonly options: ResolvedStateOptions,
+    private readonly serviceName: string,
+  ) {}
+
+  /** The open outages an earlier process left, by monitor; empty when there is no usable file. */
+  load(): Map<string, OutageSnapshot> {
+    const { file } = this.options;
+    const saved = new Map<string, OutageSnapshot>();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.logger.warn(stateFileIgnored(file, error instanceof SyntaxError ? 'not JSON' : errorText(error)));
+      }
+      return saved;
+    }
+    const content = parsed as { format?: unknown; version?: unknown; serviceName?: unknown; monitors?: unknown };
+    if (typeof parsed !== 'object' || parsed === null || content.format !== FORMAT) {
+      this.logger.warn(stateFileIgnored(file, 'not a state file of nestjs-audit-alert'));
+    } else if (content.version !== VERSION) {
+      this.logger.warn(stateFileIgnored(file, `format version ${String(content.version)}, not ${VERSION}`));
+    } else if (content.serviceName !== this.serviceName) {
+      this.logger.warn(stateFileIgnored(file, `written by service ${JSON.stringify(content.serviceName)}`));
+    } else if (typeof content.monitors !== 'object' || content.monitors === null) {
+      this.logger.warn(stateFileIgnored(file, 'it lists no monitors'));
+    } else {
+      for (const [monitor, snapshot] of Object.entries(content.monitors)) {
+        const invalid = invalidSnapshot(snapshot);
+        if (invalid === null) saved.set(monitor, snapshot as OutageSnapshot);
+        else this.logger.warn(stateEntryIgnored(file, monitor, invalid));
+      }
+    }
+    return saved;
+  }
+
+  /** Keeps the open outage `snapshot` returns for `monitor` in each write. */
+  register(monitor: string, snapshot: () => OutageSnapshot | null): void {
+    this.sources.set(monitor, snapshot);
+  }
+
+  /** A monitor changed state: the file is written soon, with every monitor as it is then. */
+  changed(): void {
+    this.dirty = true;
+    this.writing ??= this.writeWhileDirty();
+  }
+
+  /** Resolves once every change so far is on disk (or its write failed). */
+  async flush(): Promise<void> {
+    await this.writing;
+  }
+
+  private async writeWhileDirty(): Promise<void> {
+    // The transitions of one turn (several monitors, an event and its state) make one write.
+    await Promise.resolve();
+    while (this.dirty) {
+      this.dirty = false;
+      await this.write();
+    }
+    this.writing = null;
+  }
+
+  private async write(): Promise<void> {
+    const monitors: Record<string, OutageSnapshot> = {};
+    for (const [monitor, snapshot] of this.sources) {
+      const open = snapshot();
+      if (open !== null) monitors[monitor] = open;
+    }
+    const content = { format: FORMAT, version: VERSION, serviceName: this.serviceName, monitors };
+    const { file } = this.options;
+    try {
+      await writeDurably(dirname(file), basename(file), `${JSON.stringify(content, null, 2)}\n`);
+      if (this.failing) this.logger.log(stateFileWritable(file));
+      this.failing = false;
+    } catch (error) {
+      if (!this.failing) this.logger.warn(stateFileUnwritable(file, errorText(error)));
+      this.failing = true;
+    }
+  }
+}
