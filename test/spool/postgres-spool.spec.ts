@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { verifyAuditSpool } from '../../src/index.js';
+import { type ChildApp, forkApp, killApp, sleep, until } from '../support/child-app.js';
 import { PostgresServer } from '../support/postgres-server.js';
 
 /*
@@ -31,21 +31,7 @@ type AppMessage =
   | { kind: 'event'; event: { type: string; eventsSpooled?: number; eventsLost?: number; recordsReplayed?: number } }
   | { kind: 'status'; pending: number; state: string };
 
-interface App {
-  readonly child: ChildProcess;
-  readonly messages: AppMessage[];
-  output: string;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+type App = ChildApp<AppMessage>;
 
 describe('the spool through a real PostgreSQL outage, the application killed in some runs', () => {
   const server = new PostgresServer();
@@ -90,20 +76,12 @@ describe('the spool through a real PostgreSQL outage, the application killed in 
   }
 
   async function startApp(writer: string): Promise<App> {
-    const child = fork(fixture, [], {
-      env: { ...process.env, DATABASE_URL: server.connectionString, SPOOL_DIR: spoolDir, WRITER: writer },
-      execArgv: [],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    const app = await forkApp<AppMessage>(fixture, {
+      DATABASE_URL: server.connectionString,
+      SPOOL_DIR: spoolDir,
+      WRITER: writer,
     });
-    const app: App = { child, messages: [], output: '' };
-    const keep = (chunk: Buffer): void => {
-      app.output = (app.output + chunk.toString()).slice(-4_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.on('message', (message: AppMessage) => app.messages.push(message));
     apps.push(app);
-    await until(`the app ${writer} to start (${app.output})`, () => app.messages.some((m) => m.kind === 'ready'));
     return app;
   }
 
@@ -117,12 +95,6 @@ describe('the spool through a real PostgreSQL outage, the application killed in 
     app.child.send({ cmd: 'status' });
     await until('a status', () => app.messages.slice(before).some((m) => m.kind === 'status'));
     return app.messages.slice(before).find((m) => m.kind === 'status') as { pending: number; state: string };
-  }
-
-  function kill(app: App): Promise<void> {
-    const exited = new Promise<void>((resolve) => app.child.once('exit', () => resolve()));
-    app.child.kill('SIGKILL');
-    return exited;
   }
 
   async function stop(app: App): Promise<void> {
@@ -167,7 +139,7 @@ describe('the spool through a real PostgreSQL outage, the application killed in 
       expect(eventsOf('audit.storage.unreachable').length).toBeGreaterThan(0);
 
       // Killed mid-outage: what it had acknowledged is on disk, chained and intact.
-      await kill(first);
+      await killApp(first);
       const dir = join(spoolDir, 'default');
       // Killed mid-append, the line being written is cut short: never acknowledged, it is cut off at the next open.
       const { problems } = await verifyAuditSpool(dir);
@@ -217,7 +189,7 @@ describe('the spool through a real PostgreSQL outage, the application killed in 
         const { pending } = await status(first);
         return pending > 0 && pending < 120;
       });
-      await kill(first);
+      await killApp(first);
       expect(await verifyAuditSpool(join(spoolDir, 'default'))).toMatchObject({ ok: true });
 
       const second = await startApp('d');
@@ -237,7 +209,7 @@ describe('the spool through a real PostgreSQL outage, the application killed in 
       await sleep(200);
       server.freeze();
       await until('records to be spooled', async () => (await status(app)).pending > 20);
-      await kill(app);
+      await killApp(app);
       const dir = join(spoolDir, 'default');
       const [segment] = (await readdir(dir)).filter((f) => f.endsWith('.jsonl'));
       const path = join(dir, segment!);

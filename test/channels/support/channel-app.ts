@@ -28,9 +28,15 @@ export class ChannelApps {
   private readonly apps: BootedApp[] = [];
   private readonly receivers: HttpReceiver[] = [];
 
-  /** Boots an application importing `AuditAlertModule.forRoot(options)` and `extra`. */
-  async boot(options: AuditAlertModuleOptions, extra: Pick<ModuleMetadata, 'providers'> = {}): Promise<BootedApp> {
-    const clock = new ManualClock();
+  /**
+   * Boots an application importing `AuditAlertModule.forRoot(options)` and `extra`.
+   * @param clock The application's clock: a restarted one continues where the first one's time is.
+   */
+  async boot(
+    options: AuditAlertModuleOptions,
+    extra: Pick<ModuleMetadata, 'providers'> = {},
+    clock = new ManualClock(),
+  ): Promise<BootedApp> {
     const logger = new CaptureLogger();
     const moduleRef = await Test.createTestingModule({
       imports: [AuditAlertModule.forRoot(options)],
@@ -40,6 +46,8 @@ export class ChannelApps {
       .useValue(clock)
       .overrideProvider(AUDIT_ALERT_RANDOM)
       .useValue(() => 0)
+      // The module logs from its constructors too, before the application's logger is set.
+      .setLogger(logger)
       .compile();
     const app = moduleRef.createNestApplication({ logger });
     await app.init();
