@@ -120,8 +120,7 @@ describe('each recipient gets an event no other can alter', () => {
     expect(body).not.toHaveProperty('extra');
     expect(slack.requests).toHaveLength(1);
     expect(JSON.parse(pagerduty.requests[0]!.body)).toMatchObject({
-      dedup_key: expect.stringContaining(outageId!),
-      payload: { timestamp: firstFailureAt!.toISOString() },
+      payload: { timestamp: firstFailureAt!.toISOString(), custom_details: { outageId } },
     });
     await nest.close();
   });
