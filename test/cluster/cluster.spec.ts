@@ -288,6 +288,27 @@ describe('alerts coordinated across replicas through Redis', () => {
     expect(logged('log', 'reaches Redis again')).toHaveLength(3);
   });
 
+  it.each([
+    ['stopped', () => redis.stop()],
+    ['paused (SIGSTOP)', async () => redis.pause()],
+  ])(
+    'announces the recovery of an alerted outage when Redis is %s mid-outage: duplicates, never silence',
+    async (_, away) => {
+      await startReplicas(3, { cluster: { timeoutMs: 50 } });
+      failAll();
+      advanceAll(THRESHOLD_MS);
+      await until('the first alert', () => decisions(UNREACHABLE) === 3);
+      const outageId = sent(UNREACHABLE)[0]!.outageId;
+
+      await away();
+      recoverAll();
+      await until('a recovery from every replica', () => sent(RECOVERED).length === 3);
+      // Each replica ends the outage it knows under the id it adopted: one incident, resolved three times over.
+      expect(sent(RECOVERED).map((e) => e.outageId)).toEqual(Array(3).fill(outageId));
+      expect(logged('warn', `sent ${RECOVERED}`)).toHaveLength(3);
+    },
+  );
+
   it('merges the outage opened while Redis was away, when it returns before any alert', async () => {
     await startReplicas(4);
     await redis.stop();
