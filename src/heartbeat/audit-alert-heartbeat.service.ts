@@ -13,10 +13,13 @@ import { AUDIT_ALERT_RANDOM } from '../channels/channel.constants.js';
 import { sendsInClearText } from '../channels/channels.options.js';
 import { HttpDelivery, USER_AGENT } from '../channels/http-delivery.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
-import type { AuditStorageStatus } from '../monitor/audit-storage-status.interface.js';
+import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';
 import { errorText } from '../monitor/error-text.util.js';
 import type { ResolvedHeartbeatOptions } from './heartbeat.options.js';
+
+/** States in which a monitor has alerted and not yet recovered. */
+const ALERTING: ReadonlySet<AuditStorageState> = new Set(['alerting', 'degraded']);
 
 /**
  * The dead man's switch of the `heartbeat` option: pings its `url` every
@@ -31,8 +34,8 @@ export class AuditAlertHeartbeat implements OnApplicationBootstrap, OnModuleDest
   private readonly heartbeat: ResolvedHeartbeatOptions | null;
   private readonly shutdown = new AbortController();
   private readonly delivery: HttpDelivery;
-  /** Names of the monitors alerting now. */
-  private readonly alerting = new Set<string>();
+  /** Whether a monitor was alerting at the last look: a change is pinged at once. */
+  private alerting = false;
   private readonly subscriptions: Subscription[] = [];
   private timer: AuditAlertTimer | null = null;
   private pinging = false;
@@ -58,8 +61,7 @@ export class AuditAlertHeartbeat implements OnApplicationBootstrap, OnModuleDest
       if (url !== null && sendsInClearText(url)) this.logger.warn(channelInClearText(this.label(url)));
     }
     for (const monitor of this.registry.list()) {
-      this.observe(monitor.getStatus());
-      this.subscriptions.push(monitor.status$.subscribe((status) => this.onStatus(status)));
+      this.subscriptions.push(monitor.status$.subscribe(() => this.onStatus()));
     }
     this.beat(true);
   }
@@ -73,16 +75,17 @@ export class AuditAlertHeartbeat implements OnApplicationBootstrap, OnModuleDest
     this.shutdown.abort();
   }
 
-  private observe(status: AuditStorageStatus): void {
-    if (status.state === 'alerting' || status.state === 'degraded') this.alerting.add(status.monitor);
-    else this.alerting.delete(status.monitor);
+  /**
+   * Whether a monitor is alerting now, read from the monitors themselves:
+   * `status$` arrives a turn late, and a beat must not ping what was true then.
+   */
+  private anyAlerting(): boolean {
+    return this.registry.list().some((monitor) => ALERTING.has(monitor.getStatus().state));
   }
 
-  private onStatus(status: AuditStorageStatus): void {
-    const wasAlerting = this.alerting.size > 0;
-    this.observe(status);
+  private onStatus(): void {
     // The external service learns of the change now, not up to an interval later.
-    if (this.alerting.size > 0 !== wasAlerting) this.beat(true);
+    if (this.anyAlerting() !== this.alerting) this.beat(true);
   }
 
   /**
@@ -98,7 +101,8 @@ export class AuditAlertHeartbeat implements OnApplicationBootstrap, OnModuleDest
       this.timer = null;
       this.beat(false);
     }, heartbeat.intervalMs);
-    const alerting = this.alerting.size > 0;
+    const alerting = this.anyAlerting();
+    this.alerting = alerting;
     const url = alerting ? heartbeat.failUrl : heartbeat.url;
     if (url === null || (this.pinging && !changed)) return;
     this.pinging = true;

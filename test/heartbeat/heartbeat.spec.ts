@@ -134,6 +134,19 @@ describe('heartbeat', () => {
     expect(paths(receiver)).toEqual([PING_PATH, FAIL_PATH, FAIL_PATH, PING_PATH, PING_PATH]);
   });
 
+  it('pings what the monitors say at the beat, even when their status has not been published yet', async () => {
+    const { clock, monitor, receiver } = await boot((r) => ({ url: r.url(PING_PATH), failUrl: r.url(FAIL_PATH) }), {
+      thresholdMs: 0,
+    });
+    await answered(receiver, 1);
+    // The alert and the beat fall on one turn: status$ has not spoken yet.
+    clock.advance(INTERVAL_MS - 1);
+    monitor.recordFailure(STORAGE_ERROR);
+    clock.advance(1);
+    await answered(receiver, 2);
+    expect(paths(receiver)).toEqual([PING_PATH, FAIL_PATH]);
+  });
+
   it('stops pinging while alerting when there is no failUrl', async () => {
     const { clock, monitor, receiver } = await boot((r) => ({ url: r.url(PING_PATH), method: 'POST' }), {
       thresholdMs: 0,
