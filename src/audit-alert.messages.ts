@@ -227,8 +227,20 @@ export const stateFileWritable = (file: string): string => `The audit alert stat
 export const outageResumed = (monitor: string, outageId: string, state: string): string =>
   `Monitor "${monitor}" resumes outage ${outageId} (${state}), left open by an earlier process.`;
 
-export const leftOpenResolved = (channel: string, monitor: string, attempts: number): string =>
-  `${channel} resolved any incident of monitor "${monitor}" left open by an earlier process (${attemptCount(attempts)}).`;
+const incidentKind = (kind: 'outage' | 'capacity'): string => (kind === 'outage' ? 'outage' : 'capacity warning');
 
-export const leftOpenUnresolved = (channel: string, monitor: string, error: string): string =>
-  `${channel} could not resolve an incident of monitor "${monitor}" an earlier process may have left open: ${error}`;
+export const leftOpenResolved = (
+  channel: string,
+  kind: 'outage' | 'capacity',
+  monitor: string,
+  attempts: number,
+): string =>
+  `${channel} resolved any ${incidentKind(kind)} incident of monitor "${monitor}" left open by an earlier process (${attemptCount(attempts)}).`;
+
+export const leftOpenUnresolved = (
+  channel: string,
+  kind: 'outage' | 'capacity',
+  monitor: string,
+  error: string,
+): string =>
+  `${channel} could not resolve an ${incidentKind(kind)} incident of monitor "${monitor}" an earlier process may have left open: ${error}`;

@@ -5,6 +5,7 @@ import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { capacityBadReading, capacityCheckFailed, capacityCheckTimedOut } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions, ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
+import { AuditAlertChannelRegistry } from '../channels/audit-alert-channel.registry.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditStorageCapacityLevel, StorageCapacityEvent } from '../events/audit-alert-event.interface.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
@@ -30,12 +31,18 @@ class CapacityWatch {
   private timer: AuditAlertTimer | null = null;
   private closed = false;
 
+  /**
+   * @param resolveLeftOpen Resolves the capacity incident a process before this
+   * one may have left open; called once, when the first reading is clearly
+   * normal. `null` when no channel can.
+   */
   constructor(
     private readonly monitor: ResolvedMonitorOptions,
     private readonly options: ResolvedCapacityOptions,
     private readonly clock: AuditAlertClock,
     private readonly send: (event: StorageCapacityEvent) => void,
     private readonly logger: AuditAlertLogger,
+    private resolveLeftOpen: (() => void) | null,
   ) {}
 
   start(): void {
@@ -69,6 +76,9 @@ class CapacityWatch {
   }
 
   private record(ratio: number, used: number | null, total: number | null): void {
+    // Below a warning's own way out, as a warning that was open before the start would have ended.
+    if (this.ratio === null && nextCapacityLevel('warning', ratio, this.options) === 'normal') this.resolveLeftOpen?.();
+    this.resolveLeftOpen = null;
     this.ratio = ratio;
     const previous = this.level;
     const level = nextCapacityLevel(previous, ratio, this.options);
@@ -116,12 +126,15 @@ export class AuditCapacityWatcher implements OnApplicationBootstrap, OnModuleDes
     @Inject(AUDIT_ALERT_CLOCK) clock: AuditAlertClock,
     dispatcher: AuditAlertDispatcher,
     metrics: AuditAlertMetrics,
+    channels: AuditAlertChannelRegistry,
   ) {
     const logger = new AuditAlertLogger();
     const send = (event: StorageCapacityEvent): void => void dispatcher.dispatch(event);
     for (const monitor of options.monitors) {
       if (!monitor.capacity) continue;
-      const watch = new CapacityWatch(monitor, monitor.capacity, clock, send, logger);
+      // Capacity is kept nowhere across a restart: a warning's incident is found again by monitor, in every mode.
+      const resolve = (): void => dispatcher.track(channels.resolveLeftOpen(monitor.name, 'capacity'));
+      const watch = new CapacityWatch(monitor, monitor.capacity, clock, send, logger, monitor.enabled ? resolve : null);
       metrics.observeCapacity(monitor.name, () => watch.ratio);
       this.watches.push(watch);
     }

@@ -9,7 +9,7 @@ import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
 import type { HttpChannel } from './http.channel.js';
-import { PagerDutyChannel } from './pagerduty.channel.js';
+import { PagerDutyChannel, type PagerDutyIncidentKind } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
 import { TeamsChannel } from './teams.channel.js';
 import { WebhookChannel } from './webhook.channel.js';
@@ -60,25 +60,25 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
     }
   }
 
-  /** Whether some channel can resolve an incident of `monitor` that a process before this one left open. */
-  resolvesLeftOpen(monitor: string): boolean {
-    return this.pagerDuty.some((channel) => channel.resolvesLeftOpen(monitor));
+  /** Whether some channel can resolve the `kind` of incident of `monitor` that a process before this one left open. */
+  resolvesLeftOpen(monitor: string, kind: PagerDutyIncidentKind): boolean {
+    return this.pagerDuty.some((channel) => channel.resolvesLeftOpen(monitor, kind));
   }
 
   /**
-   * Resolves, through every channel that can, the incident of `monitor` that a
+   * Resolves, through every channel that can, the `kind` of incident of `monitor` that a
    * process before this one may have left open; a receiver that has none open
    * ignores it. Never rejects: a failure is logged.
    */
-  async resolveLeftOpen(monitor: string): Promise<void> {
-    const channels = this.pagerDuty.filter((channel) => channel.resolvesLeftOpen(monitor));
+  async resolveLeftOpen(monitor: string, kind: PagerDutyIncidentKind): Promise<void> {
+    const channels = this.pagerDuty.filter((channel) => channel.resolvesLeftOpen(monitor, kind));
     await Promise.all(
       channels.map(async (channel) => {
         try {
-          const attempts = await channel.resolveLeftOpen(this.options.serviceName, monitor);
-          this.logger.log(leftOpenResolved(channel.label, monitor, attempts));
+          const attempts = await channel.resolveLeftOpen(this.options.serviceName, monitor, kind);
+          this.logger.log(leftOpenResolved(channel.label, kind, monitor, attempts));
         } catch (error) {
-          this.logger.warn(leftOpenUnresolved(channel.label, monitor, errorText(error)));
+          this.logger.warn(leftOpenUnresolved(channel.label, kind, monitor, errorText(error)));
         }
       }),
     );

@@ -43,24 +43,34 @@ const OUTAGE_EVENTS: ReadonlySet<string> = new Set([
   AuditAlertEvents.StorageRecovered,
 ]);
 
+/** What a process can leave open in PagerDuty for a monitor: an outage's incident, or a capacity warning's. */
+export type PagerDutyIncidentKind = 'outage' | 'capacity';
+
 /**
- * The key of the incident of every outage of one monitor, which a process can
- * compute without knowing the outage: what lets it resolve an incident a
- * process before it left open.
+ * The key of the incident of every outage (or every capacity episode) of one
+ * monitor, which a process can compute without knowing the outage: what lets
+ * it resolve an incident a process before it left open.
  */
-export function pagerDutyMonitorKey(serviceName: string, monitor: string): string {
-  return `audit-storage:${serviceName}:${monitor}`.slice(0, MAX_DEDUP_KEY);
+export function pagerDutyMonitorKey(serviceName: string, monitor: string, kind: PagerDutyIncidentKind): string {
+  return `${kind === 'outage' ? 'audit-storage' : 'audit-capacity'}:${serviceName}:${monitor}`.slice(0, MAX_DEDUP_KEY);
 }
 
 /**
  * One key per outage, so every repeat attaches to the incident the first alert
  * opened and the recovery resolves it; a test has a key of its own, so it can
  * never touch an outage's incident. The id is kept whole: a long service name
- * is what gets cut.
+ * is what gets cut. Capacity warnings share one key per monitor: every replica
+ * measures the same storage, and a restarted process resumes the incident
+ * (or resolves it) without knowing the episode.
  * @param keyPerMonitor The outage's events take the monitor's key instead ({@link pagerDutyMonitorKey}).
  */
 export function pagerDutyDedupKey(event: AuditAlertEvent, keyPerMonitor = false): string {
-  if (keyPerMonitor && OUTAGE_EVENTS.has(event.type)) return pagerDutyMonitorKey(event.serviceName, event.monitor);
+  if (event.type === AuditAlertEvents.StorageCapacity) {
+    return pagerDutyMonitorKey(event.serviceName, event.monitor, 'capacity');
+  }
+  if (keyPerMonitor && OUTAGE_EVENTS.has(event.type)) {
+    return pagerDutyMonitorKey(event.serviceName, event.monitor, 'outage');
+  }
   const kind = isAlertTestEvent(event) ? 'audit-alert-test' : 'audit-storage';
   const id = eventKeyOf(event);
   const prefix = `${kind}:${event.serviceName}:${event.monitor}:`;
@@ -192,28 +202,30 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
   }
 
   /**
-   * Whether {@link resolveLeftOpen} may be sent for `monitor`: this channel
-   * keys incidents by monitor, sends that monitor's recoveries, and its
-   * receiver ignores a resolve of an incident that is not open.
+   * Whether {@link resolveLeftOpen} may be sent for the `kind` of incident of
+   * `monitor`: this channel sends that monitor's events that end such an
+   * incident, and keys it by monitor (capacity warnings always are; outages
+   * where no store remembers them). PagerDuty ignores a resolve of an incident
+   * that is not open.
    */
-  resolvesLeftOpen(monitor: string): boolean {
+  resolvesLeftOpen(monitor: string, kind: PagerDutyIncidentKind): boolean {
     const { monitors, events } = this.options;
-    return (
-      this.keyPerMonitor &&
-      (monitors === null || monitors.has(monitor)) &&
-      events.includes(AuditAlertEvents.StorageRecovered)
-    );
+    if (monitors !== null && !monitors.has(monitor)) return false;
+    return kind === 'capacity'
+      ? events.includes(AuditAlertEvents.StorageCapacity)
+      : this.keyPerMonitor && events.includes(AuditAlertEvents.StorageRecovered);
   }
 
   /**
-   * Resolves the incident of `monitor` that a process before this one may have
-   * left open, in order with this monitor's other events.
+   * Resolves the `kind` of incident of `monitor` that a process before this
+   * one may have left open, in order with the other events of its key.
    * @returns How many attempts it took.
    */
-  resolveLeftOpen(serviceName: string, monitor: string): Promise<number> {
-    const key = pagerDutyMonitorKey(serviceName, monitor);
+  resolveLeftOpen(serviceName: string, monitor: string, kind: PagerDutyIncidentKind): Promise<number> {
+    const key = pagerDutyMonitorKey(serviceName, monitor, kind);
     const body: PagerDutyResolve = { routing_key: this.options.routingKey, event_action: 'resolve', dedup_key: key };
-    return this.inOrder(key, () => this.post(AuditAlertEvents.StorageRecovered, [body]));
+    const eventType = kind === 'outage' ? AuditAlertEvents.StorageRecovered : AuditAlertEvents.StorageCapacity;
+    return this.inOrder(key, () => this.post(eventType, [body]));
   }
 
   protected override orderKey(event: AuditAlertEvent): string {

@@ -157,8 +157,8 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     for (const [name, monitor] of this.monitors) {
       const resolves = keyless && this.options.monitors.some((m) => m.name === name && m.notifyRecovery);
       monitor.start(
-        resolves && this.channels.resolvesLeftOpen(name)
-          ? () => this.dispatcher.track(this.channels.resolveLeftOpen(name))
+        resolves && this.channels.resolvesLeftOpen(name, 'outage')
+          ? () => this.dispatcher.track(this.channels.resolveLeftOpen(name, 'outage'))
           : null,
       );
     }

@@ -228,6 +228,45 @@ describe('capacity warnings (AU-5(1))', () => {
     }
   });
 
+  it('keeps one PagerDuty incident per monitor, which a restarted process resolves when its first reading is clearly normal', async () => {
+    const pagerduty = await HttpReceiver.start();
+    pagerduty.fallback = { status: 202 };
+    const key = 'audit-capacity:ledger-api:default';
+    const channels: AuditAlertModuleOptions['channels'] = [
+      { type: 'pagerduty', routingKey: 'R0UTINGKEY0000000000000000000000', url: pagerduty.url('/v2/enqueue') },
+    ];
+    const usage = dial(0.8);
+    try {
+      // A warning, then the process goes away with the incident open.
+      const first = await boot({ check: usage.check, intervalMs: INTERVAL_MS }, { channels });
+      await pagerduty.waitForRequests(1);
+      await first.app.close();
+      // Started again within the margin of the warning: nothing is clearly over, nothing is resolved.
+      usage.state.value = 0.72;
+      const second = await boot({ check: usage.check, intervalMs: INTERVAL_MS }, { channels });
+      await second.app.close();
+      // Started again well under it: the incident left open is resolved, once.
+      usage.state.value = 0.5;
+      running = await boot({ check: usage.check, intervalMs: INTERVAL_MS }, { channels });
+      await pagerduty.waitForRequests(2);
+      await running.tick();
+      await flush(10);
+      const pages = pagerduty.bodies() as { event_action: string; dedup_key: string }[];
+      expect(pages.map((p) => [p.event_action, p.dedup_key])).toEqual([
+        ['trigger', key],
+        ['resolve', key],
+      ]);
+      expect(running.events).toEqual([]);
+      expect(running.logger.of('log')).toContainEqual(
+        expect.stringContaining('resolved any capacity warning incident of monitor "default" left open'),
+      );
+    } finally {
+      await running?.app.close();
+      running = undefined;
+      await pagerduty.close();
+    }
+  });
+
   it.each<[string, unknown, string]>([
     ['capacity', 0.75, 'capacity": received 0.75; expected an object'],
     ['capacity.check', undefined, 'capacity.check": received undefined; expected a function'],

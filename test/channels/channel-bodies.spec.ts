@@ -131,6 +131,8 @@ describe('the capacity event on each channel', () => {
       event_action: 'resolve',
       dedup_key: trigger.dedup_key,
     });
+    // One incident per monitor, whatever the episode: every replica and every restart finds it again.
+    expect(trigger.dedup_key).toBe('audit-capacity:billing-api:default');
   });
 });
 

@@ -73,7 +73,7 @@ describe('an incident a process before this one left open, without a store', () 
     expect([r.webhook.requests, r.slack.requests]).toEqual([[], []]);
     expect(logger.of('log')).toEqual([
       expect.stringMatching(
-        /^PagerDuty channel \(http:\/\/127\.0\.0\.1:\d+\) resolved any incident of monitor "default" left open by an earlier process \(1 attempt\)\.$/,
+        /^PagerDuty channel \(http:\/\/127\.0\.0\.1:\d+\) resolved any outage incident of monitor "default" left open by an earlier process \(1 attempt\)\.$/,
       ),
     ]);
   });
@@ -132,7 +132,7 @@ describe('an incident a process before this one left open, without a store', () 
     await quietly();
     expect(other.logger.of('warn')).toEqual([
       expect.stringContaining(
-        'could not resolve an incident of monitor "default" an earlier process may have left open:',
+        'could not resolve an outage incident of monitor "default" an earlier process may have left open:',
       ),
     ]);
     expect(logger.of('warn')).toEqual([expect.stringContaining('503')]);
