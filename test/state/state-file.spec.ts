@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { AuditAlertConfigError, type AuditAlertModuleOptions } from '../../src/index.js';
 import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import { type BootedApp, ChannelApps } from '../channels/support/channel-app.js';
-import type { HttpReceiver } from '../channels/support/http-receiver.js';
+import { type HttpReceiver, waitFor } from '../channels/support/http-receiver.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
 
 /*
@@ -71,22 +71,18 @@ type StateFile = { serviceName: string; monitors: Record<string, Record<string, 
 
 /** What the file holds once `expected` holds of it: writes are on real disks, which take their time. */
 async function saved(expected: (content: StateFile) => boolean = () => true): Promise<StateFile> {
-  let content: StateFile | null = null;
-  await waitFor(() => content !== null && expected(content), `the state file to match (${JSON.stringify(content)})`);
-  return content!;
-
-  async function waitFor(condition: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 2_000;
-    for (;;) {
-      try {
-        content = JSON.parse(await readFile(file, 'utf8')) as StateFile;
-      } catch {
-        content = null;
-      }
-      if (condition()) return;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    let content: StateFile | null;
+    try {
+      content = JSON.parse(await readFile(file, 'utf8')) as StateFile;
+    } catch {
+      content = null;
     }
+    if (content !== null && expected(content)) return content;
+    if (Date.now() > deadline)
+      throw new Error(`Timed out waiting for the state file to match (${JSON.stringify(content)})`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
@@ -284,7 +280,11 @@ describe('the state file', () => {
     booted.monitor.recordSuccess();
     await webhook.waitForRequests(2);
     await saved((content) => Object.keys(content.monitors).length === 0);
-    expect(booted.logger.of('log')).toContain(`The audit alert state file ${file} is written again.`);
+    // Logged once the write is durable: after the rename the directory is fsync'd still.
+    await waitFor(
+      () => booted.logger.of('log').includes(`The audit alert state file ${file} is written again.`),
+      'the line saying the file is written again',
+    );
   });
 
   it.each([
