@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditAlertModuleOptions } from '../../src/index.js';
 import { ChannelApps } from '../channels/support/channel-app.js';
-import type { HttpReceiver } from '../channels/support/http-receiver.js';
+import { type HttpReceiver, waitFor } from '../channels/support/http-receiver.js';
 import { flush } from '../support/manual-clock.js';
 
 /*
@@ -121,8 +121,11 @@ describe('an incident a process before this one left open, without a store', () 
     const { monitor, clock, logger } = await apps.boot(options(r, {}, { retries: 1, backoffMs: 1_000 }));
     monitor.recordSuccess();
     await r.pagerduty.waitForRequests(1);
-    clock.advance(1_000);
-    await r.pagerduty.waitForRequests(2);
+    // The backoff is armed once the 503 has come back: time moves on until the retry has gone out.
+    await waitFor(() => {
+      clock.advance(1_000);
+      return r.pagerduty.requests.length >= 2;
+    }, 'the retry');
     expect(new Set(r.pagerduty.requests.map((request) => request.body)).size).toBe(1);
 
     r.pagerduty.reply({ status: 400 });
