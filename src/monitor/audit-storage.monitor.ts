@@ -54,6 +54,10 @@ export class AuditStorageMonitor {
   private probing: Promise<void> | null = null;
   private started = false;
   private closed = false;
+  /** Events dispatched whose deliveries have not all settled; the state file waits for them. */
+  private undelivered = 0;
+  /** A change of state the state file has yet to get, once those deliveries settle. */
+  private persistPending = false;
   /** Resolves what a process before this one may have left open, on the first success while healthy; then `null`. */
   private resolveLeftOpen: (() => void) | null = null;
   // Made once: track() is on the write path of every audit record.
@@ -305,11 +309,15 @@ export class AuditStorageMonitor {
       event = this.spool.outageEnded(event);
     }
     if (this.cluster === null) {
-      if (event) this.dispatcher.dispatch(event);
+      if (event) {
+        const delivered = this.dispatcher.dispatch(event);
+        // Kept once delivered: a process killed before then sends it again after its restart, never not at all.
+        if (this.stateFile !== null) this.persistOnceDelivered(delivered);
+      }
     } else if (event !== null || after !== before) {
       this.cluster.settle(before, this.tracker, event);
     }
-    if (event !== null || after !== before) this.stateFile?.changed();
+    if (this.stateFile !== null && (event !== null || after !== before)) this.persist();
     // Its own recovery resolves the incident by monitor: an earlier process's, if it was still open, included.
     if (event?.type === AuditAlertEvents.StorageRecovered) this.resolveLeftOpen = null;
     this.armDueTimer();
@@ -319,6 +327,22 @@ export class AuditStorageMonitor {
       this.scheduleProbe();
     }
     if (after !== before) this.statusPublisher.publish(() => this.getStatus());
+  }
+
+  /** Writes the state file now, or once the events dispatched so far are delivered. */
+  private persist(): void {
+    if (this.undelivered > 0) this.persistPending = true;
+    else this.stateFile?.changed();
+  }
+
+  private persistOnceDelivered(delivered: Promise<void>): void {
+    this.undelivered += 1;
+    void delivered.finally(() => {
+      this.undelivered -= 1;
+      if (this.undelivered > 0 || !this.persistPending) return;
+      this.persistPending = false;
+      this.stateFile?.changed();
+    });
   }
 
   /** Keeps one timer armed for the next thing time alone makes due (threshold, hold, end of a degraded period). */

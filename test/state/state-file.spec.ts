@@ -183,6 +183,32 @@ describe('the state file', () => {
     expect(events()[2]).toMatchObject({ outageId: nextId, unreachableDurationMs: 8_000, consecutiveFailures: 1 });
   });
 
+  it('records an alert only once it is delivered: a process killed before then has the next one send it again', async () => {
+    webhook.reply('hang');
+    const first = await apps.boot(options());
+    first.monitor.recordFailure(new Error('refused'));
+    const outageId = first.monitor.getStatus().outageId;
+    await saved(openOutage(outageId, 'failing'));
+    first.clock.advance(5_000);
+    await pagerduty.waitForRequests(1);
+    await webhook.waitForRequests(1);
+    // The webhook has not answered: the file still says the outage was never alerted on.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect((await saved()).monitors.default).toMatchObject({ outageId, state: 'failing', unreachableOccurrence: 0 });
+
+    // The process dies there; the next one sends the alert again, under the same id and occurrence.
+    const clock = new ManualClock();
+    clock.stall(first.clock.wallNow() - clock.wallNow() + 1_000);
+    const second = await apps.boot(options(), {}, clock);
+    second.clock.advance(0);
+    await pagerduty.waitForRequests(2);
+    const pages = pagerduty.bodies() as Page[];
+    expect(pages.map((p) => [p.event_action, p.dedup_key, p.payload?.custom_details.occurrence])).toEqual([
+      ['trigger', `audit-storage:${SERVICE}:default:${outageId}`, 1],
+      ['trigger', `audit-storage:${SERVICE}:default:${outageId}`, 1],
+    ]);
+  });
+
   it('forgets an outage never alerted on whose last failure is older than the open-outage TTL', async () => {
     const first = await apps.boot(options());
     first.monitor.recordFailure(new Error('refused'));
