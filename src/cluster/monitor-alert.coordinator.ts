@@ -12,7 +12,13 @@ import type { AuditStorageState } from '../monitor/audit-storage-status.interfac
 import type { FailureTracker } from '../monitor/failure-tracker.js';
 import { openOutageTtlMs } from '../monitor/open-outage-ttl.util.js';
 import type { RedisAlertCoordinator } from './redis-alert.coordinator.js';
-import { CONFIRM_SCRIPT, OPEN_OUTAGE_SCRIPT, RECOVER_SCRIPT, RESOLVE_AND_CLAIM_SCRIPT } from './redis-alert.scripts.js';
+import {
+  ALERT_SETTLED_SCRIPT,
+  CONFIRM_SCRIPT,
+  OPEN_OUTAGE_SCRIPT,
+  RECOVER_SCRIPT,
+  RESOLVE_AND_CLAIM_SCRIPT,
+} from './redis-alert.scripts.js';
 
 /**
  * What a monitor consults, in place of sending, when alerts are coordinated
@@ -55,6 +61,9 @@ interface ReplicaOutage {
 
 /** Whether the cluster alerted for an outage, and announced its end, is kept this long at least. */
 const MIN_RECORD_TTL_MS = 24 * 60 * 60 * 1_000;
+
+/** How often a recovery waiting for its outage's last alert to be confirmed asks Redis again. */
+const SETTLED_POLL_MS = 100;
 
 /** How RESOLVE_AND_CLAIM_SCRIPT reads its claim argument. */
 const CLAIM_MODES = { none: '0', claim: '1', takeOver: '2' } as const;
@@ -257,14 +266,58 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
       // A healthy replica learns again whether to resolve once Redis answers.
       return;
     }
-    const [announce, first, failures, otherId, otherFirst, otherFailures] = Array.isArray(reply) ? reply : [];
+    const [announce, first, failures, otherId, otherFirst, otherFailures, until, otherUntil] = Array.isArray(reply)
+      ? reply
+      : [];
     if (outage) {
       const own = event ? { ...event, outageId: outage.clusterId } : this.recovered(outage.clusterId, first, failures);
-      if (announce === 1) this.announce(own);
+      if (announce === 1) this.announceAfterAlert(own, outage.clusterId, until);
       else if (own) this.redis.leftToOthers(AuditAlertEvents.StorageRecovered, this.monitor.name, outage.clusterId);
     }
-    if (typeof otherId === 'string' && otherId !== '')
-      this.announce(this.recovered(otherId, otherFirst, otherFailures));
+    if (typeof otherId === 'string' && otherId !== '') {
+      this.announceAfterAlert(this.recovered(otherId, otherFirst, otherFailures), otherId, otherUntil);
+    }
+  }
+
+  /**
+   * Announces a recovery, once the last alert of its outage is settled when
+   * another replica still holds an unconfirmed claim on it (until `until`):
+   * a resolve overtaking its trigger at PagerDuty would leave the incident
+   * open. Off the queue, so the wait (a lease at most) holds nothing else back.
+   */
+  private announceAfterAlert(event: StorageRecoveredEvent | null, outageId: string, until: unknown): void {
+    if (event === null) return;
+    if (typeof until !== 'number' || until <= 0) {
+      this.announce(event);
+      return;
+    }
+    this.dispatcher.track(this.alertSettled(outageId, until).then(() => this.announce(event)));
+  }
+
+  /** Resolves once the last alert of `outageId` is confirmed or its lease (ending at `until`) has run out. */
+  private alertSettled(outageId: string, until: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = async (): Promise<void> => {
+        let leaseEnd: number;
+        try {
+          const reply = await this.redis.eval(ALERT_SETTLED_SCRIPT, this.keys, [
+            outageId,
+            String(this.clock.wallNow()),
+          ]);
+          leaseEnd = typeof reply === 'number' ? reply : 0;
+        } catch {
+          // Logged by the coordinator: without Redis, the lease is what is known.
+          leaseEnd = until > this.clock.wallNow() ? until : 0;
+        }
+        if (leaseEnd === 0 || this.closed) resolve();
+        else
+          this.clock.setTimer(
+            () => void check(),
+            Math.max(1, Math.min(SETTLED_POLL_MS, leaseEnd - this.clock.wallNow() + 1)),
+          );
+      };
+      void check();
+    });
   }
 
   private announce(event: StorageRecoveredEvent | null): void {

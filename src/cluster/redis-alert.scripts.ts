@@ -132,8 +132,10 @@ return 1
  * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
  * ARGV: [1] id ('' for none of this replica's own), [2] '1' this replica sent an alert for it,
  * [3] replica id, [4] record TTL ms, [5] wall-clock now ms.
- * Returns `{ announce, first, failures, otherId, otherFirst, otherFailures }`: announce 1 when
- * this replica announces the recovery of its outage; otherId '' unless it also announces that one.
+ * Returns `{ announce, first, failures, otherId, otherFirst, otherFailures, until, otherUntil }`:
+ * announce 1 when this replica announces the recovery of its outage; otherId '' unless it also
+ * announces that one; until (otherUntil) > 0 when that outage's last alert is claimed and not yet
+ * confirmed, until when the claim holds: its recovery must not overtake it downstream.
  */
 export const RECOVER_SCRIPT = `${RECORDS}
 local now = tonumber(ARGV[5])
@@ -148,15 +150,19 @@ local function finish(id, sent)
   end
   if redis.call('GET', KEYS[1]) == id then redis.call('DEL', KEYS[1]) end
   if known or announce == 1 then save(id, record, now) end
-  return announce, record.first or 0, record.failures or 0
+  local pending = 0
+  if (record.occ or 0) > 0 and record.confirmed ~= record.occ and (record['until'] or 0) > now then
+    pending = record['until']
+  end
+  return announce, record.first or 0, record.failures or 0, pending
 end
-local announce, first, failures = 0, 0, 0
-if ARGV[1] ~= '' then announce, first, failures = finish(ARGV[1], ARGV[2] == '1') end
-local otherId, otherFirst, otherFailures = '', 0, 0
+local announce, first, failures, pending = 0, 0, 0, 0
+if ARGV[1] ~= '' then announce, first, failures, pending = finish(ARGV[1], ARGV[2] == '1') end
+local otherId, otherFirst, otherFailures, otherPending = '', 0, 0, 0
 local current = redis.call('GET', KEYS[1])
 if current then
   local other
-  other, otherFirst, otherFailures = finish(current, false)
+  other, otherFirst, otherFailures, otherPending = finish(current, false)
   if other == 1 then otherId = current end
 end
 -- Records outlive their outage by the record TTL, whatever the traffic keeps the hash alive.
@@ -166,7 +172,23 @@ for i = 1, #all, 2 do
   if now - at > tonumber(ARGV[4]) then redis.call('HDEL', KEYS[2], all[i]) end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
-return {announce, first, failures, otherId, otherFirst, otherFailures}
+return {announce, first, failures, otherId, otherFirst, otherFailures, pending, otherPending}
+`;
+
+/**
+ * Whether the last alert of an outage is settled: confirmed by its claimer,
+ * or its claim's lease has run out (the claimer died, or gave up).
+ *
+ * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
+ * ARGV: [1] id, [2] wall-clock now ms.
+ * Returns 0 when settled (or the record is gone), else when the claim's lease ends.
+ */
+export const ALERT_SETTLED_SCRIPT = `${RECORDS}
+local record = load(ARGV[1])
+if record == nil or (record.occ or 0) == 0 or record.confirmed == record.occ then return 0 end
+local leaseEnd = record['until'] or 0
+if leaseEnd <= tonumber(ARGV[2]) then return 0 end
+return leaseEnd
 `;
 
 /**

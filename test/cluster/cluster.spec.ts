@@ -452,6 +452,36 @@ describe('alerts coordinated across replicas through Redis', () => {
     expect(sent(UNREACHABLE)[1]!.outageId).not.toBe(outageId);
   });
 
+  it('holds a recovery back until the alert another replica claimed is confirmed, so a resolve never overtakes its trigger', async () => {
+    const hookTimeoutMs = 60_000;
+    const all = await startReplicas(2, { stalling: true, hookTimeoutMs, cluster: { timeoutMs: 500 } });
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('2 decisions', () => decisions(UNREACHABLE) === 2);
+    const claimer = all.find((r) => r.app.get(StallingHook) === StallingHook.stalled)!;
+    const other = all.find((r) => r !== claimer)!;
+    try {
+      // The other replica sees the storage back while the claimer's delivery is still under way.
+      recoverAll([other]);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      other.clock.advance(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(sent(RECOVERED)).toHaveLength(0);
+
+      // The claim's lease runs out (the claimer died or gave up): the recovery goes out then.
+      other.clock.advance(hookTimeoutMs + 500);
+      // Redis is asked again every 100 ms of the replica's clock, and answers in real time.
+      await until('the recovery', () => {
+        other.clock.advance(100);
+        return sent(RECOVERED).length === 1;
+      });
+      expect(sent(RECOVERED)[0]!.outageId).toBe(sent(UNREACHABLE)[0]!.outageId);
+    } finally {
+      // The hung claimer's hook is abandoned once its clock moves again, so it can shut down.
+      claimer.clock.advance(hookTimeoutMs);
+    }
+  });
+
   it('sends the alert from another replica when the claimer never confirms its delivery within the lease', async () => {
     const hookTimeoutMs = 60_000;
     const all = await startReplicas(3, { stalling: true, hookTimeoutMs, cluster: { timeoutMs: 500 } });
