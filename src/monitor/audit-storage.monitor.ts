@@ -58,6 +58,12 @@ export class AuditStorageMonitor {
   private undelivered = 0;
   /** A change of state the state file has yet to get, once those deliveries settle. */
   private persistPending = false;
+  /**
+   * What the state file gets: the outage as of the last change whose events were
+   * all delivered. Taken at the change, since the write comes later and the
+   * outage may have moved on (an alert raised, not yet delivered) by then.
+   */
+  private kept: OutageSnapshot | null = null;
   /** Resolves what a process before this one may have left open, on the first success while healthy; then `null`. */
   private resolveLeftOpen: (() => void) | null = null;
   // Made once: track() is on the write path of every audit record.
@@ -85,7 +91,7 @@ export class AuditStorageMonitor {
     this.name = options.name;
     this.probe = options.probe;
     this.tracker = new FailureTracker({ ...options, monitor: options.name }, clock);
-    stateFile?.register(options.name, () => this.tracker.snapshot());
+    stateFile?.register(options.name, () => this.kept);
     this.writes =
       options.writeTimeoutMs === false
         ? null
@@ -207,6 +213,7 @@ export class AuditStorageMonitor {
    */
   resume(saved: OutageSnapshot): boolean {
     if (!this.tracker.restore(saved)) return false;
+    this.kept = this.tracker.snapshot();
     // What fell due while no process ran (a threshold) is sent at once.
     this.armDueTimer();
     this.statusPublisher.publish(() => this.getStatus());
@@ -332,7 +339,12 @@ export class AuditStorageMonitor {
   /** Writes the state file now, or once the events dispatched so far are delivered. */
   private persist(): void {
     if (this.undelivered > 0) this.persistPending = true;
-    else this.stateFile?.changed();
+    else this.keep();
+  }
+
+  private keep(): void {
+    this.kept = this.tracker.snapshot();
+    this.stateFile?.changed();
   }
 
   private persistOnceDelivered(delivered: Promise<void>): void {
@@ -341,7 +353,7 @@ export class AuditStorageMonitor {
       this.undelivered -= 1;
       if (this.undelivered > 0 || !this.persistPending) return;
       this.persistPending = false;
-      this.stateFile?.changed();
+      this.keep();
     });
   }
 

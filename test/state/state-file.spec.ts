@@ -188,7 +188,7 @@ describe('the state file', () => {
     const first = await apps.boot(options());
     first.monitor.recordFailure(new Error('refused'));
     const outageId = first.monitor.getStatus().outageId;
-    await saved(openOutage(outageId, 'failing'));
+    // The alert comes before the file is written for the failure: that write must not carry it.
     first.clock.advance(5_000);
     await pagerduty.waitForRequests(1);
     await webhook.waitForRequests(1);
