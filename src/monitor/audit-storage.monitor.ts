@@ -351,7 +351,8 @@ export class AuditStorageMonitor {
     this.undelivered += 1;
     void delivered.finally(() => {
       this.undelivered -= 1;
-      if (this.undelivered > 0 || !this.persistPending) return;
+      // Shut down meanwhile: the file keeps the state from before the event, which the next process sends again.
+      if (this.undelivered > 0 || !this.persistPending || this.closed) return;
       this.persistPending = false;
       this.keep();
     });

@@ -139,7 +139,13 @@ describe('an application killed and restarted mid-outage, against a real Postgre
     'with Redis (cluster): one trigger, one resolve, one outageId across both processes',
     async () => {
       await redis.cli('FLUSHALL');
-      const { first, second } = await outageThroughKill({ REDIS_URL: redis.url }, async () => undefined);
+      // As the file above: the kill comes once Redis holds the alert as delivered (confirmed by its claimer).
+      const { first, second } = await outageThroughKill({ REDIS_URL: redis.url }, () =>
+        until('Redis to record the alert as delivered', async () => {
+          const records = (await redis.cli('HVALS', 'audit-alert:{ledger-api:default}:outages')).trim();
+          return records !== '' && (JSON.parse(records.split('\n')[0]!) as { confirmed?: number }).confirmed === 1;
+        }),
+      );
       expectOneOutageOneIncident(first, second);
     },
     TEST_TIMEOUT_MS,
