@@ -879,3 +879,102 @@ export async function benchClusterHotPath() {
     rows: [...measured.off.success, ...measured.on.success, ...measured.off.failure, ...measured.on.failure],
   };
 }
+
+/** Commands Redis has processed so far, by name, leaving out the bench's own INFO. */
+async function commandCounts(client) {
+  const counts = {};
+  for (const [, name, calls] of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (name !== 'info') counts[name] = Number(calls);
+  }
+  return counts;
+}
+
+function commandDelta(before, after) {
+  const delta = {};
+  for (const [name, calls] of Object.entries(after)) {
+    const added = calls - (before[name] ?? 0);
+    if (added > 0) delta[name] = added;
+  }
+  return delta;
+}
+
+/** Waits until Redis has processed no command for `quietMs`: every replica has decided. */
+async function settledRedis(client, quietMs = 300) {
+  let last = -1;
+  for (;;) {
+    const total = Object.values(await commandCounts(client)).reduce((sum, calls) => sum + calls, 0);
+    if (total === last) return;
+    last = total;
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+  }
+}
+
+/** 10. The load on Redis of many replicas through one outage, counted from INFO commandstats. */
+export async function benchClusterLoad({ replicas = 50, windows = 3, cooldownMs = 1_000 } = {}) {
+  const title = '10. Cluster coordination: the load on Redis';
+  const server = await startBenchRedis();
+  if (server === null) return skippedSection(title);
+  const client = new Redis(server.url);
+  const apps = [];
+  const alerts = [];
+  try {
+    const hook = hookClass('LoadCountingHook', (event) => void alerts.push(event.type));
+    const phases = [];
+    const measurePhase = async (name, run) => {
+      const before = await commandCounts(client);
+      await run();
+      await settledRedis(client);
+      phases.push({ name, delta: commandDelta(before, await commandCounts(client)) });
+    };
+    const monitors = [];
+    await measurePhase('start (connect, open outages, silences)', async () => {
+      for (let i = 0; i < replicas; i += 1) {
+        const { app, monitor } = await bootMonitor({
+          options: { thresholdMs: 0, cooldownMs, cluster: { redis: server.url, replicaId: `replica-${i}` } },
+          hooks: [hook],
+        });
+        apps.push(app);
+        monitors.push(monitor);
+      }
+    });
+    await measurePhase(`one outage: ${windows} cooldown windows of failures, then the recovery`, async () => {
+      for (let window = 0; window < windows; window += 1) {
+        if (window > 0) await new Promise((resolve) => setTimeout(resolve, cooldownMs + 50));
+        for (const monitor of monitors) monitor.recordFailure(STORAGE_ERROR);
+        await settledRedis(client);
+      }
+      for (const monitor of monitors) monitor.recordSuccess();
+    });
+    await measurePhase('100 successes per replica while healthy', async () => {
+      for (let n = 0; n < 100; n += 1) for (const monitor of monitors) monitor.recordSuccess();
+    });
+    const sent = (type) => alerts.filter((t) => t === type).length;
+    const describe = (delta) =>
+      Object.entries(delta)
+        .sort(([, a], [, b]) => b - a)
+        .map(([name, calls]) => `${name} ${calls}`)
+        .join(', ') || '—';
+    const total = (delta) => Object.values(delta).reduce((sum, calls) => sum + calls, 0);
+    return {
+      title,
+      description:
+        `${replicas} replicas (Nest application contexts in one process, each with its own module, ioredis ` +
+        `connection and \`replicaId\`) on one redis-server 7 started by the bench; \`thresholdMs: 0\`, ` +
+        `\`cooldownMs: ${cooldownMs}\`. Every replica fails in each of ${windows} cooldown windows, then succeeds: ` +
+        `${sent('audit.storage.unreachable')} unreachable alerts and ${sent('audit.storage.recovered')} recovery ` +
+        "were sent in all. Commands are counted from INFO commandstats (the bench's own INFO left out): each " +
+        '`eval` is one round trip of a replica, and the commands after it are the ones those scripts ran inside Redis.',
+      headers: ['phase', 'commands', 'per replica', 'by command'],
+      rows: phases.map(({ name, delta }) => [
+        name,
+        String(total(delta)),
+        (total(delta) / replicas).toFixed(1),
+        describe(delta),
+      ]),
+    };
+  } finally {
+    for (const app of apps) await app.close();
+    client.disconnect();
+    await server.stop();
+  }
+}

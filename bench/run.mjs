@@ -8,6 +8,7 @@ import { cpus } from 'node:os';
 import {
   benchAlertingCallLatency,
   benchClusterHotPath,
+  benchClusterLoad,
   benchClusterTransition,
   benchEventCopy,
   benchHookLatency,
@@ -34,6 +35,7 @@ const BENCHMARKS = [
   benchMetricsOverhead,
   benchClusterTransition,
   benchClusterHotPath,
+  benchClusterLoad,
 ];
 
 if (typeof globalThis.gc !== 'function') {

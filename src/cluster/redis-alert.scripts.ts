@@ -134,8 +134,8 @@ return 1
  * [3] replica id, [4] record TTL ms, [5] wall-clock now ms.
  * Returns `{ announce, first, failures, otherId, otherFirst, otherFailures, until, otherUntil }`:
  * announce 1 when this replica announces the recovery of its outage; otherId '' unless it also
- * announces that one; until (otherUntil) > 0 when that outage's last alert is claimed and not yet
- * confirmed, until when the claim holds: its recovery must not overtake it downstream.
+ * announces that one; until (otherUntil) > 0 when that outage's last alert is claimed by another
+ * replica and not yet confirmed, until when the claim holds: its recovery must not overtake it downstream.
  */
 export const RECOVER_SCRIPT = `${RECORDS}
 local now = tonumber(ARGV[5])
@@ -151,7 +151,8 @@ local function finish(id, sent)
   if redis.call('GET', KEYS[1]) == id then redis.call('DEL', KEYS[1]) end
   if known or announce == 1 then save(id, record, now) end
   local pending = 0
-  if (record.occ or 0) > 0 and record.confirmed ~= record.occ and (record['until'] or 0) > now then
+  -- A replica's own alert needs no wait: its channels send one outage's events in order.
+  if (record.occ or 0) > 0 and record.confirmed ~= record.occ and (record['until'] or 0) > now and record.by ~= ARGV[3] then
     pending = record['until']
   end
   return announce, record.first or 0, record.failures or 0, pending
