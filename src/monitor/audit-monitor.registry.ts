@@ -172,6 +172,6 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
 
   /** @internal Closes the Redis connection the module opened, once deliveries have drained; finishes writing the state file. */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.cluster?.close(), this.stateFile?.flush()]);
+    await Promise.all([this.cluster?.close(), this.stateFile?.close()]);
   }
 }

@@ -351,8 +351,7 @@ export class AuditStorageMonitor {
     this.undelivered += 1;
     void delivered.finally(() => {
       this.undelivered -= 1;
-      // Shut down meanwhile: the file keeps the state from before the event, which the next process sends again.
-      if (this.undelivered > 0 || !this.persistPending || this.closed) return;
+      if (this.undelivered > 0 || !this.persistPending) return;
       this.persistPending = false;
       this.keep();
     });

@@ -64,6 +64,7 @@ export class AuditAlertStateFile {
   private dirty = false;
   private writing: Promise<void> | null = null;
   private failing = false;
+  private closed = false;
 
   constructor(
     private readonly options: ResolvedStateOptions,
@@ -109,12 +110,18 @@ export class AuditAlertStateFile {
 
   /** A monitor changed state: the file is written soon, with every monitor as it is then. */
   changed(): void {
+    if (this.closed) return;
     this.dirty = true;
     this.writing ??= this.writeWhileDirty();
   }
 
-  /** Resolves once every change so far is on disk (or its write failed). */
-  async flush(): Promise<void> {
+  /**
+   * Writes what is pending, then nothing more: called at shutdown, once the
+   * deliveries in flight have drained. An alert still undelivered then is not
+   * recorded, so the next process sends it again.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
     await this.writing;
   }
 
