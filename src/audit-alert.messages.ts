@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import type { PagerDutyIncidentKind } from './channels/pagerduty.channel.js';
 import type { AuditAlertEvent } from './events/audit-alert-event.interface.js';
 import type { AuditAlertSilence } from './silences/audit-alert-silence.interface.js';
 
@@ -227,11 +228,11 @@ export const stateFileWritable = (file: string): string => `The audit alert stat
 export const outageResumed = (monitor: string, outageId: string, state: string): string =>
   `Monitor "${monitor}" resumes outage ${outageId} (${state}), left open by an earlier process.`;
 
-const incidentKind = (kind: 'outage' | 'capacity'): string => (kind === 'outage' ? 'outage' : 'capacity warning');
+const incidentKind = (kind: PagerDutyIncidentKind): string => (kind === 'outage' ? 'outage' : 'capacity warning');
 
 export const leftOpenResolved = (
   channel: string,
-  kind: 'outage' | 'capacity',
+  kind: PagerDutyIncidentKind,
   monitor: string,
   attempts: number,
 ): string =>
@@ -239,7 +240,7 @@ export const leftOpenResolved = (
 
 export const leftOpenUnresolved = (
   channel: string,
-  kind: 'outage' | 'capacity',
+  kind: PagerDutyIncidentKind,
   monitor: string,
   error: string,
 ): string =>

@@ -152,14 +152,11 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
   async onApplicationBootstrap(): Promise<void> {
     await this.cluster?.start();
     await this.silences.start();
-    // Without a store, an incident a process before this one left open is found again by monitor.
-    const keyless = this.cluster === null && this.stateFile === null;
-    for (const [name, monitor] of this.monitors) {
-      const resolves = keyless && this.options.monitors.some((m) => m.name === name && m.notifyRecovery);
-      monitor.start(
-        resolves && this.channels.resolvesLeftOpen(name, 'outage')
-          ? () => this.dispatcher.track(this.channels.resolveLeftOpen(name, 'outage'))
-          : null,
+    for (const { name, notifyRecovery } of this.options.monitors) {
+      // Only where no store remembers outages do channels key incidents by monitor, and so resolve what was left open.
+      const resolves = notifyRecovery && this.channels.resolvesLeftOpen(name, 'outage');
+      this.get(name).start(
+        resolves ? () => this.dispatcher.track(this.channels.resolveLeftOpen(name, 'outage')) : null,
       );
     }
   }
