@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { AUDIT_ALERT_LOGGER_CONTEXT } from './audit-alert.constants.js';
-import { printableLine } from './monitor/error-text.util.js';
+import { printableLine } from './common/error-text.util.js';
 
 const printable = (part: unknown): unknown => (typeof part === 'string' ? printableLine(part) : part);
 

@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
-import { AuditAlertConfigError } from './audit-alert-config.error.js';
+import { AuditAlertConfigError } from './errors/audit-alert-config.error.js';
 import { invalidOption } from './audit-alert.messages.js';
 import type {
   AuditAlertModuleExtras,

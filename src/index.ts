@@ -1,7 +1,7 @@
-export { AuditAlertConfigError } from './audit-alert-config.error.js';
+export { AuditAlertConfigError } from './errors/audit-alert-config.error.js';
 export { AUDIT_ALERT_CLOCK, AuditAlertEvents, type AuditAlertEventType } from './audit-alert.constants.js';
 export { AuditAlertModule } from './audit-alert.module.js';
-export { AuditAlertChannelError, type AuditAlertChannelErrorDetails } from './channels/audit-alert-channel.error.js';
+export { AuditAlertChannelError, type AuditAlertChannelErrorDetails } from './errors/audit-alert-channel.error.js';
 export type {
   AuditAlertChannelDeliveryOptions,
   AuditAlertChannelOptions,
@@ -61,7 +61,7 @@ export type {
   AuditStorageProbeOptions,
   DegradedDetectionOptions,
 } from './interfaces/audit-alert-module-options.interface.js';
-export { AuditWriteTimeoutError } from './monitor/audit-write-timeout.error.js';
+export { AuditWriteTimeoutError } from './errors/audit-write-timeout.error.js';
 export type { AuditSpoolOptions, AuditSpoolReplayContext, AuditTrackOptions } from './spool/spool-options.interface.js';
 export { type AuditSpoolVerification, verifyAuditSpool } from './spool/spool-log.js';
 export { AuditStorageGuard } from './guard/audit-storage.guard.js';

@@ -9,7 +9,8 @@ import { AuditAlertChannelRegistry } from '../channels/audit-alert-channel.regis
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditStorageCapacityLevel, StorageCapacityEvent } from '../events/audit-alert-event.interface.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
-import { errorText } from '../monitor/error-text.util.js';
+import { withTimeout } from '../common/timeout.util.js';
+import { errorText } from '../common/error-text.util.js';
 import type { ResolvedCapacityOptions } from './capacity.options.js';
 import { levelThreshold, nextCapacityLevel, readingRatio } from './capacity-level.util.js';
 
@@ -57,12 +58,13 @@ class CapacityWatch {
 
   private async check(): Promise<void> {
     const { timeoutMs } = this.options;
-    let timeout: AuditAlertTimer | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timeout = this.clock.setTimer(() => reject(new CapacityCheckError(capacityCheckTimedOut(timeoutMs))), timeoutMs);
-    });
     try {
-      const reading: unknown = await Promise.race([(async () => this.options.check())(), expired]);
+      const reading: unknown = await withTimeout(
+        () => this.options.check(),
+        timeoutMs,
+        this.clock,
+        () => new CapacityCheckError(capacityCheckTimedOut(timeoutMs)),
+      );
       const parsed = readingRatio(reading);
       if (parsed === null) throw new CapacityCheckError(capacityBadReading(reading));
       if (!this.closed) this.record(parsed.ratio, parsed.used, parsed.total);
@@ -70,7 +72,6 @@ class CapacityWatch {
       const reason = error instanceof CapacityCheckError ? error.message : errorText(error);
       if (!this.closed) this.logger.warn(capacityCheckFailed(this.monitor.name, reason));
     } finally {
-      this.clock.clearTimer(timeout);
       if (!this.closed) this.timer = this.clock.setTimer(() => void this.check(), this.options.intervalMs);
     }
   }

@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { invalidOption } from '../audit-alert.messages.js';
 
 /**

@@ -1,7 +1,8 @@
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { AUDIT_ALERT_EVENT_TYPES, type AuditAlertEventType } from '../audit-alert.constants.js';
-import { describeKind, invalidOption, invalidSecretOption } from '../audit-alert.messages.js';
+import { describeKind, invalidSecretOption } from '../audit-alert.messages.js';
 import {
+  fail,
   ownProperties,
   readDuration,
   readItems,
@@ -110,10 +111,6 @@ const RESERVED_HEADERS = [
 ];
 
 const quoted = (values: readonly string[]): string => values.map((value) => `'${value}'`).join(', ');
-
-function fail(path: string, value: unknown, allowed: string): never {
-  throw new AuditAlertConfigError(invalidOption(path, value, allowed), path);
-}
 
 /** For values that may be credentials (URLs, keys, header values): say what they are, never what they hold. */
 function failSecret(path: string, received: string, allowed: string): never {

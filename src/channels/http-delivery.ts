@@ -11,7 +11,7 @@ import {
   timeoutReason,
 } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
-import { AuditAlertChannelError } from './audit-alert-channel.error.js';
+import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../package-manifest.js';
 
 /** `user-agent` of every request, such as `nestjs-audit-alert/0.1.0`. */

@@ -3,9 +3,9 @@ import { channelLabel, customMessageFailed, describeKind } from '../audit-alert.
 import { eventKeyOf } from '../events/audit-alert-event.guards.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { HookBinding } from '../hooks/hook-binding.interface.js';
-import { errorText } from '../monitor/error-text.util.js';
+import { errorText } from '../common/error-text.util.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
-import { AuditAlertChannelError } from './audit-alert-channel.error.js';
+import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
 import { type HttpDelivery, USER_AGENT } from './http-delivery.js';
 
 const ignore = (): void => undefined;

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { describeKind, invalidSecretOption } from '../audit-alert.messages.js';
 import { fail, readDuration, readObject, readString, rejectUnknownKeys } from '../options/option-readers.util.js';
 import type {

@@ -1,5 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import {
   alertRaised,
   clusterDecisionFailed,
@@ -15,7 +15,9 @@ import {
 import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
-import { errorText } from '../monitor/error-text.util.js';
+import { errorText } from '../common/error-text.util.js';
+import { withTimeout } from '../common/timeout.util.js';
+import { systemClock } from '../clock/system.clock.js';
 import type { AuditAlertRedisClient } from './cluster-options.interface.js';
 import type { ResolvedClusterOptions } from './cluster.options.js';
 import { MonitorAlertCoordinator } from './monitor-alert.coordinator.js';
@@ -84,14 +86,12 @@ export class RedisAlertCoordinator {
       if (lazy.status === 'wait' && typeof lazy.connect === 'function') lazy.connect().catch(() => undefined);
       return;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const ready = await Promise.race([
+    const ready = await withTimeout(
       new Promise<boolean>((resolve) => owned.once('ready', () => resolve(true))),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.options.timeoutMs).unref();
-      }),
-    ]);
-    clearTimeout(timer);
+      this.options.timeoutMs,
+      systemClock,
+      () => new Error(timeoutReason(this.options.timeoutMs)),
+    ).catch(() => false);
     if (!ready) this.markUnreachable(timeoutReason(this.options.timeoutMs));
     else await this.checkOpenOutages();
   }
@@ -102,20 +102,11 @@ export class RedisAlertCoordinator {
     const owned = this.owned;
     this.owned = null;
     if (owned === null) return;
-    let timer: NodeJS.Timeout | undefined;
-    let quit = false;
-    try {
-      quit = await Promise.race([
-        owned.quit().then(() => true),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), this.options.timeoutMs).unref();
-        }),
-      ]);
-    } catch {
-      // Not connected: nothing to say goodbye to, only reconnection to stop.
-    } finally {
-      clearTimeout(timer);
-    }
+    // Not connected, or no answer in time: nothing to say goodbye to, only reconnection to stop.
+    const quit = await withTimeout(owned.quit(), this.options.timeoutMs, systemClock, () => new Error('quit')).then(
+      () => true,
+      () => false,
+    );
     if (!quit) owned.disconnect();
   }
 
@@ -124,7 +115,6 @@ export class RedisAlertCoordinator {
    * @throws whatever kept Redis from answering: the caller then decides alone.
    */
   async eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
     try {
       if (this.closed) throw new Error('the application is shutting down');
       const client = await this.client();
@@ -132,17 +122,17 @@ export class RedisAlertCoordinator {
       if (client.status !== undefined && client.status !== 'ready') {
         throw new Error(connectionStatusReason(client.status));
       }
-      const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(timeoutReason(this.options.timeoutMs))), this.options.timeoutMs);
-      });
-      const reply = await Promise.race([client.eval(script, keys.length, ...keys, ...args), expired]);
+      const reply = await withTimeout(
+        client.eval(script, keys.length, ...keys, ...args),
+        this.options.timeoutMs,
+        systemClock,
+        () => new Error(timeoutReason(this.options.timeoutMs)),
+      );
       this.markReachable();
       return reply;
     } catch (error) {
       this.markUnreachable(reasonOf(error));
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -7,7 +7,7 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { frozenEvent } from '../events/frozen-event.util.js';
 import { MAX_TIMER_MS } from '../options/option-readers.util.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
-import { errorText } from '../monitor/error-text.util.js';
+import { errorText } from '../common/error-text.util.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 
 /** Decides, as each event is about to be sent, whether it goes now or is held. */

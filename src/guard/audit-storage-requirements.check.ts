@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { AUDIT_STORAGE_REQUIREMENT } from '../audit-alert.constants.js';
 import { guardedUnknownMonitor } from '../audit-alert.messages.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';

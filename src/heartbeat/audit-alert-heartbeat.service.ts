@@ -15,7 +15,7 @@ import { HttpDelivery, USER_AGENT } from '../channels/http-delivery.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';
-import { errorText } from '../monitor/error-text.util.js';
+import { errorText } from '../common/error-text.util.js';
 import type { ResolvedHeartbeatOptions } from './heartbeat.options.js';
 
 /** States in which a monitor has alerted and not yet recovered. */

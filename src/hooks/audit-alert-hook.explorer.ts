@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
 import { ContextIdFactory, DiscoveryService, ModuleRef, ModulesContainer } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import {
   AUDIT_ALERT_EVENT_TYPES,
   AUDIT_ALERT_HOOK_METADATA,
@@ -11,7 +11,7 @@ import {
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { hookWithoutMethod, injectedUnknownMonitor, invalidOption, lazyHooksFound } from '../audit-alert.messages.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
-import { errorText } from '../monitor/error-text.util.js';
+import { errorText } from '../common/error-text.util.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { monitorNameOfToken } from '../monitor/inject-audit-monitor.decorator.js';

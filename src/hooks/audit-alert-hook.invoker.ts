@@ -18,14 +18,14 @@ import {
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
-import { AuditAlertChannelError } from '../channels/audit-alert-channel.error.js';
+import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
 import { isAlertTestEvent } from '../events/audit-alert-event.guards.js';
 import type { AlertTestEvent, AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { frozenEvent } from '../events/frozen-event.util.js';
 import type { AuditTestAlertResult } from '../test-alert/audit-test-alert.interface.js';
 import { TestAlertRun } from '../test-alert/test-alert.run.js';
 import { AuditAlertMetrics, errorTypeOf, TIMEOUT_ERROR_TYPE } from '../metrics/audit-alert.metrics.js';
-import { errorText } from '../monitor/error-text.util.js';
+import { errorText } from '../common/error-text.util.js';
 import type { HookBinding, HookTimer } from './hook-binding.interface.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 

@@ -10,7 +10,7 @@ import type {
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
-import { scrubSecrets } from '../monitor/error-text.util.js';
+import { scrubSecrets } from '../common/error-text.util.js';
 import { PACKAGE_VERSION } from '../package-manifest.js';
 import type { AuditMonitorMetrics } from './audit-monitor-metrics.interface.js';
 

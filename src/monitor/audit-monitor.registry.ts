@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } from '../audit-alert.constants.js';
 import { outageResumed, silenceStoreFailed, unknownMonitor } from '../audit-alert.messages.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
@@ -22,7 +22,7 @@ import type { AlertTestEvent } from '../events/audit-alert-event.interface.js';
 import { AuditAlertHookInvoker } from '../hooks/audit-alert-hook.invoker.js';
 import type { HookBinding } from '../hooks/hook-binding.interface.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
-import { errorText } from './error-text.util.js';
+import { errorText } from '../common/error-text.util.js';
 import type { AuditAlertSilence, AuditAlertSilenceOptions } from '../silences/audit-alert-silence.interface.js';
 import { AuditAlertSilences } from '../silences/audit-alert-silences.js';
 import { RedisSilenceStore } from '../silences/redis-silence.store.js';

@@ -6,10 +6,11 @@ import type { MonitorAlertCoordination } from '../cluster/monitor-alert.coordina
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditOutageEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
+import { withTimeout } from '../common/timeout.util.js';
 import { AuditSpool } from '../spool/audit-spool.js';
 import type { AuditTrackOptions } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
-import { AuditWriteTimeoutError } from './audit-write-timeout.error.js';
+import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
 import { FailureTracker, type OutageSnapshot, type ProbeMark } from './failure-tracker.js';
 import type { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
@@ -404,22 +405,18 @@ export class AuditStorageMonitor {
   }
 
   private async probeOnce(probe: ResolvedProbeOptions): Promise<void> {
-    let timer: AuditAlertTimer | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = this.clock.setTimer(
-        () => reject(new Error(`Probe of monitor "${this.name}" did not answer within ${probe.timeoutMs} ms`)),
-        probe.timeoutMs,
-      );
-    });
     // Writes outrank probes: what the writes say while the check runs wins over its outcome.
     const mark = this.tracker.probeMark();
     try {
-      await Promise.race([(async () => probe.check())(), expired]);
+      await withTimeout(
+        () => probe.check(),
+        probe.timeoutMs,
+        this.clock,
+        () => new Error(`Probe of monitor "${this.name}" did not answer within ${probe.timeoutMs} ms`),
+      );
       if (!this.closed) this.probed(true, null, mark);
     } catch (error) {
       if (!this.closed) this.probed(false, error, mark);
-    } finally {
-      this.clock.clearTimer(timer);
     }
   }
 

@@ -9,7 +9,7 @@ import type {
 } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { type AuditErrorClass, type AuditErrorClassifier, classifyError } from './error-classifiers.js';
-import { errorText } from './error-text.util.js';
+import { errorText } from '../common/error-text.util.js';
 import { openOutageTtlMs } from './open-outage-ttl.util.js';
 
 /** Partial-failure detection over a sliding window of writes. */

@@ -1,4 +1,4 @@
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { TRACK_AUDIT_WRITE_METADATA } from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { invalidOption, trackedCallUnlinked, trackedNonMethod } from '../audit-alert.messages.js';

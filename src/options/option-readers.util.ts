@@ -1,4 +1,4 @@
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { invalidOption, unknownOption } from '../audit-alert.messages.js';
 
 /*

@@ -13,9 +13,10 @@ import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-cloc
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
-import { AuditWriteTimeoutError } from '../monitor/audit-write-timeout.error.js';
+import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
 import type { AuditErrorClass } from '../monitor/error-classifiers.js';
-import { errorText } from '../monitor/error-text.util.js';
+import { withTimeout } from '../common/timeout.util.js';
+import { errorText } from '../common/error-text.util.js';
 import type { AuditTrackOptions } from './spool-options.interface.js';
 import type { ResolvedSpoolOptions } from './spool.options.js';
 import { type SpoolEntry, SpoolLog } from './spool-log.js';
@@ -323,18 +324,15 @@ export class AuditSpool {
     }
   }
 
-  private async replayBounded(entry: SpoolEntry): Promise<void> {
+  private replayBounded(entry: SpoolEntry): Promise<void> {
     const timeoutMs = this.timeoutMs ?? DEFAULT_REPLAY_TIMEOUT_MS;
-    let timer: AuditAlertTimer | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = this.clock.setTimer(() => reject(new Error(spoolReplayTimedOut(timeoutMs))), timeoutMs);
-    });
     const context = { id: entry.id, seq: entry.seq, spooledAt: new Date(entry.at) };
-    try {
-      await Promise.race([this.host.track(() => this.options.replay(entry.record, context)), expired]);
-    } finally {
-      this.clock.clearTimer(timer);
-    }
+    return withTimeout(
+      this.host.track(() => this.options.replay(entry.record, context)),
+      timeoutMs,
+      this.clock,
+      () => new Error(spoolReplayTimedOut(timeoutMs)),
+    ).then(() => undefined);
   }
 
   private pause(ms: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, open, readdir, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PRIVATE_FILE_MODE, syncDirectory, writeDurably } from '../state/durable-file.util.js';
+import { PRIVATE_FILE_MODE, syncDirectory, writeDurably } from '../common/durable-file.util.js';
 
 /** One record as a line of the spool. */
 export interface SpoolEntry {

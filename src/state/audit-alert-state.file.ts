@@ -8,8 +8,8 @@ import {
   stateFileWritable,
 } from '../audit-alert.messages.js';
 import type { OutageSnapshot } from '../monitor/failure-tracker.js';
-import { errorText } from '../monitor/error-text.util.js';
-import { writeDurably } from './durable-file.util.js';
+import { errorText } from '../common/error-text.util.js';
+import { writeDurably } from '../common/durable-file.util.js';
 import type { ResolvedStateOptions } from './state.options.js';
 
 /** Names the file's format, so that a file of something else is never taken for one. */

@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { AuditAlertConfigError } from '../audit-alert-config.error.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { healthCheckWithoutProbe, invalidOption, unknownMonitor, unknownOption } from '../audit-alert.messages.js';
 import type { AuditStorageState, AuditStorageStatus } from '../monitor/audit-storage-status.interface.js';

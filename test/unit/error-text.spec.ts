@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { errorText } from '../../src/monitor/error-text.util.js';
+import { errorText } from '../../src/common/error-text.util.js';
 
 describe('errorText', () => {
   it.each<[string, unknown, string]>([
