@@ -59,3 +59,21 @@ export const AUDIT_ALERT_LOGGER_CONTEXT = 'AuditAlert';
 
 /** Longest `lastError` text carried by an event or a status, in characters. */
 export const MAX_ERROR_TEXT_LENGTH = 1024;
+
+/*
+ * Tokens the module's providers wire the rooms together with; internal. Registered
+ * symbols, so that the ESM and CommonJS builds loaded in one process share them.
+ */
+
+/** The recipient sources the dispatcher sends to: the hook explorer and the channel registry. */
+export const AUDIT_ALERT_RECIPIENTS = Symbol.for('nestjs-audit-alert:recipients');
+/** The gate every event passes before it is sent (the silences). */
+export const AUDIT_ALERT_GATE = Symbol.for('nestjs-audit-alert:gate');
+/** The Redis link of the `cluster` option; `null` without one. */
+export const AUDIT_ALERT_REDIS = Symbol.for('nestjs-audit-alert:redis');
+/** The `state` file; `null` without one. */
+export const AUDIT_ALERT_STATE_FILE = Symbol.for('nestjs-audit-alert:state-file');
+/** Makes the alert sink of each monitor: local, or coordinated through Redis. */
+export const AUDIT_ALERT_SINKS = Symbol.for('nestjs-audit-alert:sinks');
+/** Reads what a monitor knows now, by name, once the monitors exist. */
+export const AUDIT_MONITOR_STATUS = Symbol.for('nestjs-audit-alert:monitor-status');

@@ -18,7 +18,8 @@ import { AUDIT_ALERT_RANDOM } from './channels/channel.constants.js';
 import { AuditAlertDispatcher } from './dispatch/audit-alert.dispatcher.js';
 import { AuditAlertHeartbeat } from './heartbeat/audit-alert-heartbeat.service.js';
 import { AuditAlertHookExplorer } from './hooks/audit-alert-hook.explorer.js';
-import { AuditAlertHookInvoker } from './hooks/audit-alert-hook.invoker.js';
+import { AuditAlertInvoker } from './dispatch/audit-alert.invoker.js';
+import { AUDIT_ALERT_PATH_PROVIDERS } from './audit-alert.providers.js';
 import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
 import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
@@ -46,6 +47,8 @@ import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js
       useFactory: (options: ResolvedAuditAlertOptions) => AuditAlertMetrics.create(options),
       inject: [AUDIT_ALERT_RESOLVED_OPTIONS],
     },
+    AuditAlertInvoker,
+    ...AUDIT_ALERT_PATH_PROVIDERS,
     AuditAlertDispatcher,
     AuditMonitorRegistry,
     {
@@ -54,7 +57,6 @@ import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js
         registry.get(options.defaultMonitor),
       inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AuditMonitorRegistry],
     },
-    AuditAlertHookInvoker,
     AuditAlertHookExplorer,
     TrackAuditWriteExplorer,
     { provide: AUDIT_ALERT_RANDOM, useValue: Math.random },

@@ -4,7 +4,7 @@ import { channelInClearText, leftOpenResolved, leftOpenUnresolved } from '../aud
 import { errorText } from '../common/error-text.util.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
-import { AuditAlertHookInvoker } from '../hooks/audit-alert-hook.invoker.js';
+import type { RecipientBinding, RecipientSource } from '../dispatch/recipient-binding.interface.js';
 import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
@@ -29,25 +29,25 @@ function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery, 
 }
 
 /**
- * Builds the channels of the `channels` option and subscribes them through the
- * hook invoker, so they are called, isolated and logged like any hook. Shutdown
+ * Builds the channels of the `channels` option: the dispatcher's source of
+ * channels, which it calls, isolates and logs like any hook. Shutdown
  * waits for their deliveries like any other (up to `shutdownTimeoutMs`); then
  * the attempts and retries still pending are stopped.
  */
 @Injectable()
-export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShutdown {
+export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShutdown, RecipientSource {
   private readonly logger = new AuditAlertLogger();
   private readonly shutdown = new AbortController();
   private readonly pagerDuty: PagerDutyChannel[] = [];
+  private readonly channels: RecipientBinding[] = [];
 
   constructor(
-    private readonly invoker: AuditAlertHookInvoker,
     @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditAlertOptions,
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
     @Inject(AUDIT_ALERT_RANDOM) private readonly random: () => number,
   ) {}
 
-  /** Subscribes every channel; warns about those that would send alerts across the network in clear text. */
+  /** Builds every channel; warns about those that would send alerts across the network in clear text. */
   onModuleInit(): void {
     const delivery = new HttpDelivery(this.clock, this.random, this.shutdown.signal, this.logger);
     // Nothing remembers an outage across a restart: incidents must be found again by monitor.
@@ -56,8 +56,12 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
       const channel = createChannel(options, delivery, keyPerMonitor);
       if (sendsInClearText(options.url)) this.logger.warn(channelInClearText(channel.label));
       if (channel instanceof PagerDutyChannel) this.pagerDuty.push(channel);
-      this.invoker.subscribe(channel.binding());
+      this.channels.push(channel.binding());
     }
+  }
+
+  recipients(): readonly RecipientBinding[] {
+    return this.channels;
   }
 
   /** Whether some channel can resolve the `kind` of incident of `monitor` that a process before this one left open. */

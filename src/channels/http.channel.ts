@@ -2,7 +2,7 @@ import { AuditAlertEvents } from '../audit-alert.constants.js';
 import { channelLabel, customMessageFailed, describeKind } from '../audit-alert.messages.js';
 import { eventKeyOf } from '../events/audit-alert-event.guards.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
-import type { HookBinding } from '../hooks/hook-binding.interface.js';
+import type { RecipientBinding } from '../dispatch/recipient-binding.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
 import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
@@ -100,7 +100,7 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
    * How the hook invoker subscribes this channel: never abandoned by
    * `hookTimeoutMs`, as it bounds itself, and always sent test alerts.
    */
-  binding(): HookBinding {
+  binding(): RecipientBinding {
     return {
       name: this.label,
       channel: this.options.type,

@@ -4,14 +4,14 @@ import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type {
+  AuditAlertEvent,
   AuditOutageEvent,
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
-import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
-import type { FailureTracker } from '../monitor/failure-tracker.js';
+import type { AlertSink, OutageTransition } from '../sink/alert-sink.interface.js';
 import { openOutageTtlMs } from '../monitor/open-outage-ttl.util.js';
-import type { RedisAlertCoordinator } from './redis-alert.coordinator.js';
+import type { RedisAlertLink } from './redis-alert-link.interface.js';
 import {
   ALERT_SETTLED_SCRIPT,
   CONFIRM_SCRIPT,
@@ -19,33 +19,6 @@ import {
   RECOVER_SCRIPT,
   RESOLVE_AND_CLAIM_SCRIPT,
 } from './redis-alert.scripts.js';
-
-/**
- * What a monitor consults, in place of sending, when alerts are coordinated
- * across replicas. Called on transitions only: an outage opens, an alert is
- * due, an outage ends; and once on a success while healthy when the cluster
- * has an alerted outage this replica must resolve.
- */
-export interface MonitorAlertCoordination {
-  /**
-   * `true` while the cluster has an alerted outage that this replica, healthy,
-   * resolves on its next success. Read on every success while healthy, hence a field.
-   */
-  readonly resolvePending: boolean;
-  /**
-   * Takes over the event (if any) of a transition: it is sent later, once
-   * the cluster has decided, or not at all when another replica sends it.
-   */
-  settle(
-    before: AuditStorageState,
-    tracker: Pick<FailureTracker, 'state' | 'status'>,
-    event: AuditOutageEvent | null,
-  ): void;
-  /** A success while healthy with {@link resolvePending} set: ends the cluster's outage. */
-  succeededWhileHealthy(): void;
-  /** Stops the timers; called at shutdown. */
-  close(): void;
-}
 
 /** This replica's view of one outage of the monitor, and the cluster's id for it. */
 interface ReplicaOutage {
@@ -73,8 +46,12 @@ const CLAIM_MODES = { none: '0', claim: '1', takeOver: '2' } as const;
  * replicas. Every decision is queued behind the previous one, so events leave
  * in the order the monitor raised them (a recovery never overtakes its alert).
  */
-export class MonitorAlertCoordinator implements MonitorAlertCoordination {
-  resolvePending = false;
+export class MonitorAlertCoordinator implements AlertSink {
+  /**
+   * `true` while the cluster has an alerted outage that this replica, healthy,
+   * resolves on its next success.
+   */
+  awaitsSuccess = false;
 
   private readonly keys: readonly [string, string];
   private readonly cooldownMs: string;
@@ -86,7 +63,7 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
 
   constructor(
     private readonly monitor: ResolvedMonitorOptions,
-    private readonly redis: RedisAlertCoordinator,
+    private readonly redis: RedisAlertLink,
     private readonly dispatcher: AuditAlertDispatcher,
     private readonly clock: AuditAlertClock,
   ) {
@@ -99,14 +76,8 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
     this.recordTtlMs = String(Math.max(MIN_RECORD_TTL_MS, 2 * openTtl));
   }
 
-  settle(
-    before: AuditStorageState,
-    tracker: Pick<FailureTracker, 'state' | 'status'>,
-    event: AuditOutageEvent | null,
-  ): void {
-    const after = tracker.state;
+  transition({ before, after, event, status }: OutageTransition): void {
     if (before === 'healthy' && after !== 'healthy') {
-      const status = tracker.status();
       const opened: ReplicaOutage = {
         clusterId: event?.outageId ?? (status.outageId as string),
         sent: false,
@@ -115,7 +86,7 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
       };
       this.outage = opened;
       // The outage this replica joins now is the one a pending resolution was about.
-      this.resolvePending = false;
+      this.awaitsSuccess = false;
       // With an alert already due, its claim opens the outage in the same round trip.
       if (event === null) this.enqueue(() => this.open(opened, status.consecutiveFailures));
     }
@@ -141,8 +112,17 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
     }
   }
 
+  /** Each replica sees its own records and spool: it sends their events itself. */
+  send(event: AuditAlertEvent): void {
+    void this.dispatcher.dispatch(event);
+  }
+
+  start(): void {
+    // The Redis link asks the cluster about open outages for every monitor as it connects.
+  }
+
   succeededWhileHealthy(): void {
-    this.resolvePending = false;
+    this.awaitsSuccess = false;
     this.enqueue(() => this.recover(null, null));
   }
 
@@ -156,7 +136,7 @@ export class MonitorAlertCoordinator implements MonitorAlertCoordination {
       if (this.outage !== null || this.closed) return;
       try {
         const reply = await this.redis.eval(OPEN_OUTAGE_SCRIPT, this.keys, []);
-        this.resolvePending = Array.isArray(reply) && reply.length > 0 && this.outage === null;
+        this.awaitsSuccess = Array.isArray(reply) && reply.length > 0 && this.outage === null;
       } catch {
         // Logged by the coordinator; checked again when Redis answers.
       }

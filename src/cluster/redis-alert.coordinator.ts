@@ -15,6 +15,7 @@ import {
 import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import type { RedisAlertLink } from './redis-alert-link.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import { withTimeout } from '../common/timeout.util.js';
 import { systemClock } from '../clock/system.clock.js';
@@ -41,7 +42,7 @@ const CLIENT_DEFAULTS: RedisOptions = {
  * bounded by `timeoutMs` (on real time: it measures the network, not the
  * monitor's clock); any failure is the caller's cue to decide alone.
  */
-export class RedisAlertCoordinator {
+export class RedisAlertCoordinator implements RedisAlertLink {
   private readonly logger = new AuditAlertLogger();
   private connecting: Promise<AuditAlertRedisClient> | null = null;
   /** The client created here from a URL or options, which is closed here too. */
@@ -56,15 +57,14 @@ export class RedisAlertCoordinator {
    */
   constructor(
     readonly options: ResolvedClusterOptions,
-    private readonly dispatcher: AuditAlertDispatcher,
     private readonly clock: AuditAlertClock,
     readonly leaseMs: number,
   ) {}
 
   /** The coordination of one monitor; `null` for a disabled one, which never alerts. */
-  forMonitor(monitor: ResolvedMonitorOptions): MonitorAlertCoordinator | null {
+  forMonitor(monitor: ResolvedMonitorOptions, dispatcher: AuditAlertDispatcher): MonitorAlertCoordinator | null {
     if (!monitor.enabled) return null;
-    const coordinator = new MonitorAlertCoordinator(monitor, this, this.dispatcher, this.clock);
+    const coordinator = new MonitorAlertCoordinator(monitor, this, dispatcher, this.clock);
     this.monitors.push(coordinator);
     return coordinator;
   }

@@ -1,142 +1,248 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
-import { AUDIT_ALERT_CLOCK } from '../audit-alert.constants.js';
-import { listenerThrew, shutdownTimedOut } from '../audit-alert.messages.js';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  Optional,
+} from '@nestjs/common';
+import { EventEmitter2, EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
+import type { Observable } from 'rxjs';
+import {
+  AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_GATE,
+  AUDIT_ALERT_RECIPIENTS,
+  AUDIT_ALERT_RESOLVED_OPTIONS,
+} from '../audit-alert.constants.js';
+import { AuditAlertLogger } from '../audit-alert.logger.js';
+import {
+  alertDelivered,
+  describeEvent,
+  hookFailed,
+  listenerThrew,
+  shutdownTimedOut,
+  testAbandonedAtShutdown,
+} from '../audit-alert.messages.js';
+import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+import { errorText } from '../common/error-text.util.js';
+import { withTimeout } from '../common/timeout.util.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { frozenEvent } from '../events/frozen-event.util.js';
-import { MAX_TIMER_MS } from '../options/option-readers.util.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
-import { errorText } from '../common/error-text.util.js';
-import { AuditAlertLogger } from '../audit-alert.logger.js';
+import { MAX_TIMER_MS } from '../options/option-readers.util.js';
+import { AuditAlertInvoker } from './audit-alert.invoker.js';
+import type { AuditAlertDeliveryReceipt } from './delivery-receipt.interface.js';
+import type { RecipientBinding, RecipientSource } from './recipient-binding.interface.js';
 
 /** Decides, as each event is about to be sent, whether it goes now or is held. */
 export interface AuditAlertDispatchGate {
-  /** `true`: send `event` now; `false`: the gate keeps it, and hands it to `release()` later or drops it. */
+  /** `true`: send `event` now; `false`: the gate keeps it, and later lets it go through {@link released} or drops it. */
   admit(event: AuditAlertEvent): boolean;
+  /** The events the gate held and now lets go: the dispatcher sends each. */
+  readonly released: Observable<AuditAlertEvent>;
+}
+
+/** An event raised before the listeners were ready, and who waits for its receipts. */
+interface QueuedEvent {
+  readonly event: AuditAlertEvent;
+  readonly recipients: readonly RecipientBinding[] | null;
+  readonly sent: (receipts: readonly AuditAlertDeliveryReceipt[]) => void;
 }
 
 /**
- * Carries events from the monitors to EventEmitter2 and keeps count of the
- * deliveries in flight, so shutdown can wait for them.
+ * Carries events from the monitors to their recipients (hooks and channels,
+ * through the invoker) and to EventEmitter2 (the application's `@OnEvent`
+ * listeners), and gives back one receipt per delivery. Owns its lifecycle:
+ * events raised during start-up wait until the listeners are ready; shutdown
+ * waits for the deliveries in flight, up to `shutdownTimeoutMs`.
  *
- * Emitting is always deferred to a later turn of the event loop: whatever
- * listens (hooks, channels, the application's own `@OnEvent` methods, even
- * synchronous ones) runs after `recordFailure()` has returned, and nothing it
- * throws can reach the audit write path.
+ * Sending is always deferred to a later turn of the event loop: whatever
+ * listens, even synchronously, runs after `recordFailure()` has returned, and
+ * nothing it throws can reach the audit write path.
  */
 @Injectable()
-export class AuditAlertDispatcher {
+export class AuditAlertDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   /** The application's EventEmitter2 when EventEmitterModule is imported, else a private one. */
   readonly emitter: EventEmitter2;
 
-  /** Called before each emit: the hook explorer subscribes there the hooks of modules loaded lazily since. */
-  beforeEmit: (() => void) | null = null;
-
   private readonly logger = new AuditAlertLogger();
   private readonly inFlight = new Set<Promise<unknown>>();
-  private queue: { readonly event: AuditAlertEvent; readonly sent: () => void }[] | null = [];
-  /** The deliveries listeners start while an event is being emitted, so its sender can wait for them. */
-  private started: Promise<unknown>[] | null = null;
-  private gate: AuditAlertDispatchGate | null = null;
+  private queue: QueuedEvent[] | null = [];
+  /** Test alerts being delivered, answered with `abandoned` receipts if shutdown stops waiting for them. */
+  private readonly tests = new Set<() => void>();
 
   constructor(
+    @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditAlertOptions,
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
     private readonly metrics: AuditAlertMetrics,
+    private readonly invoker: AuditAlertInvoker,
+    @Inject(AUDIT_ALERT_RECIPIENTS) private readonly sources: readonly RecipientSource[],
+    @Inject(AUDIT_ALERT_GATE) private readonly gate: AuditAlertDispatchGate | null,
     @Optional() emitter?: EventEmitter2,
+    @Optional() private readonly readiness?: EventEmitterReadinessWatcher,
   ) {
     this.emitter = emitter ?? new EventEmitter2();
+    gate?.released.subscribe((event) => void this.send(event, null));
   }
 
   /**
-   * Sends `event` to every listener, or queues it until {@link open} is
-   * called; the gate, if any, may hold it instead.
+   * Sends `event` to every recipient that asks for it and to the emitter, or
+   * queues it until the application has started; the gate may hold it instead.
    * @returns A promise, never rejected, settled once every delivery the event
-   * started (hooks and channels) has settled: delivered, failed, given up or
-   * abandoned; at once for an event the gate holds, which is then the gate's to send.
+   * started has settled, with their receipts; at once, with none, for an event
+   * the gate holds, which is then the gate's to send.
    */
-  dispatch(event: AuditAlertEvent): Promise<void> {
-    if (this.queue) {
-      const queue = this.queue;
-      return new Promise((resolve) => queue.push({ event, sent: resolve }));
+  dispatch(event: AuditAlertEvent): Promise<readonly AuditAlertDeliveryReceipt[]> {
+    if (this.queue === null && this.gate && !this.gate.admit(event)) return Promise.resolve([]);
+    return this.send(event, null);
+  }
+
+  /**
+   * Sends a test alert to `recipients` only (and to the emitter), never held by the gate.
+   * @returns One receipt per recipient, once each has settled or shutdown has stopped waiting.
+   */
+  sendTest(
+    event: AuditAlertEvent,
+    recipients: readonly RecipientBinding[],
+  ): Promise<readonly AuditAlertDeliveryReceipt[]> {
+    return new Promise((resolve) => {
+      const startedAt = new Date(this.clock.wallNow());
+      const abandon = (): void =>
+        resolve(
+          recipients.map((binding) => ({
+            recipient: binding.name,
+            channel: binding.channel ?? null,
+            event,
+            result: 'abandoned',
+            attempts: 0,
+            reason: testAbandonedAtShutdown(this.options.shutdownTimeoutMs),
+            startedAt,
+            settledAt: new Date(this.clock.wallNow()),
+            errorType: null,
+          })),
+        );
+      this.tests.add(abandon);
+      void this.send(event, recipients).then((receipts) => {
+        this.tests.delete(abandon);
+        resolve(receipts);
+      });
+    });
+  }
+
+  /** The recipients of the application, as their sources know them now. */
+  recipients(): RecipientBinding[] {
+    return this.sources.flatMap((source) => source.recipients());
+  }
+
+  /** Counts `delivery` (one that is no event's, such as a resolve of what an earlier process left open) as in flight until it settles; it must never reject. */
+  track(delivery: Promise<unknown>): void {
+    const settle = (): void => void this.inFlight.delete(delivery);
+    this.inFlight.add(delivery);
+    delivery.then(settle, settle);
+  }
+
+  /** Starts sending, beginning with the events raised before every listener, `@OnEvent` ones included, was in place. */
+  onApplicationBootstrap(): void {
+    // Not awaited: EventEmitterModule becomes ready in its own bootstrap hook, which may run after this one.
+    const open = (): void => this.open();
+    if (this.readiness) this.readiness.waitUntilReady().then(open, open);
+    else open();
+  }
+
+  /** Waits for the deliveries in flight, including those they start, for at most `shutdownTimeoutMs`. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.drain(this.options.shutdownTimeoutMs);
+    // A test still queued (sent before the application started) or still being delivered gets its answer now.
+    for (const abandon of this.tests) abandon();
+    this.tests.clear();
+  }
+
+  private open(): void {
+    const queued = this.queue ?? [];
+    this.queue = null;
+    for (const { event, recipients, sent } of queued) {
+      const admitted = recipients !== null || !this.gate || this.gate.admit(event);
+      void (admitted ? this.send(event, recipients) : Promise.resolve([])).then(sent);
     }
-    if (this.gate && !this.gate.admit(event)) return Promise.resolve();
-    return this.send(event);
   }
 
-  /** Sends an event the gate held, now that it lets it go. */
-  release(event: AuditAlertEvent): void {
-    if (this.queue) this.queue.push({ event, sent: () => undefined });
-    else void this.send(event);
-  }
-
-  /** Installs what every event is checked against before it is sent: the silences. */
-  setGate(gate: AuditAlertDispatchGate): void {
-    this.gate = gate;
-  }
-
-  private send(event: AuditAlertEvent): Promise<void> {
+  /** Sends to `recipients`, or to every recipient that asks for `event` when `null`. */
+  private send(
+    event: AuditAlertEvent,
+    recipients: readonly RecipientBinding[] | null,
+  ): Promise<readonly AuditAlertDeliveryReceipt[]> {
+    if (this.queue !== null) {
+      const queue = this.queue;
+      return new Promise((sent) => queue.push({ event, recipients, sent }));
+    }
     // Counted here, past the queue, so an event raised during start-up counts once, when it is sent.
     this.metrics.alertSent(event);
-    const emitted = new Promise<Promise<unknown>[]>((resolve) =>
+    const sent = new Promise<readonly AuditAlertDeliveryReceipt[]>((resolve) =>
       setImmediate(() => {
-        const started: Promise<unknown>[] = [];
-        this.started = started;
+        const deliveries = (recipients ?? this.recipients().filter((binding) => wants(binding, event))).map((binding) =>
+          this.invoker.deliver(binding, event).then((receipt) => this.settled(receipt)),
+        );
         try {
-          this.beforeEmit?.();
           // Frozen: the application's @OnEvent listeners share this copy, and no one else's.
           this.emitter.emit(event.type, frozenEvent(event));
         } catch (error) {
           // A synchronous listener of the application's own threw.
           this.logger.error(listenerThrew(event.type, errorText(error)));
-        } finally {
-          this.started = null;
         }
-        resolve(started);
+        resolve(Promise.all(deliveries));
       }),
     );
-    this.track(emitted);
-    // The deliveries are in flight on their own: waiting for them here is for the sender alone.
-    return emitted.then((started) => Promise.allSettled(started)).then(() => undefined);
+    this.track(sent);
+    return sent;
   }
 
-  /** Starts emitting, beginning with the events raised before the listeners were ready. */
-  open(): void {
-    const queued = this.queue ?? [];
-    this.queue = null;
-    for (const { event, sent } of queued) void this.dispatch(event).then(sent);
+  /** Where every receipt goes: the application's logs and the metrics. */
+  private settled(receipt: AuditAlertDeliveryReceipt): AuditAlertDeliveryReceipt {
+    const { recipient, event, result, attempts, reason } = receipt;
+    try {
+      if (result === 'delivered') {
+        // Evidence that the alert went out, in the application's own logs.
+        this.logger.log(alertDelivered(recipient, describeEvent(event), attempts));
+      } else {
+        if (result === 'failed') this.logger.error(hookFailed(recipient, event.type, reason ?? ''));
+        else this.logger.warn(reason ?? '');
+        this.metrics.deliveryFailed(recipient, event, receipt.errorType ?? '_OTHER');
+      }
+    } catch {
+      // A logger that throws must not lose the receipt.
+    }
+    return receipt;
   }
 
-  /** Counts `delivery` as in flight until it settles; it must never reject. */
-  track(delivery: Promise<unknown>): void {
-    const settle = (): void => void this.inFlight.delete(delivery);
-    this.inFlight.add(delivery);
-    this.started?.push(delivery);
-    delivery.then(settle, settle);
-  }
-
-  /** Waits for every delivery in flight, including ones they start, for at most `timeoutMs`. */
-  async drain(timeoutMs: number): Promise<void> {
+  private async drain(timeoutMs: number): Promise<void> {
     if (this.inFlight.size === 0) return;
     // The module's timers never keep the process alive; during shutdown, something must: a standalone
     // application context (a worker, a CLI) would otherwise exit in the middle of close() while a
     // delivery waits to retry. Cleared as soon as the drain ends, on time or not.
     const keepAlive = setInterval(() => undefined, MAX_TIMER_MS);
-    let timer: unknown;
-    const expired = new Promise<'expired'>((resolve) => {
-      timer = this.clock.setTimer(() => resolve('expired'), timeoutMs);
-    });
+    const drained = (async () => {
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    })();
     try {
-      while (this.inFlight.size > 0) {
-        const outcome = await Promise.race([Promise.allSettled([...this.inFlight]), expired]);
-        if (outcome === 'expired') {
-          this.logger.warn(shutdownTimedOut(this.inFlight.size, timeoutMs));
-          return;
-        }
-      }
+      await withTimeout(
+        drained,
+        timeoutMs,
+        this.clock,
+        () => new Error(shutdownTimedOut(this.inFlight.size, timeoutMs)),
+      );
+    } catch (error) {
+      this.logger.warn((error as Error).message);
     } finally {
-      this.clock.clearTimer(timer);
       clearInterval(keepAlive);
     }
   }
+}
+
+/** Whether `binding` subscribes to `event`: its types, its monitors, its own filter (a channel's `fromOccurrence`). */
+function wants(binding: RecipientBinding, event: AuditAlertEvent): boolean {
+  return (
+    binding.events.includes(event.type) &&
+    (binding.monitors === null || binding.monitors.has(event.monitor)) &&
+    (binding.accepts === undefined || binding.accepts(event))
+  );
 }

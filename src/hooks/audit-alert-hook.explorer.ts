@@ -10,35 +10,32 @@ import {
 } from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { hookWithoutMethod, injectedUnknownMonitor, invalidOption, lazyHooksFound } from '../audit-alert.messages.js';
-import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import { errorText } from '../common/error-text.util.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { monitorNameOfToken } from '../monitor/inject-audit-monitor.decorator.js';
 import type { AuditAlertHookOptions } from './audit-alert-hook-options.interface.js';
-import { AuditAlertHookInvoker } from './audit-alert-hook.invoker.js';
-import type { HookBinding, HookTimer } from './hook-binding.interface.js';
+import type { RecipientBinding, RecipientSource, RecipientTimer } from '../dispatch/recipient-binding.interface.js';
 import type { OnAuditAlert } from './on-audit-alert.interface.js';
 
 /**
- * Finds every `@AuditAlertHook()` provider, checks its options and hands it to
- * the {@link AuditAlertHookInvoker}, which delivers the events. Also checks that
- * every `@InjectAuditMonitor(name)` names a monitor that exists.
+ * Finds every `@AuditAlertHook()` provider and checks its options: the
+ * dispatcher's source of hooks. Also checks that every
+ * `@InjectAuditMonitor(name)` names a monitor that exists.
  */
 @Injectable()
-export class AuditAlertHookExplorer implements OnModuleInit {
+export class AuditAlertHookExplorer implements OnModuleInit, RecipientSource {
   private readonly monitorNames: readonly string[];
   private readonly logger = new AuditAlertLogger();
   /** Providers already looked at, and hook instances already subscribed. */
   private readonly examined = new Set<unknown>();
   private modulesExamined = 0;
+  private readonly hooks: RecipientBinding[] = [];
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly modules: ModulesContainer,
-    private readonly dispatcher: AuditAlertDispatcher,
     private readonly moduleRef: ModuleRef,
-    private readonly invoker: AuditAlertHookInvoker,
     @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) options: ResolvedAuditAlertOptions,
   ) {
     this.monitorNames = options.monitors.map((m) => m.name);
@@ -47,9 +44,13 @@ export class AuditAlertHookExplorer implements OnModuleInit {
   /** Finds and checks the hooks; a hook without `onAuditAlert` stops the bootstrap here. */
   onModuleInit(): void {
     this.assertInjectedMonitorsExist();
-    for (const binding of this.discoverHooks()) this.invoker.subscribe(binding);
-    // Modules loaded later by LazyModuleLoader join the same container: their hooks are found before the next emit.
-    this.dispatcher.beforeEmit = () => this.discoverLazyHooks();
+    this.hooks.push(...this.discoverHooks());
+  }
+
+  /** The hooks found so far; modules loaded since by LazyModuleLoader are looked at first, so their hooks get this event. */
+  recipients(): readonly RecipientBinding[] {
+    this.discoverLazyHooks();
+    return this.hooks;
   }
 
   /** Subscribes the hooks of modules loaded since the last look; cheap when none was. */
@@ -57,7 +58,7 @@ export class AuditAlertHookExplorer implements OnModuleInit {
     if (this.modules.size === this.modulesExamined) return;
     try {
       const bindings = this.discoverHooks();
-      for (const binding of bindings) this.invoker.subscribe(binding);
+      this.hooks.push(...bindings);
       if (bindings.length > 0) this.logger.log(lazyHooksFound(bindings.map((b) => b.name)));
     } catch (error) {
       // Bootstrap is over: a faulty hook of a lazy module is reported, and the others keep their alerts.
@@ -82,10 +83,10 @@ export class AuditAlertHookExplorer implements OnModuleInit {
     }
   }
 
-  private discoverHooks(): HookBinding[] {
+  private discoverHooks(): RecipientBinding[] {
     this.modulesExamined = this.modules.size;
     const seen = this.examined;
-    const bindings: HookBinding[] = [];
+    const bindings: RecipientBinding[] = [];
     for (const wrapper of this.discovery.getProviders()) {
       if (wrapper.isAlias || seen.has(wrapper)) continue;
       seen.add(wrapper);
@@ -140,7 +141,7 @@ export class AuditAlertHookExplorer implements OnModuleInit {
 }
 
 /** Calls a hook; a hook is one attempt, however long it takes. */
-async function callHook(hook: OnAuditAlert, event: AuditAlertEvent, timed: HookTimer): Promise<number> {
+async function callHook(hook: OnAuditAlert, event: AuditAlertEvent, timed: RecipientTimer): Promise<number> {
   await timed(() => hook.onAuditAlert(event));
   return 1;
 }

@@ -6,28 +6,30 @@ import {
   type OnApplicationShutdown,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
-import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } from '../audit-alert.constants.js';
-import { outageResumed, silenceStoreFailed, unknownMonitor } from '../audit-alert.messages.js';
+import {
+  AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_REDIS,
+  AUDIT_ALERT_RESOLVED_OPTIONS,
+  AUDIT_ALERT_SINKS,
+  AUDIT_ALERT_STATE_FILE,
+  AuditAlertEvents,
+} from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
-import { AuditAlertChannelRegistry } from '../channels/audit-alert-channel.registry.js';
-import { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
-import type { OutageSnapshot } from './failure-tracker.js';
+import { outageResumed, silenceStoreFailed, unknownMonitor } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
-import { alertLeaseMs } from '../cluster/alert-lease.util.js';
-import { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';
-import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
-import type { AlertTestEvent } from '../events/audit-alert-event.interface.js';
-import { AuditAlertHookInvoker } from '../hooks/audit-alert-hook.invoker.js';
-import type { HookBinding } from '../hooks/hook-binding.interface.js';
-import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
+import type { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';
 import { errorText } from '../common/error-text.util.js';
+import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
+import type { AlertTestEvent } from '../events/audit-alert-event.interface.js';
+import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import type { AuditAlertSilence, AuditAlertSilenceOptions } from '../silences/audit-alert-silence.interface.js';
 import { AuditAlertSilences } from '../silences/audit-alert-silences.js';
-import { RedisSilenceStore } from '../silences/redis-silence.store.js';
-import { InProcessSilenceStore } from '../silences/silence-store.interface.js';
 import { resolveSilence } from '../silences/silence.options.js';
+import type { AlertSinkFactory } from '../sink/alert-sink.interface.js';
+import type { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
+import type { AuditAlertChannelType } from '../channels/channel-options.interface.js';
 import type { AuditTestAlertOptions, AuditTestAlertResult } from '../test-alert/audit-test-alert.interface.js';
 import { resolveTestAlertOptions } from '../test-alert/test-alert.options.js';
 import { AuditStorageMonitor } from './audit-storage.monitor.js';
@@ -36,9 +38,6 @@ import { AuditStorageMonitor } from './audit-storage.monitor.js';
 @Injectable()
 export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly monitors = new Map<string, AuditStorageMonitor>();
-  private readonly cluster: RedisAlertCoordinator | null;
-  private readonly silences: AuditAlertSilences;
-  private readonly stateFile: AuditAlertStateFile | null;
   private readonly logger = new AuditAlertLogger();
 
   /** @internal */
@@ -47,25 +46,18 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
     private readonly dispatcher: AuditAlertDispatcher,
     metrics: AuditAlertMetrics,
-    private readonly invoker: AuditAlertHookInvoker,
-    private readonly channels: AuditAlertChannelRegistry,
+    private readonly silences: AuditAlertSilences,
+    @Inject(AUDIT_ALERT_SINKS) sinkFor: AlertSinkFactory,
+    @Inject(AUDIT_ALERT_REDIS) private readonly redis: RedisAlertCoordinator | null,
+    @Inject(AUDIT_ALERT_STATE_FILE) private readonly stateFile: AuditAlertStateFile | null,
   ) {
-    this.cluster =
-      options.cluster &&
-      new RedisAlertCoordinator(options.cluster, dispatcher, clock, alertLeaseMs(options, options.cluster.timeoutMs));
-    const store = this.cluster ? new RedisSilenceStore(this.cluster, options.serviceName) : new InProcessSilenceStore();
-    this.silences = new AuditAlertSilences(store, this.cluster !== null, dispatcher, clock, metrics, (name) =>
-      this.get(name).getStatus(),
-    );
-    this.stateFile = options.state && new AuditAlertStateFile(options.state, options.serviceName);
     // Read here, before any provider can track a write: a resumed outage must come before the first new failure.
-    const saved = this.stateFile?.load() ?? new Map<string, OutageSnapshot>();
+    const saved = stateFile?.load();
     for (const monitor of options.monitors) {
       const counts = metrics.forMonitor(monitor.name, () => this.get(monitor.name).getStatus().state);
-      const cluster = this.cluster?.forMonitor(monitor) ?? null;
-      const created = new AuditStorageMonitor(monitor, clock, dispatcher, counts, cluster, this.stateFile);
+      const created = new AuditStorageMonitor(monitor, clock, sinkFor(monitor), counts);
       this.monitors.set(monitor.name, created);
-      const open = saved.get(monitor.name);
+      const open = saved?.get(monitor.name);
       if (open && created.resume(open)) this.logger.log(outageResumed(monitor.name, open.outageId, open.state));
     }
   }
@@ -108,9 +100,23 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
       serviceName: this.options.serviceName,
       sentAt: new Date(this.clock.wallNow()),
     };
-    const select = (binding: HookBinding): boolean =>
-      channels === null || (binding.channel !== undefined && channels.has(binding.channel));
-    return this.invoker.sendTest(event, monitor !== null, select, (test) => this.dispatcher.dispatch(test));
+    const recipients = this.dispatcher
+      .recipients()
+      .filter(
+        (binding) =>
+          binding.events.includes(AuditAlertEvents.Test) &&
+          (monitor === null || binding.monitors === null || binding.monitors.has(name)) &&
+          (channels === null || channels.has(binding.channel as AuditAlertChannelType)),
+      );
+    return this.dispatcher
+      .sendTest(event, recipients)
+      .then((receipts) =>
+        receipts.map(({ recipient, result, attempts, reason }) =>
+          result === 'delivered'
+            ? { recipient, delivered: true, attempts }
+            : { recipient, delivered: false, attempts, error: reason ?? result },
+        ),
+      );
   }
 
   /**
@@ -148,17 +154,11 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     return this.silences.list();
   }
 
-  /** @internal Connects to the cluster's Redis, if any, and starts the probes that run while healthy. */
+  /** @internal Connects to the cluster's Redis, if any, and starts the monitors: probes while healthy, left-open resolves. */
   async onApplicationBootstrap(): Promise<void> {
-    await this.cluster?.start();
+    await this.redis?.start();
     await this.silences.start();
-    for (const { name, notifyRecovery } of this.options.monitors) {
-      // Only where no store remembers outages do channels key incidents by monitor, and so resolve what was left open.
-      const resolves = notifyRecovery && this.channels.resolvesLeftOpen(name, 'outage');
-      this.get(name).start(
-        resolves ? () => this.dispatcher.track(this.channels.resolveLeftOpen(name, 'outage')) : null,
-      );
-    }
+    for (const monitor of this.monitors.values()) monitor.start();
   }
 
   /** @internal Stops every timer and probe. */
@@ -169,6 +169,6 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
 
   /** @internal Closes the Redis connection the module opened, once deliveries have drained; finishes writing the state file. */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.cluster?.close(), this.stateFile?.close()]);
+    await Promise.all([this.redis?.close(), this.stateFile?.close()]);
   }
 }

@@ -1,10 +1,8 @@
 import type { Observable } from 'rxjs';
-import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { ResolvedMonitorOptions, ResolvedProbeOptions } from '../audit-alert.options.js';
-import type { MonitorAlertCoordination } from '../cluster/monitor-alert.coordinator.js';
-import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditOutageEvent } from '../events/audit-alert-event.interface.js';
+import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
 import { withTimeout } from '../common/timeout.util.js';
 import { AuditSpool } from '../spool/audit-spool.js';
@@ -13,7 +11,6 @@ import type { AuditStorageState, AuditStorageStatus } from './audit-storage-stat
 import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
 import { FailureTracker, type OutageSnapshot, type ProbeMark } from './failure-tracker.js';
-import type { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
 import { PendingWrites, type WriteGeneration } from './pending-writes.js';
 
 /** A generation of tracked writes with the settle handlers all its writes share. */
@@ -55,18 +52,6 @@ export class AuditStorageMonitor {
   private probing: Promise<void> | null = null;
   private started = false;
   private closed = false;
-  /** Events dispatched whose deliveries have not all settled; the state file waits for them. */
-  private undelivered = 0;
-  /** A change of state the state file has yet to get, once those deliveries settle. */
-  private persistPending = false;
-  /**
-   * What the state file gets: the outage as of the last change whose events were
-   * all delivered. Taken at the change, since the write comes later and the
-   * outage may have moved on (an alert raised, not yet delivered) by then.
-   */
-  private kept: OutageSnapshot | null = null;
-  /** Resolves what a process before this one may have left open, on the first success while healthy; then `null`. */
-  private resolveLeftOpen: (() => void) | null = null;
   // Made once: track() is on the write path of every audit record.
   private readonly onTrackedSuccess = <T>(value: T): T => {
     this.recordSuccess();
@@ -81,18 +66,14 @@ export class AuditStorageMonitor {
   constructor(
     options: ResolvedMonitorOptions,
     private readonly clock: AuditAlertClock,
-    private readonly dispatcher: AuditAlertDispatcher,
+    /** Where every transition goes: sent alone, or decided with the other replicas. */
+    private readonly sink: AlertSink,
     /** Counts outcomes for OpenTelemetry; `null` when metrics are off. */
     private readonly metrics: AuditMonitorMetrics | null = null,
-    /** Decides with the other replicas which events this one sends; `null` when it alerts alone. */
-    private readonly cluster: MonitorAlertCoordination | null = null,
-    /** Keeps the open outage across restarts; `null` without the `state` option. */
-    private readonly stateFile: AuditAlertStateFile | null = null,
   ) {
     this.name = options.name;
     this.probe = options.probe;
     this.tracker = new FailureTracker({ ...options, monitor: options.name }, clock);
-    stateFile?.register(options.name, () => this.kept);
     this.writes =
       options.writeTimeoutMs === false
         ? null
@@ -112,7 +93,7 @@ export class AuditStorageMonitor {
           classify: (error) => this.tracker.classify(error),
         },
         clock,
-        dispatcher,
+        sink,
       );
   }
 
@@ -131,7 +112,7 @@ export class AuditStorageMonitor {
   private rejected(error: unknown): void {
     this.metrics?.rejectedRecord();
     const event = this.tracker.recordRejected(error);
-    if (event) this.dispatcher.dispatch(event);
+    if (event) this.sink.send(event);
   }
 
   /** Records a successful write; ends an open outage, or starts the hold before its recovery. */
@@ -214,20 +195,15 @@ export class AuditStorageMonitor {
    */
   resume(saved: OutageSnapshot): boolean {
     if (!this.tracker.restore(saved)) return false;
-    this.kept = this.tracker.snapshot();
     // What fell due while no process ran (a threshold) is sent at once.
-    this.armDueTimer();
-    this.statusPublisher.publish(() => this.getStatus());
+    this.settle('healthy', null);
     return true;
   }
 
-  /**
-   * @internal Starts probing while healthy, where configured; called once the application has started.
-   * @param resolveLeftOpen Called on the first success while healthy, to resolve what an earlier process may have left open.
-   */
-  start(resolveLeftOpen: (() => void) | null = null): void {
+  /** @internal Starts probing while healthy, where configured; called once the application has started. */
+  start(): void {
     this.started = true;
-    this.resolveLeftOpen = resolveLeftOpen;
+    this.sink.start();
     this.spool?.start();
     this.scheduleProbe();
   }
@@ -235,7 +211,7 @@ export class AuditStorageMonitor {
   /** @internal Stops every timer and probe for good; called at shutdown. */
   close(): void {
     this.closed = true;
-    this.cluster?.close();
+    this.sink.close();
     this.disarm('dueTimer');
     this.spool?.close();
     this.disarm('sweepTimer');
@@ -248,12 +224,7 @@ export class AuditStorageMonitor {
    * outage of the cluster, or the incident an earlier process left open.
    */
   private succeededWhileQuiet(): void {
-    if (this.cluster?.resolvePending) this.cluster.succeededWhileHealthy();
-    else if (this.resolveLeftOpen !== null) {
-      const resolve = this.resolveLeftOpen;
-      this.resolveLeftOpen = null;
-      resolve();
-    }
+    if (this.sink.awaitsSuccess) this.sink.succeededWhileHealthy();
   }
 
   private failed(error: unknown, count: number, beganAt?: number): void {
@@ -316,18 +287,10 @@ export class AuditStorageMonitor {
     if (this.spool !== null && before !== 'healthy' && after === 'healthy') {
       event = this.spool.outageEnded(event);
     }
-    if (this.cluster === null) {
-      if (event) {
-        const delivered = this.dispatcher.dispatch(event);
-        // Kept once delivered: a process killed before then sends it again after its restart, never not at all.
-        if (this.stateFile !== null) this.persistOnceDelivered(delivered);
-      }
-    } else if (event !== null || after !== before) {
-      this.cluster.settle(before, this.tracker, event);
+    if (event !== null || after !== before) {
+      const tracker = this.tracker;
+      this.sink.transition({ before, after, event, status: tracker.status(), snapshot: () => tracker.snapshot() });
     }
-    if (this.stateFile !== null && (event !== null || after !== before)) this.persist();
-    // Its own recovery resolves the incident by monitor: an earlier process's, if it was still open, included.
-    if (event?.type === AuditAlertEvents.StorageRecovered) this.resolveLeftOpen = null;
     this.armDueTimer();
     if (after === 'healthy') {
       if (!this.probe?.whileHealthy) this.disarm('probeTimer');
@@ -335,27 +298,6 @@ export class AuditStorageMonitor {
       this.scheduleProbe();
     }
     if (after !== before) this.statusPublisher.publish(() => this.getStatus());
-  }
-
-  /** Writes the state file now, or once the events dispatched so far are delivered. */
-  private persist(): void {
-    if (this.undelivered > 0) this.persistPending = true;
-    else this.keep();
-  }
-
-  private keep(): void {
-    this.kept = this.tracker.snapshot();
-    this.stateFile?.changed();
-  }
-
-  private persistOnceDelivered(delivered: Promise<void>): void {
-    this.undelivered += 1;
-    void delivered.finally(() => {
-      this.undelivered -= 1;
-      if (this.undelivered > 0 || !this.persistPending) return;
-      this.persistPending = false;
-      this.keep();
-    });
   }
 
   /** Keeps one timer armed for the next thing time alone makes due (threshold, hold, end of a degraded period). */

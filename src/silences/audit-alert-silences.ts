@@ -10,7 +10,8 @@ import {
   silenceSet,
 } from '../audit-alert.messages.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
-import type { AuditAlertDispatchGate, AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import { Subject } from 'rxjs';
+import type { AuditAlertDispatchGate } from '../dispatch/audit-alert.dispatcher.js';
 import { eventKeyOf } from '../events/audit-alert-event.guards.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
@@ -53,6 +54,8 @@ interface HeldAlert {
  * it read last, so the gate never waits for the network.
  */
 export class AuditAlertSilences implements AuditAlertDispatchGate {
+  private readonly releases = new Subject<AuditAlertEvent>();
+  readonly released = this.releases.asObservable();
   private readonly logger = new AuditAlertLogger();
   /** The silences as last read, which the gate decides on. */
   private active: AuditAlertSilence[] = [];
@@ -72,13 +75,10 @@ export class AuditAlertSilences implements AuditAlertDispatchGate {
   constructor(
     private readonly store: SilenceStore,
     private readonly shared: boolean,
-    private readonly dispatcher: AuditAlertDispatcher,
     private readonly clock: AuditAlertClock,
     private readonly metrics: AuditAlertMetrics,
     private readonly statusOf: (monitor: string) => AuditStorageStatus,
-  ) {
-    dispatcher.setGate(this);
-  }
+  ) {}
 
   /** Reads the silences the store already holds (other replicas'), and keeps reading them if shared. */
   async start(): Promise<void> {
@@ -181,7 +181,7 @@ export class AuditAlertSilences implements AuditAlertDispatchGate {
       if (event === null) continue;
       this.noteSent(`${key}\u0000${eventKeyOf(event)}`);
       this.logger.log(silenceReleased(describeEvent(event)));
-      this.dispatcher.release(event);
+      this.releases.next(event);
     }
   }
 
@@ -204,7 +204,7 @@ export class AuditAlertSilences implements AuditAlertDispatchGate {
       consecutiveFailures: status.consecutiveFailures,
       probeFailures: status.probeFailures,
       lastError: status.lastError ?? event.lastError,
-      unreachableDurationMs: event.unreachableDurationMs + (this.clock.monotonicNow() - heldAt),
+      unreachableDurationMs: Math.round(event.unreachableDurationMs + (this.clock.monotonicNow() - heldAt)),
     };
   }
 

@@ -10,7 +10,7 @@ import {
   spoolWritable,
 } from '../audit-alert.messages.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
-import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
@@ -87,7 +87,7 @@ export class AuditSpool {
     private readonly options: ResolvedSpoolOptions,
     private readonly host: SpoolHost,
     private readonly clock: AuditAlertClock,
-    private readonly dispatcher: Pick<AuditAlertDispatcher, 'dispatch'>,
+    private readonly sink: Pick<AlertSink, 'send'>,
   ) {
     this.log = new SpoolLog(join(options.directory, host.name), options.segmentBytes, options.maxBytes);
     this.timeoutMs = host.writeTimeoutMs === false ? null : host.writeTimeoutMs;
@@ -258,7 +258,7 @@ export class AuditSpool {
     this.unwritable = { id: randomUUID(), lost };
     const lastError = errorText(error);
     this.logger.error(spoolUnwritable(this.host.name, lastError));
-    this.dispatcher.dispatch({
+    this.sink.send({
       type: AuditAlertEvents.SpoolUnwritable,
       outageId: this.unwritable.id,
       monitor: this.host.name,
@@ -295,7 +295,7 @@ export class AuditSpool {
       return;
     }
     if (this.log.pending === 0 && this.replayedSinceEmpty > 0) {
-      this.dispatcher.dispatch({
+      this.sink.send({
         type: AuditAlertEvents.SpoolReplayed,
         outageId: randomUUID(),
         monitor: this.host.name,

@@ -60,7 +60,8 @@ function invalidSnapshot(value: unknown): string | null {
  */
 export class AuditAlertStateFile {
   private readonly logger = new AuditAlertLogger();
-  private readonly sources = new Map<string, () => OutageSnapshot | null>();
+  /** The open outage of each monitor, as last kept. */
+  private readonly outages = new Map<string, OutageSnapshot>();
   private dirty = false;
   private writing: Promise<void> | null = null;
   private failing = false;
@@ -103,14 +104,11 @@ export class AuditAlertStateFile {
     return saved;
   }
 
-  /** Keeps the open outage `snapshot` returns for `monitor` in each write. */
-  register(monitor: string, snapshot: () => OutageSnapshot | null): void {
-    this.sources.set(monitor, snapshot);
-  }
-
-  /** A monitor changed state: the file is written soon, with every monitor as it is then. */
-  changed(): void {
+  /** Keeps `outage` as the open outage of `monitor` (`null`: none); the file is written soon, coalesced. */
+  keep(monitor: string, outage: OutageSnapshot | null): void {
     if (this.closed) return;
+    if (outage === null) this.outages.delete(monitor);
+    else this.outages.set(monitor, outage);
     this.dirty = true;
     this.writing ??= this.writeWhileDirty();
   }
@@ -136,11 +134,7 @@ export class AuditAlertStateFile {
   }
 
   private async write(): Promise<void> {
-    const monitors: Record<string, OutageSnapshot> = {};
-    for (const [monitor, snapshot] of this.sources) {
-      const open = snapshot();
-      if (open !== null) monitors[monitor] = open;
-    }
+    const monitors = Object.fromEntries(this.outages);
     const content = { format: FORMAT, version: VERSION, serviceName: this.serviceName, monitors };
     const { file } = this.options;
     try {

@@ -158,8 +158,8 @@ describe('a hook that blocks the event loop', () => {
     const logger = new CaptureLogger();
     const moduleRef = await Test.createTestingModule({
       imports: [AuditAlertModule.forRoot({ thresholdMs: 0, notifyRecovery: false, hookTimeoutMs: 1_000 })],
-      // Subscribed in reverse: the innocent and hanging hooks start before the blocking one runs.
-      providers: [BlockingHook, InnocentHook, HangingHook],
+      // Called in this order: the hanging and innocent hooks start before the blocking one runs.
+      providers: [HangingHook, InnocentHook, BlockingHook],
     })
       .overrideProvider(AUDIT_ALERT_CLOCK)
       .useValue(clock)

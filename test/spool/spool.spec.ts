@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import type { AuditAlertDispatcher } from '../../src/dispatch/audit-alert.dispatcher.js';
+import { LocalAlertSink } from '../../src/sink/local-alert.sink.js';
 import { waitFor } from '../channels/support/http-receiver.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
 
@@ -64,7 +65,11 @@ async function harness(
     },
     ...options,
   });
-  const monitor = new AuditStorageMonitor(resolved.monitors[0]!, clock, dispatcher);
+  const monitor = new AuditStorageMonitor(
+    resolved.monitors[0]!,
+    clock,
+    new LocalAlertSink('default', dispatcher, null, null),
+  );
   monitors.push(monitor);
   monitor.start();
   await waitFor(() => monitor.spool!.healthy || events.length > 0, 'the spool to open');
@@ -260,7 +265,11 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
       },
     });
     const dispatcher = { dispatch: (event: AuditAlertEvent) => events.push(event) } as unknown as AuditAlertDispatcher;
-    const second = new AuditStorageMonitor(resolved.monitors[0]!, clock, dispatcher);
+    const second = new AuditStorageMonitor(
+      resolved.monitors[0]!,
+      clock,
+      new LocalAlertSink('default', dispatcher, null, null),
+    );
     monitors.push(second);
     second.start();
     for (let i = 0; i < 1_000 && storage.rows.length < 4; i += 1) {

@@ -2,6 +2,7 @@ import { AuditStorageMonitor, type AuditAlertEvent, type AuditAlertModuleOptions
 import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import type { AuditAlertDispatcher } from '../../src/dispatch/audit-alert.dispatcher.js';
 import type { OutageSnapshot } from '../../src/monitor/failure-tracker.js';
+import { LocalAlertSink } from '../../src/sink/local-alert.sink.js';
 import { ManualClock } from './manual-clock.js';
 
 /**
@@ -17,14 +18,18 @@ export function monitorHarness(options: AuditAlertModuleOptions = {}) {
   const harness = {
     clock,
     events,
-    monitor: new AuditStorageMonitor(resolved, clock, dispatcher),
+    monitor: new AuditStorageMonitor(resolved, clock, new LocalAlertSink(resolved.name, dispatcher, null, null)),
     restart(downMs: number): AuditStorageMonitor {
       const tracker = (harness.monitor as unknown as { tracker: { snapshot(): OutageSnapshot | null } }).tracker;
       const saved = JSON.stringify(tracker.snapshot());
       harness.monitor.close();
       // No process runs meanwhile: nothing fires.
       clock.stall(downMs);
-      harness.monitor = new AuditStorageMonitor(resolved, clock, dispatcher);
+      harness.monitor = new AuditStorageMonitor(
+        resolved,
+        clock,
+        new LocalAlertSink(resolved.name, dispatcher, null, null),
+      );
       const snapshot = JSON.parse(saved) as OutageSnapshot | null;
       if (snapshot !== null) harness.monitor.resume(snapshot);
       return harness.monitor;

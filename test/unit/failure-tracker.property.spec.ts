@@ -14,6 +14,7 @@ import { AuditAlertMetrics } from '../../src/metrics/audit-alert.metrics.js';
 import type { ProbeMark } from '../../src/monitor/failure-tracker.js';
 import { AuditAlertSilences } from '../../src/silences/audit-alert-silences.js';
 import { InProcessSilenceStore } from '../../src/silences/silence-store.interface.js';
+import { LocalAlertSink } from '../../src/sink/local-alert.sink.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
 import { monitorHarness } from '../support/monitor-harness.js';
@@ -714,18 +715,19 @@ describe('silences against the state machine', () => {
           let gate: AuditAlertSilences | null = null;
           const record = (event: AuditAlertEvent) => ({ event: event as AuditOutageEvent, at: clock.monotonicNow() });
           const dispatcher = {
-            setGate: (installed: AuditAlertSilences) => (gate = installed),
             dispatch: (event: AuditAlertEvent) => {
               raised.push(record(event));
               if (gate!.admit(event)) delivered.push(record(event));
             },
-            release: (event: AuditAlertEvent) => delivered.push(record(event)),
           } as unknown as AuditAlertDispatcher;
           const options = resolveAuditAlertOptions({ ...config, writeTimeoutMs: false } as AuditAlertModuleOptions);
-          const monitor = new AuditStorageMonitor(options.monitors[0]!, clock, dispatcher);
-          const silences = new AuditAlertSilences(new InProcessSilenceStore(), false, dispatcher, clock, metrics, () =>
+          const sink = new LocalAlertSink('default', dispatcher, null, null);
+          const monitor = new AuditStorageMonitor(options.monitors[0]!, clock, sink);
+          const silences = new AuditAlertSilences(new InProcessSilenceStore(), false, clock, metrics, () =>
             monitor.getStatus(),
           );
+          gate = silences;
+          silences.released.subscribe((event) => delivered.push(record(event)));
           // The maintenance begins somewhere in the sequence, maybe during an outage already alerted.
           for (const [index, command] of commands.entries()) {
             if (index === Math.min(silenceAt, commands.length - 1)) {

@@ -1,0 +1,120 @@
+import type { Provider } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import {
+  AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_GATE,
+  AUDIT_ALERT_RECIPIENTS,
+  AUDIT_ALERT_REDIS,
+  AUDIT_ALERT_RESOLVED_OPTIONS,
+  AUDIT_ALERT_SINKS,
+  AUDIT_ALERT_STATE_FILE,
+  AUDIT_MONITOR_STATUS,
+} from './audit-alert.constants.js';
+import type { ResolvedAuditAlertOptions } from './audit-alert.options.js';
+import { AuditAlertChannelRegistry } from './channels/audit-alert-channel.registry.js';
+import type { AuditAlertClock } from './clock/audit-alert-clock.interface.js';
+import { alertLeaseMs } from './cluster/alert-lease.util.js';
+import { RedisAlertCoordinator } from './cluster/redis-alert.coordinator.js';
+import { AuditAlertDispatcher } from './dispatch/audit-alert.dispatcher.js';
+import type { RecipientSource } from './dispatch/recipient-binding.interface.js';
+import { AuditAlertHookExplorer } from './hooks/audit-alert-hook.explorer.js';
+import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
+import type { AuditStorageStatus } from './monitor/audit-storage-status.interface.js';
+import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
+import { AuditAlertSilences } from './silences/audit-alert-silences.js';
+import { RedisSilenceStore } from './silences/redis-silence.store.js';
+import { InProcessSilenceStore } from './silences/silence-store.interface.js';
+import type { AlertSink, AlertSinkFactory } from './sink/alert-sink.interface.js';
+import { LocalAlertSink } from './sink/local-alert.sink.js';
+import { AuditAlertStateFile } from './state/audit-alert-state.file.js';
+
+/*
+ * Where the rooms are wired together: each provider builds one part from the
+ * parts it needs, so that no part builds or wires another.
+ */
+
+/** The dispatcher's recipients: hooks first, then channels. */
+const recipients: Provider = {
+  provide: AUDIT_ALERT_RECIPIENTS,
+  useFactory: (hooks: RecipientSource, channels: RecipientSource): RecipientSource[] => [hooks, channels],
+  inject: [AuditAlertHookExplorer, AuditAlertChannelRegistry],
+};
+
+/** The Redis link of the `cluster` option. */
+const redis: Provider = {
+  provide: AUDIT_ALERT_REDIS,
+  useFactory: (options: ResolvedAuditAlertOptions, clock: AuditAlertClock): RedisAlertCoordinator | null =>
+    options.cluster &&
+    new RedisAlertCoordinator(options.cluster, clock, alertLeaseMs(options, options.cluster.timeoutMs)),
+  inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AUDIT_ALERT_CLOCK],
+};
+
+/** Looks a monitor up when asked, not when built: the monitors send through the silences' gate. */
+const monitorStatus: Provider = {
+  provide: AUDIT_MONITOR_STATUS,
+  useFactory:
+    (moduleRef: ModuleRef) =>
+    (monitor: string): AuditStorageStatus =>
+      moduleRef.get(AuditMonitorRegistry).get(monitor).getStatus(),
+  inject: [ModuleRef],
+};
+
+/** The silences, kept in Redis with `cluster` so that every replica obeys them. */
+const silences: Provider = {
+  provide: AuditAlertSilences,
+  useFactory: (
+    options: ResolvedAuditAlertOptions,
+    clock: AuditAlertClock,
+    metrics: AuditAlertMetrics,
+    link: RedisAlertCoordinator | null,
+    statusOf: (monitor: string) => AuditStorageStatus,
+  ): AuditAlertSilences => {
+    const store = link ? new RedisSilenceStore(link, options.serviceName) : new InProcessSilenceStore();
+    return new AuditAlertSilences(store, link !== null, clock, metrics, statusOf);
+  },
+  inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AUDIT_ALERT_CLOCK, AuditAlertMetrics, AUDIT_ALERT_REDIS, AUDIT_MONITOR_STATUS],
+};
+
+/** The state file of the `state` option. */
+const stateFile: Provider = {
+  provide: AUDIT_ALERT_STATE_FILE,
+  useFactory: (options: ResolvedAuditAlertOptions): AuditAlertStateFile | null =>
+    options.state && new AuditAlertStateFile(options.state, options.serviceName),
+  inject: [AUDIT_ALERT_RESOLVED_OPTIONS],
+};
+
+/** Each monitor's sink: coordinated by Redis with `cluster`, else local. */
+const sinks: Provider = {
+  provide: AUDIT_ALERT_SINKS,
+  useFactory:
+    (
+      dispatcher: AuditAlertDispatcher,
+      link: RedisAlertCoordinator | null,
+      state: AuditAlertStateFile | null,
+      channels: AuditAlertChannelRegistry,
+    ): AlertSinkFactory =>
+    (monitor): AlertSink => {
+      const coordinated = link?.forMonitor(monitor, dispatcher);
+      if (coordinated) return coordinated;
+      // Only where no store remembers outages do channels key incidents by monitor, and so resolve what was left open.
+      const leftOpen = monitor.notifyRecovery
+        ? {
+            resolves: () => channels.resolvesLeftOpen(monitor.name, 'outage'),
+            resolve: () => channels.resolveLeftOpen(monitor.name, 'outage'),
+          }
+        : null;
+      return new LocalAlertSink(monitor.name, dispatcher, state, leftOpen);
+    },
+  inject: [AuditAlertDispatcher, AUDIT_ALERT_REDIS, AUDIT_ALERT_STATE_FILE, AuditAlertChannelRegistry],
+};
+
+/** Every provider that wires the path from a write's outcome to its recipients. */
+export const AUDIT_ALERT_PATH_PROVIDERS: Provider[] = [
+  recipients,
+  redis,
+  monitorStatus,
+  silences,
+  { provide: AUDIT_ALERT_GATE, useExisting: AuditAlertSilences },
+  stateFile,
+  sinks,
+];

@@ -1,0 +1,48 @@
+import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
+import type { AuditAlertEvent, AuditOutageEvent } from '../events/audit-alert-event.interface.js';
+import type { AuditStorageState, AuditStorageStatus } from '../monitor/audit-storage-status.interface.js';
+import type { OutageSnapshot } from '../monitor/failure-tracker.js';
+
+/** A change of a monitor's outage, as its sink gets it: taken at the change, never read back later. */
+export interface OutageTransition {
+  readonly before: AuditStorageState;
+  readonly after: AuditStorageState;
+  /** The event the change raised: an alert, a degraded warning, a recovery; `null` for a change of state alone. */
+  readonly event: AuditOutageEvent | null;
+  /** What the monitor knows as of the change. */
+  readonly status: AuditStorageStatus;
+  /**
+   * The open outage as it is when called, for a store to keep; `null` when
+   * none is open. A store calls it once the events raised so far are
+   * delivered, so that what it keeps never holds an alert not yet sent.
+   */
+  snapshot(): OutageSnapshot | null;
+}
+
+/**
+ * Where a monitor hands every transition of its outage, on one path: the sink
+ * decides what is sent and what is kept. Local: dispatch, keep the state file,
+ * resolve what an earlier process left open. Cluster: claim in Redis, then
+ * dispatch. The monitor never knows which one it has.
+ */
+export interface AlertSink {
+  /**
+   * `true` while a success while healthy means something to the sink (an
+   * outage of the cluster or of an earlier process to resolve). Read on every
+   * success while healthy, hence a field.
+   */
+  readonly awaitsSuccess: boolean;
+  /** Takes a transition: an outage opens, an alert is due, an outage ends. */
+  transition(change: OutageTransition): void;
+  /** Sends an event of the monitor that is no change of its outage: records rejected, the spool's. */
+  send(event: AuditAlertEvent): void;
+  /** A success while healthy, with {@link awaitsSuccess} set. */
+  succeededWhileHealthy(): void;
+  /** The application has started: what an earlier process left open may now be resolved. */
+  start(): void;
+  /** Stops its timers; called at shutdown. */
+  close(): void;
+}
+
+/** Makes the sink of each monitor; provided by the module, local or coordinated by Redis. */
+export type AlertSinkFactory = (monitor: ResolvedMonitorOptions) => AlertSink;
