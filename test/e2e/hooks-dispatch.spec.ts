@@ -262,7 +262,7 @@ describe('dispatch', () => {
 });
 
 describe('shutdown', () => {
-  it('leaves a shared emitter with only the application\'s own listeners', async () => {
+  it("leaves a shared emitter with only the application's own listeners", async () => {
     const shared = new EventEmitter2();
     const own = () => undefined;
     shared.on(AuditAlertEvents.StorageUnreachable, own);
