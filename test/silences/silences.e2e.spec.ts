@@ -137,6 +137,21 @@ describe('silences', () => {
     expect(bodies(receiver).map((body) => body.occurrence)).toEqual([3]);
   });
 
+  it('send a held alert with a duration in whole milliseconds, however finely time moved while it was held', async () => {
+    const { registry, monitor, clock, receiver } = await bootSilenced();
+    const { id } = await registry.silence({ durationMs: 60 * MINUTE, reason: REASON });
+    monitor.recordFailure('down');
+    clock.advance(MINUTE);
+    await settle();
+    // A monotonic clock reads fractions of a millisecond (performance.now()).
+    clock.advance(0.375);
+    expect(await registry.unsilence(id)).toBe(true);
+    await receiver.waitForRequests(1);
+    const duration = bodies(receiver)[0]!.unreachableDurationMs;
+    expect(Number.isInteger(duration)).toBe(true);
+    expect(duration).toBe(MINUTE);
+  });
+
   it('silence only the monitors named, and never a test alert', async () => {
     const { registry, clock, receiver } = await bootSilenced({ monitors: [{ name: 'orders' }, { name: 'ledger' }] });
     await registry.silence({ monitors: ['orders'], durationMs: 60 * MINUTE, reason: REASON });
