@@ -3,9 +3,9 @@ import {
   Inject,
   Injectable,
   type OnApplicationBootstrap,
-  Optional,
+  type OnModuleInit,
 } from '@nestjs/common';
-import { EventEmitter2, EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
+import { ModulesContainer } from '@nestjs/core';
 import type { Observable } from 'rxjs';
 import {
   AUDIT_ALERT_CLOCK,
@@ -30,6 +30,11 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { frozenEvent } from '../events/frozen-event.util.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import { MAX_TIMER_MS } from '../options/option-readers.util.js';
+import {
+  type ApplicationEmitter,
+  type ApplicationEmitterReadiness,
+  findProviderByClassName,
+} from './application-emitter.util.js';
 import { AuditAlertInvoker } from './audit-alert.invoker.js';
 import type { AuditAlertDeliveryReceipt } from './delivery-receipt.interface.js';
 import type { RecipientBinding, RecipientSource } from './recipient-binding.interface.js';
@@ -51,8 +56,9 @@ interface QueuedEvent {
 
 /**
  * Carries events from the monitors to their recipients (hooks and channels,
- * through the invoker) and to EventEmitter2 (the application's `@OnEvent`
- * listeners), and gives back one receipt per delivery. Owns its lifecycle:
+ * through the invoker) and, when the application imports EventEmitterModule,
+ * to its EventEmitter2 (the application's `@OnEvent` listeners), and gives
+ * back one receipt per delivery. Owns its lifecycle:
  * events raised during start-up wait until the listeners are ready; shutdown
  * waits for the deliveries in flight, up to `shutdownTimeoutMs`.
  *
@@ -61,9 +67,10 @@ interface QueuedEvent {
  * nothing it throws can reach the audit write path.
  */
 @Injectable()
-export class AuditAlertDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  /** The application's EventEmitter2 when EventEmitterModule is imported, else a private one. */
-  readonly emitter: EventEmitter2;
+export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+  /** The application's EventEmitter2 when it imports EventEmitterModule; `null` when it does not. */
+  private emitter: ApplicationEmitter | null = null;
+  private readiness: ApplicationEmitterReadiness | undefined;
 
   private readonly logger = new AuditAlertLogger();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -78,10 +85,8 @@ export class AuditAlertDispatcher implements OnApplicationBootstrap, BeforeAppli
     private readonly invoker: AuditAlertInvoker,
     @Inject(AUDIT_ALERT_RECIPIENTS) private readonly sources: readonly RecipientSource[],
     @Inject(AUDIT_ALERT_GATE) private readonly gate: AuditAlertDispatchGate | null,
-    @Optional() emitter?: EventEmitter2,
-    @Optional() private readonly readiness?: EventEmitterReadinessWatcher,
+    private readonly modules: ModulesContainer,
   ) {
-    this.emitter = emitter ?? new EventEmitter2();
     gate?.released.subscribe((event) => void this.send(event, null));
   }
 
@@ -141,6 +146,12 @@ export class AuditAlertDispatcher implements OnApplicationBootstrap, BeforeAppli
     delivery.then(settle, settle);
   }
 
+  /** Finds the application's EventEmitter2, if it has one. */
+  onModuleInit(): void {
+    this.emitter = findProviderByClassName<ApplicationEmitter>(this.modules, 'EventEmitter2') ?? null;
+    this.readiness = findProviderByClassName<ApplicationEmitterReadiness>(this.modules, 'EventEmitterReadinessWatcher');
+  }
+
   /** Starts sending, beginning with the events raised before every listener, `@OnEvent` ones included, was in place. */
   onApplicationBootstrap(): void {
     // Not awaited: EventEmitterModule becomes ready in its own bootstrap hook, which may run after this one.
@@ -184,7 +195,7 @@ export class AuditAlertDispatcher implements OnApplicationBootstrap, BeforeAppli
         );
         try {
           // Frozen: the application's @OnEvent listeners share this copy, and no one else's.
-          this.emitter.emit(event.type, frozenEvent(event));
+          this.emitter?.emit(event.type, frozenEvent(event));
         } catch (error) {
           // A synchronous listener of the application's own threw.
           this.logger.error(listenerThrew(event.type, errorText(error)));

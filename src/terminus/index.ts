@@ -1,3 +1,5 @@
+import './terminus-peer.check.js';
+
 export {
   type AuditStorageHealthCheckOptions,
   type AuditStorageHealthDetails,
