@@ -11,7 +11,8 @@ import {
 } from '../audit-alert.messages.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatchGate, AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
-import { eventKeyOf } from '../events/audit-alert-event.guards.js';
+import { episodeOf, episodeStepOf, eventKeyOf } from '../events/audit-alert-event-kinds.js';
+import type { AuditEpisodeKind } from '../events/audit-episode.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import type { AuditStorageStatus } from '../monitor/audit-storage-status.interface.js';
@@ -242,22 +243,12 @@ export class AuditAlertSilences implements AuditAlertDispatchGate {
   }
 }
 
-/** Events of one family replace one another while held: an outage's alerts, a capacity episode's warnings. */
-function familyOf(event: AuditAlertEvent): string {
-  switch (event.type) {
-    case AuditAlertEvents.StorageUnreachable:
-    case AuditAlertEvents.StorageDegraded:
-    case AuditAlertEvents.StorageRecovered:
-      return 'outage';
-    default:
-      return event.type;
-  }
+/** Events of one episode kind replace one another while held: an outage's alerts, a capacity episode's warnings. */
+function familyOf(event: AuditAlertEvent): AuditEpisodeKind {
+  return episodeOf(event);
 }
 
-/** Whether `event` ends what earlier events of its family began. */
+/** Whether `event` ends what earlier events of its episode began. */
 function closesEpisode(event: AuditAlertEvent): boolean {
-  return (
-    event.type === AuditAlertEvents.StorageRecovered ||
-    (event.type === AuditAlertEvents.StorageCapacity && event.level === 'normal')
-  );
+  return episodeStepOf(event) === 'closes';
 }
