@@ -50,13 +50,14 @@ const MAX_NAME = 200;
 /**
  * Escapes, with a backslash, what Teams' markdown gives a meaning of its own:
  * emphasis, code, links and mentions anywhere; headings, lists and quotes at
- * the start of a line. Breaks `{{` so that no text of the event is read as a
- * `{{DATE()}}` function. Then keeps the result within `max` characters, an
- * escape never being split from its character.
+ * the start of a line. Breaks every run of braces so that it holds no `{{`:
+ * no text of the event is read as a `{{DATE()}}` function. Then keeps the
+ * result within `max` characters, an escape never being split from its character.
  */
 export function escapeTeams(text: string, max: number): string {
   const escaped = text
-    .replace(/\{\{/g, '{\u200b{')
+    // After every brace that another follows: `{{{` has two pairs, and breaking only the first leaves `{{`.
+    .replace(/\{(?=\{)/g, '{\u200b')
     .replace(/[\\*_~`[\]<>]/g, '\\$&')
     .replace(/^([ \t]*)([#+-])/gm, '$1\\$2')
     .replace(/^([ \t]*)(\d+)\./gm, '$1$2\\.');
