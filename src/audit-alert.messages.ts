@@ -1,7 +1,18 @@
 import { inspect } from 'node:util';
-import type { PagerDutyIncidentKind } from './channels/pagerduty.channel.js';
+import { eventKeyNameOf, eventKeyOf, eventOccurrenceOf } from './events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from './events/audit-alert-event.interface.js';
-import type { AuditAlertSilence } from './silences/audit-alert-silence.interface.js';
+import type { LeftOpenEpisodeKind } from './events/audit-episode.js';
+
+/**
+ * What a log line says of a silence (an `AuditAlertSilence`), declared here so
+ * that the messages stay a leaf that imports no feature.
+ */
+interface SilenceShown {
+  readonly id: string;
+  readonly monitors: readonly string[] | null;
+  readonly endsAt: Date;
+  readonly reason: string;
+}
 
 /** Renders a received value for an error message without ever throwing. */
 export function describeReceived(value: unknown): string {
@@ -46,9 +57,11 @@ export const alertRaised = (type: string, monitor: string, outageId: string): st
 
 /** Names an event in a log line: its type, monitor, outage (or test) and, for an alert, its occurrence. */
 export function describeEvent(event: AuditAlertEvent): string {
-  if (event.type === 'audit.alert.test') return `${event.type} (monitor "${event.monitor}", test ${event.testId})`;
-  const raised = alertRaised(event.type, event.monitor, event.outageId);
-  return 'occurrence' in event ? `${raised.slice(0, -1)}, occurrence ${event.occurrence})` : raised;
+  const occurrence = eventOccurrenceOf(event);
+  return (
+    `${event.type} (monitor "${event.monitor}", ${eventKeyNameOf(event)} ${eventKeyOf(event)}` +
+    `${occurrence === null ? '' : `, occurrence ${occurrence}`})`
+  );
 }
 
 export const alertDelivered = (recipient: string, event: string, attempts: number): string =>
@@ -177,15 +190,15 @@ export const healthCheckWithoutProbe = (monitors: readonly string[]): string =>
   'As a Kubernetes readiness check this deadlocks: no traffic reaches the pod, so no write ends the outage. ' +
   'Configure a probe (probe: { check }) or see docs/kubernetes.md of nestjs-audit-alert.';
 
-const silenceScope = (silence: AuditAlertSilence): string =>
+const silenceScope = (silence: SilenceShown): string =>
   silence.monitors === null ? 'every monitor' : `monitors ${silence.monitors.map((m) => `"${m}"`).join(', ')}`;
 
-export const silenceSet = (silence: AuditAlertSilence): string =>
+export const silenceSet = (silence: SilenceShown): string =>
   `Silence ${silence.id} holds the alerts of ${silenceScope(silence)} until ${silence.endsAt.toISOString()}: ${JSON.stringify(silence.reason)}.`;
 
 export const silenceEnded = (id: string): string => `Silence ${id} was lifted before its end.`;
 
-export const silenceHeld = (event: string, silence: AuditAlertSilence): string =>
+export const silenceHeld = (event: string, silence: SilenceShown): string =>
   `${event} held by silence ${silence.id} until ${silence.endsAt.toISOString()} (${JSON.stringify(silence.reason)}); it is sent when the silence ends if the outage is still open.`;
 
 export const silenceReleased = (event: string): string => `No silence holds it any more: sending ${event}.`;
@@ -228,20 +241,24 @@ export const stateFileWritable = (file: string): string => `The audit alert stat
 export const outageResumed = (monitor: string, outageId: string, state: string): string =>
   `Monitor "${monitor}" resumes outage ${outageId} (${state}), left open by an earlier process.`;
 
-const incidentKind = (kind: PagerDutyIncidentKind): string => (kind === 'outage' ? 'outage' : 'capacity warning');
+/** How a log line names the incident of each kind of episode a process can leave open. */
+const LEFT_OPEN_INCIDENTS = {
+  outage: 'outage',
+  capacity: 'capacity warning',
+} as const satisfies Record<LeftOpenEpisodeKind, string>;
 
 export const leftOpenResolved = (
   channel: string,
-  kind: PagerDutyIncidentKind,
+  kind: LeftOpenEpisodeKind,
   monitor: string,
   attempts: number,
 ): string =>
-  `${channel} resolved any ${incidentKind(kind)} incident of monitor "${monitor}" left open by an earlier process (${attemptCount(attempts)}).`;
+  `${channel} resolved any ${LEFT_OPEN_INCIDENTS[kind]} incident of monitor "${monitor}" left open by an earlier process (${attemptCount(attempts)}).`;
 
 export const leftOpenUnresolved = (
   channel: string,
-  kind: PagerDutyIncidentKind,
+  kind: LeftOpenEpisodeKind,
   monitor: string,
   error: string,
 ): string =>
-  `${channel} could not resolve an ${incidentKind(kind)} incident of monitor "${monitor}" an earlier process may have left open: ${error}`;
+  `${channel} could not resolve an ${LEFT_OPEN_INCIDENTS[kind]} incident of monitor "${monitor}" an earlier process may have left open: ${error}`;

@@ -5,11 +5,12 @@ import { errorText } from '../common/error-text.util.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { RecipientBinding, RecipientSource } from '../dispatch/recipient-binding.interface.js';
+import type { LeftOpenEpisodeKind } from '../events/audit-episode.js';
 import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
 import type { HttpChannel } from './http.channel.js';
-import { PagerDutyChannel, type PagerDutyIncidentKind } from './pagerduty.channel.js';
+import { PagerDutyChannel } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
 import { TeamsChannel } from './teams.channel.js';
 import { WebhookChannel } from './webhook.channel.js';
@@ -65,7 +66,7 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
   }
 
   /** Whether some channel can resolve the `kind` of incident of `monitor` that a process before this one left open. */
-  resolvesLeftOpen(monitor: string, kind: PagerDutyIncidentKind): boolean {
+  resolvesLeftOpen(monitor: string, kind: LeftOpenEpisodeKind): boolean {
     return this.pagerDuty.some((channel) => channel.resolvesLeftOpen(monitor, kind));
   }
 
@@ -74,7 +75,7 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
    * process before this one may have left open; a receiver that has none open
    * ignores it. Never rejects: a failure is logged.
    */
-  async resolveLeftOpen(monitor: string, kind: PagerDutyIncidentKind): Promise<void> {
+  async resolveLeftOpen(monitor: string, kind: LeftOpenEpisodeKind): Promise<void> {
     const channels = this.pagerDuty.filter((channel) => channel.resolvesLeftOpen(monitor, kind));
     await Promise.all(
       channels.map(async (channel) => {

@@ -1,6 +1,6 @@
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import { channelLabel, customMessageFailed, describeKind } from '../audit-alert.messages.js';
-import { eventKeyOf } from '../events/audit-alert-event.guards.js';
+import { eventKeyOf } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { RecipientBinding } from '../dispatch/recipient-binding.interface.js';
 import { errorText } from '../common/error-text.util.js';

@@ -1,6 +1,14 @@
-import { AuditAlertEvents } from '../audit-alert.constants.js';
-import { eventKeyOf, isAlertTestEvent } from '../events/audit-alert-event.guards.js';
+import { AuditAlertEvents, type AuditAlertEventType } from '../audit-alert.constants.js';
+import {
+  type AuditAlertEventRenderers,
+  episodeOf,
+  episodeStepOf,
+  eventKeyOf,
+  renderEvent,
+} from '../events/audit-alert-event-kinds.js';
+import { isAlertTestEvent } from '../events/audit-alert-event.guards.js';
 import type { AuditAlertEvent, StorageRecoveredEvent } from '../events/audit-alert-event.interface.js';
+import type { AuditEpisodeKind, LeftOpenEpisodeKind } from '../events/audit-episode.js';
 import type { PagerDutySeverity } from './channel-options.interface.js';
 import type { ResolvedPagerDutyChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
@@ -36,23 +44,29 @@ export interface PagerDutyResolve {
 const MAX_DEDUP_KEY = 255;
 const MAX_SUMMARY = 1_024;
 
-/** The events of a storage outage, which may share a key per monitor. */
-const OUTAGE_EVENTS: ReadonlySet<string> = new Set([
-  AuditAlertEvents.StorageUnreachable,
-  AuditAlertEvents.StorageDegraded,
-  AuditAlertEvents.StorageRecovered,
-]);
+/** The prefix of the incident keys of each kind of episode. */
+const INCIDENT_KEY_PREFIXES = {
+  outage: 'audit-storage',
+  capacity: 'audit-capacity',
+  rejected: 'audit-storage',
+  spool: 'audit-storage',
+  replay: 'audit-storage',
+  test: 'audit-alert-test',
+} as const satisfies Record<AuditEpisodeKind, string>;
 
-/** What a process can leave open in PagerDuty for a monitor: an outage's incident, or a capacity warning's. */
-export type PagerDutyIncidentKind = 'outage' | 'capacity';
+/** The event type a resolve of a left-open incident is logged under. */
+const LEFT_OPEN_EVENT_TYPES = {
+  outage: AuditAlertEvents.StorageRecovered,
+  capacity: AuditAlertEvents.StorageCapacity,
+} as const satisfies Record<LeftOpenEpisodeKind, AuditAlertEventType>;
 
 /**
  * The key of the incident of every outage (or every capacity episode) of one
  * monitor, which a process can compute without knowing the outage: what lets
  * it resolve an incident a process before it left open.
  */
-export function pagerDutyMonitorKey(serviceName: string, monitor: string, kind: PagerDutyIncidentKind): string {
-  return `${kind === 'outage' ? 'audit-storage' : 'audit-capacity'}:${serviceName}:${monitor}`.slice(0, MAX_DEDUP_KEY);
+export function pagerDutyMonitorKey(serviceName: string, monitor: string, kind: LeftOpenEpisodeKind): string {
+  return `${INCIDENT_KEY_PREFIXES[kind]}:${serviceName}:${monitor}`.slice(0, MAX_DEDUP_KEY);
 }
 
 /**
@@ -65,54 +79,90 @@ export function pagerDutyMonitorKey(serviceName: string, monitor: string, kind: 
  * @param keyPerMonitor The outage's events take the monitor's key instead ({@link pagerDutyMonitorKey}).
  */
 export function pagerDutyDedupKey(event: AuditAlertEvent, keyPerMonitor = false): string {
-  if (event.type === AuditAlertEvents.StorageCapacity) {
-    return pagerDutyMonitorKey(event.serviceName, event.monitor, 'capacity');
+  const episode = episodeOf(event);
+  if (episode === 'capacity' || (keyPerMonitor && episode === 'outage')) {
+    return pagerDutyMonitorKey(event.serviceName, event.monitor, episode);
   }
-  if (keyPerMonitor && OUTAGE_EVENTS.has(event.type)) {
-    return pagerDutyMonitorKey(event.serviceName, event.monitor, 'outage');
-  }
-  const kind = isAlertTestEvent(event) ? 'audit-alert-test' : 'audit-storage';
   const id = eventKeyOf(event);
-  const prefix = `${kind}:${event.serviceName}:${event.monitor}:`;
+  const prefix = `${INCIDENT_KEY_PREFIXES[episode]}:${event.serviceName}:${event.monitor}:`;
   return `${prefix.slice(0, Math.max(0, MAX_DEDUP_KEY - id.length))}${id}`.slice(0, MAX_DEDUP_KEY);
 }
 
-function summaryOf(event: Exclude<AuditAlertEvent, StorageRecoveredEvent>): string {
-  if (event.type === 'audit.spool.unwritable') {
-    return `Audit spool of ${event.serviceName} cannot keep records (monitor ${event.monitor}): ${event.lastError}`;
-  }
-  if (event.type === 'audit.spool.replayed') {
-    return `${event.recordsReplayed} spooled audit records of ${event.serviceName} replayed (monitor ${event.monitor})`;
-  }
-  if (isAlertTestEvent(event)) {
-    return (
-      `Test alert: audit storage alerts of ${event.serviceName} reach PagerDuty (monitor ${event.monitor}). ` +
-      'Nothing is wrong; this incident is resolved at once.'
-    );
-  }
-  if (event.type === 'audit.storage.capacity') {
-    return (
-      `Audit storage of ${event.serviceName} ${Math.round(event.usedRatio * 1_000) / 10} % full ` +
-      `(monitor ${event.monitor}, ${event.level} level ${event.threshold})`
-    );
-  }
-  if (event.type === 'audit.records.rejected') {
-    return (
-      `${event.serviceName} is losing audit records: ${event.rejectedRecords} rejected in ` +
-      `${humanDuration(event.rejectedDurationMs)}, storage answering (monitor ${event.monitor}): ${event.lastError}`
-    );
-  }
-  if (event.type === 'audit.storage.degraded') {
-    return (
-      `Audit storage of ${event.serviceName} degraded: ${event.failures} of ${event.writes} writes failed ` +
-      `in the last ${humanDuration(event.windowMs)} (monitor ${event.monitor}): ${event.lastError}`
-    );
-  }
-  return (
-    `Audit storage of ${event.serviceName} unreachable for ${humanDuration(event.unreachableDurationMs)} ` +
-    `(monitor ${event.monitor}): ${event.lastError}`
-  );
+/** The severities a channel was configured with: of an unreachable alert, and of a degraded one. */
+interface PagerDutySeverities {
+  readonly severity: PagerDutySeverity;
+  readonly degradedSeverity: PagerDutySeverity;
 }
+
+/** What a trigger says of its event. */
+interface PagerDutyTriggerParts {
+  readonly summary: string;
+  readonly severity: PagerDutySeverity;
+  /** When the event was raised. */
+  readonly timestamp: Date;
+}
+
+/**
+ * What each event triggers, or `null` for an event that ends its incident: a
+ * resolve is sent instead.
+ */
+const PAGERDUTY_TRIGGERS = {
+  'audit.storage.unreachable': (event, { severity }) => ({
+    summary:
+      `Audit storage of ${event.serviceName} unreachable for ${humanDuration(event.unreachableDurationMs)} ` +
+      `(monitor ${event.monitor}): ${event.lastError}`,
+    severity,
+    // When the alert was raised: the outage's start plus how long it had lasted.
+    timestamp: new Date(event.firstFailureAt.getTime() + event.unreachableDurationMs),
+  }),
+  'audit.storage.degraded': (event, { degradedSeverity }) => ({
+    summary:
+      `Audit storage of ${event.serviceName} degraded: ${event.failures} of ${event.writes} writes failed ` +
+      `in the last ${humanDuration(event.windowMs)} (monitor ${event.monitor}): ${event.lastError}`,
+    // The escalation triggers the same incident with the channel's severity.
+    severity: degradedSeverity,
+    // The event does not say when it was raised: when its outage began.
+    timestamp: event.firstFailureAt,
+  }),
+  'audit.storage.recovered': () => null,
+  'audit.storage.capacity': (event) =>
+    event.level === 'normal'
+      ? null
+      : {
+          summary:
+            `Audit storage of ${event.serviceName} ${Math.round(event.usedRatio * 1_000) / 10} % full ` +
+            `(monitor ${event.monitor}, ${event.level} level ${event.threshold})`,
+          // A capacity warning is no outage yet: it pages at the severity of its level, not the channel's.
+          severity: event.level,
+          timestamp: event.checkedAt,
+        },
+  'audit.records.rejected': (event, { degradedSeverity }) => ({
+    summary:
+      `${event.serviceName} is losing audit records: ${event.rejectedRecords} rejected in ` +
+      `${humanDuration(event.rejectedDurationMs)}, storage answering (monitor ${event.monitor}): ${event.lastError}`,
+    // Records are lost but the storage answers: no outage, so the degraded alerts' severity.
+    severity: degradedSeverity,
+    timestamp: new Date(event.firstRejectedAt.getTime() + event.rejectedDurationMs),
+  }),
+  'audit.spool.unwritable': (event) => ({
+    summary: `Audit spool of ${event.serviceName} cannot keep records (monitor ${event.monitor}): ${event.lastError}`,
+    // Records are being lost: as urgent as it gets.
+    severity: 'critical',
+    timestamp: event.failedAt,
+  }),
+  'audit.spool.replayed': (event) => ({
+    summary: `${event.recordsReplayed} spooled audit records of ${event.serviceName} replayed (monitor ${event.monitor})`,
+    severity: 'info',
+    timestamp: event.replayedAt,
+  }),
+  'audit.alert.test': (event, { severity }) => ({
+    summary:
+      `Test alert: audit storage alerts of ${event.serviceName} reach PagerDuty (monitor ${event.monitor}). ` +
+      'Nothing is wrong; this incident is resolved at once.',
+    severity,
+    timestamp: event.sentAt,
+  }),
+} satisfies AuditAlertEventRenderers<PagerDutyTriggerParts | null, [PagerDutySeverities]>;
 
 /**
  * Renders `event` as an Events API v2 body: a trigger for an alert (or a
@@ -132,51 +182,23 @@ export function pagerDutyEvent(
   degradedSeverity: PagerDutySeverity = 'warning',
   dedupKey = pagerDutyDedupKey(event),
 ): PagerDutyTrigger | PagerDutyResolve {
-  if (event.type === 'audit.storage.recovered') {
-    return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
-  }
-  let timestamp: Date;
-  if (event.type === 'audit.storage.capacity') {
-    if (event.level === 'normal') return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
-    // A capacity warning is no outage yet: it pages at the severity of its level, not the channel's.
-    severity = event.level;
-    timestamp = event.checkedAt;
-  } else if (isAlertTestEvent(event)) {
-    timestamp = event.sentAt;
-  } else if (event.type === 'audit.records.rejected') {
-    // Records are lost but the storage answers: no outage, so the degraded alerts' severity.
-    severity = degradedSeverity;
-    timestamp = new Date(event.firstRejectedAt.getTime() + event.rejectedDurationMs);
-  } else if (event.type === 'audit.storage.degraded') {
-    // The escalation triggers the same incident with the channel's severity.
-    severity = degradedSeverity;
-    // The event does not say when it was raised: when its outage began.
-    timestamp = event.firstFailureAt;
-  } else if (event.type === 'audit.spool.unwritable') {
-    // Records are being lost: as urgent as it gets.
-    severity = 'critical';
-    timestamp = event.failedAt;
-  } else if (event.type === 'audit.spool.replayed') {
-    severity = 'info';
-    timestamp = event.replayedAt;
-  } else {
-    // When the alert was raised: the outage's start plus how long it had lasted.
-    timestamp = new Date(event.firstFailureAt.getTime() + event.unreachableDurationMs);
-  }
+  const trigger = renderEvent(PAGERDUTY_TRIGGERS, event, { severity, degradedSeverity });
+  if (trigger === null) return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
   return {
     routing_key: routingKey,
     event_action: 'trigger',
     dedup_key: dedupKey,
     payload: {
       // Plain text to PagerDuty: nothing to escape, only its limit to keep.
-      summary: truncate(summary ?? summaryOf(event), MAX_SUMMARY),
+      summary: truncate(summary ?? trigger.summary, MAX_SUMMARY),
       source: event.serviceName,
-      severity,
-      timestamp: timestamp.toISOString(),
+      severity: trigger.severity,
+      timestamp: trigger.timestamp.toISOString(),
       component: event.monitor,
       group: 'audit-storage',
       class: event.type,
-      custom_details: event,
+      // Only a recovery renders no trigger.
+      custom_details: event as Exclude<AuditAlertEvent, StorageRecoveredEvent>,
     },
   };
 }
@@ -208,7 +230,7 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
    * where no store remembers them). PagerDuty ignores a resolve of an incident
    * that is not open.
    */
-  resolvesLeftOpen(monitor: string, kind: PagerDutyIncidentKind): boolean {
+  resolvesLeftOpen(monitor: string, kind: LeftOpenEpisodeKind): boolean {
     const { monitors, events } = this.options;
     if (monitors !== null && !monitors.has(monitor)) return false;
     return kind === 'capacity'
@@ -221,11 +243,10 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
    * one may have left open, in order with the other events of its key.
    * @returns How many attempts it took.
    */
-  resolveLeftOpen(serviceName: string, monitor: string, kind: PagerDutyIncidentKind): Promise<number> {
+  resolveLeftOpen(serviceName: string, monitor: string, kind: LeftOpenEpisodeKind): Promise<number> {
     const key = pagerDutyMonitorKey(serviceName, monitor, kind);
     const body: PagerDutyResolve = { routing_key: this.options.routingKey, event_action: 'resolve', dedup_key: key };
-    const eventType = kind === 'outage' ? AuditAlertEvents.StorageRecovered : AuditAlertEvents.StorageCapacity;
-    return this.inOrder(key, () => this.post(eventType, [body]));
+    return this.inOrder(key, () => this.post(LEFT_OPEN_EVENT_TYPES[kind], [body]));
   }
 
   protected override orderKey(event: AuditAlertEvent): string {
@@ -242,8 +263,8 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
 
   protected override bodiesFor(event: AuditAlertEvent): unknown[] {
     const body = this.bodyFor(event);
-    // A test, or a spool replayed, is news rather than a problem: its incident is resolved at once.
-    if (!isAlertTestEvent(event) && event.type !== 'audit.spool.replayed') return [body];
+    // A test, or a spool replayed, is news rather than a problem, the whole of its episode: its incident is resolved at once.
+    if (episodeStepOf(event) !== 'once') return [body];
     return [
       body,
       { routing_key: this.options.routingKey, event_action: 'resolve', dedup_key: pagerDutyDedupKey(event) },

@@ -1,3 +1,4 @@
+import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type {
   AlertTestEvent,
   AuditAlertEvent,
@@ -250,33 +251,24 @@ function testMessage(event: AlertTestEvent): SlackMessage {
   };
 }
 
-function builtInMessage(event: AuditAlertEvent): SlackMessage {
-  switch (event.type) {
-    case 'audit.storage.unreachable':
-      return unreachableMessage(event);
-    case 'audit.storage.degraded':
-      return degradedMessage(event);
-    case 'audit.storage.recovered':
-      return recoveredMessage(event);
-    case 'audit.storage.capacity':
-      return capacityMessage(event);
-    case 'audit.records.rejected':
-      return rejectedMessage(event);
-    case 'audit.spool.unwritable':
-      return spoolUnwritableMessage(event);
-    case 'audit.spool.replayed':
-      return spoolReplayedMessage(event);
-    case 'audit.alert.test':
-      return testMessage(event);
-  }
-}
+/** The built-in message of each event type. */
+const SLACK_MESSAGES = {
+  'audit.storage.unreachable': unreachableMessage,
+  'audit.storage.degraded': degradedMessage,
+  'audit.storage.recovered': recoveredMessage,
+  'audit.storage.capacity': capacityMessage,
+  'audit.records.rejected': rejectedMessage,
+  'audit.spool.unwritable': spoolUnwritableMessage,
+  'audit.spool.replayed': spoolReplayedMessage,
+  'audit.alert.test': testMessage,
+} satisfies AuditAlertEventRenderers<SlackMessage>;
 
 /**
  * Renders `event` as a Slack message: a notification line plus Block Kit blocks.
  * @param summary A headline of the application's, in place of the built-in one: the notification line and the header.
  */
 export function slackMessage(event: AuditAlertEvent, summary?: string): SlackMessage {
-  const message = builtInMessage(event);
+  const message = renderEvent(SLACK_MESSAGES, event);
   if (summary === undefined) return message;
   const [, ...blocks] = message.blocks;
   return {

@@ -1,3 +1,4 @@
+import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type {
   AlertTestEvent,
   AuditAlertEvent,
@@ -49,13 +50,14 @@ const MAX_NAME = 200;
 /**
  * Escapes, with a backslash, what Teams' markdown gives a meaning of its own:
  * emphasis, code, links and mentions anywhere; headings, lists and quotes at
- * the start of a line. Breaks `{{` so that no text of the event is read as a
- * `{{DATE()}}` function. Then keeps the result within `max` characters, an
- * escape never being split from its character.
+ * the start of a line. Breaks every run of braces so that it holds no `{{`:
+ * no text of the event is read as a `{{DATE()}}` function. Then keeps the
+ * result within `max` characters, an escape never being split from its character.
  */
 export function escapeTeams(text: string, max: number): string {
   const escaped = text
-    .replace(/\{\{/g, '{\u200b{')
+    // After every brace that another follows: `{{{` has two pairs, and breaking only the first leaves `{{`.
+    .replace(/\{(?=\{)/g, '{\u200b')
     .replace(/[\\*_~`[\]<>]/g, '\\$&')
     .replace(/^([ \t]*)([#+-])/gm, '$1\\$2')
     .replace(/^([ \t]*)(\d+)\./gm, '$1$2\\.');
@@ -84,28 +86,6 @@ const facts = (pairs: readonly [string, string][]): AdaptiveElement => ({
   type: 'FactSet',
   facts: pairs.map(([title, value]) => ({ title, value })),
 });
-
-/** The built-in headline of each event, and the color of its card. */
-function builtInHeadline(event: AuditAlertEvent): [string, HeadlineColor] {
-  switch (event.type) {
-    case 'audit.storage.unreachable':
-      return ['🚨 Audit storage unreachable', 'Attention'];
-    case 'audit.storage.degraded':
-      return ['⚠️ Audit storage degraded', 'Warning'];
-    case 'audit.storage.recovered':
-      return ['✅ Audit storage recovered', 'Good'];
-    case 'audit.storage.capacity':
-      return CAPACITY_HEADLINES[event.level];
-    case 'audit.records.rejected':
-      return ['⚠️ Audit records rejected', 'Warning'];
-    case 'audit.spool.unwritable':
-      return ['🚨 Audit spool unwritable', 'Attention'];
-    case 'audit.spool.replayed':
-      return ['📥 Audit spool replayed', 'Good'];
-    case 'audit.alert.test':
-      return ['🧪 Test alert, nothing is wrong', 'Accent'];
-  }
-}
 
 function unreachableBody(event: StorageUnreachableEvent): AdaptiveElement[] {
   const service = escapeTeams(event.serviceName, MAX_NAME);
@@ -165,10 +145,12 @@ function recoveredBody(event: StorageRecoveredEvent): AdaptiveElement[] {
   ];
 }
 
-const CAPACITY_HEADLINES: Readonly<Record<StorageCapacityEvent['level'], [string, HeadlineColor]>> = {
-  warning: ['⚠️ Audit storage filling up', 'Warning'],
-  critical: ['🚨 Audit storage nearly full', 'Attention'],
-  normal: ['✅ Audit storage back under its capacity warning', 'Good'],
+const CAPACITY_HEADLINES: Readonly<
+  Record<StorageCapacityEvent['level'], { readonly headline: string; readonly color: HeadlineColor }>
+> = {
+  warning: { headline: '⚠️ Audit storage filling up', color: 'Warning' },
+  critical: { headline: '🚨 Audit storage nearly full', color: 'Attention' },
+  normal: { headline: '✅ Audit storage back under its capacity warning', color: 'Good' },
 };
 
 function capacityBody(event: StorageCapacityEvent): AdaptiveElement[] {
@@ -259,26 +241,52 @@ function testBody(event: AlertTestEvent): AdaptiveElement[] {
   ];
 }
 
-function bodyOf(event: AuditAlertEvent): AdaptiveElement[] {
-  switch (event.type) {
-    case 'audit.storage.unreachable':
-      return unreachableBody(event);
-    case 'audit.storage.degraded':
-      return degradedBody(event);
-    case 'audit.storage.recovered':
-      return recoveredBody(event);
-    case 'audit.storage.capacity':
-      return capacityBody(event);
-    case 'audit.records.rejected':
-      return rejectedBody(event);
-    case 'audit.spool.unwritable':
-      return spoolUnwritableBody(event);
-    case 'audit.spool.replayed':
-      return spoolReplayedBody(event);
-    case 'audit.alert.test':
-      return testBody(event);
-  }
+/** The built-in headline of a card, the color of its card, and what follows it. */
+interface TeamsCard {
+  readonly headline: string;
+  readonly color: HeadlineColor;
+  readonly body: AdaptiveElement[];
 }
+
+/** The built-in card of each event type. */
+const TEAMS_CARDS = {
+  'audit.storage.unreachable': (event) => ({
+    headline: '🚨 Audit storage unreachable',
+    color: 'Attention',
+    body: unreachableBody(event),
+  }),
+  'audit.storage.degraded': (event) => ({
+    headline: '⚠️ Audit storage degraded',
+    color: 'Warning',
+    body: degradedBody(event),
+  }),
+  'audit.storage.recovered': (event) => ({
+    headline: '✅ Audit storage recovered',
+    color: 'Good',
+    body: recoveredBody(event),
+  }),
+  'audit.storage.capacity': (event) => ({ ...CAPACITY_HEADLINES[event.level], body: capacityBody(event) }),
+  'audit.records.rejected': (event) => ({
+    headline: '⚠️ Audit records rejected',
+    color: 'Warning',
+    body: rejectedBody(event),
+  }),
+  'audit.spool.unwritable': (event) => ({
+    headline: '🚨 Audit spool unwritable',
+    color: 'Attention',
+    body: spoolUnwritableBody(event),
+  }),
+  'audit.spool.replayed': (event) => ({
+    headline: '📥 Audit spool replayed',
+    color: 'Good',
+    body: spoolReplayedBody(event),
+  }),
+  'audit.alert.test': (event) => ({
+    headline: '🧪 Test alert, nothing is wrong',
+    color: 'Accent',
+    body: testBody(event),
+  }),
+} satisfies AuditAlertEventRenderers<TeamsCard>;
 
 /**
  * Renders `event` as a Teams Workflows message: one Adaptive Card saying what
@@ -288,7 +296,7 @@ function bodyOf(event: AuditAlertEvent): AdaptiveElement[] {
  * @param summary A headline of the application's, in place of the built-in one.
  */
 export function teamsMessage(event: AuditAlertEvent, summary?: string): TeamsMessage {
-  const [builtIn, color] = builtInHeadline(event);
+  const { headline: builtIn, color, body } = renderEvent(TEAMS_CARDS, event);
   const title = summary === undefined ? builtIn : escapeTeams(summary, MAX_HEADLINE);
   return {
     type: 'message',
@@ -300,7 +308,7 @@ export function teamsMessage(event: AuditAlertEvent, summary?: string): TeamsMes
           $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
           type: 'AdaptiveCard',
           version: ADAPTIVE_CARD_VERSION,
-          body: [headline(title, color), ...bodyOf(event)],
+          body: [headline(title, color), ...body],
           msteams: { width: 'Full' },
         },
       },

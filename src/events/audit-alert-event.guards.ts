@@ -31,14 +31,6 @@ export function isAlertTestEvent(event: AuditAlertEvent): event is AlertTestEven
   return event.type === AuditAlertEvents.Test;
 }
 
-/**
- * What orders an event among others and deduplicates it downstream: its
- * outage's (or capacity episode's) id, or a test's own id.
- */
-export function eventKeyOf(event: AuditAlertEvent): string {
-  return isAlertTestEvent(event) ? event.testId : event.outageId;
-}
-
 /** Narrows an event to `audit.storage.degraded`. */
 export function isStorageDegradedEvent(event: AuditAlertEvent): event is StorageDegradedEvent {
   return event.type === AuditAlertEvents.StorageDegraded;

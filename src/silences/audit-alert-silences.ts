@@ -12,7 +12,7 @@ import {
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import { Subject } from 'rxjs';
 import type { AuditAlertDispatchGate } from '../dispatch/audit-alert.dispatcher.js';
-import { eventKeyOf } from '../events/audit-alert-event.guards.js';
+import { episodeOf, episodeStepOf, eventKeyOf } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import type { AuditStorageStatus } from '../monitor/audit-storage-status.interface.js';
@@ -118,11 +118,12 @@ export class AuditAlertSilences implements AuditAlertDispatchGate {
 
   admit(event: AuditAlertEvent): boolean {
     if (event.type === AuditAlertEvents.Test) return true;
-    const key = `${event.monitor}\u0000${familyOf(event)}`;
+    // Events of one episode kind replace one another while held: an outage's alerts, a capacity episode's warnings.
+    const key = `${event.monitor}\u0000${episodeOf(event)}`;
     const episode = `${key}\u0000${eventKeyOf(event)}`;
     const held = this.held.get(key);
     const sameEpisode = held !== undefined && eventKeyOf(held.event) === eventKeyOf(event);
-    if (closesEpisode(event)) {
+    if (episodeStepOf(event) === 'closes') {
       const alerted = this.sentEpisodes.delete(episode);
       if (!sameEpisode) return true;
       this.held.delete(key);
@@ -240,24 +241,4 @@ export class AuditAlertSilences implements AuditAlertDispatchGate {
       this.refreshFailing = true;
     }
   }
-}
-
-/** Events of one family replace one another while held: an outage's alerts, a capacity episode's warnings. */
-function familyOf(event: AuditAlertEvent): string {
-  switch (event.type) {
-    case AuditAlertEvents.StorageUnreachable:
-    case AuditAlertEvents.StorageDegraded:
-    case AuditAlertEvents.StorageRecovered:
-      return 'outage';
-    default:
-      return event.type;
-  }
-}
-
-/** Whether `event` ends what earlier events of its family began. */
-function closesEpisode(event: AuditAlertEvent): boolean {
-  return (
-    event.type === AuditAlertEvents.StorageRecovered ||
-    (event.type === AuditAlertEvents.StorageCapacity && event.level === 'normal')
-  );
 }

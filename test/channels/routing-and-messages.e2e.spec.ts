@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
-import { eventKeyOf } from '../../src/events/audit-alert-event.guards.js';
+import { eventKeyOf } from '../../src/events/audit-alert-event-kinds.js';
 import { AuditAlertHook, type AuditAlertEvent, AuditMonitorRegistry, type OnAuditAlert } from '../../src/index.js';
 import { expectNoUnhandledRejections } from '../support/rejection-watch.js';
 import { ChannelApps, settle, waitForTimers } from './support/channel-app.js';

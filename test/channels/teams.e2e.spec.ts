@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { escapeTeams } from '../../src/channels/teams.channel.js';
+import { escapeTeams, teamsMessage } from '../../src/channels/teams.channel.js';
 import type { AuditAlertModuleOptions } from '../../src/index.js';
 import { expectNoUnhandledRejections } from '../support/rejection-watch.js';
 import { adaptiveCardProblems } from './support/adaptive-card.js';
@@ -140,6 +140,31 @@ describe('the Teams channel', () => {
       '**\\*\\*urgent\\*\\* \\[click\\](https://evil.example) {\u200b{DATE(2020-01-01T00:00:00Z)}}** has been unable to write its audit trail for **0 ms**: 1 failed write since the outage began.',
     );
     expect(elements[4]!.text).toBe('\\- not a list \\`code\\` \\~\\~struck\\~\\~ back\\\\slash');
+  });
+
+  it('breaks every run of braces, however long, so that no text of the event is read as a {{…}} function', () => {
+    for (const run of ['{{', '{{{', '{{{{', '{{{{{']) {
+      const escaped = escapeTeams(`${run}DATE(2020-01-01T00:00:00Z)}}`, 100);
+      expect(escaped).not.toContain('{{');
+      expect(escaped.replace(/\u200b/g, '')).toBe(`${run}DATE(2020-01-01T00:00:00Z)}}`);
+    }
+    expect(escapeTeams('{{{DATE(2020-01-01T00:00:00Z)}}', 100)).toBe('{\u200b{\u200b{DATE(2020-01-01T00:00:00Z)}}');
+    // Cut anywhere, the text still holds no `{{`.
+    for (let max = 1; max <= 12; max++) expect(escapeTeams('{{{{{{{{', max)).not.toContain('{{');
+    // In a card, the only functions left are the card's own dates.
+    const card = JSON.stringify(
+      teamsMessage({
+        type: 'audit.alert.test',
+        testId: '{{{TIME(2020-01-01T00:00:00Z)}}',
+        monitor: '{{{{DATE(2020-01-01T00:00:00Z)}}',
+        serviceName: 'billing {{{DATE(2020-01-01T00:00:00Z)}}',
+        sentAt: new Date('2026-01-01T12:00:00Z'),
+      }),
+    );
+    expect(card.match(/\{\{[A-Z]+\([^)]*\)\}\}/g)).toEqual([
+      '{{DATE(2026-01-01T12:00:00Z, SHORT)}}',
+      '{{TIME(2026-01-01T12:00:00Z)}}',
+    ]);
   });
 
   it('escapes headings, lists and quotes only where they start a line', () => {

@@ -1,0 +1,27 @@
+/**
+ * An episode: what the events sharing one `outageId` (or a test's `testId`)
+ * are about, from the one that opens it to the one that closes it, if any.
+ * The one name, in code, for what receivers call an incident, the silences a
+ * family of held alerts and the tracker a run of rejected records:
+ * - `outage`: the storage failing (`audit.storage.unreachable`, `.degraded`), until `audit.storage.recovered`;
+ * - `capacity`: usage past `warnAt` (`audit.storage.capacity`), until back at the `normal` level;
+ * - `rejected`: a run of records the storage refuses while it answers (`audit.records.rejected`);
+ * - `spool`: the spool unable to keep records (`audit.spool.unwritable`);
+ * - `replay`: one drain of the spool into the storage (`audit.spool.replayed`);
+ * - `test`: one test alert (`audit.alert.test`).
+ */
+export type AuditEpisodeKind = 'outage' | 'capacity' | 'rejected' | 'spool' | 'replay' | 'test';
+
+/**
+ * What an event does to its episode:
+ * - `opens`: opens it or, when it is open, repeats into it (or escalates it);
+ * - `closes`: ends it;
+ * - `once`: is the whole episode, opened and ended by itself (nothing stays open).
+ */
+export type AuditEpisodeStep = 'opens' | 'closes' | 'once';
+
+/**
+ * The kinds of episode whose incident a process can leave open in a receiver
+ * and the next process resolve by monitor, without knowing the episode.
+ */
+export type LeftOpenEpisodeKind = Extract<AuditEpisodeKind, 'outage' | 'capacity'>;
