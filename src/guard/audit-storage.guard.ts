@@ -1,16 +1,45 @@
 import { type CanActivate, type ExecutionContext, Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import { AUDIT_STORAGE_REQUIREMENT } from '../audit-alert.constants.js';
+import { ModuleRef, Reflector } from '@nestjs/core';
+import { AUDIT_ALERT_CLOCK, AUDIT_STORAGE_REQUIREMENT } from '../audit-alert.constants.js';
 import { auditStorageUnavailable } from '../audit-alert.messages.js';
+import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';
 import { AuditStorageMonitor } from '../monitor/audit-storage.monitor.js';
+import { AuditStorageTrialGate, type EndAuditStorageTrial } from './audit-storage-trial.gate.js';
+import { isTrial, letThroughAsTrial } from './audit-storage-trial.interceptor.js';
 import type { AuditStorageRequirement } from './require-audit-storage-options.interface.js';
+
+/**
+ * One gate per monitor, whichever instance of the guard asks: Nest makes one
+ * per module that uses it, and one more when it is registered globally.
+ */
+const gates = new WeakMap<AuditStorageMonitor, AuditStorageTrialGate>();
 
 /** Sets a header on an Express or Fastify response (or anything with either method). */
 function setHeader(response: unknown, name: string, value: string): void {
   const target = response as { setHeader?: (n: string, v: string) => void; header?: (n: string, v: string) => void };
   if (typeof target?.setHeader === 'function') target.setHeader(name, value);
   else if (typeof target?.header === 'function') target.header(name, value);
+}
+
+/** Whether the route refuses its requests while its monitor is in `state`. */
+function blocks(requirement: AuditStorageRequirement, monitor: AuditStorageMonitor, state: AuditStorageState): boolean {
+  if (state === 'healthy' || !requirement.blockWhen.has(state)) return false;
+  // The records are kept elsewhere meanwhile: AU-5(4) asks for no shutdown then.
+  return !(requirement.allowWhileSpooling && monitor.spool?.healthy);
+}
+
+function refuse(context: ExecutionContext, requirement: AuditStorageRequirement): never {
+  if (context.getType() === 'http') {
+    setHeader(context.switchToHttp().getResponse(), 'Retry-After', String(requirement.retryAfterSeconds));
+  }
+  throw new ServiceUnavailableException({
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: auditStorageUnavailable,
+    reason: 'audit-storage-unavailable',
+  });
 }
 
 /**
@@ -20,6 +49,11 @@ function setHeader(response: unknown, name: string, value: string): void {
  * without touching the other routes. Over HTTP the refusal is a `503` with
  * `Retry-After`; elsewhere (RPC, WebSockets) the same exception reaches the
  * transport's exception handling.
+ *
+ * So that refusing cannot keep the outage from ending, once `Retry-After` has
+ * passed one refused request is checked again: the monitor's probe runs, if it
+ * has one, and when the route is still shut the request goes through as a
+ * trial whose own write tells the monitor (see {@link AuditStorageTrialGate}).
  */
 @Injectable()
 export class AuditStorageGuard implements CanActivate {
@@ -27,27 +61,49 @@ export class AuditStorageGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly monitors: AuditMonitorRegistry,
     private readonly defaultMonitor: AuditStorageMonitor,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const requirement = this.reflector.getAllAndOverride<AuditStorageRequirement | undefined>(
       AUDIT_STORAGE_REQUIREMENT,
       [context.getHandler(), context.getClass()],
     );
     if (!requirement) return true;
     const monitor = requirement.monitor === null ? this.defaultMonitor : this.monitors.get(requirement.monitor);
-    const { state } = monitor.getStatus();
-    if (state === 'healthy' || !requirement.blockWhen.has(state)) return true;
-    // The records are kept elsewhere meanwhile: AU-5(4) asks for no shutdown then.
-    if (requirement.allowWhileSpooling && monitor.spool?.healthy) return true;
-    if (context.getType() === 'http') {
-      setHeader(context.switchToHttp().getResponse(), 'Retry-After', String(requirement.retryAfterSeconds));
+    const { state, outageId } = monitor.getStatus();
+    if (!blocks(requirement, monitor, state) || isTrial(context)) return true;
+    const end = this.gateOf(monitor).admit(outageId, requirement.retryAfterSeconds * 1_000, requirement.trialTimeoutMs);
+    if (end === null) refuse(context, requirement);
+    if (monitor.hasProbe) return this.probeFirst(context, requirement, monitor, end);
+    letThroughAsTrial(context, end);
+    return true;
+  }
+
+  /**
+   * Asks the storage itself, which risks no request. A probe that fails does
+   * not keep the request out: writes outrank probes, and a probe can fail where
+   * the writes would not (another table, grant or host), so the trial still runs.
+   */
+  private async probeFirst(
+    context: ExecutionContext,
+    requirement: AuditStorageRequirement,
+    monitor: AuditStorageMonitor,
+    end: EndAuditStorageTrial,
+  ): Promise<boolean> {
+    await monitor.probeNow();
+    if (blocks(requirement, monitor, monitor.getStatus().state)) letThroughAsTrial(context, end);
+    else end();
+    return true;
+  }
+
+  private gateOf(monitor: AuditStorageMonitor): AuditStorageTrialGate {
+    let gate = gates.get(monitor);
+    if (gate === undefined) {
+      // The module does not export its clock, and the guard lives in the application's modules.
+      gate = new AuditStorageTrialGate(this.moduleRef.get<AuditAlertClock>(AUDIT_ALERT_CLOCK, { strict: false }));
+      gates.set(monitor, gate);
     }
-    throw new ServiceUnavailableException({
-      statusCode: 503,
-      error: 'Service Unavailable',
-      message: auditStorageUnavailable,
-      reason: 'audit-storage-unavailable',
-    });
+    return gate;
   }
 }

@@ -19,10 +19,23 @@ export interface RequireAuditStorageOptions {
    */
   blockWhen?: readonly AuditStorageBlockingState[];
   /**
-   * Seconds sent in `Retry-After` with the 503.
+   * Seconds sent in `Retry-After` with the 503. Also how long the route
+   * refuses before it checks again whether the storage is back: once that
+   * long has passed since it began refusing (or since the last check), the
+   * next request runs the monitor's probe, if it has one, and, if the route is
+   * still shut, goes through alone as a trial whose write tells the monitor.
+   * Without this, routes that are the only writers could never see the success
+   * that ends the outage.
    * @default 30
    */
   retryAfterSeconds?: number;
+  /**
+   * Longest time, in milliseconds, a trial request keeps the next one out: a
+   * trial whose request is still running then (a handler that hangs), or that
+   * never reached its handler (another guard refused it), no longer counts.
+   * @default 10_000
+   */
+  trialTimeoutMs?: number;
   /**
    * Let requests through while the monitor's `spool` (alternate audit log) is
    * configured and keeping records: AU-5(4) asks for a shutdown only when no
@@ -38,5 +51,6 @@ export interface AuditStorageRequirement {
   readonly monitor: string | null;
   readonly blockWhen: ReadonlySet<AuditStorageBlockingState>;
   readonly retryAfterSeconds: number;
+  readonly trialTimeoutMs: number;
   readonly allowWhileSpooling: boolean;
 }

@@ -1,7 +1,8 @@
-import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
-import { fail, readBoolean, readObject, rejectUnknownKeys } from '../options/option-readers.util.js';
+import { applyDecorators, SetMetadata, UseGuards, UseInterceptors } from '@nestjs/common';
+import { fail, readBoolean, readDuration, readObject, rejectUnknownKeys } from '../options/option-readers.util.js';
 import { AUDIT_STORAGE_REQUIREMENT } from '../audit-alert.constants.js';
 import { AuditStorageGuard } from './audit-storage.guard.js';
+import { AuditStorageTrialInterceptor } from './audit-storage-trial.interceptor.js';
 import type {
   AuditStorageBlockingState,
   AuditStorageRequirement,
@@ -13,7 +14,11 @@ const BLOCKING_STATES: readonly AuditStorageBlockingState[] = ['failing', 'degra
 function resolveRequirement(raw: unknown): AuditStorageRequirement {
   const path = '@RequireAuditStorage()';
   const options = readObject(raw ?? {}, path);
-  rejectUnknownKeys(options, ['monitor', 'blockWhen', 'retryAfterSeconds', 'allowWhileSpooling'], `${path}.`);
+  rejectUnknownKeys(
+    options,
+    ['monitor', 'blockWhen', 'retryAfterSeconds', 'trialTimeoutMs', 'allowWhileSpooling'],
+    `${path}.`,
+  );
   const { monitor, blockWhen = ['alerting'], retryAfterSeconds = 30 } = options;
   if (monitor !== undefined && (typeof monitor !== 'string' || monitor === '')) {
     fail(`${path}.monitor`, monitor, 'the name of a monitor');
@@ -29,6 +34,7 @@ function resolveRequirement(raw: unknown): AuditStorageRequirement {
     monitor: (monitor as string | undefined) ?? null,
     blockWhen: new Set(states as AuditStorageBlockingState[]),
     retryAfterSeconds,
+    trialTimeoutMs: readDuration(options, 'trialTimeoutMs', 10_000, { min: 1, path: `${path}.trialTimeoutMs` }),
     allowWhileSpooling: readBoolean(options, 'allowWhileSpooling', true, `${path}.allowWhileSpooling`),
   };
 }
@@ -36,8 +42,10 @@ function resolveRequirement(raw: unknown): AuditStorageRequirement {
 /**
  * Fails a controller or a handler closed while its audit storage is down
  * (NIST SP 800-53 AU-5(4)): the request is refused with `503 Service
- * Unavailable` and `Retry-After` instead of running without an audit trail.
- * Applies {@link AuditStorageGuard} itself; nothing else to register.
+ * Unavailable` and `Retry-After` instead of running without an audit trail;
+ * once `Retry-After` has passed, one request at a time is let through to find
+ * out whether the storage is back. Applies {@link AuditStorageGuard} and the
+ * interceptor that sees its trials end itself; nothing else to register.
  *
  * ```ts
  * @Post('transfers')
@@ -50,5 +58,6 @@ export function RequireAuditStorage(options: RequireAuditStorageOptions = {}): C
   return applyDecorators(
     SetMetadata(AUDIT_STORAGE_REQUIREMENT, resolveRequirement(options)),
     UseGuards(AuditStorageGuard),
+    UseInterceptors(AuditStorageTrialInterceptor),
   );
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, type INestApplication, Injectable, Module, Post, type Type } from '@nestjs/common';
-import { APP_GUARD, ExternalContextCreator } from '@nestjs/core';
+import { Controller, Get, Injectable, Post, type Type } from '@nestjs/common';
+import { ExternalContextCreator } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import {
   AUDIT_ALERT_CLOCK,
@@ -8,7 +8,6 @@ import {
   AuditAlertModule,
   type AuditAlertModuleOptions,
   AuditMonitorRegistry,
-  AuditStorageGuard,
   RequireAuditStorage,
 } from '../../src/index.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../channels/support/http-receiver.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { type GuardedApp, startGuardedApp } from './support/guarded-app.js';
 
 const THRESHOLD_MS = 1_000;
 
@@ -50,55 +50,19 @@ class ReportsController {
   }
 }
 
-interface Running {
-  readonly app: INestApplication;
-  readonly clock: ManualClock;
-  readonly registry: AuditMonitorRegistry;
-  request(method: 'GET' | 'POST', path: string): Promise<{ status: number; retryAfter: string | null; body: unknown }>;
-}
-
-async function start(
+function start(
   controllers: Type<unknown>[],
   { globalGuard = false, options = {} }: { globalGuard?: boolean; options?: AuditAlertModuleOptions } = {},
-): Promise<Running> {
-  @Module({
-    imports: [
-      AuditAlertModule.forRoot({
-        thresholdMs: THRESHOLD_MS,
-        monitors: [{ name: 'default' }, { name: 'archive' }],
-        ...options,
-      }),
-    ],
+): Promise<GuardedApp> {
+  return startGuardedApp({
+    options: { thresholdMs: THRESHOLD_MS, monitors: [{ name: 'default' }, { name: 'archive' }], ...options },
     controllers,
-    providers: globalGuard ? [{ provide: APP_GUARD, useClass: AuditStorageGuard }] : [],
-  })
-  class GuardedAppModule {}
-  const clock = new ManualClock();
-  const moduleRef = await Test.createTestingModule({ imports: [GuardedAppModule] })
-    .overrideProvider(AUDIT_ALERT_CLOCK)
-    .useValue(clock)
-    .compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.listen(0, '127.0.0.1');
-  const base = await app.getUrl();
-  return {
-    app,
-    clock,
-    registry: app.get(AuditMonitorRegistry),
-    async request(method, path) {
-      const response = await fetch(`${base.replace('[::1]', '127.0.0.1')}${path}`, { method });
-      const text = await response.text();
-      return {
-        status: response.status,
-        retryAfter: response.headers.get('retry-after'),
-        body: text.startsWith('{') || text.startsWith('[') ? JSON.parse(text) : text,
-      };
-    },
-  };
+    globalGuard,
+  });
 }
 
 describe('@RequireAuditStorage() over real HTTP (Express on 127.0.0.1)', () => {
-  let running: Running | undefined;
+  let running: GuardedApp | undefined;
 
   afterEach(async () => {
     await running?.app.close();
@@ -214,6 +178,11 @@ describe('@RequireAuditStorage() over real HTTP (Express on 127.0.0.1)', () => {
     ['blockWhen', [], '"@RequireAuditStorage().blockWhen": received []'],
     ['monitor', 42, '"@RequireAuditStorage().monitor": received 42; expected the name of a monitor'],
     ['retryAfterSeconds', 1.5, '"@RequireAuditStorage().retryAfterSeconds": received 1.5; expected a whole number'],
+    [
+      'trialTimeoutMs',
+      0,
+      '"@RequireAuditStorage().trialTimeoutMs": received 0; expected a finite number of milliseconds from 1 to 2147483647',
+    ],
     ['retry', 1, 'Unknown audit alert option "@RequireAuditStorage().retry"'],
   ])('rejects a bad %s as the class loads', (key, value, message) => {
     const decorate = () => RequireAuditStorage({ [key]: value } as never);
