@@ -77,7 +77,9 @@ export {
   type AuditErrorClassifier,
   mysqlErrorClassifier,
   postgresErrorClassifier,
+  prismaErrorClassifier,
 } from './monitor/error-classifiers.js';
+export { mongoErrorClassifier } from './monitor/mongo-error.classifier.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';
 export { TrackAuditWrite } from './monitor/track-audit-write.decorator.js';

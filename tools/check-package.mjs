@@ -19,7 +19,8 @@ const OPTIONAL_PEER_DIRECTORIES = {
   '@nestjs/terminus': ['terminus'],
   '@opentelemetry/api': [],
   ioredis: [],
-  // The probes type the objects they are given structurally and import neither package.
+  // The probes type the objects they are given structurally and import none of these packages.
+  mongodb: [],
   pg: [],
   typeorm: [],
 };

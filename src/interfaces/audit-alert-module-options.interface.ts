@@ -102,7 +102,7 @@ export interface AuditMonitorSettings {
    * `audit.records.rejected` when they persist, never an outage) and which to
    * leave out (`'ignore'`). A classifier that throws or answers anything else
    * counts the failure as `'storage'`. Built in: `postgresErrorClassifier`,
-   * `mysqlErrorClassifier`.
+   * `mysqlErrorClassifier`, `prismaErrorClassifier`, `mongoErrorClassifier`.
    * @default undefined (every failure is `'storage'`)
    */
   classify?: AuditErrorClassifier;

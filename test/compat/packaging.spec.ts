@@ -357,6 +357,7 @@ describe('the packed package', () => {
       './terminus': entry('terminus/'),
       './typeorm': entry('typeorm/'),
       './pg': entry('pg/'),
+      './mongo': entry('mongo/'),
       './package.json': './package.json',
     });
     // `types` must come before `default`: conditions are matched in order.
@@ -369,6 +370,7 @@ describe('the packed package', () => {
         terminus: ['./dist/cjs/terminus/index.d.ts'],
         typeorm: ['./dist/cjs/typeorm/index.d.ts'],
         pg: ['./dist/cjs/pg/index.d.ts'],
+        mongo: ['./dist/cjs/mongo/index.d.ts'],
       },
     });
     // The CommonJS files sit below a package.json of their own that says so.

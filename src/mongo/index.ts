@@ -1,0 +1,6 @@
+export {
+  type AuditMongoWriteProbeOptions,
+  type MongoClientLike,
+  type MongoSessionLike,
+  mongoWriteProbe,
+} from './mongo-write.probe.js';
