@@ -6,7 +6,7 @@
  * release a CommonJS application installs instead. Does nothing in the ESM
  * build, where `require` is not defined; any other failure is left to the
  * import itself to report.
- * @param pin What a CommonJS application installs instead, such as `@nestjs/terminus@^11`.
+ * @param pin What a CommonJS application installs instead: the peer at its last CommonJS release.
  */
 export function assertRequirablePeer(peer: string, pin: string): void {
   if (typeof require !== 'function') return;

@@ -33,7 +33,8 @@ import { MAX_TIMER_MS } from '../options/option-readers.util.js';
 import {
   type ApplicationEmitter,
   type ApplicationEmitterReadiness,
-  findProviderByClassName,
+  findApplicationEmitter,
+  findApplicationEmitterReadiness,
 } from './application-emitter.util.js';
 import { AuditAlertInvoker } from './audit-alert.invoker.js';
 import type { AuditAlertDeliveryReceipt } from './delivery-receipt.interface.js';
@@ -70,7 +71,7 @@ interface QueuedEvent {
 export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   /** The application's EventEmitter2 when it imports EventEmitterModule; `null` when it does not. */
   private emitter: ApplicationEmitter | null = null;
-  private readiness: ApplicationEmitterReadiness | undefined;
+  private readiness: ApplicationEmitterReadiness | null = null;
 
   private readonly logger = new AuditAlertLogger();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -148,8 +149,8 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
 
   /** Finds the application's EventEmitter2, if it has one. */
   onModuleInit(): void {
-    this.emitter = findProviderByClassName<ApplicationEmitter>(this.modules, 'EventEmitter2') ?? null;
-    this.readiness = findProviderByClassName<ApplicationEmitterReadiness>(this.modules, 'EventEmitterReadinessWatcher');
+    this.emitter = findApplicationEmitter(this.modules);
+    this.readiness = findApplicationEmitterReadiness(this.modules);
   }
 
   /** Starts sending, beginning with the events raised before every listener, `@OnEvent` ones included, was in place. */
