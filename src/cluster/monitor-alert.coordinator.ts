@@ -8,9 +8,9 @@ import type {
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
-import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
-import type { FailureTracker } from '../monitor/failure-tracker.js';
-import { openOutageTtlMs } from '../monitor/open-outage-ttl.util.js';
+import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
+import type { FailureTracker } from '../tracker/failure-tracker.js';
+import { openOutageTtlMs } from '../tracker/open-outage-ttl.util.js';
 import type { RedisAlertCoordinator } from './redis-alert.coordinator.js';
 import {
   ALERT_SETTLED_SCRIPT,

@@ -7,7 +7,7 @@ import {
   stateFileUnwritable,
   stateFileWritable,
 } from '../audit-alert.messages.js';
-import type { OutageSnapshot } from '../monitor/failure-tracker.js';
+import type { OutageSnapshot } from '../tracker/failure-tracker.js';
 import { errorText } from '../common/error-text.util.js';
 import { writeDurably } from '../common/durable-file.util.js';
 import type { ResolvedStateOptions } from './state.options.js';
