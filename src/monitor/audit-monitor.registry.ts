@@ -12,7 +12,7 @@ import { outageResumed, silenceStoreFailed, unknownMonitor } from '../audit-aler
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { AuditAlertChannelRegistry } from '../channels/audit-alert-channel.registry.js';
 import { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
-import type { OutageSnapshot } from '../tracker/failure-tracker.js';
+import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { alertLeaseMs } from '../cluster/alert-lease.util.js';

@@ -12,7 +12,8 @@ import type { AuditTrackOptions } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
-import { FailureTracker, type OutageSnapshot, type ProbeMark } from '../tracker/failure-tracker.js';
+import { FailureTracker, type ProbeMark } from '../tracker/failure-tracker.js';
+import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
 import type { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
 import { PendingWrites, type WriteGeneration } from '../tracker/pending-writes.js';
 

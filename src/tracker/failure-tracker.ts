@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type {
   RecordsRejectedEvent,
@@ -8,36 +7,15 @@ import type {
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
-import { type AuditErrorClass, type AuditErrorClassifier, classifyError } from './error-classifiers.js';
-import { errorText } from '../common/error-text.util.js';
+import { type AuditErrorClass, classifyError } from './error-classifiers.js';
+import type { FailureTrackerConfig, TrackerEvent } from './failure-tracker.interface.js';
+import { FailureWindow } from './failure-window.js';
 import { openOutageTtlMs } from './open-outage-ttl.util.js';
-
-/** Partial-failure detection over a sliding window of writes. */
-export interface DegradedDetection {
-  /** Share of the window's writes that must have failed, in (0, 1]. */
-  readonly ratio: number;
-  /** Length of the sliding window, in milliseconds. */
-  readonly windowMs: number;
-  /** Fewer writes than this in the window say nothing about a ratio. */
-  readonly minWrites: number;
-}
-
-/** What the state machine needs to know; times are in milliseconds. */
-export interface FailureTrackerConfig {
-  readonly monitor: string;
-  readonly serviceName: string;
-  /** `false`: outages are tracked but never alerted on. */
-  readonly enabled: boolean;
-  readonly thresholdMs: number;
-  readonly cooldownMs: number;
-  readonly notifyRecovery: boolean;
-  /** `null`: no partial-failure detection. */
-  readonly degraded: DegradedDetection | null;
-  /** How long an alerted outage must see no failure after a success before its recovery is announced. */
-  readonly recoveryHoldMs: number;
-  /** Which failures are the storage's; absent or `null`: all of them. */
-  readonly classify?: AuditErrorClassifier | null;
-}
+import { Outage } from './outage.js';
+import { degradedEvent, recoveredEvent, unreachableEvent } from './outage-events.js';
+import { type OutageSnapshot, restoreOutage, snapshotOutage } from './outage-snapshot.js';
+import { RejectedRun } from './rejected-run.js';
+import { storageStatus } from './storage-status.util.js';
 
 /** What a probe saw of the writes when it started, to tell whether they have spoken since. */
 export interface ProbeMark {
@@ -46,53 +24,15 @@ export interface ProbeMark {
 }
 
 /**
- * The open outage of a monitor as the next process needs it: its times are
- * wall-clock milliseconds, as a monotonic clock starts over with the process.
- */
-export interface OutageSnapshot {
-  readonly outageId: string;
-  /** A recovery hold is kept as `'alerting'`: the success that began it is not the next process's evidence. */
-  readonly state: 'failing' | 'degraded' | 'alerting';
-  readonly firstFailureAt: number;
-  readonly lastFailureAt: number;
-  /** Write failures of the outage. */
-  readonly eventsAffected: number;
-  readonly probeFailures: number;
-  /** Write failures since the last success. */
-  readonly consecutiveFailures: number;
-  /** When the failures with no success since began; `null` when a success came since. */
-  readonly streakStartedAt: number | null;
-  readonly unreachableOccurrence: number;
-  readonly lastUnreachableAt: number | null;
-  readonly degradedOccurrence: number;
-  readonly lastDegradedAt: number | null;
-  readonly lastAlertAt: number | null;
-  readonly lastError: string | null;
-  readonly lastProbeError: string | null;
-}
-
-/** Alerts the tracker can return. */
-export type TrackerEvent = StorageUnreachableEvent | StorageDegradedEvent | StorageRecoveredEvent;
-
-/** The window is counted in this many buckets: memory is fixed, whatever the write rate. */
-const WINDOW_BUCKETS = 10;
-
-/** A degraded period ends once the ratio has stayed below this share of `ratio` for a window (hysteresis). */
-const CLEAR_RATIO_SHARE = 0.5;
-
-/** Durations in events are whole milliseconds: the monotonic clock's fractions are noise, not precision. */
-const wholeMs = (ms: number): number => Math.round(ms);
-
-/**
  * The outage state machine, free of Nest and of timers: it reads the injected
- * clock, and every method returns the event to send, if any. Its state is
- * plain fields (numbers, strings, two small arrays), so it can be snapshotted.
+ * clock, and every method returns the event to send, if any. The outage it
+ * keeps is plain fields ({@link Outage}), so it can be snapshotted.
  *
  * - healthy → failing: a failure opens an outage (new `outageId`).
  * - failing → alerting: the failures have lasted `thresholdMs` with no success
  *   (`audit.storage.unreachable`, sent by the owner's timer if need be).
- * - failing → degraded: the window's failure ratio reached `degraded.ratio`
- *   (`audit.storage.degraded`).
+ * - failing → degraded: the {@link FailureWindow}'s failure ratio reached
+ *   `degraded.ratio` (`audit.storage.degraded`).
  * - degraded → alerting: the failures have lasted `thresholdMs` with no success
  *   (escalation, same `outageId`).
  * - failing → healthy: a success before any alert ends the outage silently.
@@ -102,11 +42,7 @@ const wholeMs = (ms: number): number => Math.round(ms);
  * - degraded → healthy: the ratio stayed below half of `degraded.ratio` for a
  *   window (`audit.storage.recovered`).
  *
- * Rejected records (failures `classify` calls `'record'`) never touch the
- * outage: they run on their own, from the first until none has come for
- * `max(thresholdMs, cooldownMs)`, and raise `audit.records.rejected` on a
- * rejection at least `thresholdMs` after the run's first, then at most once
- * per `cooldownMs`.
+ * Rejected records never touch the outage: see {@link RejectedRun}.
  *
  * Writes outrank probes: a probe's outcome counts only when no write has said
  * the opposite since the probe started, and never counts as a write.
@@ -123,71 +59,21 @@ export class FailureTracker {
   /** Every write failure ever recorded; a probe compares it before and after. */
   writeFailures = 0;
 
-  // The outage.
-  private outageId: string | null = null;
-  private firstFailureMono = 0;
-  private firstFailureWall = 0;
-  /** Write failures of the outage (`eventsAffected`). */
-  private failures = 0;
-  /** Probe failures that counted in the outage. */
-  private probeFailures = 0;
-  /** The last failed write and probe as recorded; texts derived on demand and kept. */
-  private hasWriteError = false;
-  private lastErrorValue: unknown = null;
-  private hasProbeError = false;
-  private lastProbeErrorValue: unknown = null;
-  /** The last text derived, and of what: derived once however many statuses and alerts carry it. */
-  private derivedText: { readonly of: unknown; readonly text: string } | null = null;
-  private lastFailureMono = 0;
-
-  // The streak: failures (of writes or probes) with no success since `streakStartMono`.
-  private streakOpen = false;
-  private streakStartMono = 0;
-  /** Write failures of the streak (`consecutiveFailures`). */
-  private consecutive = 0;
-
-  // Alerts of the outage.
-  private unreachableOccurrence = 0;
-  private lastUnreachableMono = 0;
-  private degradedOccurrence = 0;
-  private lastDegradedMono = 0;
-  private lastAlertWall: number | null = null;
-  /** The success that began the current recovery hold, or the end of the degraded period. */
-  private recoveredMono = 0;
-  private recoveredWall = 0;
-
-  // The sliding window of writes, active from a failure until a window holds none.
-  private windowActive = false;
-  private windowSinceMono = 0;
-  private bucketIndex = 0;
-  private readonly bucketWrites: number[] = new Array<number>(WINDOW_BUCKETS).fill(0);
-  private readonly bucketFailures: number[] = new Array<number>(WINDOW_BUCKETS).fill(0);
-  private windowWrites = 0;
-  private windowFailures = 0;
-  /** While degraded: since when the ratio has been below the lower bound, or `null`. */
-  private belowSinceMono: number | null = null;
-  private belowSinceWall = 0;
-
-  // The run of rejected records, apart from the outage.
-  private rejectedRunId: string | null = null;
-  private rejectedCount = 0;
-  private rejectedFirstMono = 0;
-  private rejectedFirstWall = 0;
-  private lastRejectedMono = 0;
-  private lastRejectedValue: unknown = null;
-  private rejectedOccurrence = 0;
-  private lastRejectedAlertMono = 0;
+  /** The open outage; `null` while healthy. */
+  private outage: Outage | null = null;
+  /** `null` without degraded detection. */
+  private readonly window: FailureWindow | null;
+  private readonly rejected: RejectedRun;
   /** Probes started and not yet recorded. */
   private probesRunning = 0;
-
-  private readonly bucketMs: number;
 
   constructor(
     private readonly config: FailureTrackerConfig,
     private readonly clock: Pick<AuditAlertClock, 'monotonicNow' | 'wallNow'>,
     private readonly newOutageId: () => string = randomUUID,
   ) {
-    this.bucketMs = config.degraded ? config.degraded.windowMs / WINDOW_BUCKETS : 1;
+    this.window = config.degraded === null ? null : new FailureWindow(config.degraded, clock);
+    this.rejected = new RejectedRun(config, clock, newOutageId);
   }
 
   /**
@@ -198,13 +84,13 @@ export class FailureTracker {
   recordFailure(error: unknown, count = 1, beganAt?: number): TrackerEvent | null {
     const mono = this.clock.monotonicNow();
     this.writeFailures += count;
-    if (count > 0) this.countWrite(mono, count, count);
-    this.fail(mono, beganAt === undefined ? mono : Math.min(beganAt, mono));
-    this.hasWriteError = true;
-    this.lastErrorValue = error;
-    this.failures += count;
-    this.consecutive += count;
-    return this.afterFailure(mono, count > 0);
+    if (count > 0) this.window?.count(mono, count, count);
+    const outage = this.fail(mono, beganAt === undefined ? mono : Math.min(beganAt, mono));
+    outage.hasWriteError = true;
+    outage.lastErrorValue = error;
+    outage.failures += count;
+    outage.consecutive += count;
+    return this.afterFailure(outage, mono, count > 0);
   }
 
   /** What a failed write means, by the monitor's `classify` (`'storage'` without one, or when it fails). */
@@ -218,44 +104,7 @@ export class FailureTracker {
    * when the run has lasted `thresholdMs`, then once per `cooldownMs`.
    */
   recordRejected(error: unknown): RecordsRejectedEvent | null {
-    const mono = this.clock.monotonicNow();
-    if (!this.rejectedRunOpen(mono)) {
-      this.rejectedRunId = this.newOutageId();
-      this.rejectedCount = 0;
-      this.rejectedFirstMono = mono;
-      this.rejectedFirstWall = this.clock.wallNow();
-      this.rejectedOccurrence = 0;
-    }
-    this.rejectedCount += 1;
-    this.lastRejectedMono = mono;
-    this.lastRejectedValue = error;
-    if (!this.config.enabled) return null;
-    const due =
-      this.rejectedOccurrence === 0
-        ? mono - this.rejectedFirstMono >= this.config.thresholdMs
-        : mono - this.lastRejectedAlertMono >= this.config.cooldownMs;
-    if (!due) return null;
-    this.rejectedOccurrence += 1;
-    this.lastRejectedAlertMono = mono;
-    return {
-      type: AuditAlertEvents.RecordsRejected,
-      outageId: this.rejectedRunId as string,
-      monitor: this.config.monitor,
-      serviceName: this.config.serviceName,
-      firstRejectedAt: new Date(this.rejectedFirstWall),
-      rejectedRecords: this.rejectedCount,
-      rejectedDurationMs: mono - this.rejectedFirstMono,
-      lastError: errorText(error),
-      occurrence: this.rejectedOccurrence,
-    };
-  }
-
-  /** Whether a run of rejections is open at `mono`: one came within `max(thresholdMs, cooldownMs)`. */
-  private rejectedRunOpen(mono: number): boolean {
-    return (
-      this.rejectedRunId !== null &&
-      mono - this.lastRejectedMono <= Math.max(this.config.thresholdMs, this.config.cooldownMs)
-    );
+    return this.rejected.record(error);
   }
 
   /** Records a successful write; returns the recovery it completes, if any. */
@@ -263,7 +112,7 @@ export class FailureTracker {
     if (this.quiet) return null;
     this.writeSuccesses += 1;
     const mono = this.clock.monotonicNow();
-    this.countWrite(mono, 1, 0);
+    this.window?.count(mono, 1, 0);
     return this.succeed(mono);
   }
 
@@ -283,11 +132,11 @@ export class FailureTracker {
     this.probeEnded();
     if (this.writeSuccesses !== mark.writeSuccesses) return null;
     const mono = this.clock.monotonicNow();
-    this.fail(mono, mono);
-    this.hasProbeError = true;
-    this.lastProbeErrorValue = error;
-    this.probeFailures += 1;
-    return this.afterFailure(mono, false);
+    const outage = this.fail(mono, mono);
+    outage.hasProbeError = true;
+    outage.lastProbeErrorValue = error;
+    outage.probeFailures += 1;
+    return this.afterFailure(outage, mono, false);
   }
 
   /**
@@ -306,27 +155,29 @@ export class FailureTracker {
    * run out. Safe to call at any time.
    */
   checkDue(): TrackerEvent | null {
-    if (this.state === 'healthy') return null;
+    const outage = this.outage;
+    if (outage === null) return null;
     const mono = this.clock.monotonicNow();
     if (this.state === 'recovering') {
-      return mono - this.lastFailureMono >= this.config.recoveryHoldMs ? this.recover(mono) : null;
+      return mono - outage.lastFailureMono >= this.config.recoveryHoldMs ? this.recover(outage, mono) : null;
     }
-    if (this.state === 'degraded' && this.belowSinceMono !== null) {
-      this.rotate(mono);
-      this.weighDegraded(mono);
-      if (this.belowSinceMono !== null && mono - this.belowSinceMono >= this.windowMs()) {
-        return this.endDegraded(mono);
-      }
+    const window = this.window;
+    if (this.state === 'degraded' && window !== null && window.clearSinceMono !== null) {
+      window.weigh(mono);
+      if (window.clearedBy(mono)) return this.endDegraded(outage, window, mono);
     }
-    return this.checkThreshold(mono);
+    return this.checkThreshold(outage, mono);
   }
 
   /** Milliseconds until {@link checkDue} may have something to send, or `null` when only a write or probe can change that. */
   dueIn(): number | null {
-    let at = this.thresholdAt() ?? Number.POSITIVE_INFINITY;
-    if (this.state === 'recovering') at = Math.min(at, this.lastFailureMono + this.config.recoveryHoldMs);
-    if (this.state === 'degraded' && this.belowSinceMono !== null) {
-      at = Math.min(at, this.belowSinceMono + this.windowMs());
+    const outage = this.outage;
+    if (outage === null) return null;
+    let at = this.thresholdAt(outage) ?? Number.POSITIVE_INFINITY;
+    if (this.state === 'recovering') at = Math.min(at, outage.lastFailureMono + this.config.recoveryHoldMs);
+    const window = this.window;
+    if (this.state === 'degraded' && window !== null && window.clearSinceMono !== null) {
+      at = Math.min(at, window.clearSinceMono + window.windowMs);
     }
     return at === Number.POSITIVE_INFINITY ? null : Math.max(0, at - this.clock.monotonicNow());
   }
@@ -338,62 +189,21 @@ export class FailureTracker {
    * @param pendingWrites Writes in flight, which the owner counts.
    */
   status(pendingWrites = 0): AuditStorageStatus {
-    const open = this.state !== 'healthy';
-    const status = {
-      monitor: this.config.monitor,
-      state: this.state,
-      outageId: this.outageId,
-      firstFailureAt: open ? new Date(this.firstFailureWall) : null,
-      consecutiveFailures: open ? this.consecutive : 0,
-      eventsAffected: open ? this.failures : 0,
-      lastError: null as string | null,
-      lastAlertAt: this.lastAlertWall === null ? null : new Date(this.lastAlertWall),
-      probeFailures: open ? this.probeFailures : 0,
-      lastProbeError: null as string | null,
-      failureRatio: this.windowActive && this.windowWrites > 0 ? this.windowFailures / this.windowWrites : null,
+    const rejected = this.rejected.openAt(this.clock.monotonicNow()) ? this.rejected : null;
+    return storageStatus(
+      this.config.monitor,
+      this.state,
+      this.outage,
+      this.window?.ratio ?? null,
+      rejected,
       pendingWrites,
-      rejectedRecords: 0,
-      lastRejectedError: null as string | null,
-    };
-    if (this.rejectedRunId !== null && this.rejectedRunOpen(this.clock.monotonicNow())) {
-      status.rejectedRecords = this.rejectedCount;
-      const rejected = this.lastRejectedValue;
-      lazyText(status, 'lastRejectedError', () => errorText(rejected));
-    }
-    if (open) {
-      const write = this.hasWriteError ? this.lastErrorValue : this.lastProbeErrorValue;
-      lazyText(status, 'lastError', () => this.textOf(write));
-      if (this.hasProbeError) {
-        const probe = this.lastProbeErrorValue;
-        lazyText(status, 'lastProbeError', () => this.textOf(probe));
-      }
-    }
-    return status;
+    );
   }
 
   /** The open outage as the next process needs it; `null` while healthy. */
   snapshot(): OutageSnapshot | null {
-    if (this.state === 'healthy') return null;
-    const mono = this.clock.monotonicNow();
-    const wallNow = this.clock.wallNow();
-    const wall = (at: number): number => Math.round(wallNow - (mono - at));
-    return {
-      outageId: this.outageId as string,
-      state: this.state === 'recovering' ? 'alerting' : this.state,
-      firstFailureAt: Math.round(this.firstFailureWall),
-      lastFailureAt: wall(this.lastFailureMono),
-      eventsAffected: this.failures,
-      probeFailures: this.probeFailures,
-      consecutiveFailures: this.consecutive,
-      streakStartedAt: this.streakOpen ? wall(this.streakStartMono) : null,
-      unreachableOccurrence: this.unreachableOccurrence,
-      lastUnreachableAt: this.unreachableOccurrence > 0 ? wall(this.lastUnreachableMono) : null,
-      degradedOccurrence: this.degradedOccurrence,
-      lastDegradedAt: this.degradedOccurrence > 0 ? wall(this.lastDegradedMono) : null,
-      lastAlertAt: this.lastAlertWall === null ? null : Math.round(this.lastAlertWall),
-      lastError: this.hasWriteError ? this.textOf(this.lastErrorValue) : null,
-      lastProbeError: this.hasProbeError ? errorText(this.lastProbeErrorValue) : null,
-    };
+    if (this.outage === null || this.state === 'healthy') return null;
+    return snapshotOutage(this.outage, this.state, this.clock);
   }
 
   /**
@@ -408,127 +218,97 @@ export class FailureTracker {
    */
   restore(saved: OutageSnapshot): boolean {
     if (this.state !== 'healthy') return false;
-    const mono = this.clock.monotonicNow();
-    const wallNow = this.clock.wallNow();
-    // A time ahead of this clock (another host's, or a clock set back) counts as now.
-    const monoOf = (at: number): number => mono - Math.max(0, wallNow - at);
     const alerted = saved.unreachableOccurrence > 0 || saved.degradedOccurrence > 0;
-    if (!alerted && wallNow - saved.lastFailureAt > openOutageTtlMs(this.config)) return false;
-    this.state = saved.state === 'degraded' && this.config.degraded === null ? 'alerting' : saved.state;
+    if (!alerted && this.clock.wallNow() - saved.lastFailureAt > openOutageTtlMs(this.config)) return false;
+    this.state = saved.state === 'degraded' && this.window === null ? 'alerting' : saved.state;
     this.quiet = false;
-    this.outageId = saved.outageId;
-    this.firstFailureWall = Math.min(saved.firstFailureAt, wallNow);
-    this.firstFailureMono = monoOf(saved.firstFailureAt);
-    this.lastFailureMono = monoOf(saved.lastFailureAt);
-    this.failures = saved.eventsAffected;
-    this.probeFailures = saved.probeFailures;
-    this.consecutive = saved.consecutiveFailures;
-    this.streakOpen = saved.streakStartedAt !== null;
-    this.streakStartMono = saved.streakStartedAt === null ? 0 : monoOf(saved.streakStartedAt);
-    this.unreachableOccurrence = saved.unreachableOccurrence;
-    this.lastUnreachableMono = saved.lastUnreachableAt === null ? 0 : monoOf(saved.lastUnreachableAt);
-    this.degradedOccurrence = saved.degradedOccurrence;
-    this.lastDegradedMono = saved.lastDegradedAt === null ? 0 : monoOf(saved.lastDegradedAt);
-    this.lastAlertWall = saved.lastAlertAt;
-    this.hasWriteError = saved.lastError !== null;
-    this.lastErrorValue = saved.lastError;
-    this.hasProbeError = saved.lastProbeError !== null;
-    this.lastProbeErrorValue = saved.lastProbeError;
-    this.belowSinceMono = null;
-    // The writes of the window died with the process: a degraded outage counts them again from now.
-    if (this.state === 'degraded') this.openWindow(mono);
+    this.outage = restoreOutage(saved, this.clock);
+    if (this.window !== null) {
+      this.window.clearSinceMono = null;
+      // The writes of the window died with the process: a degraded outage counts them again from now.
+      if (this.state === 'degraded') this.window.open(this.clock.monotonicNow());
+    }
     return true;
   }
 
-  /** Opens the outage and the streak as a failure that began at `began` requires. */
-  private fail(mono: number, began: number): void {
-    this.lastFailureMono = mono;
-    if (this.state === 'healthy') {
+  /** Opens the outage and the streak as a failure that began at `began` requires; returns the outage. */
+  private fail(mono: number, began: number): Outage {
+    let outage = this.outage;
+    if (outage === null) {
       this.state = 'failing';
       this.quiet = false;
-      this.outageId = this.newOutageId();
-      this.firstFailureMono = began;
-      this.firstFailureWall = this.clock.wallNow() - (mono - began);
-      this.failures = 0;
-      this.probeFailures = 0;
-      this.unreachableOccurrence = 0;
-      this.degradedOccurrence = 0;
-      this.lastAlertWall = null;
+      outage = new Outage(this.newOutageId(), began, this.clock.wallNow() - (mono - began));
+      this.outage = outage;
     } else if (this.state === 'failing') {
       // Not alerted yet, so nothing has been said about the start: an older stuck write moves it back.
-      if (began < this.firstFailureMono) {
-        this.firstFailureWall -= this.firstFailureMono - began;
-        this.firstFailureMono = began;
-      }
+      outage.startNoLaterThan(began);
     } else {
       // Alerted already: the start is said, and no streak begins before it.
-      began = Math.max(began, this.firstFailureMono);
+      began = Math.max(began, outage.firstFailureMono);
       // A failure in the hold continues the outage: no new first alert.
       if (this.state === 'recovering') this.state = 'alerting';
     }
-    if (!this.streakOpen) {
-      this.streakOpen = true;
-      this.streakStartMono = began;
-      this.consecutive = 0;
-    } else if (began < this.streakStartMono) {
-      this.streakStartMono = began;
-    }
+    outage.lastFailureMono = mono;
+    outage.streakFrom(began);
+    return outage;
   }
 
-  private afterFailure(mono: number, write: boolean): TrackerEvent | null {
+  private afterFailure(outage: Outage, mono: number, write: boolean): TrackerEvent | null {
     if (!this.config.enabled) return null;
     if (this.state === 'alerting') {
-      return mono - this.lastUnreachableMono >= this.config.cooldownMs ? this.unreachable(mono) : null;
+      return mono - outage.lastUnreachableMono >= this.config.cooldownMs ? this.unreachable(outage, mono) : null;
     }
-    const due = this.checkThreshold(mono);
-    if (due !== null || !write || this.config.degraded === null) return due;
-    const reached = this.degradedReached(mono);
+    const due = this.checkThreshold(outage, mono);
+    const window = this.window;
+    if (due !== null || !write || window === null) return due;
+    const reached = window.reached(mono);
     if (this.state === 'degraded') {
-      this.weighDegraded(mono);
-      return reached && mono - this.lastDegradedMono >= this.config.cooldownMs ? this.degradedAlert(mono) : null;
+      window.weigh(mono);
+      return reached && mono - outage.lastDegradedMono >= this.config.cooldownMs
+        ? this.degradedAlert(outage, window, mono)
+        : null;
     }
-    return reached ? this.degradedAlert(mono) : null;
+    return reached ? this.degradedAlert(outage, window, mono) : null;
   }
 
   private succeed(mono: number): TrackerEvent | null {
-    this.streakOpen = false;
-    this.consecutive = 0;
+    const outage = this.outage;
+    if (outage === null) return this.settleWindow(mono);
+    outage.streakOpen = false;
+    outage.consecutive = 0;
+    const window = this.window;
     switch (this.state) {
       case 'failing':
         // Never alerted on: it ends silently, and the window keeps watching for a partial failure.
         this.reset(mono);
         return null;
       case 'alerting':
-        this.recoveredMono = mono;
-        this.recoveredWall = this.clock.wallNow();
+        outage.recoveredMono = mono;
+        outage.recoveredWall = this.clock.wallNow();
         // An outage that was degraded before it escalated is partial again: the ratio decides its end.
-        if (this.degradedOccurrence > 0 && this.config.degraded !== null) {
+        if (outage.degradedOccurrence > 0 && window !== null) {
           this.state = 'degraded';
-          this.belowSinceMono = null;
-          this.rotate(mono);
-          this.weighDegraded(mono);
+          window.clearSinceMono = null;
+          window.weigh(mono);
           return null;
         }
         this.state = 'recovering';
-        return mono - this.lastFailureMono >= this.config.recoveryHoldMs ? this.recover(mono) : null;
+        return mono - outage.lastFailureMono >= this.config.recoveryHoldMs ? this.recover(outage, mono) : null;
       case 'recovering':
-        return mono - this.lastFailureMono >= this.config.recoveryHoldMs ? this.recover(mono) : null;
+        return mono - outage.lastFailureMono >= this.config.recoveryHoldMs ? this.recover(outage, mono) : null;
       case 'degraded':
-        this.rotate(mono);
-        this.weighDegraded(mono);
-        if (this.belowSinceMono !== null && mono - this.belowSinceMono >= this.windowMs()) {
-          return this.endDegraded(mono);
-        }
-        return null;
+        if (window === null) return null;
+        window.weigh(mono);
+        return window.clearedBy(mono) ? this.endDegraded(outage, window, mono) : null;
       default:
         return this.settleWindow(mono);
     }
   }
 
   /** The unreachable alert, once the streak has lasted the threshold; `null` before. */
-  private checkThreshold(mono: number): TrackerEvent | null {
-    const at = this.thresholdAt();
-    return at !== null && mono >= at ? this.unreachable(mono) : null;
+  private checkThreshold(outage: Outage, mono: number): TrackerEvent | null {
+    const at = this.thresholdAt(outage);
+    return at !== null && mono >= at ? this.unreachable(outage, mono) : null;
   }
 
   /**
@@ -536,107 +316,58 @@ export class FailureTracker {
    * has lasted the threshold and, for an outage that escalated before, the
    * cooldown has passed since that alert.
    */
-  private thresholdAt(): number | null {
-    if ((this.state !== 'failing' && this.state !== 'degraded') || !this.streakOpen || !this.config.enabled) {
+  private thresholdAt(outage: Outage): number | null {
+    if ((this.state !== 'failing' && this.state !== 'degraded') || !outage.streakOpen || !this.config.enabled) {
       return null;
     }
-    const at = this.streakStartMono + this.config.thresholdMs;
-    return this.unreachableOccurrence > 0 ? Math.max(at, this.lastUnreachableMono + this.config.cooldownMs) : at;
+    const at = outage.streakStartMono + this.config.thresholdMs;
+    return outage.unreachableOccurrence > 0 ? Math.max(at, outage.lastUnreachableMono + this.config.cooldownMs) : at;
   }
 
-  private unreachable(mono: number): StorageUnreachableEvent {
+  private unreachable(outage: Outage, mono: number): StorageUnreachableEvent {
     this.state = 'alerting';
-    this.belowSinceMono = null;
-    this.lastUnreachableMono = mono;
-    this.lastAlertWall = this.clock.wallNow();
-    this.unreachableOccurrence += 1;
-    return {
-      type: AuditAlertEvents.StorageUnreachable,
-      outageId: this.outageId as string,
-      monitor: this.config.monitor,
-      serviceName: this.config.serviceName,
-      firstFailureAt: new Date(this.firstFailureWall),
-      consecutiveFailures: this.consecutive,
-      unreachableDurationMs: wholeMs(mono - this.firstFailureMono),
-      lastError: this.lastError(),
-      occurrence: this.unreachableOccurrence,
-      probeFailures: this.probeFailures,
-    };
+    if (this.window !== null) this.window.clearSinceMono = null;
+    outage.lastUnreachableMono = mono;
+    outage.lastAlertWall = this.clock.wallNow();
+    outage.unreachableOccurrence += 1;
+    return unreachableEvent(this.config, outage, mono);
   }
 
-  private degradedAlert(mono: number): StorageDegradedEvent {
-    // The outage did not start with the failure that tipped the ratio: it spans the window's failures.
-    if (this.state === 'failing') this.adoptWindow();
+  private degradedAlert(outage: Outage, window: FailureWindow, mono: number): StorageDegradedEvent {
+    if (this.state === 'failing') {
+      // The outage did not start with the failure that tipped the ratio: it spans the window's failures.
+      const oldest = window.oldestFailureAt();
+      if (oldest !== null) outage.startNoLaterThan(oldest);
+      outage.failures = Math.max(outage.failures, window.failures);
+    }
     this.state = 'degraded';
-    this.lastDegradedMono = mono;
-    this.lastAlertWall = this.clock.wallNow();
-    this.degradedOccurrence += 1;
-    return {
-      type: AuditAlertEvents.StorageDegraded,
-      outageId: this.outageId as string,
-      monitor: this.config.monitor,
-      serviceName: this.config.serviceName,
-      failureRatio: this.windowFailures / this.windowWrites,
-      writes: this.windowWrites,
-      failures: this.windowFailures,
-      windowMs: this.windowMs(),
-      lastError: this.lastError(),
-      firstFailureAt: new Date(this.firstFailureWall),
-      occurrence: this.degradedOccurrence,
-    };
+    outage.lastDegradedMono = mono;
+    outage.lastAlertWall = this.clock.wallNow();
+    outage.degradedOccurrence += 1;
+    return degradedEvent(this.config, outage, window);
   }
 
-  private recover(mono: number): StorageRecoveredEvent | null {
-    const event = this.recoveredEvent();
+  private recover(outage: Outage, mono: number): StorageRecoveredEvent | null {
     this.reset(mono);
-    return event;
+    return this.config.notifyRecovery ? recoveredEvent(this.config, outage) : null;
   }
 
-  private endDegraded(mono: number): StorageRecoveredEvent | null {
-    this.recoveredMono = this.belowSinceMono as number;
-    this.recoveredWall = this.belowSinceWall;
-    return this.recover(mono);
-  }
-
-  private recoveredEvent(): StorageRecoveredEvent | null {
-    if (!this.config.notifyRecovery) return null;
-    return {
-      type: AuditAlertEvents.StorageRecovered,
-      outageId: this.outageId as string,
-      monitor: this.config.monitor,
-      serviceName: this.config.serviceName,
-      outageStartedAt: new Date(this.firstFailureWall),
-      recoveredAt: new Date(this.recoveredWall),
-      outageDurationMs: wholeMs(this.recoveredMono - this.firstFailureMono),
-      eventsAffected: this.failures,
-    };
+  private endDegraded(outage: Outage, window: FailureWindow, mono: number): StorageRecoveredEvent | null {
+    outage.recoveredMono = window.clearSinceMono as number;
+    outage.recoveredWall = window.clearSinceWall;
+    return this.recover(outage, mono);
   }
 
   private reset(mono: number): void {
     this.state = 'healthy';
-    this.outageId = null;
-    this.failures = 0;
-    this.probeFailures = 0;
-    this.streakOpen = false;
-    this.consecutive = 0;
-    this.hasWriteError = false;
-    this.lastErrorValue = null;
-    this.hasProbeError = false;
-    this.lastProbeErrorValue = null;
-    this.derivedText = null;
-    this.lastAlertWall = null;
-    this.unreachableOccurrence = 0;
-    this.degradedOccurrence = 0;
-    this.belowSinceMono = null;
+    this.outage = null;
+    if (this.window !== null) this.window.clearSinceMono = null;
     this.settleWindow(mono);
   }
 
   /** Stops counting writes once the window holds no failure, so a healthy success costs nothing again. */
   private settleWindow(mono: number): null {
-    if (this.windowActive && this.state === 'healthy') {
-      this.rotate(mono);
-      if (this.windowFailures === 0) this.windowActive = false;
-    }
+    if (this.state === 'healthy') this.window?.settle(mono);
     this.updateQuiet();
     return null;
   }
@@ -647,121 +378,6 @@ export class FailureTracker {
   }
 
   private updateQuiet(): void {
-    this.quiet = this.state === 'healthy' && !this.windowActive && this.probesRunning === 0;
+    this.quiet = this.state === 'healthy' && !(this.window?.active ?? false) && this.probesRunning === 0;
   }
-
-  private windowMs(): number {
-    return this.config.degraded?.windowMs ?? 0;
-  }
-
-  /** Counts writes in the window, opening it at a failure. */
-  private countWrite(mono: number, writes: number, failures: number): void {
-    if (this.config.degraded === null) return;
-    if (!this.windowActive) {
-      if (failures === 0) return;
-      this.openWindow(mono);
-    } else {
-      this.rotate(mono);
-    }
-    const slot = this.bucketIndex % WINDOW_BUCKETS;
-    this.bucketWrites[slot]! += writes;
-    this.bucketFailures[slot]! += failures;
-    this.windowWrites += writes;
-    this.windowFailures += failures;
-  }
-
-  private openWindow(mono: number): void {
-    this.windowActive = true;
-    this.windowSinceMono = mono;
-    this.bucketIndex = Math.floor(mono / this.bucketMs);
-    this.bucketWrites.fill(0);
-    this.bucketFailures.fill(0);
-    this.windowWrites = 0;
-    this.windowFailures = 0;
-  }
-
-  /** Drops the buckets that have left the window. */
-  private rotate(mono: number): void {
-    const index = Math.floor(mono / this.bucketMs);
-    const steps = Math.min(index - this.bucketIndex, WINDOW_BUCKETS);
-    for (let step = 1; step <= steps; step += 1) {
-      const slot = (this.bucketIndex + step) % WINDOW_BUCKETS;
-      this.windowWrites -= this.bucketWrites[slot]!;
-      this.windowFailures -= this.bucketFailures[slot]!;
-      this.bucketWrites[slot] = 0;
-      this.bucketFailures[slot] = 0;
-    }
-    if (index > this.bucketIndex) this.bucketIndex = index;
-  }
-
-  /**
-   * Whether the window shows a partial failure: it has been counting for a
-   * whole window (so it holds every write of the last `windowMs`), holds
-   * enough writes, and enough of them failed.
-   */
-  private degradedReached(mono: number): boolean {
-    const degraded = this.config.degraded;
-    if (degraded === null || !this.windowActive || mono - this.windowSinceMono < degraded.windowMs) return false;
-    return this.windowWrites >= degraded.minWrites && this.windowFailures >= degraded.ratio * this.windowWrites;
-  }
-
-  /**
-   * Stretches an outage not alerted on yet over the failures of the window:
-   * its start goes back to the oldest bucket holding one (to a tenth of the
-   * window), and its count to the window's failures.
-   */
-  private adoptWindow(): void {
-    for (let age = WINDOW_BUCKETS - 1; age >= 0; age -= 1) {
-      const index = this.bucketIndex - age;
-      if (this.bucketFailures[index % WINDOW_BUCKETS]! === 0) continue;
-      const began = Math.max(index * this.bucketMs, this.windowSinceMono);
-      if (began < this.firstFailureMono) {
-        this.firstFailureWall -= this.firstFailureMono - began;
-        this.firstFailureMono = began;
-      }
-      break;
-    }
-    this.failures = Math.max(this.failures, this.windowFailures);
-  }
-
-  /** Starts or stops the clock of the hysteresis while degraded. */
-  private weighDegraded(mono: number): void {
-    const ratio = (this.config.degraded as DegradedDetection).ratio * CLEAR_RATIO_SHARE;
-    const below = this.windowFailures < ratio * this.windowWrites || this.windowWrites === 0;
-    if (!below) this.belowSinceMono = null;
-    else if (this.belowSinceMono === null) {
-      this.belowSinceMono = mono;
-      this.belowSinceWall = this.clock.wallNow();
-    }
-  }
-
-  /** The last failed write's text, or the probe's when no write has failed in the outage. */
-  private lastError(): string {
-    return this.textOf(this.hasWriteError ? this.lastErrorValue : this.lastProbeErrorValue);
-  }
-
-  /** The text of `error`, derived once however many statuses and alerts carry it. */
-  private textOf(error: unknown): string {
-    if (this.derivedText === null || this.derivedText.of !== error) {
-      this.derivedText = { of: error, text: errorText(error) };
-    }
-    return this.derivedText.text;
-  }
-}
-
-/** Makes `key` of `status` a text derived when first read, then kept. */
-function lazyText(
-  status: object,
-  key: 'lastError' | 'lastProbeError' | 'lastRejectedError',
-  derive: () => string,
-): void {
-  Object.defineProperty(status, key, {
-    enumerable: true,
-    configurable: true,
-    get: (): string => {
-      const text = derive();
-      Object.defineProperty(status, key, { value: text, enumerable: true });
-      return text;
-    },
-  });
 }
