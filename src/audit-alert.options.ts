@@ -15,7 +15,7 @@ import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cl
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
 import { type ResolvedStateOptions, resolveStateOptions } from './state/state.options.js';
 import type { DegradedDetection } from './tracker/failure-window.js';
-import type { AuditErrorClassifier } from './tracker/error-classifiers.js';
+import type { AuditErrorClassifier } from './tracker/error-class.util.js';
 import type {
   AuditAlertModuleOptions,
   AuditMonitorSettings,

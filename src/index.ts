@@ -72,12 +72,8 @@ export type {
 } from './guard/require-audit-storage-options.interface.js';
 export { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 export type { AuditStorageState, AuditStorageStatus } from './tracker/audit-storage-status.interface.js';
-export {
-  type AuditErrorClass,
-  type AuditErrorClassifier,
-  mysqlErrorClassifier,
-  postgresErrorClassifier,
-} from './tracker/error-classifiers.js';
+export type { AuditErrorClass, AuditErrorClassifier } from './tracker/error-class.util.js';
+export { mysqlErrorClassifier, postgresErrorClassifier } from './monitor/error-classifiers.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';
 export { TrackAuditWrite } from './monitor/track-audit-write.decorator.js';

@@ -14,7 +14,7 @@ import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
-import type { AuditErrorClass } from '../tracker/error-classifiers.js';
+import type { AuditErrorClass } from '../tracker/error-class.util.js';
 import { withTimeout } from '../common/timeout.util.js';
 import { errorText } from '../common/error-text.util.js';
 import type { AuditTrackOptions } from './spool-options.interface.js';

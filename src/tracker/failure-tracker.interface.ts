@@ -1,4 +1,4 @@
-import type { AuditErrorClassifier } from './error-classifiers.js';
+import type { AuditErrorClassifier } from './error-class.util.js';
 import type { DegradedDetection } from './failure-window.js';
 import type {
   StorageDegradedEvent,

@@ -7,7 +7,7 @@ import type {
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
-import { type AuditErrorClass, classifyError } from './error-classifiers.js';
+import { type AuditErrorClass, classifyError } from './error-class.util.js';
 import type { FailureTrackerConfig, TrackerEvent } from './failure-tracker.interface.js';
 import { FailureWindow } from './failure-window.js';
 import { openOutageTtlMs } from './open-outage-ttl.util.js';
