@@ -14,8 +14,8 @@ import { type ResolvedChannelOptions, resolveChannels } from './channels/channel
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
 import { type ResolvedStateOptions, resolveStateOptions } from './state/state.options.js';
-import type { DegradedDetection } from './monitor/failure-tracker.js';
-import type { AuditErrorClassifier } from './monitor/error-classifiers.js';
+import type { DegradedDetection } from './tracker/failure-window.js';
+import type { AuditErrorClassifier } from './tracker/error-class.util.js';
 import type {
   AuditAlertModuleOptions,
   AuditMonitorSettings,

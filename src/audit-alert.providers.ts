@@ -19,7 +19,7 @@ import { AuditAlertDispatcher } from './dispatch/audit-alert.dispatcher.js';
 import type { RecipientSource } from './dispatch/recipient-binding.interface.js';
 import { AuditAlertHookExplorer } from './hooks/audit-alert-hook.explorer.js';
 import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
-import type { AuditStorageStatus } from './monitor/audit-storage-status.interface.js';
+import type { AuditStorageStatus } from './tracker/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 import { AuditAlertSilences } from './silences/audit-alert-silences.js';
 import { RedisSilenceStore } from './silences/redis-silence.store.js';

@@ -71,14 +71,9 @@ export type {
   RequireAuditStorageOptions,
 } from './guard/require-audit-storage-options.interface.js';
 export { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
-export type { AuditStorageState, AuditStorageStatus } from './monitor/audit-storage-status.interface.js';
-export {
-  type AuditErrorClass,
-  type AuditErrorClassifier,
-  mysqlErrorClassifier,
-  postgresErrorClassifier,
-  prismaErrorClassifier,
-} from './monitor/error-classifiers.js';
+export type { AuditStorageState, AuditStorageStatus } from './tracker/audit-storage-status.interface.js';
+export type { AuditErrorClass, AuditErrorClassifier } from './tracker/error-class.util.js';
+export { mysqlErrorClassifier, postgresErrorClassifier, prismaErrorClassifier } from './monitor/error-classifiers.js';
 export { mongoErrorClassifier } from './monitor/mongo-error.classifier.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';

@@ -10,7 +10,7 @@ import type {
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
 import type { AlertSink, OutageTransition } from '../sink/alert-sink.interface.js';
-import { openOutageTtlMs } from '../monitor/open-outage-ttl.util.js';
+import { openOutageTtlMs } from '../tracker/open-outage-ttl.util.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
 import {
   ALERT_SETTLED_SCRIPT,

@@ -3,7 +3,7 @@ import { ModuleRef, Reflector } from '@nestjs/core';
 import { AUDIT_ALERT_CLOCK, AUDIT_STORAGE_REQUIREMENT } from '../audit-alert.constants.js';
 import { auditStorageUnavailable } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
-import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
+import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';
 import { AuditStorageMonitor } from '../monitor/audit-storage.monitor.js';
 import { AuditStorageTrialGate, type EndAuditStorageTrial } from './audit-storage-trial.gate.js';

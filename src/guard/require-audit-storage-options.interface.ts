@@ -1,4 +1,4 @@
-import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
+import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
 
 /** A state of the monitor in which a guarded request is refused. */
 export type AuditStorageBlockingState = Exclude<AuditStorageState, 'healthy'>;

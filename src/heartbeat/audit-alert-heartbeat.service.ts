@@ -13,7 +13,7 @@ import { AUDIT_ALERT_RANDOM } from '../channels/channel.constants.js';
 import { sendsInClearText } from '../channels/channels.options.js';
 import { HttpDelivery, USER_AGENT } from '../channels/http-delivery.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
-import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
+import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';
 import { errorText } from '../common/error-text.util.js';
 import type { ResolvedHeartbeatOptions } from './heartbeat.options.js';

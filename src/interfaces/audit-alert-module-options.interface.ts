@@ -1,4 +1,4 @@
-import type { AuditErrorClassifier } from '../monitor/error-classifiers.js';
+import type { AuditErrorClassifier } from '../tracker/error-class.util.js';
 import type { AuditStorageCapacityOptions } from '../capacity/capacity-options.interface.js';
 import type { AuditSpoolOptions } from '../spool/spool-options.interface.js';
 import type { AuditAlertChannelOptions } from '../channels/channel-options.interface.js';

@@ -9,7 +9,7 @@ import type {
 } from '@opentelemetry/api';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
-import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
+import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
 import { scrubSecrets } from '../common/error-text.util.js';
 import { PACKAGE_VERSION } from '../package-manifest.js';
 import type { AuditMonitorMetrics } from './audit-monitor-metrics.interface.js';

@@ -1,7 +1,7 @@
 import { Observable, type Observer, Subject, Subscriber, type Subscription } from 'rxjs';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { statusSubscriberFailed } from '../audit-alert.messages.js';
-import type { AuditStorageStatus } from './audit-storage-status.interface.js';
+import type { AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import { errorText } from '../common/error-text.util.js';
 
 type Fault = (error: unknown) => void;

@@ -7,11 +7,12 @@ import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.inter
 import { withTimeout } from '../common/timeout.util.js';
 import { AuditSpool } from '../spool/audit-spool.js';
 import type { AuditTrackOptions } from '../spool/spool-options.interface.js';
-import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
+import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
-import { FailureTracker, type OutageSnapshot, type ProbeMark } from './failure-tracker.js';
-import { PendingWrites, type WriteGeneration } from './pending-writes.js';
+import { FailureTracker, type ProbeMark } from '../tracker/failure-tracker.js';
+import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
+import { PendingWrites, type WriteGeneration } from '../tracker/pending-writes.js';
 
 /** A generation of tracked writes with the settle handlers all its writes share. */
 interface TrackedGeneration extends WriteGeneration {

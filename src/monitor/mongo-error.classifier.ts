@@ -1,4 +1,5 @@
-import { type AuditErrorClass, type AuditErrorClassifier, readProperty, wrappedErrors } from './error-classifiers.js';
+import type { AuditErrorClass, AuditErrorClassifier } from '../tracker/error-class.util.js';
+import { readProperty, wrappedErrors } from './error-classifiers.js';
 
 /*
  * Errors are recognised by name and code, not by class: this package imports

@@ -15,7 +15,7 @@ import type { AuditAlertDispatchGate } from '../dispatch/audit-alert.dispatcher.
 import { episodeOf, episodeStepOf, eventKeyOf } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
-import type { AuditStorageStatus } from '../monitor/audit-storage-status.interface.js';
+import type { AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import type { AuditAlertSilence } from './audit-alert-silence.interface.js';
 import type { SilenceStore } from './silence-store.interface.js';

@@ -1,7 +1,7 @@
 import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertEvent, AuditOutageEvent } from '../events/audit-alert-event.interface.js';
-import type { AuditStorageState, AuditStorageStatus } from '../monitor/audit-storage-status.interface.js';
-import type { OutageSnapshot } from '../monitor/failure-tracker.js';
+import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
+import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
 
 /** A change of a monitor's outage, as its sink gets it: taken at the change, never read back later. */
 export interface OutageTransition {

@@ -12,14 +12,15 @@ import {
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
-import type { AuditStorageState } from '../monitor/audit-storage-status.interface.js';
+import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
 import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
-import type { AuditErrorClass } from '../monitor/error-classifiers.js';
+import type { AuditErrorClass } from '../tracker/error-class.util.js';
 import { withTimeout } from '../common/timeout.util.js';
 import { errorText } from '../common/error-text.util.js';
 import type { AuditTrackOptions } from './spool-options.interface.js';
 import type { ResolvedSpoolOptions } from './spool.options.js';
 import { type SpoolEntry, SpoolLog } from './spool-log.js';
+import { PendingWrites, type WriteGeneration } from '../tracker/pending-writes.js';
 
 /** What the spool needs of its monitor. */
 export interface SpoolHost {
@@ -40,21 +41,17 @@ interface KeptWrite {
   readonly options: AuditTrackOptions;
   done: boolean;
   /** The generation watching it for a hang; `null` when hangs are not looked for. */
-  readonly generation: Generation | null;
+  readonly generation: KeptGeneration | null;
   readonly resolve: (value: undefined) => void;
   readonly reject: (error: unknown) => void;
 }
 
-/** The writes started between two sweeps: one clock read per generation, none per write. */
-interface Generation {
-  readonly openedAt: number;
-  /** Its writes not settled yet; at 0 the list is emptied, so settled writes are not kept. */
-  pending: number;
-  writes: KeptWrite[];
+/** A generation of the hang sweep, with its writes, so that those found hung can be spooled. */
+interface KeptGeneration extends WriteGeneration {
+  /** Emptied once none is pending, so settled writes are not kept. */
+  readonly writes: KeptWrite[];
 }
 
-/** Sweeps per `writeTimeoutMs`: a hung write is spooled between 1 and 1.25 times the limit after it started. */
-const SWEEPS_PER_TIMEOUT = 4;
 /** How long a replayed record may take when `writeTimeoutMs` is off. */
 const DEFAULT_REPLAY_TIMEOUT_MS = 10_000;
 
@@ -70,6 +67,8 @@ export class AuditSpool {
   private readonly log: SpoolLog;
   private readonly logger = new AuditAlertLogger();
   private readonly timeoutMs: number | null;
+  /** Writes in flight, watched for hangs; `null` when hangs are not looked for. */
+  private readonly writes: PendingWrites<KeptGeneration> | null;
   private opening: Promise<void> | null = null;
   private opened = false;
   private unwritable: { readonly id: string; lost: number } | null = null;
@@ -79,8 +78,6 @@ export class AuditSpool {
   private replaying = false;
   private replayedSinceEmpty = 0;
   private closed = false;
-  private generations: Generation[] = [];
-  private current: Generation | null = null;
   private sweepTimer: AuditAlertTimer | null = null;
 
   constructor(
@@ -91,6 +88,16 @@ export class AuditSpool {
   ) {
     this.log = new SpoolLog(join(options.directory, host.name), options.segmentBytes, options.maxBytes);
     this.timeoutMs = host.writeTimeoutMs === false ? null : host.writeTimeoutMs;
+    this.writes =
+      this.timeoutMs === null
+        ? null
+        : new PendingWrites(this.timeoutMs, clock, (openedAt) => ({
+            openedAt,
+            closedAt: Number.POSITIVE_INFINITY,
+            pending: 0,
+            hung: false,
+            writes: [],
+          }));
   }
 
   /** Whether records are being kept: the spool is open, and its last write succeeded. */
@@ -125,7 +132,8 @@ export class AuditSpool {
    */
   keep<T>(outcome: Promise<T>, options: AuditTrackOptions): Promise<T | undefined> {
     return new Promise<T | undefined>((resolve, reject) => {
-      const generation = this.timeoutMs === null ? null : this.generation();
+      const writes = this.writes;
+      const generation = writes === null ? null : (writes.current ?? this.openGeneration(writes));
       const write: KeptWrite = { options, done: false, generation, resolve, reject };
       if (generation !== null) {
         generation.writes.push(write);
@@ -134,12 +142,12 @@ export class AuditSpool {
       outcome.then(
         (value) => {
           if (write.done) return;
-          this.settled(write);
+          this.settled(write, true);
           resolve(value);
         },
         (error: unknown) => {
           if (write.done) return;
-          this.settled(write);
+          this.settled(write, false);
           // The storage answered: it refused this record (or the error is to be ignored); a replay would fare no better.
           if (this.host.classify(error) !== 'storage') reject(error);
           else this.spool(write, error);
@@ -164,48 +172,34 @@ export class AuditSpool {
     return annotated;
   }
 
-  /** The generation new writes join until the next sweep. */
-  private generation(): Generation {
-    let generation = this.current;
-    if (generation === null) {
-      generation = { openedAt: this.clock.monotonicNow(), pending: 0, writes: [] };
-      this.current = generation;
-      this.generations.push(generation);
-      if (this.sweepTimer === null && !this.closed) this.armSweep();
-    }
+  private openGeneration(writes: PendingWrites<KeptGeneration>): KeptGeneration {
+    const generation = writes.open();
+    if (this.sweepTimer === null && !this.closed) this.armSweep(writes);
     return generation;
   }
 
-  private settled(write: KeptWrite): void {
+  private settled(write: KeptWrite, succeeded: boolean): void {
     write.done = true;
     const generation = write.generation;
-    if (generation !== null && --generation.pending === 0) generation.writes.length = 0;
+    if (generation === null) return;
+    this.writes?.settled(generation, succeeded);
+    if (generation.pending === 0) generation.writes.length = 0;
   }
 
-  private armSweep(): void {
-    const timeoutMs = this.timeoutMs as number;
-    this.sweepTimer = this.clock.setTimer(
-      () => {
-        this.sweepTimer = null;
-        this.current = null;
-        const now = this.clock.monotonicNow();
-        this.generations = this.generations.filter((generation) => {
-          if (generation.pending === 0) return false;
-          const pending = generation.writes.filter((w) => !w.done);
-          if (generation.openedAt + timeoutMs > now) {
-            generation.writes = pending;
-            return true;
-          }
-          for (const write of pending) {
-            this.settled(write);
-            this.spool(write, new AuditWriteTimeoutError(timeoutMs, 1));
-          }
-          return false;
-        });
-        if (this.generations.length > 0 && !this.closed) this.armSweep();
-      },
-      Math.max(1, Math.ceil(timeoutMs / SWEEPS_PER_TIMEOUT)),
-    );
+  private armSweep(writes: PendingWrites<KeptGeneration>): void {
+    this.sweepTimer = this.clock.setTimer(() => {
+      this.sweepTimer = null;
+      const hung = writes.sweep();
+      for (const generation of hung?.generations ?? []) {
+        // A copy: the list is emptied as its last pending write settles.
+        for (const write of generation.writes.slice()) {
+          if (write.done) continue;
+          this.settled(write, false);
+          this.spool(write, new AuditWriteTimeoutError(writes.timeoutMs, 1));
+        }
+      }
+      if (writes.watching && this.sweepTimer === null && !this.closed) this.armSweep(writes);
+    }, writes.sweepEveryMs);
   }
 
   private spool(write: KeptWrite, error: unknown): void {

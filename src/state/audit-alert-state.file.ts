@@ -7,7 +7,7 @@ import {
   stateFileUnwritable,
   stateFileWritable,
 } from '../audit-alert.messages.js';
-import type { OutageSnapshot } from '../monitor/failure-tracker.js';
+import { invalidOutageSnapshot, type OutageSnapshot } from '../tracker/outage-snapshot.js';
 import { errorText } from '../common/error-text.util.js';
 import { writeDurably } from '../common/durable-file.util.js';
 import type { ResolvedStateOptions } from './state.options.js';
@@ -15,40 +15,6 @@ import type { ResolvedStateOptions } from './state.options.js';
 /** Names the file's format, so that a file of something else is never taken for one. */
 const FORMAT = 'nestjs-audit-alert/state';
 const VERSION = 1;
-
-/** The longest error text a snapshot keeps: the events carry no more. */
-const MAX_TEXT = 4_096;
-
-const isTime = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
-const isCount = isTime;
-const isTimeOrNull = (value: unknown): value is number | null => value === null || isTime(value);
-const isTextOrNull = (value: unknown): value is string | null =>
-  value === null || (typeof value === 'string' && value.length <= MAX_TEXT);
-
-/** Checks one saved outage field by field; returns why it is refused, or `null`. */
-function invalidSnapshot(value: unknown): string | null {
-  if (typeof value !== 'object' || value === null) return 'not an object';
-  const s = value as Record<string, unknown>;
-  const checks: [string, boolean][] = [
-    ['outageId', typeof s.outageId === 'string' && s.outageId.length > 0 && s.outageId.length <= 200],
-    ['state', s.state === 'failing' || s.state === 'degraded' || s.state === 'alerting'],
-    ['firstFailureAt', isTime(s.firstFailureAt)],
-    ['lastFailureAt', isTime(s.lastFailureAt)],
-    ['eventsAffected', isCount(s.eventsAffected)],
-    ['probeFailures', isCount(s.probeFailures)],
-    ['consecutiveFailures', isCount(s.consecutiveFailures)],
-    ['streakStartedAt', isTimeOrNull(s.streakStartedAt)],
-    ['unreachableOccurrence', isCount(s.unreachableOccurrence)],
-    ['lastUnreachableAt', isTimeOrNull(s.lastUnreachableAt)],
-    ['degradedOccurrence', isCount(s.degradedOccurrence)],
-    ['lastDegradedAt', isTimeOrNull(s.lastDegradedAt)],
-    ['lastAlertAt', isTimeOrNull(s.lastAlertAt)],
-    ['lastError', isTextOrNull(s.lastError)],
-    ['lastProbeError', isTextOrNull(s.lastProbeError)],
-  ];
-  const bad = checks.find(([, ok]) => !ok);
-  return bad ? `field ${bad[0]} is invalid` : null;
-}
 
 /**
  * The `state` file of a single instance: the open outage of each monitor, so
@@ -96,7 +62,7 @@ export class AuditAlertStateFile {
       this.logger.warn(stateFileIgnored(file, 'it lists no monitors'));
     } else {
       for (const [monitor, snapshot] of Object.entries(content.monitors)) {
-        const invalid = invalidSnapshot(snapshot);
+        const invalid = invalidOutageSnapshot(snapshot);
         if (invalid === null) saved.set(monitor, snapshot as OutageSnapshot);
         else this.logger.warn(stateEntryIgnored(file, monitor, invalid));
       }

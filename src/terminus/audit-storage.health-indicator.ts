@@ -3,7 +3,7 @@ import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/term
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { healthCheckWithoutProbe, invalidOption, unknownMonitor, unknownOption } from '../audit-alert.messages.js';
-import type { AuditStorageState, AuditStorageStatus } from '../monitor/audit-storage-status.interface.js';
+import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';
 
 /** How {@link AuditStorageHealthIndicator.isHealthy} reads the monitors. */

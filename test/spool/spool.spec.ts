@@ -164,6 +164,27 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
     expect(await spooledLines(h.dir)).toEqual([expect.objectContaining({ seq: 1, id: 'r-1' })]);
   });
 
+  it('spools a hung write no earlier than writeTimeoutMs after it started, even one that joined its sweep late', async () => {
+    const timeoutMs = 1_000;
+    const h = await harness({}, { writeTimeoutMs: timeoutMs });
+    // A write that succeeds opens the sweep's generation of writes; the hung one joins it late.
+    await expect(h.write(1)).resolves.toBeUndefined();
+    h.clock.advance(timeoutMs / 4 - 1);
+    h.storage.mode = 'hang';
+    let settled: unknown = 'pending';
+    void h.write(2).then((value) => (settled = value));
+    h.clock.advance(timeoutMs - 1);
+    await flush();
+    await io(50);
+    // Spooled now, it would be stored twice if the storage then wrote it late.
+    expect(settled).toBe('pending');
+    expect(await spooledLines(h.dir)).toEqual([]);
+    h.clock.advance(timeoutMs / 4 + 1);
+    await waitFor(() => settled !== 'pending', 'track() to settle');
+    expect(settled).toBeUndefined();
+    expect(await spooledLines(h.dir)).toEqual([expect.objectContaining({ seq: 1, id: 'r-2' })]);
+  });
+
   it('counts spooled and lost records in the recovery, then replays oldest first at the configured rate, removing each once written', async () => {
     const h = await harness();
     h.storage.mode = 'down';

@@ -1,7 +1,7 @@
 import { AuditStorageMonitor, type AuditAlertEvent, type AuditAlertModuleOptions } from '../../src/index.js';
 import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import type { AuditAlertDispatcher } from '../../src/dispatch/audit-alert.dispatcher.js';
-import type { OutageSnapshot } from '../../src/monitor/failure-tracker.js';
+import type { OutageSnapshot } from '../../src/tracker/outage-snapshot.js';
 import { LocalAlertSink } from '../../src/sink/local-alert.sink.js';
 import { ManualClock } from './manual-clock.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { mysqlErrorClassifier, postgresErrorClassifier } from '../../src/index.js';
-import { classifyError } from '../../src/monitor/error-classifiers.js';
+import { classifyError } from '../../src/tracker/error-class.util.js';
 
 /** An error as `pg` makes it: a message and a SQLSTATE code. */
 const pgError = (code: string) => Object.assign(new Error(`SQLSTATE ${code}`), { code });

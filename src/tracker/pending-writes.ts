@@ -16,9 +16,11 @@ export interface WriteGeneration {
 }
 
 /** Writes found pending past the limit by one sweep. */
-export interface HungWrites {
+export interface HungWrites<G extends WriteGeneration = WriteGeneration> {
   /** How many; each counts as one failure. */
   readonly count: number;
+  /** The generations they belong to, each found hung once, for an owner that acts on the writes themselves. */
+  readonly generations: readonly G[];
   /**
    * When the failure began (monotonic): the start of the oldest of them, or the
    * sweep itself when a write started after that one has since succeeded (the
@@ -31,8 +33,10 @@ export interface HungWrites {
 const SWEEPS_PER_TIMEOUT = 8;
 
 /**
- * The ledger of writes in flight behind hung-write detection: pure, free of
- * timers. Its owner calls {@link PendingWrites.sweep} every
+ * The ledger of writes in flight behind hung-write detection, the one both
+ * the monitor (a hung write is a failure) and the spool (a hung write's
+ * record is kept) sweep: pure, free of timers. A write is found hung no
+ * earlier than `timeoutMs` after it started. Its owner calls {@link PendingWrites.sweep} every
  * {@link PendingWrites.sweepEveryMs} while {@link PendingWrites.watching};
  * memory grows with the number of sweeps during which writes started and
  * stayed pending, never with the number of writes.
@@ -93,7 +97,7 @@ export class PendingWrites<G extends WriteGeneration> {
    * Closes the open generation and returns the writes now pending past the
    * limit, counted once each, or `null` when there are none.
    */
-  sweep(): HungWrites | null {
+  sweep(): HungWrites<G> | null {
     const now = this.clock.monotonicNow();
     if (this.current !== null) {
       this.current.closedAt = now;
@@ -101,6 +105,7 @@ export class PendingWrites<G extends WriteGeneration> {
     }
     let count = 0;
     let oldest = Number.POSITIVE_INFINITY;
+    const hung: G[] = [];
     const stillWatched: G[] = [];
     for (const generation of this.watched) {
       if (generation.pending === 0) continue;
@@ -109,6 +114,7 @@ export class PendingWrites<G extends WriteGeneration> {
         generation.hung = true;
         this.hungPending += generation.pending;
         count += generation.pending;
+        hung.push(generation);
         oldest = Math.min(oldest, generation.openedAt);
       } else {
         stillWatched.push(generation);
@@ -116,6 +122,6 @@ export class PendingWrites<G extends WriteGeneration> {
     }
     this.watched = stillWatched;
     if (count === 0) return null;
-    return { count, beganAt: this.newestSuccessOpenedAt > oldest ? now : oldest };
+    return { count, generations: hung, beganAt: this.newestSuccessOpenedAt > oldest ? now : oldest };
   }
 }

@@ -1,0 +1,82 @@
+import { errorText } from '../common/error-text.util.js';
+
+/**
+ * The record of one open outage, as its alerts, statuses and snapshot report
+ * it: plain fields the {@link FailureTracker} moves, so that it can be
+ * snapshotted. Times ending in `Mono` are monotonic, `Wall` wall-clock, in
+ * milliseconds.
+ */
+export class Outage {
+  lastFailureMono = 0;
+  /** Write failures of the outage (`eventsAffected`). */
+  failures = 0;
+  /** Probe failures that counted in the outage. */
+  probeFailures = 0;
+
+  // The streak: failures (of writes or probes) with no success since `streakStartMono`.
+  streakOpen = false;
+  streakStartMono = 0;
+  /** Write failures of the streak (`consecutiveFailures`). */
+  consecutive = 0;
+
+  // Its alerts.
+  unreachableOccurrence = 0;
+  lastUnreachableMono = 0;
+  degradedOccurrence = 0;
+  lastDegradedMono = 0;
+  lastAlertWall: number | null = null;
+  /** The success that began the current recovery hold, or the end of the degraded period. */
+  recoveredMono = 0;
+  recoveredWall = 0;
+
+  /** The last failed write and probe as recorded: their texts are derived on demand. */
+  hasWriteError = false;
+  lastErrorValue: unknown = null;
+  hasProbeError = false;
+  lastProbeErrorValue: unknown = null;
+  /** The last text derived, and of what: derived once however many statuses and alerts carry it. */
+  private derivedText: { readonly of: unknown; readonly text: string } | null = null;
+
+  /**
+   * @param id The `outageId` every event of the outage carries.
+   * @param firstFailureMono When its first failure began (monotonic).
+   * @param firstFailureWall The same, wall-clock.
+   */
+  constructor(
+    readonly id: string,
+    public firstFailureMono: number,
+    public firstFailureWall: number,
+  ) {}
+
+  /** Moves the start back to `began`, when earlier: an older stuck write, or failures the window held. */
+  startNoLaterThan(began: number): void {
+    if (began < this.firstFailureMono) {
+      this.firstFailureWall -= this.firstFailureMono - began;
+      this.firstFailureMono = began;
+    }
+  }
+
+  /** Opens the streak at `began`, or moves an open one back to it. */
+  streakFrom(began: number): void {
+    if (!this.streakOpen) {
+      this.streakOpen = true;
+      this.streakStartMono = began;
+      this.consecutive = 0;
+    } else if (began < this.streakStartMono) {
+      this.streakStartMono = began;
+    }
+  }
+
+  /** The last failed write's text, or the probe's when no write has failed in the outage. */
+  lastError(): string {
+    return this.textOf(this.hasWriteError ? this.lastErrorValue : this.lastProbeErrorValue);
+  }
+
+  /** The text of `error`, derived once however many statuses and alerts carry it. */
+  textOf(error: unknown): string {
+    if (this.derivedText === null || this.derivedText.of !== error) {
+      this.derivedText = { of: error, text: errorText(error) };
+    }
+    return this.derivedText.text;
+  }
+}
