@@ -5,20 +5,14 @@ import type { AuditOutageEvent } from '../events/audit-alert-event.interface.js'
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
 import { withTimeout } from '../common/timeout.util.js';
-import { AuditSpool } from '../spool/audit-spool.js';
+import { AuditSpool, type KeptWrite } from '../spool/audit-spool.js';
 import type { AuditTrackOptions } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
-import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
+import type { AuditErrorClass } from '../tracker/error-class.util.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
 import { FailureTracker, type ProbeMark } from '../tracker/failure-tracker.js';
 import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
-import { PendingWrites, type WriteGeneration } from '../tracker/pending-writes.js';
-
-/** A generation of tracked writes with the settle handlers all its writes share. */
-interface TrackedGeneration extends WriteGeneration {
-  readonly onSuccess: <T>(value: T) => T;
-  readonly onFailure: (error: unknown) => never;
-}
+import { WriteWatch } from './write-watch.js';
 
 /**
  * Watches one audit storage: the application reports each write's outcome
@@ -43,11 +37,10 @@ export class AuditStorageMonitor {
   private readonly tracker: FailureTracker;
   private readonly probe: ResolvedProbeOptions | null;
   /** Writes in flight, watched for hangs; `null` with `writeTimeoutMs: false`. */
-  private readonly writes: PendingWrites<TrackedGeneration> | null;
+  private readonly writes: WriteWatch | null;
   /** The one timer for what time alone makes due, and the monotonic time it fires at. */
   private dueTimer: AuditAlertTimer | null = null;
   private dueAt = 0;
-  private sweepTimer: AuditAlertTimer | null = null;
   private probeTimer: AuditAlertTimer | null = null;
   /** The probe run in flight, shared by whoever asks for one meanwhile. */
   private probing: Promise<void> | null = null;
@@ -78,7 +71,16 @@ export class AuditStorageMonitor {
     this.writes =
       options.writeTimeoutMs === false
         ? null
-        : new PendingWrites(options.writeTimeoutMs, clock, (openedAt) => this.generation(openedAt));
+        : new WriteWatch(options.writeTimeoutMs, clock, {
+            classify: (error) => this.tracker.classify(error),
+            succeeded: () => this.recordSuccess(),
+            failed: (error, kind, foundHung) => this.writeFailed(error, kind, foundHung),
+            hung: (error, count, beganAt, kept) => {
+              // Spooled first: the records of the hung writes are kept whatever the outage does next.
+              for (const write of kept) this.spool?.hung(write, error);
+              this.failed(error, count, beganAt);
+            },
+          });
     this.statusPublisher = new AuditStatusPublisher(options.name);
     this.status$ = this.statusPublisher.status$;
     this.spool =
@@ -100,13 +102,20 @@ export class AuditStorageMonitor {
 
   /** Records a failed write. Never throws, whatever `error` is. */
   recordFailure(error: unknown): void {
-    const kind = this.tracker.classify(error);
+    this.writeFailed(error, this.tracker.classify(error), false);
+  }
+
+  /**
+   * A write that failed: an outage's failure, or a record refused.
+   * @param foundHung Whether a sweep already counted it as hung: then it updates the error, not the count, unless its outage has ended.
+   */
+  private writeFailed(error: unknown, kind: AuditErrorClass, foundHung: boolean): void {
     if (kind !== 'storage') {
       if (kind === 'record') this.rejected(error);
       return;
     }
     this.metrics?.failure();
-    this.failed(error, 1);
+    this.failed(error, foundHung && this.tracker.state !== 'healthy' ? 0 : 1);
   }
 
   /** A write the storage answered but refused for its record: a lost record, never part of an outage. */
@@ -143,8 +152,39 @@ export class AuditStorageMonitor {
    */
   track<T>(op: Promise<T> | (() => T | Promise<T>), options: AuditTrackOptions): Promise<T | undefined>;
   track<T>(op: Promise<T> | (() => T | Promise<T>), options?: AuditTrackOptions): Promise<T | undefined> {
-    const outcome = this.trackOutcome(op);
-    return options === undefined || this.spool === null ? outcome : this.spool.keep(outcome, options);
+    const spool = this.spool;
+    if (options === undefined || spool === null) return this.trackOutcome(op);
+    return new Promise((resolve, reject) => {
+      const write: KeptWrite = { options, done: false, resolve: resolve as (value: unknown) => void, reject };
+      let pending: T | Promise<T>;
+      try {
+        pending = typeof op === 'function' ? op() : op;
+      } catch (error) {
+        this.recordFailure(error);
+        spool.failed(write, error);
+        return;
+      }
+      const settled = pending instanceof Promise ? pending : Promise.resolve(pending);
+      const generation = this.writes?.join() ?? null;
+      if (generation !== null) (generation.kept ??= []).push(write);
+      // One reaction for the outcome and the record together: the spool costs the success path no more.
+      settled.then(
+        (value) => {
+          if (generation === null) this.recordSuccess();
+          else generation.onSuccess(value);
+          spool.succeeded(write, value);
+        },
+        (error: unknown) => {
+          try {
+            if (generation === null) this.recordFailure(error);
+            else generation.onFailure(error);
+          } catch {
+            // The generation's handler rethrows for track() without a record; here the spool answers.
+          }
+          spool.failed(write, error);
+        },
+      );
+    });
   }
 
   private trackOutcome<T>(op: Promise<T> | (() => T | Promise<T>)): Promise<T> {
@@ -158,9 +198,7 @@ export class AuditStorageMonitor {
     const settled = pending instanceof Promise ? pending : Promise.resolve(pending);
     const writes = this.writes;
     if (writes === null) return settled.then(this.onTrackedSuccess, this.onTrackedFailure);
-    // No clock read and no timer per write: the write joins the generation open since the last sweep.
-    const generation = writes.current ?? this.openGeneration(writes);
-    generation.pending += 1;
+    const generation = writes.join();
     return settled.then(generation.onSuccess, generation.onFailure);
   }
 
@@ -215,7 +253,7 @@ export class AuditStorageMonitor {
     this.sink.close();
     this.disarm('dueTimer');
     this.spool?.close();
-    this.disarm('sweepTimer');
+    this.writes?.close();
     this.disarm('probeTimer');
     this.statusPublisher.complete();
   }
@@ -232,55 +270,6 @@ export class AuditStorageMonitor {
     const before = this.tracker.state;
     const event = this.tracker.recordFailure(error, count, beganAt);
     this.settle(before, event);
-  }
-
-  private generation(openedAt: number): TrackedGeneration {
-    const writes = this.writes as PendingWrites<TrackedGeneration>;
-    const generation: TrackedGeneration = {
-      openedAt,
-      closedAt: Number.POSITIVE_INFINITY,
-      pending: 0,
-      hung: false,
-      onSuccess: <T>(value: T): T => {
-        writes.settled(generation, true);
-        this.recordSuccess();
-        return value;
-      },
-      onFailure: (error: unknown): never => {
-        const kind = this.tracker.classify(error);
-        if (kind !== 'storage') {
-          // The storage answered: for the hung-write watch this write settled as a success would.
-          writes.settled(generation, true);
-          if (kind === 'record') this.rejected(error);
-          throw error;
-        }
-        // A write already counted when found hung updates the error, not the count, unless its outage has ended.
-        const counted = generation.hung && this.tracker.state !== 'healthy';
-        writes.settled(generation, false);
-        this.metrics?.failure();
-        this.failed(error, counted ? 0 : 1);
-        throw error;
-      },
-    };
-    return generation;
-  }
-
-  private openGeneration(writes: PendingWrites<TrackedGeneration>): TrackedGeneration {
-    const generation = writes.open();
-    if (this.sweepTimer === null && !this.closed) this.armSweep(writes);
-    return generation;
-  }
-
-  private armSweep(writes: PendingWrites<TrackedGeneration>): void {
-    this.sweepTimer = this.clock.setTimer(() => {
-      this.sweepTimer = null;
-      const hung = writes.sweep();
-      if (hung !== null && !this.closed) {
-        this.failed(new AuditWriteTimeoutError(writes.timeoutMs, hung.count), hung.count, hung.beganAt);
-      }
-      // One timer per monitor, and only while some write is pending and not yet found hung.
-      if (writes.watching && this.sweepTimer === null && !this.closed) this.armSweep(writes);
-    }, writes.sweepEveryMs);
   }
 
   private settle(before: AuditStorageState, event: AuditOutageEvent | null): void {
@@ -320,7 +309,7 @@ export class AuditStorageMonitor {
     }, dueIn);
   }
 
-  private disarm(timer: 'dueTimer' | 'sweepTimer' | 'probeTimer'): void {
+  private disarm(timer: 'dueTimer' | 'probeTimer'): void {
     if (this[timer] === null) return;
     this.clock.clearTimer(this[timer]);
     this[timer] = null;

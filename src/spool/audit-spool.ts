@@ -9,18 +9,16 @@ import {
   spoolUnwritable,
   spoolWritable,
 } from '../audit-alert.messages.js';
-import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
+import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
-import { AuditWriteTimeoutError } from '../errors/audit-write-timeout.error.js';
 import type { AuditErrorClass } from '../tracker/error-class.util.js';
 import { withTimeout } from '../common/timeout.util.js';
 import { errorText } from '../common/error-text.util.js';
 import type { AuditTrackOptions } from './spool-options.interface.js';
 import type { ResolvedSpoolOptions } from './spool.options.js';
 import { type SpoolEntry, SpoolLog } from './spool-log.js';
-import { PendingWrites, type WriteGeneration } from '../tracker/pending-writes.js';
 
 /** What the spool needs of its monitor. */
 export interface SpoolHost {
@@ -36,20 +34,13 @@ export interface SpoolHost {
   classify(error: unknown): AuditErrorClass;
 }
 
-/** A write handed to {@link AuditSpool.keep}, until it settles or is spooled. */
-interface KeptWrite {
+/** A write whose record the spool keeps if the write fails or hangs, until one of them settles it. */
+export interface KeptWrite {
   readonly options: AuditTrackOptions;
+  /** Settled: its outcome, or its record on disk, has answered `track()`. */
   done: boolean;
-  /** The generation watching it for a hang; `null` when hangs are not looked for. */
-  readonly generation: KeptGeneration | null;
-  readonly resolve: (value: undefined) => void;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
-}
-
-/** A generation of the hang sweep, with its writes, so that those found hung can be spooled. */
-interface KeptGeneration extends WriteGeneration {
-  /** Emptied once none is pending, so settled writes are not kept. */
-  readonly writes: KeptWrite[];
 }
 
 /** How long a replayed record may take when `writeTimeoutMs` is off. */
@@ -67,8 +58,6 @@ export class AuditSpool {
   private readonly log: SpoolLog;
   private readonly logger = new AuditAlertLogger();
   private readonly timeoutMs: number | null;
-  /** Writes in flight, watched for hangs; `null` when hangs are not looked for. */
-  private readonly writes: PendingWrites<KeptGeneration> | null;
   private opening: Promise<void> | null = null;
   private opened = false;
   private unwritable: { readonly id: string; lost: number } | null = null;
@@ -78,7 +67,6 @@ export class AuditSpool {
   private replaying = false;
   private replayedSinceEmpty = 0;
   private closed = false;
-  private sweepTimer: AuditAlertTimer | null = null;
 
   constructor(
     private readonly options: ResolvedSpoolOptions,
@@ -88,16 +76,6 @@ export class AuditSpool {
   ) {
     this.log = new SpoolLog(join(options.directory, host.name), options.segmentBytes, options.maxBytes);
     this.timeoutMs = host.writeTimeoutMs === false ? null : host.writeTimeoutMs;
-    this.writes =
-      this.timeoutMs === null
-        ? null
-        : new PendingWrites(this.timeoutMs, clock, (openedAt) => ({
-            openedAt,
-            closedAt: Number.POSITIVE_INFINITY,
-            pending: 0,
-            hung: false,
-            writes: [],
-          }));
   }
 
   /** Whether records are being kept: the spool is open, and its last write succeeded. */
@@ -118,42 +96,32 @@ export class AuditSpool {
     );
   }
 
-  /** Stops the replay and the sweeps; records being written still are. */
+  /** Stops the replay; records being written still are. */
   close(): void {
     this.closed = true;
-    if (this.sweepTimer !== null) this.clock.clearTimer(this.sweepTimer);
-    this.sweepTimer = null;
   }
 
-  /**
-   * Settles as `outcome` when it succeeds; when it fails or hangs, keeps the
-   * record and resolves `undefined` once it is on disk, or rejects with the
-   * write's error when the spool cannot keep it.
-   */
-  keep<T>(outcome: Promise<T>, options: AuditTrackOptions): Promise<T | undefined> {
-    return new Promise<T | undefined>((resolve, reject) => {
-      const writes = this.writes;
-      const generation = writes === null ? null : (writes.current ?? this.openGeneration(writes));
-      const write: KeptWrite = { options, done: false, generation, resolve, reject };
-      if (generation !== null) {
-        generation.writes.push(write);
-        generation.pending += 1;
-      }
-      outcome.then(
-        (value) => {
-          if (write.done) return;
-          this.settled(write, true);
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (write.done) return;
-          this.settled(write, false);
-          // The storage answered: it refused this record (or the error is to be ignored); a replay would fare no better.
-          if (this.host.classify(error) !== 'storage') reject(error);
-          else this.spool(write, error);
-        },
-      );
-    });
+  /** The write succeeded: `track()` resolves with its value, and its record is not kept. */
+  succeeded(write: KeptWrite, value: unknown): void {
+    if (write.done) return;
+    write.done = true;
+    write.resolve(value);
+  }
+
+  /** The write failed: its record is kept, unless the storage answered that it refuses it. */
+  failed(write: KeptWrite, error: unknown): void {
+    if (write.done) return;
+    write.done = true;
+    // The storage answered: it refused this record (or the error is to be ignored); a replay would fare no better.
+    if (this.host.classify(error) !== 'storage') write.reject(error);
+    else this.spool(write, error);
+  }
+
+  /** The write hangs past `writeTimeoutMs`: its record is kept now, and `track()` answers once it is on disk. */
+  hung(write: KeptWrite, error: unknown): void {
+    if (write.done) return;
+    write.done = true;
+    this.spool(write, error);
   }
 
   /**
@@ -170,36 +138,6 @@ export class AuditSpool {
     // After the recovery has been settled and dispatched.
     queueMicrotask(() => this.resume());
     return annotated;
-  }
-
-  private openGeneration(writes: PendingWrites<KeptGeneration>): KeptGeneration {
-    const generation = writes.open();
-    if (this.sweepTimer === null && !this.closed) this.armSweep(writes);
-    return generation;
-  }
-
-  private settled(write: KeptWrite, succeeded: boolean): void {
-    write.done = true;
-    const generation = write.generation;
-    if (generation === null) return;
-    this.writes?.settled(generation, succeeded);
-    if (generation.pending === 0) generation.writes.length = 0;
-  }
-
-  private armSweep(writes: PendingWrites<KeptGeneration>): void {
-    this.sweepTimer = this.clock.setTimer(() => {
-      this.sweepTimer = null;
-      const hung = writes.sweep();
-      for (const generation of hung?.generations ?? []) {
-        // A copy: the list is emptied as its last pending write settles.
-        for (const write of generation.writes.slice()) {
-          if (write.done) continue;
-          this.settled(write, false);
-          this.spool(write, new AuditWriteTimeoutError(writes.timeoutMs, 1));
-        }
-      }
-      if (writes.watching && this.sweepTimer === null && !this.closed) this.armSweep(writes);
-    }, writes.sweepEveryMs);
   }
 
   private spool(write: KeptWrite, error: unknown): void {
