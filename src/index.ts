@@ -1,7 +1,7 @@
 export { AuditAlertConfigError } from './errors/audit-alert-config.error.js';
 export { AUDIT_ALERT_CLOCK, AuditAlertEvents, type AuditAlertEventType } from './audit-alert.constants.js';
 export { AuditAlertModule } from './audit-alert.module.js';
-export { AuditAlertChannelError, type AuditAlertChannelErrorDetails } from './errors/audit-alert-channel.error.js';
+export { AuditAlertChannelError } from './errors/audit-alert-channel.error.js';
 export type {
   AuditAlertChannelDeliveryOptions,
   AuditAlertChannelOptions,
@@ -53,7 +53,6 @@ export { AuditAlertHook } from './hooks/audit-alert-hook.decorator.js';
 export type { AuditAlertHookOptions } from './hooks/audit-alert-hook-options.interface.js';
 export type { OnAuditAlert } from './hooks/on-audit-alert.interface.js';
 export type {
-  AuditAlertModuleExtras,
   AuditAlertModuleOptions,
   AuditAlertOptionsFactory,
   AuditMonitorOptions,

@@ -16,6 +16,8 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 
 /** Optional peers, and the directories under dist/ (and dist/cjs/) whose declarations may import them. */
 const OPTIONAL_PEER_DIRECTORIES = {
+  // Never loaded: the dispatcher finds the application's EventEmitter2 among its providers by class name.
+  '@nestjs/event-emitter': [],
   '@nestjs/terminus': ['terminus'],
   '@opentelemetry/api': [],
   ioredis: [],
