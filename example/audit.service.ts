@@ -5,6 +5,12 @@ import { Pool } from 'pg';
 /** Injection token of the connection string of the audit database. */
 export const AUDIT_DATABASE_URL = Symbol('AUDIT_DATABASE_URL');
 
+/**
+ * The demo's own table, named so that it is never taken for one of yours: with
+ * `DATABASE_URL`, the demo creates it in your database (and leaves it there).
+ */
+export const DEMO_TABLE = 'nestjs_audit_alert_demo';
+
 /** One entry of the audit trail. */
 export interface AuditRecord {
   readonly actor: string;
@@ -35,10 +41,10 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
     this.pool.on('error', () => undefined);
   }
 
-  /** Creates the audit table; the application does not start without its audit storage. */
+  /** Creates the demo's table if missing; the application does not start without its audit storage. */
   async onModuleInit(): Promise<void> {
     await this.pool.query(
-      `CREATE TABLE IF NOT EXISTS audit_log (
+      `CREATE TABLE IF NOT EXISTS ${DEMO_TABLE} (
          id          bigserial   PRIMARY KEY,
          recorded_at timestamptz NOT NULL DEFAULT now(),
          actor       text        NOT NULL,
@@ -50,13 +56,13 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   /** Appends `record` to the audit trail; rejects when the storage is unreachable. */
   async record(record: AuditRecord): Promise<void> {
     await this.monitor.track(() =>
-      this.pool.query('INSERT INTO audit_log (actor, action) VALUES ($1, $2)', [record.actor, record.action]),
+      this.pool.query(`INSERT INTO ${DEMO_TABLE} (actor, action) VALUES ($1, $2)`, [record.actor, record.action]),
     );
   }
 
   /** Number of records stored so far. */
   async count(): Promise<number> {
-    const { rows } = await this.pool.query<{ count: string }>('SELECT count(*) AS count FROM audit_log');
+    const { rows } = await this.pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${DEMO_TABLE}`);
     return Number(rows[0]?.count ?? 0);
   }
 

@@ -103,7 +103,7 @@ async function runEmbeddedDemo(): Promise<void> {
       writesAttempted: tally.attempted,
       writesStored: tally.stored,
       writesFailed: tally.failed,
-      rowsInAuditLog: rows,
+      rowsInDemoTable: rows,
     });
   } finally {
     await app.close();

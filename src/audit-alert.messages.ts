@@ -26,6 +26,10 @@ export function describeReceived(value: unknown): string {
 export const invalidOption = (path: string, value: unknown, allowed: string): string =>
   `Invalid audit alert option "${path}": received ${describeReceived(value)}; expected ${allowed}.`;
 
+/** A path option the file system refuses: what was received, what is wrong with it on this machine, what is allowed. */
+export const unusablePathOption = (path: string, value: string, problem: string, allowed: string): string =>
+  `Invalid audit alert option "${path}": received ${describeReceived(value)}, but ${problem}; expected ${allowed}.`;
+
 export const unknownOption = (path: string, known: readonly string[]): string =>
   `Unknown audit alert option "${path}"; the options are: ${known.join(', ')}.`;
 

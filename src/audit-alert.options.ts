@@ -7,7 +7,10 @@ import {
   readString,
   rejectUnknownKeys,
 } from './options/option-readers.util.js';
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_MONITOR_NAME } from './audit-alert.constants.js';
+import { directoryProblem, failPath } from './options/path-checks.util.js';
 import { type ResolvedCapacityOptions, resolveCapacity } from './capacity/capacity.options.js';
 import { type ResolvedSpoolOptions, resolveSpool } from './spool/spool.options.js';
 import { type ResolvedChannelOptions, resolveChannels } from './channels/channels.options.js';
@@ -116,7 +119,15 @@ export const MAX_SERVICE_NAME_LENGTH = 255;
 
 const NEEDS_PROBE = 'false, or a probe to run: probeWhileHealthy runs the probe while healthy';
 
-const MONITOR_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+/**
+ * A monitor's name is also the name of its spool's subdirectory: one path
+ * segment, never `.` or `..` (nor a hidden name, nor one a shell would read as
+ * an option), so it starts with a letter or a digit.
+ */
+const MONITOR_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+const MONITOR_NAME_ALLOWED =
+  'a name of 1 to 64 letters, digits, "_", "-", "." or ":", starting with a letter or a digit (it names the directory of its spool)';
 
 function defaultServiceName(): string {
   const fromEnv = process.env.OTEL_SERVICE_NAME;
@@ -270,7 +281,7 @@ function resolveMonitors(raw: unknown, defaults: MonitorBase & { name: string })
     rejectUnknownKeys(monitor, ['name', ...MONITOR_SETTINGS], prefix);
     const { name } = monitor;
     if (typeof name !== 'string' || !MONITOR_NAME.test(name)) {
-      fail(`${prefix}name`, name, 'a name of 1 to 64 letters, digits, "_", "-", "." or ":"');
+      fail(`${prefix}name`, name, MONITOR_NAME_ALLOWED);
     }
     if (names.has(name)) fail(`${prefix}name`, name, 'a name no other monitor has');
     names.add(name);
@@ -289,6 +300,46 @@ function assertProbesForWhileHealthy(
     const own = entry && Object.hasOwn(entry, 'probeWhileHealthy') ? entry.probeWhileHealthy : undefined;
     if ((own ?? options.probeWhileHealthy) !== true || monitor.probe !== null) return;
     fail(own === undefined ? 'probeWhileHealthy' : `monitors[${index}].probeWhileHealthy`, true, NEEDS_PROBE);
+  });
+}
+
+/**
+ * Checks where each monitor with a spool will keep it, `<directory>/<name>`:
+ * an existing one must be a directory the process can write to (the spool
+ * creates a missing one, 0700), and no two monitors may share one, as two
+ * names differing only in letter case do on a case-insensitive file system.
+ */
+function assertSpoolHomes(options: Record<string, unknown>, monitors: readonly ResolvedMonitorOptions[]): void {
+  const entries = Array.isArray(options.monitors) ? (options.monitors as Record<string, unknown>[]) : [undefined];
+  const homes = new Map<string, number>();
+  monitors.forEach((monitor, index) => {
+    if (monitor.spool === null) return;
+    const entry = entries[index];
+    const own = entry && Object.hasOwn(entry, 'spool') ? entry.spool : undefined;
+    const option = own !== undefined ? `monitors[${index}].spool.directory` : 'spool.directory';
+    const { directory } = monitor.spool;
+    const home = join(directory, monitor.name);
+    const problem = directoryProblem(home, { missingIsFine: true, owned: true });
+    if (problem !== null) {
+      failPath(
+        option,
+        directory,
+        `monitor "${monitor.name}" spools in ${home}, and ${problem}`,
+        `a directory whose subdirectory ${monitor.name}, if there, is a directory of the process's user that it can list and write to`,
+      );
+    }
+    // The directory was checked when the spool was resolved: it exists. (Only `monitors` has several.)
+    const real = realpathSync(directory);
+    const key = join(real, monitor.name.toLowerCase());
+    const other = homes.get(key);
+    if (other !== undefined) {
+      fail(
+        `monitors[${index}].name`,
+        monitor.name,
+        `a name that differs from "${monitors[other]!.name}" by more than letter case: both spool in ${real}, where a case-insensitive file system would give them one subdirectory`,
+      );
+    }
+    homes.set(key, index);
   });
 }
 
@@ -323,6 +374,7 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
   );
   const monitors = resolveMonitors(options.monitors, defaults);
   assertProbesForWhileHealthy(options, monitors);
+  assertSpoolHomes(options, monitors);
   return {
     serviceName,
     hookTimeoutMs: readDuration(options, 'hookTimeoutMs', 10_000, { min: 1 }),

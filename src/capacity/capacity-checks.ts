@@ -1,6 +1,7 @@
+import { statfsSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
-import { invalidOption } from '../audit-alert.messages.js';
+import { invalidOption, unusablePathOption } from '../audit-alert.messages.js';
 
 /**
  * Runs one SQL statement with positional parameters (`$1`) and resolves to its
@@ -15,7 +16,8 @@ export type PostgresQuery = (
 /**
  * A capacity check of the filesystem holding `path`, as `df` counts it: the
  * blocks in use against those in use plus those still available to an
- * unprivileged process (the root reserve is not counted as free).
+ * unprivileged process (the root reserve is not counted as free). `path` must
+ * exist when the check is made: it is read once then.
  *
  * ```ts
  * capacity: { check: filesystemCapacityCheck('/var/lib/postgresql') }
@@ -24,6 +26,21 @@ export type PostgresQuery = (
 export function filesystemCapacityCheck(path: string): () => Promise<{ used: number; total: number }> {
   if (typeof path !== 'string' || path === '') {
     throw new AuditAlertConfigError(invalidOption('filesystemCapacityCheck(path)', path, 'a non-empty path'), 'path');
+  }
+  // Checked now, once, as the checks will run: a path that does not exist would fail every check, unseen until an outage.
+  try {
+    statfsSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new AuditAlertConfigError(
+      unusablePathOption(
+        'filesystemCapacityCheck(path)',
+        path,
+        `the file system cannot be read there (${code})`,
+        'an existing path on the file system to watch',
+      ),
+      'path',
+    );
   }
   return async () => {
     const { blocks, bfree, bavail, bsize } = await statfs(path);

@@ -134,7 +134,11 @@ export interface AuditMonitorSettings {
 
 /** One monitor of `monitors`: a name, and settings that override the top-level ones. */
 export interface AuditMonitorOptions extends AuditMonitorSettings {
-  /** Carried in every event as `monitor`: letters, digits, `_`, `-`, `.` or `:`, at most 64. */
+  /**
+   * Carried in every event as `monitor`, and names the monitor's spool
+   * subdirectory: letters, digits, `_`, `-`, `.` or `:`, at most 64, starting
+   * with a letter or a digit.
+   */
   name: string;
 }
 

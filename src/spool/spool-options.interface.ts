@@ -23,8 +23,9 @@ export interface AuditSpoolReplayContext {
  */
 export interface AuditSpoolOptions {
   /**
-   * Directory of the spool, created with owner-only permissions (`0700`,
-   * files `0600`). Each monitor uses a subdirectory named after it.
+   * Directory of the spool: it must exist and be writable (checked at
+   * bootstrap). Each monitor uses a subdirectory named after it, created with
+   * owner-only permissions (`0700`, files `0600`).
    */
   directory: string;
   /** Writes one spooled record into the audit storage; it may resolve to anything. */

@@ -327,6 +327,20 @@ describe('filesystemCapacityCheck on a real directory', () => {
     expect(running.events[0]!.usedRatio).toBeCloseTo(ratio, 2);
     expect(() => filesystemCapacityCheck('')).toThrow(AuditAlertConfigError);
   });
+
+  it('refuses, when it is made, a path that does not exist, which every check would fail on', () => {
+    const missing = join(dir, 'not-mounted');
+    let thrown: unknown;
+    try {
+      filesystemCapacityCheck(missing);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(AuditAlertConfigError);
+    expect((thrown as Error).message).toBe(
+      `Invalid audit alert option "filesystemCapacityCheck(path)": received '${missing}', but the file system cannot be read there (ENOENT); expected an existing path on the file system to watch.`,
+    );
+  });
 });
 
 describe('postgresCapacityCheck on a real PostgreSQL database against a small quota', () => {

@@ -96,7 +96,7 @@ describe('demo (npm start)', () => {
       // Every stored write is really in the table.
       const stored = /writesStored\s+(\d+)/.exec(output)?.[1];
       expect(stored).toBeDefined();
-      expect(output).toMatch(new RegExp(`rowsInAuditLog\\s+${stored}\\b`));
+      expect(output).toMatch(new RegExp(`rowsInDemoTable\\s+${stored}\\b`));
     },
     RUN_TIMEOUT_MS,
   );

@@ -1,6 +1,13 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import {
   AuditAlertConfigError,
   AuditAlertModule,
@@ -8,6 +15,9 @@ import {
   type AuditAlertModuleOptions,
   type AuditAlertOptionsFactory,
 } from '../../src/index.js';
+
+/** A directory no test creates. */
+const MISSING = join(tmpdir(), `audit-alert-no-such-directory-${process.pid}`);
 
 /** [what is wrong, options, option named in the error, text of what is allowed] */
 const BAD_SHAPES: [string, Record<string, unknown>, string, string][] = [
@@ -29,6 +39,24 @@ const BAD_SHAPES: [string, Record<string, unknown>, string, string][] = [
   ['a service name that is not a string', { serviceName: 42 }, 'serviceName', 'non-empty string'],
   ['an unknown key', { threshold: 1000 }, 'threshold', 'thresholdMs'],
   ['a misspelt key', { coolDownMs: 1000 }, 'coolDownMs', 'cooldownMs'],
+  ['a monitor named ..', { monitors: [{ name: 'primary' }, { name: '..' }] }, 'monitors[1].name', "received '..'"],
+  ['a monitor named .', { monitors: [{ name: '.' }] }, 'monitors[0].name', 'starting with a letter or a digit'],
+  ['a hidden monitor name', { monitors: [{ name: '.archive' }] }, 'monitors[0].name', 'starting with a letter'],
+  ['a monitor name with a slash', { monitors: [{ name: 'a/b' }] }, 'monitors[0].name', 'letters, digits'],
+  ['a monitor name with a backslash', { monitors: [{ name: 'a\\b' }] }, 'monitors[0].name', 'letters, digits'],
+  ['a monitor name with a NUL', { monitors: [{ name: 'a\u0000' }] }, 'monitors[0].name', 'letters, digits'],
+  [
+    'a state file in a directory that does not exist',
+    { state: { file: `${MISSING}/state.json` } },
+    'state.file',
+    `but its directory cannot be used: ${MISSING} does not exist`,
+  ],
+  [
+    'a spool directory that does not exist',
+    { spool: { directory: MISSING, replay: () => undefined } },
+    'spool.directory',
+    `but ${MISSING} does not exist`,
+  ],
 ];
 
 @Injectable()
@@ -148,5 +176,106 @@ describe('option validation at bootstrap', () => {
     class ElsewhereModule {}
     const error = await bootError([AuditAlertModule.forRoot({ isGlobal: false }), ElsewhereModule]);
     expect(String(error)).toMatch(/AuditStorageMonitor/);
+  });
+});
+
+/*
+ * A directory the process cannot write to. Tests run as root here, and root
+ * passes every permission check: as root, the options are resolved by a child
+ * process of user nobody (uid 65534), against the built package (dist/);
+ * as any other user, in this process, against a directory made read-only.
+ */
+describe('paths the process cannot write to, refused at bootstrap', () => {
+  const NOBODY = 65_534;
+  const asRoot = process.getuid?.() === 0;
+  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
+  const resolver = join(repoRoot, 'dist/audit-alert.options.js');
+  let root: string;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'audit-alert-unwritable-'));
+    await chmod(root, 0o755);
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  /** A directory the process resolving the options cannot create files in. */
+  async function readOnlyDirectory(name: string): Promise<string> {
+    const path = join(root, name);
+    await mkdir(path);
+    await chmod(path, asRoot ? 0o755 : 0o555);
+    return path;
+  }
+
+  /** `{ option, message }` of the error resolving `options` throws (a spool's `replay` is filled in), or `null`. */
+  function resolveUnprivileged(options: Record<string, unknown>): { option: string; message: string } | null {
+    if (!asRoot) {
+      const withReplay = JSON.parse(JSON.stringify(options), (key, value: unknown) =>
+        key === 'spool' ? { ...(value as object), replay: () => undefined } : value,
+      ) as Record<string, unknown>;
+      try {
+        resolveAuditAlertOptions(withReplay);
+        return null;
+      } catch (error) {
+        return { option: (error as AuditAlertConfigError).option, message: (error as Error).message };
+      }
+    }
+    if (!existsSync(resolver)) throw new Error(`${resolver} is missing: build the package first (npm run build)`);
+    const script = `
+      const { resolveAuditAlertOptions } = await import(${JSON.stringify(resolver)});
+      const options = JSON.parse(process.argv[1], (key, value) => key === 'spool' ? { ...value, replay: () => undefined } : value);
+      try { resolveAuditAlertOptions(options); console.log('null'); }
+      catch (error) { console.log(JSON.stringify({ option: error.option, message: error.message })); }`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(options)], {
+      uid: NOBODY,
+      gid: NOBODY,
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    if (child.status !== 0) throw new Error(`the child process failed: ${child.stderr}`);
+    return JSON.parse(child.stdout) as { option: string; message: string } | null;
+  }
+
+  it('refuses a spool directory the process cannot write to', async () => {
+    const directory = await readOnlyDirectory('spool');
+    expect(resolveUnprivileged({ spool: { directory } })).toEqual({
+      option: 'spool.directory',
+      message:
+        `Invalid audit alert option "spool.directory": received '${directory}', but the process cannot list, create and rename files in ${directory} (EACCES); ` +
+        'expected an existing directory the process can list and write to (each monitor spools in a subdirectory of it, created 0700).',
+    });
+  });
+
+  it('refuses a state file in a directory the process cannot write to', async () => {
+    const directory = await readOnlyDirectory('state');
+    const file = join(directory, 'state.json');
+    expect(resolveUnprivileged({ state: { file } })).toEqual({
+      option: 'state.file',
+      message:
+        `Invalid audit alert option "state.file": received '${file}', but its directory cannot be used: the process cannot list, create and rename files in ${directory} (EACCES); ` +
+        'expected an absolute path of a regular file, or of none yet, in an existing directory the process can write to.',
+    });
+  });
+
+  (asRoot ? it : it.skip)(
+    "refuses a monitor's spool subdirectory of another user, which the spool could not chmod",
+    async () => {
+      const directory = join(root, 'spool');
+      await mkdir(join(directory, 'default'), { recursive: true });
+      await chmod(directory, 0o777);
+      await chmod(join(directory, 'default'), 0o777);
+      expect(resolveUnprivileged({ spool: { directory } })).toEqual({
+        option: 'spool.directory',
+        message: expect.stringContaining(
+          `but monitor "default" spools in ${join(directory, 'default')}, and ${join(directory, 'default')} belongs to another user (uid 0, the process runs as ${NOBODY})`,
+        ),
+      });
+    },
+  );
+
+  it('accepts what the same process can write to', async () => {
+    const directory = join(root, 'writable');
+    await mkdir(directory);
+    await chmod(directory, 0o777);
+    expect(resolveUnprivileged({ spool: { directory }, state: { file: join(directory, 'state.json') } })).toBeNull();
   });
 });

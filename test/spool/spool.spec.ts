@@ -1,8 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { existsSync, realpathSync } from 'node:fs';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  AuditAlertConfigError,
   AuditStorageMonitor,
   type AuditAlertEvent,
   type AuditAlertModuleOptions,
@@ -47,6 +60,8 @@ let monitors: AuditStorageMonitor[] = [];
 async function harness(
   spool: Partial<AuditSpoolOptions> = {},
   options: AuditAlertModuleOptions = {},
+  /** Runs between the options' resolution (their checks passed) and the monitor's start. */
+  beforeStart: (dir: string) => Promise<void> = async () => undefined,
 ): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'audit-spool-'));
   dirs.push(dir);
@@ -71,6 +86,7 @@ async function harness(
     new LocalAlertSink('default', dispatcher, null, null),
   );
   monitors.push(monitor);
+  await beforeStart(dir);
   monitor.start();
   await waitFor(() => monitor.spool!.healthy || events.length > 0, 'the spool to open');
   return {
@@ -390,12 +406,11 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
     });
   });
 
-  it('alerts when the spool directory cannot be created', async () => {
-    const parent = await mkdtemp(join(tmpdir(), 'audit-spool-file-'));
-    dirs.push(parent);
-    const file = join(parent, 'not-a-directory');
-    await writeFile(file, '');
-    const h = await harness({ directory: file });
+  it('alerts when the spool directory, there at bootstrap, has become a file by the time it opens', async () => {
+    const h = await harness({}, {}, async (dir) => {
+      await rm(dir, { recursive: true });
+      await writeFile(dir, '');
+    });
     expect(h.events).toEqual([
       expect.objectContaining({
         type: 'audit.spool.unwritable',
@@ -416,5 +431,105 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
   ])('rejects a bad %s at bootstrap', (path, value, message) => {
     const spool = { directory: '/tmp/x', replay: () => undefined, [path.split('.')[1]!]: value };
     expect(() => resolveAuditAlertOptions({ spool })).toThrow(message);
+  });
+
+  describe('where the spool lives, checked at bootstrap', () => {
+    let root: string;
+    const replay = () => undefined;
+    const ALLOWED =
+      'expected an existing directory the process can list and write to (each monitor spools in a subdirectory of it, created 0700).';
+
+    beforeEach(async () => {
+      root = await mkdtemp(join(tmpdir(), 'audit-spool-paths-'));
+      dirs.push(root);
+    });
+
+    function refusal(options: Record<string, unknown>): AuditAlertConfigError {
+      try {
+        resolveAuditAlertOptions(options);
+      } catch (error) {
+        expect(error).toBeInstanceOf(AuditAlertConfigError);
+        return error as AuditAlertConfigError;
+      }
+      throw new Error('the options were accepted');
+    }
+
+    it('refuses a directory that does not exist, and does not create it', () => {
+      const directory = join(root, 'not-mounted');
+      const error = refusal({ spool: { directory, replay } });
+      expect(error.option).toBe('spool.directory');
+      expect(error.message).toBe(
+        `Invalid audit alert option "spool.directory": received '${directory}', but ${directory} does not exist; ${ALLOWED}`,
+      );
+      expect(existsSync(directory)).toBe(false);
+    });
+
+    it('refuses a file, and a path under a file', async () => {
+      const file = join(root, 'plain');
+      await writeFile(file, '');
+      expect(refusal({ spool: { directory: file, replay } }).message).toBe(
+        `Invalid audit alert option "spool.directory": received '${file}', but ${file} is not a directory; ${ALLOWED}`,
+      );
+      const under = join(file, 'spool');
+      expect(refusal({ spool: { directory: under, replay } }).message).toBe(
+        `Invalid audit alert option "spool.directory": received '${under}', but a part of ${under} is a file, not a directory; ${ALLOWED}`,
+      );
+    });
+
+    it("names a monitor's own spool, and refuses a NUL in the path", () => {
+      const directory = join(root, 'missing');
+      const error = refusal({ monitors: [{ name: 'primary' }, { name: 'archive', spool: { directory, replay } }] });
+      expect(error.option).toBe('monitors[1].spool.directory');
+      expect(refusal({ spool: { directory: `${root}\u0000x`, replay } }).message).toContain(
+        'expected the path of a directory',
+      );
+    });
+
+    it("refuses a monitor's subdirectory that is a file", async () => {
+      await writeFile(join(root, 'archive'), '');
+      const error = refusal({
+        spool: { directory: root, replay },
+        monitors: [{ name: 'primary' }, { name: 'archive' }],
+      });
+      expect(error.option).toBe('spool.directory');
+      expect(error.message).toBe(
+        `Invalid audit alert option "spool.directory": received '${root}', but monitor "archive" spools in ${join(root, 'archive')}, and ${join(root, 'archive')} is not a directory; ` +
+          "expected a directory whose subdirectory archive, if there, is a directory of the process's user that it can list and write to.",
+      );
+    });
+
+    it.each(['.', '..', '...', '.hidden', '-rf', 'a/b', '../a', 'a\\b', 'a\u0000b', 'x'.repeat(65)])(
+      'refuses the monitor name %p, which would not name one subdirectory of its own',
+      (name) => {
+        const error = refusal({ spool: { directory: root, replay }, monitors: [{ name: 'primary' }, { name }] });
+        expect(error.option).toBe('monitors[1].name');
+        expect(error.message).toContain(
+          'expected a name of 1 to 64 letters, digits, "_", "-", "." or ":", starting with a letter or a digit (it names the directory of its spool).',
+        );
+      },
+    );
+
+    it('refuses two names that differ only in letter case, sharing a directory (also through a link)', async () => {
+      const link = join(root, 'link');
+      await symlink(root, link);
+      for (const second of [{ name: 'Archive' }, { name: 'ARCHIVE', spool: { directory: link, replay } }]) {
+        const error = refusal({ spool: { directory: root, replay }, monitors: [{ name: 'archive' }, second] });
+        expect(error.option).toBe('monitors[1].name');
+        expect(error.message).toBe(
+          `Invalid audit alert option "monitors[1].name": received '${second.name}'; expected a name that differs from "archive" by more than letter case: ` +
+            `both spool in ${realpathSync(root)}, where a case-insensitive file system would give them one subdirectory.`,
+        );
+      }
+    });
+
+    it('accepts an existing directory, a subdirectory already there, and names of every allowed character', async () => {
+      await mkdir(join(root, 'archive'));
+      const names = ['archive', 'a', '9lives', 'db:primary', 'eu-west_1.audit', 'x'.repeat(64)];
+      const resolved = resolveAuditAlertOptions({
+        spool: { directory: root, replay },
+        monitors: names.map((name) => ({ name })),
+      });
+      expect(resolved.monitors.map((m) => m.spool?.directory)).toEqual(names.map(() => root));
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditAlertConfigError, type AuditAlertModuleOptions } from '../../src/index.js';
@@ -289,8 +290,11 @@ describe('the state file', () => {
   });
 
   it('logs once when the file cannot be written, keeps alerting, and says when it can again', async () => {
+    // The directory is there at bootstrap (it is checked then), and goes away after.
+    await mkdir(join(dir, 'missing'));
     file = join(dir, 'missing', 'state.json');
     const booted = await apps.boot(options());
+    await rm(join(dir, 'missing'), { recursive: true });
     booted.monitor.recordFailure(new Error('refused'));
     booted.clock.advance(5_000);
     await webhook.waitForRequests(1);
@@ -331,5 +335,79 @@ describe('the state file', () => {
     expect(thrown).toBeInstanceOf(AuditAlertConfigError);
     expect((thrown as AuditAlertConfigError).option).toBe(option);
     expect((thrown as Error).message).toContain(text);
+  });
+
+  describe('the path, checked at bootstrap', () => {
+    const ALLOWED =
+      'expected an absolute path of a regular file, or of none yet, in an existing directory the process can write to.';
+    let server: Server | null = null;
+    afterEach(async () => {
+      await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+      server = null;
+    });
+
+    function refusal(path: string): string {
+      try {
+        resolveAuditAlertOptions({ state: { file: path } });
+      } catch (error) {
+        expect(error).toBeInstanceOf(AuditAlertConfigError);
+        expect((error as AuditAlertConfigError).option).toBe('state.file');
+        return (error as Error).message;
+      }
+      throw new Error(`${path} was accepted`);
+    }
+
+    it('refuses a file in a directory that does not exist, and stops the bootstrap', async () => {
+      const missing = join(dir, 'volume-not-mounted', 'state.json');
+      expect(refusal(missing)).toBe(
+        `Invalid audit alert option "state.file": received '${missing}', but its directory cannot be used: ${join(dir, 'volume-not-mounted')} does not exist; ${ALLOWED}`,
+      );
+      file = missing;
+      await expect(apps.boot(options())).rejects.toThrow(AuditAlertConfigError);
+    });
+
+    it('refuses a file whose directory is a file', async () => {
+      await writeFile(join(dir, 'plain'), '');
+      const path = join(dir, 'plain', 'state.json');
+      expect(refusal(path)).toBe(
+        `Invalid audit alert option "state.file": received '${path}', but its directory cannot be used: ${join(dir, 'plain')} is not a directory; ${ALLOWED}`,
+      );
+    });
+
+    it('refuses a directory', () => {
+      expect(refusal(dir)).toBe(
+        `Invalid audit alert option "state.file": received '${dir}', but it is a directory; ${ALLOWED}`,
+      );
+    });
+
+    it('refuses a symbolic link, which the first write would replace with a file, and leaves it alone', async () => {
+      const target = join(dir, 'target.json');
+      await writeFile(target, '{}');
+      const link = join(dir, 'link.json');
+      await symlink(target, link);
+      expect(refusal(link)).toBe(
+        `Invalid audit alert option "state.file": received '${link}', but it is a symbolic link, and each write renames a new file over the path: ` +
+          `the link would be replaced, not the file it points to; ${ALLOWED}`,
+      );
+      expect((await lstat(link)).isSymbolicLink()).toBe(true);
+      const dangling = join(dir, 'dangling.json');
+      await symlink(join(dir, 'nowhere.json'), dangling);
+      expect(refusal(dangling)).toContain('it is a symbolic link');
+    });
+
+    it('refuses a socket, which is not a file to read at start', async () => {
+      const socket = join(dir, 'state.sock');
+      server = createServer();
+      await new Promise<void>((resolve) => server!.listen(socket, resolve));
+      expect(refusal(socket)).toBe(
+        `Invalid audit alert option "state.file": received '${socket}', but it is not a regular file (a FIFO, a socket or a device); ${ALLOWED}`,
+      );
+    });
+
+    it('accepts a file not there yet, and a regular file', async () => {
+      expect(resolveAuditAlertOptions({ state: { file } }).state).toEqual({ file });
+      await writeFile(file, '{}');
+      expect(resolveAuditAlertOptions({ state: { file } }).state).toEqual({ file });
+    });
   });
 });
