@@ -98,6 +98,7 @@ async function startReplicas(
   } = {},
 ): Promise<Replica[]> {
   if (!sameService) service += 1;
+  const since = logger.lines.length;
   const started = await Promise.all(
     Array.from({ length: count }, async (_, index) => {
       const id = `replica-${index}`;
@@ -123,7 +124,23 @@ async function startReplicas(
     }),
   );
   replicas = [...replicas, ...started];
+  // app.init() waits at most cluster.timeoutMs (50 ms in some cases) for the connection, and a busy machine can
+  // take longer: a replica still connecting when its outage opens rightly decides alone, under its own id. Every
+  // case here starts from replicas that coordinate, so each is waited for until it reaches Redis, and what a slow
+  // connection logged meanwhile (that it could not coordinate, then that it can) is not counted against the case.
+  if (redis.running) {
+    await until('every replica to reach Redis', () => started.every((r) => reachesRedis(r.id, since)));
+    logger.lines.splice(since);
+  }
   return started;
+}
+
+/** Whether replica `id`, started after line `since` of the log, reaches Redis: it never lost it, or found it again. */
+function reachesRedis(id: string, since: number): boolean {
+  const lines = logger.lines.slice(since).filter((l) => l.context === 'AuditAlert');
+  const count = (level: string, text: string): number =>
+    lines.filter((l) => l.level === level && l.message.startsWith(`Replica "${id}" ${text}`)).length;
+  return count('warn', 'cannot coordinate alerts through Redis') <= count('log', 'reaches Redis again');
 }
 
 function advanceAll(ms: number, among: readonly Replica[] = replicas): void {
