@@ -60,6 +60,7 @@ export class MonitorAlertCoordinator implements AlertSink {
   private outage: ReplicaOutage | null = null;
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
+  private awake: () => void = () => undefined;
 
   constructor(
     private readonly monitor: ResolvedMonitorOptions,
@@ -117,8 +118,9 @@ export class MonitorAlertCoordinator implements AlertSink {
     void this.dispatcher.dispatch(event);
   }
 
-  start(): void {
+  start(awake: () => void): void {
     // The Redis link asks the cluster about open outages for every monitor as it connects.
+    this.awake = awake;
   }
 
   succeededWhileHealthy(): void {
@@ -137,6 +139,7 @@ export class MonitorAlertCoordinator implements AlertSink {
       try {
         const reply = await this.redis.eval(OPEN_OUTAGE_SCRIPT, this.keys, []);
         this.awaitsSuccess = Array.isArray(reply) && reply.length > 0 && this.outage === null;
+        if (this.awaitsSuccess) this.awake();
       } catch {
         // Logged by the coordinator; checked again when Redis answers.
       }

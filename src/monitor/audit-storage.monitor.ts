@@ -46,6 +46,13 @@ export class AuditStorageMonitor {
   private probing: Promise<void> | null = null;
   private started = false;
   private closed = false;
+  /**
+   * A success now changes nothing and tells no one: no metrics, the tracker quiet,
+   * the sink awaiting none. Set by a success that found it so; cleared by anything
+   * else that reaches the tracker or the sink, so a success while healthy stays a
+   * branch and a return.
+   */
+  private idle = false;
   // Made once: track() is on the write path of every audit record.
   private readonly onTrackedSuccess = <T>(value: T): T => {
     this.recordSuccess();
@@ -120,6 +127,7 @@ export class AuditStorageMonitor {
 
   /** A write the storage answered but refused for its record: a lost record, never part of an outage. */
   private rejected(error: unknown): void {
+    this.idle = false;
     this.metrics?.rejectedRecord();
     const event = this.tracker.recordRejected(error);
     if (event) this.sink.send(event);
@@ -127,15 +135,20 @@ export class AuditStorageMonitor {
 
   /** Records a successful write; ends an open outage, or starts the hold before its recovery. */
   recordSuccess(): void {
+    if (this.idle) return;
     this.metrics?.success();
     const tracker = this.tracker;
-    // Healthy with nothing to count, no probe running (the common case): a branch and a return.
-    if (tracker.quiet) return this.succeededWhileQuiet();
-    const before = tracker.state;
-    const event = tracker.recordSuccess();
-    // Healthy before and after: at most a window counter moved, nothing to tell anyone.
-    if (before === 'healthy' && tracker.state === 'healthy') return this.succeededWhileQuiet();
-    this.settle(before, event);
+    if (tracker.quiet) {
+      // Healthy with nothing to count, no probe running.
+      this.succeededWhileQuiet();
+    } else {
+      const before = tracker.state;
+      const event = tracker.recordSuccess();
+      // Healthy before and after: at most a window counter moved, nothing to tell anyone.
+      if (before === 'healthy' && tracker.state === 'healthy') this.succeededWhileQuiet();
+      else this.settle(before, event);
+    }
+    this.idle = this.metrics === null && tracker.quiet && !this.sink.awaitsSuccess;
   }
 
   /**
@@ -242,7 +255,8 @@ export class AuditStorageMonitor {
   /** @internal Starts probing while healthy, where configured; called once the application has started. */
   start(): void {
     this.started = true;
-    this.sink.start();
+    this.idle = false;
+    this.sink.start(() => (this.idle = false));
     this.spool?.start();
     this.scheduleProbe();
   }
@@ -267,12 +281,14 @@ export class AuditStorageMonitor {
   }
 
   private failed(error: unknown, count: number, beganAt?: number): void {
+    this.idle = false;
     const before = this.tracker.state;
     const event = this.tracker.recordFailure(error, count, beganAt);
     this.settle(before, event);
   }
 
   private settle(before: AuditStorageState, event: AuditOutageEvent | null): void {
+    this.idle = false;
     const after = this.tracker.state;
     if (this.spool !== null && before !== 'healthy' && after === 'healthy') {
       event = this.spool.outageEnded(event);
@@ -338,6 +354,7 @@ export class AuditStorageMonitor {
 
   private async probeOnce(probe: ResolvedProbeOptions): Promise<void> {
     // Writes outrank probes: what the writes say while the check runs wins over its outcome.
+    this.idle = false;
     const mark = this.tracker.probeMark();
     try {
       await withTimeout(

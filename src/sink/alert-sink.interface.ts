@@ -38,8 +38,13 @@ export interface AlertSink {
   send(event: AuditAlertEvent): void;
   /** A success while healthy, with {@link awaitsSuccess} set. */
   succeededWhileHealthy(): void;
-  /** The application has started: what an earlier process left open may now be resolved. */
-  start(): void;
+  /**
+   * The application has started: what an earlier process left open may now be resolved.
+   * @param awake Called when the sink comes to await a success later, on its own (Redis
+   * answering that the cluster has an alerted outage to resolve), so that the monitor,
+   * which skips idle successes, hands it the next one.
+   */
+  start(awake: () => void): void;
   /** Stops its timers; called at shutdown. */
   close(): void;
 }

@@ -50,6 +50,7 @@ export class LocalAlertSink implements AlertSink {
   }
 
   start(): void {
+    // It comes to await a success only here, when the monitor starts it.
     this.awaitsSuccess = this.leftOpen?.resolves() ?? false;
   }
 
