@@ -105,6 +105,20 @@ describe('audit.storage.degraded', () => {
     expect(h.monitor.getStatus()).toMatchObject({ state: 'degraded', outageId: event.outageId });
   });
 
+  it('does not alert a new outage on the failures of one whose recovery was announced', () => {
+    const h = monitorHarness({ thresholdMs: 1_000 });
+    writeFor(h, 2_000, 100, () => true);
+    h.monitor.recordSuccess();
+    expect(types(h)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
+    // A write that failed just after the recovery (a straggler of the outage) is a failure of its own: the
+    // window starts over at the recovery, so the twenty failures before it page nothing more.
+    h.clock.advance(50);
+    h.monitor.recordFailure(new Error('connection terminated'));
+    writeFor(h, 2_000, 100, () => false);
+    expect(types(h)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
+    expect(h.monitor.getStatus().state).toBe('healthy');
+  });
+
   it('alerts at 95 % failing although every rare success ends the run of failures', () => {
     const h = monitorHarness();
     writeFor(h, 60_000, 100, (n) => n % 20 !== 19);
