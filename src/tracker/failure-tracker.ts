@@ -44,8 +44,11 @@ export interface ProbeMark {
  *
  * Rejected records never touch the outage: see {@link RejectedRun}.
  *
- * Writes outrank probes: a probe's outcome counts only when no write has said
- * the opposite since the probe started, and never counts as a write.
+ * Writes outrank probes: a failing probe counts only when no write has
+ * succeeded since it started; a passing one only when no write has failed
+ * since the previous probe check ended (nor during it), so a probe can never
+ * cut short a run of failures that the writes keep extending. Neither ever
+ * counts as a write.
  *
  * No failure is dated before a success the tracker has seen in an outage, nor
  * before the end of the last outage: a write that started before a recovery
@@ -70,6 +73,8 @@ export class FailureTracker {
   private readonly rejected: RejectedRun;
   /** Probes started and not yet recorded. */
   private probesRunning = 0;
+  /** {@link writeFailures} when the last probe check was recorded: a passing probe needs no write failure since. */
+  private writeFailuresAtLastCheck = 0;
   /**
    * No failure begins before this (monotonic): the last success seen while an
    * outage was open (of a write, or of a probe that counted), or the end of
@@ -154,11 +159,16 @@ export class FailureTracker {
 
   /**
    * Records a passing probe: it counts as a success only when no write has
-   * failed since the probe started; it never counts as a write.
+   * failed since the previous probe check ended (since this tracker was made,
+   * for the first) nor while it ran. Writes that keep failing therefore keep
+   * their run and reach `thresholdMs`, whatever a probe says; when no write
+   * comes, the probe ends the outage. It never counts as a write.
    */
   recordProbeSuccess(mark: ProbeMark): TrackerEvent | null {
+    const writesSilent =
+      this.writeFailures === mark.writeFailures && this.writeFailures === this.writeFailuresAtLastCheck;
     this.probeEnded();
-    if (this.state === 'healthy' || this.writeFailures !== mark.writeFailures) return null;
+    if (this.state === 'healthy' || !writesSilent) return null;
     return this.succeed(this.clock.monotonicNow());
   }
 
@@ -392,6 +402,7 @@ export class FailureTracker {
 
   private probeEnded(): void {
     this.probesRunning -= 1;
+    this.writeFailuresAtLastCheck = this.writeFailures;
     this.updateQuiet();
   }
 

@@ -275,6 +275,50 @@ describe('shapes of audit loss against a real PostgreSQL 15', () => {
   );
 
   it(
+    'a read-only failover with a SELECT 1 probe: every write fails, the probe passes, unreachable at the threshold',
+    async () => {
+      let probes = 0;
+      let probing: Promise<unknown> = Promise.resolve();
+      const h = await start({
+        probe: {
+          // A read probe, as docs/kubernetes.md once advised: it passes on a read-only standby.
+          check: () => {
+            probes += 1;
+            probing = harness!.pool.query('SELECT 1');
+            return probing;
+          },
+          intervalMs: 300,
+        },
+      });
+      expect(await writeSteadily(h, 3)).toEqual([true, true, true]);
+
+      await server.setReadOnly(true);
+      // The application keeps writing, every write refused; the probe passes all along.
+      const outcomes: boolean[] = [];
+      for (let elapsed = 0; elapsed < 2 * THRESHOLD_MS; elapsed += TICK_MS) {
+        outcomes.push(await write(h));
+        h.clock.advance(TICK_MS);
+        await within(probing, SETTLE_MS, 'the probe');
+        await flush();
+      }
+      expect(outcomes.some(Boolean)).toBe(false);
+      expect(probes).toBeGreaterThanOrEqual(5);
+      expect(types(h)).toEqual(['audit.storage.unreachable']);
+      const alert = h.hook.events[0] as StorageUnreachableEvent;
+      expect(alert.unreachableDurationMs).toBe(THRESHOLD_MS);
+      expect(alert.consecutiveFailures).toBe(THRESHOLD_MS / TICK_MS);
+      expect(alert.probeFailures).toBe(0);
+      expect(alert.lastError).toMatch(/cannot execute INSERT in a read-only transaction/);
+
+      await server.setReadOnly(false);
+      expect(await writeSteadily(h, 2)).toEqual([true, true]);
+      expect(types(h)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
+      expect(await rows()).toBe(5);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'a server switched to read-only, with the documented insert-and-rollback probe: alerted after the threshold',
     async () => {
       let probing: Promise<unknown> = Promise.resolve();

@@ -100,6 +100,8 @@ class ReferenceModel {
   private windowWrites: { at: number; writes: number; failures: number }[] = [];
   writeSuccesses = 0;
   writeFailures = 0;
+  /** `writeFailures` when the last probe check ended: a passing probe needs no write failure since. */
+  private failuresAtLastCheck = 0;
   /** No failure is dated before this: the last success seen in an outage, or the end of the last outage. */
   private floor = Number.NEGATIVE_INFINITY;
   // --- rejected records: a run from the first until none for max(threshold, cooldown) ---
@@ -197,6 +199,7 @@ class ReferenceModel {
   }
 
   probeFailed(mark: ProbeMark): void {
+    this.failuresAtLastCheck = this.writeFailures;
     if (mark.writeSuccesses !== this.writeSuccesses) return;
     this.open(this.now);
     this.probeFailures += 1;
@@ -208,8 +211,11 @@ class ReferenceModel {
     this.count(1, 0);
     this.succeeded();
   }
+  /** A passing probe speaks only when no write has failed since the previous check ended, nor while it ran. */
   probePassed(mark: ProbeMark): void {
-    if (this.state === 'healthy' || mark.writeFailures !== this.writeFailures) return;
+    const silent = mark.writeFailures === this.writeFailures && this.failuresAtLastCheck === this.writeFailures;
+    this.failuresAtLastCheck = this.writeFailures;
+    if (this.state === 'healthy' || !silent) return;
     this.succeeded();
   }
 
@@ -222,7 +228,8 @@ class ReferenceModel {
    */
   restart(downMs: number): void {
     this.now += downMs;
-    // A new process: no success seen, no outage ended.
+    // A new process: no probe check yet, no success seen, no outage ended.
+    this.failuresAtLastCheck = this.writeFailures;
     this.floor = Number.NEGATIVE_INFINITY;
     this.runOpen = false;
     this.belowSince = null;
