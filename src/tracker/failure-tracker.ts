@@ -44,8 +44,15 @@ export interface ProbeMark {
  *
  * Rejected records never touch the outage: see {@link RejectedRun}.
  *
- * Writes outrank probes: a probe's outcome counts only when no write has said
- * the opposite since the probe started, and never counts as a write.
+ * Writes outrank probes: a failing probe counts only when no write has
+ * succeeded since it started; a passing one only when no write has failed
+ * since the previous probe check ended (nor during it), so a probe can never
+ * cut short a run of failures that the writes keep extending. Neither ever
+ * counts as a write.
+ *
+ * No failure is dated before a success the tracker has seen in an outage, nor
+ * before the end of the last outage: a write that started before a recovery
+ * and is found hung after it opens no outage already past its threshold.
  * The owner arms one timer for {@link FailureTracker.dueIn} and calls
  * {@link FailureTracker.checkDue} when it fires.
  */
@@ -66,6 +73,15 @@ export class FailureTracker {
   private readonly rejected: RejectedRun;
   /** Probes started and not yet recorded. */
   private probesRunning = 0;
+  /** {@link writeFailures} when the last probe check was recorded: a passing probe needs no write failure since. */
+  private writeFailuresAtLastCheck = 0;
+  /**
+   * No failure begins before this (monotonic): the last success seen while an
+   * outage was open (of a write, or of a probe that counted), or the end of
+   * the last outage. Successes while healthy are not timed (the hot path reads
+   * no clock); the hung-write sweep dates hung writes after them itself.
+   */
+  private failureFloorMono = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly config: FailureTrackerConfig,
@@ -79,13 +95,15 @@ export class FailureTracker {
   /**
    * Records failed writes; returns the alert they trigger, if any.
    * @param count Writes that failed: `0` for a write already counted (one found hung that failed later).
-   * @param beganAt Monotonic time the failure began, when earlier than now (a write found hung began when it started).
+   * @param beganAt Monotonic time the failure began, when earlier than now (a write found hung began when it
+   * started); never taken as earlier than the last success seen in an outage or the end of the last outage.
    */
   recordFailure(error: unknown, count = 1, beganAt?: number): TrackerEvent | null {
     const mono = this.clock.monotonicNow();
     this.writeFailures += count;
     if (count > 0) this.window?.count(mono, count, count);
-    const outage = this.fail(mono, beganAt === undefined ? mono : Math.min(beganAt, mono));
+    const began = beganAt === undefined ? mono : Math.max(Math.min(beganAt, mono), this.failureFloorMono);
+    const outage = this.fail(mono, began);
     outage.hasWriteError = true;
     outage.lastErrorValue = error;
     outage.failures += count;
@@ -141,11 +159,16 @@ export class FailureTracker {
 
   /**
    * Records a passing probe: it counts as a success only when no write has
-   * failed since the probe started; it never counts as a write.
+   * failed since the previous probe check ended (since this tracker was made,
+   * for the first) nor while it ran. Writes that keep failing therefore keep
+   * their run and reach `thresholdMs`, whatever a probe says; when no write
+   * comes, the probe ends the outage. It never counts as a write.
    */
   recordProbeSuccess(mark: ProbeMark): TrackerEvent | null {
+    const writesSilent =
+      this.writeFailures === mark.writeFailures && this.writeFailures === this.writeFailuresAtLastCheck;
     this.probeEnded();
-    if (this.state === 'healthy' || this.writeFailures !== mark.writeFailures) return null;
+    if (this.state === 'healthy' || !writesSilent) return null;
     return this.succeed(this.clock.monotonicNow());
   }
 
@@ -274,6 +297,7 @@ export class FailureTracker {
   private succeed(mono: number): TrackerEvent | null {
     const outage = this.outage;
     if (outage === null) return this.settleWindow(mono);
+    this.failureFloorMono = mono;
     outage.streakOpen = false;
     outage.consecutive = 0;
     const window = this.window;
@@ -348,6 +372,9 @@ export class FailureTracker {
   }
 
   private recover(outage: Outage, mono: number): StorageRecoveredEvent | null {
+    // The failures the window holds were this outage's, now announced as ended: a later outage is not
+    // alerted on them again (nor dated back to them). The window starts over, and closes at once.
+    this.window?.open(mono);
     this.reset(mono);
     return this.config.notifyRecovery ? recoveredEvent(this.config, outage) : null;
   }
@@ -361,6 +388,7 @@ export class FailureTracker {
   private reset(mono: number): void {
     this.state = 'healthy';
     this.outage = null;
+    this.failureFloorMono = mono;
     if (this.window !== null) this.window.clearSinceMono = null;
     this.settleWindow(mono);
   }
@@ -374,6 +402,7 @@ export class FailureTracker {
 
   private probeEnded(): void {
     this.probesRunning -= 1;
+    this.writeFailuresAtLastCheck = this.writeFailures;
     this.updateQuiet();
   }
 

@@ -22,9 +22,12 @@ export interface HungWrites<G extends WriteGeneration = WriteGeneration> {
   /** The generations they belong to, each found hung once, for an owner that acts on the writes themselves. */
   readonly generations: readonly G[];
   /**
-   * When the failure began (monotonic): the start of the oldest of them, or the
-   * sweep itself when a write started after that one has since succeeded (the
-   * storage answered in between, so the stuck write is an isolated slow one).
+   * When the failure began (monotonic): the start of the oldest of them, but
+   * never before the storage last answered. A write that succeeds is seen by
+   * the next sweep, so the failure begins no earlier than the first sweep
+   * after the last success: the storage answered then, and a write still
+   * stuck from before it (a straggler of a freeze that has ended, an isolated
+   * slow write) says nothing about the time before that answer.
    */
   readonly beganAt: number;
 }
@@ -49,8 +52,10 @@ export class PendingWrites<G extends WriteGeneration> {
 
   /** Generations not found hung yet, oldest first; some may have settled since the last sweep. */
   private watched: G[] = [];
-  /** Opening time of the newest generation one of whose writes succeeded. */
-  private newestSuccessOpenedAt = Number.NEGATIVE_INFINITY;
+  /** A write has succeeded (the storage answered) since the last sweep; set without reading the clock. */
+  private answered = false;
+  /** The first sweep after the last success seen: no hung write's failure is dated before it. */
+  private answeredBy = Number.NEGATIVE_INFINITY;
   /** Writes of generations found hung that have not settled yet. */
   private hungPending = 0;
 
@@ -90,7 +95,7 @@ export class PendingWrites<G extends WriteGeneration> {
   settled(generation: G, succeeded: boolean): void {
     generation.pending -= 1;
     if (generation.hung) this.hungPending -= 1;
-    if (succeeded && generation.openedAt > this.newestSuccessOpenedAt) this.newestSuccessOpenedAt = generation.openedAt;
+    if (succeeded) this.answered = true;
   }
 
   /**
@@ -99,6 +104,11 @@ export class PendingWrites<G extends WriteGeneration> {
    */
   sweep(): HungWrites<G> | null {
     const now = this.clock.monotonicNow();
+    if (this.answered) {
+      // The success came between the last sweep and this one: it is no later than now.
+      this.answered = false;
+      this.answeredBy = now;
+    }
     if (this.current !== null) {
       this.current.closedAt = now;
       this.current = null;
@@ -122,6 +132,6 @@ export class PendingWrites<G extends WriteGeneration> {
     }
     this.watched = stillWatched;
     if (count === 0) return null;
-    return { count, generations: hung, beganAt: this.newestSuccessOpenedAt > oldest ? now : oldest };
+    return { count, generations: hung, beganAt: Math.max(oldest, this.answeredBy) };
   }
 }

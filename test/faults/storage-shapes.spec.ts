@@ -147,6 +147,7 @@ describe('shapes of audit loss against a real PostgreSQL 15', () => {
     async () => {
       const h = await start({});
       expect(await writeSteadily(h, 5)).toEqual([true, true, true, true, true]);
+      const lastLandedAt = h.clock.wallNow() - TICK_MS;
 
       server.freeze();
       const frozenAt = h.clock.wallNow();
@@ -159,9 +160,11 @@ describe('shapes of audit loss against a real PostgreSQL 15', () => {
       expect(types(h)).toEqual(['audit.storage.unreachable']);
       const alert = h.hook.events[0] as StorageUnreachableEvent;
       // The default writeTimeoutMs (the 1 s threshold) found the first stuck write and dated the outage from its
-      // start, to within one sweep (writeTimeoutMs / 8): the writes started between two sweeps share a start.
-      expect(alert.firstFailureAt.getTime()).toBeLessThanOrEqual(frozenAt);
+      // start, to within one sweep (writeTimeoutMs / 8): the writes started between two sweeps share a start,
+      // and a failure is never dated before a write that landed (the sweep that saw it land bounds it).
+      expect(alert.firstFailureAt.getTime()).toBeGreaterThan(lastLandedAt);
       expect(alert.firstFailureAt.getTime()).toBeGreaterThanOrEqual(frozenAt - THRESHOLD_MS / 8);
+      expect(alert.firstFailureAt.getTime()).toBeLessThanOrEqual(frozenAt + THRESHOLD_MS / 8);
       expect(alert.unreachableDurationMs).toBeLessThanOrEqual(2 * THRESHOLD_MS);
       expect(alert.lastError).toMatch(
         /^AuditWriteTimeoutError: \d+ audit writes? did not complete within 1000 ms \(writeTimeoutMs\)/,
@@ -176,6 +179,141 @@ describe('shapes of audit loss against a real PostgreSQL 15', () => {
       expect(types(h)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
       expect((h.hook.events[1] as StorageRecoveredEvent).outageId).toBe(alert.outageId);
       expect(await rows()).toBe(25);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'four freezes in a row (SIGSTOP, then SIGCONT while some writes still settle): each paged once, resolved once, nothing after',
+    async () => {
+      const h = await start({});
+      // Another session holds a lock the last writes of each freeze wait for after the thaw: they are
+      // still settling after the recovery, when a sweep finds them past the limit.
+      const holder = new pg.Client({ connectionString: server.connectionString });
+      await holder.connect();
+      const straggle = (): Promise<boolean> => {
+        sequence += 1;
+        const landed = h.monitor
+          .track(() =>
+            h.pool.query(
+              'INSERT INTO audit_trail (seq, action) SELECT $1, $2 FROM (SELECT pg_advisory_xact_lock_shared(7)) AS lock',
+              [sequence, `straggler-${sequence}`],
+            ),
+          )
+          .then(
+            () => true,
+            () => false,
+          );
+        h.writes.push(landed);
+        return landed;
+      };
+      try {
+        for (let round = 0; round < 4; round += 1) {
+          expect((await writeSteadily(h, 3)).every(Boolean)).toBe(true);
+          const before = h.hook.events.length;
+          await holder.query('SELECT pg_advisory_lock(7)');
+
+          server.freeze();
+          // Three writes a tick; the oldest are found hung and paged. Of the last tick's three, a limit before
+          // the thaw (so not hung yet then), one lands at the thaw and two wait for the lock: the same
+          // generation of the hung-write sweep both answered and still pending. Then no write starts: every
+          // writer of the application waits for one of these (a pool, a worker queue).
+          const held: Promise<boolean>[] = [];
+          const stragglers: Promise<boolean>[] = [];
+          const lastTick = THRESHOLD_MS + TICK_MS;
+          for (let elapsed = 0; elapsed < 2 * THRESHOLD_MS; elapsed += TICK_MS) {
+            if (elapsed < lastTick) for (let i = 0; i < 3; i += 1) held.push(write(h));
+            if (elapsed === lastTick) {
+              held.push(write(h));
+              stragglers.push(straggle(), straggle());
+            }
+            h.clock.advance(TICK_MS);
+            await flush();
+          }
+          expect(types(h).slice(before)).toEqual(['audit.storage.unreachable']);
+          const paged = h.hook.events[before] as StorageUnreachableEvent;
+
+          server.thaw();
+          expect((await within(Promise.all(held), SETTLE_MS, 'the held writes')).every(Boolean)).toBe(true);
+          await flush();
+          // The first write that landed recovered the outage; the stragglers still wait.
+          expect(types(h).slice(before)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
+          const recovered = h.hook.events[before + 1] as StorageRecoveredEvent;
+          expect(recovered.outageId).toBe(paged.outageId);
+
+          // Two sweeps on: the stragglers, started a limit before the thaw, have been found hung, after the recovery.
+          for (let elapsed = 0; elapsed < 2 * TICK_MS + THRESHOLD_MS / 8; elapsed += TICK_MS / 4) {
+            h.clock.advance(TICK_MS / 4);
+            await flush(1);
+          }
+          const status = h.monitor.getStatus();
+          expect(status).toMatchObject({ state: 'failing', consecutiveFailures: stragglers.length });
+          // Counted (they hung past writeTimeoutMs), but dated after the recovery, so not past the threshold.
+          expect(status.firstFailureAt!.getTime()).toBeGreaterThan(recovered.recoveredAt.getTime());
+          expect(types(h).slice(before)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
+
+          // A few real milliseconds later they land, and the application writes on.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          await holder.query('SELECT pg_advisory_unlock(7)');
+          expect((await within(Promise.all(stragglers), SETTLE_MS, 'the stragglers')).every(Boolean)).toBe(true);
+          await flush();
+          expect(h.monitor.getStatus().state).toBe('healthy');
+          expect((await writeSteadily(h, 2 * (THRESHOLD_MS / TICK_MS))).every(Boolean)).toBe(true);
+
+          // One outage, paged (repeats of it only), one recovery, and nothing after it.
+          const events = h.hook.events.slice(before);
+          expect(new Set(events.map((e) => e.outageId))).toEqual(new Set([paged.outageId]));
+          expect(events.at(-1)!.type).toBe('audit.storage.recovered');
+          expect(events.slice(0, -1).every((e) => e.type === 'audit.storage.unreachable')).toBe(true);
+          expect(h.monitor.getStatus().state).toBe('healthy');
+        }
+      } finally {
+        await holder.end();
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'a read-only failover with a SELECT 1 probe: every write fails, the probe passes, unreachable at the threshold',
+    async () => {
+      let probes = 0;
+      let probing: Promise<unknown> = Promise.resolve();
+      const h = await start({
+        probe: {
+          // A read probe, as docs/kubernetes.md once advised: it passes on a read-only standby.
+          check: () => {
+            probes += 1;
+            probing = harness!.pool.query('SELECT 1');
+            return probing;
+          },
+          intervalMs: 300,
+        },
+      });
+      expect(await writeSteadily(h, 3)).toEqual([true, true, true]);
+
+      await server.setReadOnly(true);
+      // The application keeps writing, every write refused; the probe passes all along.
+      const outcomes: boolean[] = [];
+      for (let elapsed = 0; elapsed < 2 * THRESHOLD_MS; elapsed += TICK_MS) {
+        outcomes.push(await write(h));
+        h.clock.advance(TICK_MS);
+        await within(probing, SETTLE_MS, 'the probe');
+        await flush();
+      }
+      expect(outcomes.some(Boolean)).toBe(false);
+      expect(probes).toBeGreaterThanOrEqual(5);
+      expect(types(h)).toEqual(['audit.storage.unreachable']);
+      const alert = h.hook.events[0] as StorageUnreachableEvent;
+      expect(alert.unreachableDurationMs).toBe(THRESHOLD_MS);
+      expect(alert.consecutiveFailures).toBe(THRESHOLD_MS / TICK_MS);
+      expect(alert.probeFailures).toBe(0);
+      expect(alert.lastError).toMatch(/cannot execute INSERT in a read-only transaction/);
+
+      await server.setReadOnly(false);
+      expect(await writeSteadily(h, 2)).toEqual([true, true]);
+      expect(types(h)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
+      expect(await rows()).toBe(5);
     },
     TEST_TIMEOUT_MS,
   );

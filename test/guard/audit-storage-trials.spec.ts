@@ -283,13 +283,20 @@ describe('@RequireAuditStorage() on routes that are the only writers (real HTTP 
     expect((await running.request('GET', '/transfers')).status).toBe(503);
     expect(probes).toBe(1);
 
-    // Back, and a request that writes nothing: the probe alone reopens the route.
+    // Back, and requests that write nothing: the probe alone reopens the route. Writes outrank probes:
+    // the trial's write failed since the last check, so the next passing check cannot end the outage
+    // (its request goes through as a trial); the one after it, with no write failed since, does.
     store.up = true;
     probeUp = true;
     clock.advance(RETRY_AFTER_MS);
     const writes = store.writes;
     expect((await running.request('GET', '/transfers')).status).toBe(200);
     expect(probes).toBe(2);
+    expect(monitor.getStatus().state).toBe('alerting');
+    expect((await running.request('GET', '/transfers')).status).toBe(503);
+    clock.advance(RETRY_AFTER_MS);
+    expect((await running.request('GET', '/transfers')).status).toBe(200);
+    expect(probes).toBe(3);
     expect(store.writes).toBe(writes);
     expect(monitor.getStatus().state).toBe('healthy');
     expect(await eventTypes(hook)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);

@@ -167,6 +167,10 @@ describe('storage probes against a real PostgreSQL', () => {
       monitor.recordFailure(new Error('connect ECONNREFUSED'));
       expect(monitor.getStatus().state).toBe('failing');
       await expect(monitor.probeNow()).resolves.toBe(true);
+      // Writes outrank probes: a write failed since the previous check (none), so the first one cannot end it.
+      expect(monitor.getStatus().state).toBe('failing');
+      // No write has failed since that check: this one ends it.
+      await expect(monitor.probeNow()).resolves.toBe(true);
       expect(monitor.getStatus().state).toBe('healthy');
       expect(await rows()).toBe(0);
     });

@@ -468,9 +468,27 @@ describe('AuditStorageHealthIndicator as a readiness check', () => {
     const storage = new ProbedStorage();
     const orders = await start(storage);
     await alertWithoutTraffic(orders);
+    // A check while the storage is still down: after it, no write fails, so a passing check can end the outage.
+    storage.answering = false;
+    expect(await status()).toEqual({ status: 503, state: 'alerting' });
+    storage.answering = true;
     const answers = await Promise.all(['/health/orders', '/health/orders', '/health'].map((p) => fetch(baseUrl + p)));
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
-    expect(storage.checks).toBe(1);
+    expect(storage.checks).toBe(2);
+  });
+
+  it('is not made ready by a passing probe while the writes keep failing', async () => {
+    const storage = new ProbedStorage();
+    const orders = await start(storage);
+    await alertWithoutTraffic(orders);
+    for (let i = 0; i < 3; i += 1) {
+      // Say a SELECT 1 on a read-only standby: the probe passes, the writes do not.
+      orders.recordFailure(new Error('cannot execute INSERT in a read-only transaction'));
+      expect(await status()).toEqual({ status: 503, state: 'alerting' });
+    }
+    expect(storage.checks).toBe(3);
+    // The writes stop (no traffic reaches an unready pod): the next check ends the outage.
+    expect(await status()).toEqual({ status: 200, state: 'healthy' });
   });
 
   it('warns at bootstrap, naming the monitors, when a monitor has no probe, and stays down until a write', async () => {

@@ -41,22 +41,75 @@ describe('writes outrank probes', () => {
     expect(alert.lastError).toBe('Error: cannot execute INSERT in a read-only transaction');
   });
 
-  it('still alerts, as degraded, when a quick read-only probe slips between sparse failed writes', async () => {
+  it('alerts unreachable at the threshold when a quick read-only probe passes between failed writes', async () => {
     const h = monitorHarness({ thresholdMs: 3_000, probe: { check: async () => 'SELECT 1 ok', intervalMs: 500 } });
     for (let i = 0; i < 40; i += 1) {
       h.monitor.recordFailure(new Error('read-only'));
       h.clock.advance(100);
       await flush(2);
     }
-    expect(types(h)).toEqual(['audit.storage.degraded']);
-    expect((h.events[0] as StorageDegradedEvent).failureRatio).toBe(1);
+    expect(types(h)).toEqual(['audit.storage.unreachable']);
+    expect((h.events[0] as StorageUnreachableEvent).unreachableDurationMs).toBe(3_000);
   });
 
-  it('ends the outage on a passing probe when no write failed while it ran', async () => {
+  it('writes failing every 300 ms, a SELECT 1 passing every second: unreachable at 5 s, never degraded only', async () => {
+    let checks = 0;
+    const check = async () => {
+      checks += 1;
+      return 'SELECT 1 ok';
+    };
+    const h = monitorHarness({ thresholdMs: 5_000, probe: { check, intervalMs: 1_000 } });
+    const start = h.clock.wallNow();
+    let alertedAt: number | null = null;
+    for (let t = 0; t < 8_000; t += 300) {
+      h.monitor.recordFailure(new Error('cannot execute INSERT in a read-only transaction'));
+      for (let ms = 0; ms < 300; ms += 50) {
+        h.clock.advance(50);
+        await flush(2);
+        if (alertedAt === null && h.events.length > 0) alertedAt = h.clock.wallNow() - start;
+      }
+    }
+    // The probe ran and passed all along.
+    expect(checks).toBeGreaterThanOrEqual(7);
+    expect(h.monitor.getStatus().probeFailures).toBe(0);
+    expect(types(h)).toEqual(['audit.storage.unreachable']);
+    const alert = h.events[0] as StorageUnreachableEvent;
+    // One outage from the first failed write: no passing probe reset the run.
+    expect(alert.firstFailureAt).toEqual(new Date(start));
+    expect(alert.unreachableDurationMs).toBe(5_000);
+    expect(alert.consecutiveFailures).toBe(17);
+    expect(alertedAt).toBe(5_000);
+    expect(h.monitor.getStatus()).toMatchObject({ state: 'alerting', outageId: alert.outageId });
+  });
+
+  it('ends the outage on a passing probe once no write has failed since the check before it', async () => {
     const h = monitorHarness({ thresholdMs: 3_000, probe: { check: async () => undefined, intervalMs: 500 } });
     h.monitor.recordFailure('down');
     h.clock.advance(500);
     await flush(2);
+    // The first check: a write failed since the previous one (there was none, so since the start).
+    expect(h.monitor.getStatus().state).toBe('failing');
+    h.clock.advance(500);
+    await flush(2);
+    // The second: no write has spoken since the first.
+    expect(h.monitor.getStatus().state).toBe('healthy');
+    expect(h.events).toHaveLength(0);
+  });
+
+  it('lets the probe end an alerted outage when the writes stop (all writers behind a guard)', async () => {
+    const h = monitorHarness({ thresholdMs: 1_000, probe: { check: async () => undefined, intervalMs: 400 } });
+    for (let i = 0; i < 5; i += 1) {
+      h.monitor.recordFailure(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+      h.clock.advance(250);
+      await flush(2);
+    }
+    expect(h.monitor.getStatus().state).toBe('alerting');
+    // No write from here on: the next check after one with no failed write since ends the outage.
+    for (let i = 0; i < 3; i += 1) {
+      h.clock.advance(400);
+      await flush(2);
+    }
+    expect(types(h)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
     expect(h.monitor.getStatus().state).toBe('healthy');
   });
 
@@ -103,6 +156,20 @@ describe('audit.storage.degraded', () => {
     expect(event.writes).toBeGreaterThanOrEqual(90);
     expect(event.lastError).toMatch(/^Error: write \d+ refused$/);
     expect(h.monitor.getStatus()).toMatchObject({ state: 'degraded', outageId: event.outageId });
+  });
+
+  it('does not alert a new outage on the failures of one whose recovery was announced', () => {
+    const h = monitorHarness({ thresholdMs: 1_000 });
+    writeFor(h, 2_000, 100, () => true);
+    h.monitor.recordSuccess();
+    expect(types(h)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
+    // A write that failed just after the recovery (a straggler of the outage) is a failure of its own: the
+    // window starts over at the recovery, so the twenty failures before it page nothing more.
+    h.clock.advance(50);
+    h.monitor.recordFailure(new Error('connection terminated'));
+    writeFor(h, 2_000, 100, () => false);
+    expect(types(h)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
+    expect(h.monitor.getStatus().state).toBe('healthy');
   });
 
   it('alerts at 95 % failing although every rare success ends the run of failures', () => {

@@ -100,6 +100,10 @@ class ReferenceModel {
   private windowWrites: { at: number; writes: number; failures: number }[] = [];
   writeSuccesses = 0;
   writeFailures = 0;
+  /** `writeFailures` when the last probe check ended: a passing probe needs no write failure since. */
+  private failuresAtLastCheck = 0;
+  /** No failure is dated before this: the last success seen in an outage, or the end of the last outage. */
+  private floor = Number.NEGATIVE_INFINITY;
   // --- rejected records: a run from the first until none for max(threshold, cooldown) ---
   private runs = 0;
   private runOpen = false;
@@ -184,7 +188,7 @@ class ReferenceModel {
   writeFailed(count: number, age: number): void {
     this.writeFailures += count;
     if (count > 0) this.count(count, count);
-    this.open(this.now - age);
+    this.open(Math.max(this.now - age, this.floor));
     this.failures += count;
     this.consecutive += count;
     this.afterFailure(count > 0);
@@ -195,6 +199,7 @@ class ReferenceModel {
   }
 
   probeFailed(mark: ProbeMark): void {
+    this.failuresAtLastCheck = this.writeFailures;
     if (mark.writeSuccesses !== this.writeSuccesses) return;
     this.open(this.now);
     this.probeFailures += 1;
@@ -206,8 +211,11 @@ class ReferenceModel {
     this.count(1, 0);
     this.succeeded();
   }
+  /** A passing probe speaks only when no write has failed since the previous check ended, nor while it ran. */
   probePassed(mark: ProbeMark): void {
-    if (this.state === 'healthy' || mark.writeFailures !== this.writeFailures) return;
+    const silent = mark.writeFailures === this.writeFailures && this.failuresAtLastCheck === this.writeFailures;
+    this.failuresAtLastCheck = this.writeFailures;
+    if (this.state === 'healthy' || !silent) return;
     this.succeeded();
   }
 
@@ -220,6 +228,9 @@ class ReferenceModel {
    */
   restart(downMs: number): void {
     this.now += downMs;
+    // A new process: no probe check yet, no success seen, no outage ended.
+    this.failuresAtLastCheck = this.writeFailures;
+    this.floor = Number.NEGATIVE_INFINITY;
     this.runOpen = false;
     this.belowSince = null;
     this.windowOpen = false;
@@ -296,6 +307,7 @@ class ReferenceModel {
   }
 
   private succeeded(): void {
+    if (this.state !== 'healthy') this.floor = this.now;
     this.streakOpen = false;
     this.consecutive = 0;
     if (this.state === 'failing') return this.reset();
@@ -398,6 +410,9 @@ class ReferenceModel {
   }
 
   private recover(): void {
+    // The window's failures were this outage's: it starts over (and, holding none, closes).
+    this.windowOpen = false;
+    this.windowWrites = [];
     if (this.config.notifyRecovery) {
       this.expected.push({
         type: 'audit.storage.recovered',
@@ -410,6 +425,7 @@ class ReferenceModel {
   }
 
   private reset(): void {
+    this.floor = this.now;
     this.state = 'healthy';
     this.streakOpen = false;
     this.belowSince = null;
@@ -618,8 +634,25 @@ describe('FailureTracker against a reference model', () => {
   it('holds the invariants of docs/state-machine.md for every random sequence', () => {
     fc.assert(
       fc.property(configArb, fc.array(commandArb, { maxLength: 150 }), (config, commands) => {
-        const { events } = runBoth(config, commands);
+        const { events, steps } = runBoth(config, commands);
         if (!config.enabled) expect(events).toHaveLength(0);
+        // No outage is dated before a recovery already announced (hung writes included). A restart
+        // starts over: the writes of the killed process are gone with it, and the model's hung ones are not.
+        let recoveredBy = Number.NEGATIVE_INFINITY;
+        const seen = new Set<string>();
+        let from = 0;
+        for (const { command, events: upTo } of steps) {
+          for (const event of events.slice(from, upTo)) {
+            if (event.type === 'audit.records.rejected') continue;
+            if (!seen.has(event.outageId) && event.type !== 'audit.storage.recovered') {
+              expect(event.firstFailureAt.getTime()).toBeGreaterThanOrEqual(recoveredBy);
+            }
+            seen.add(event.outageId);
+            if (event.type === 'audit.storage.recovered') recoveredBy = event.recoveredAt.getTime();
+          }
+          from = upTo;
+          if (command.kind === 'restart') recoveredBy = Number.NEGATIVE_INFINITY;
+        }
         const byOutage = new Map<string, (AuditOutageEvent | RecordsRejectedEvent)[]>();
         for (const event of events) byOutage.set(event.outageId, [...(byOutage.get(event.outageId) ?? []), event]);
         for (const outage of byOutage.values()) {

@@ -7,6 +7,7 @@ import {
   type StorageUnreachableEvent,
 } from '../../src/index.js';
 import { defaultWriteTimeoutMs, resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
+import type { AuditAlertEvent, AuditStorageStatus } from '../../src/index.js';
 import { flush } from '../support/manual-clock.js';
 import { monitorHarness } from '../support/monitor-harness.js';
 
@@ -74,7 +75,7 @@ describe('hung writes', () => {
     expect(monitor.getStatus()).toMatchObject({ consecutiveFailures: 1, lastError: 'Error: connection reset' });
   });
 
-  it('does not back-date a stuck write when a write started after it succeeded', async () => {
+  it('does not back-date a stuck write before a write that succeeded after it started', async () => {
     const { clock, monitor } = monitorHarness({ thresholdMs: 1_000, writeTimeoutMs: 1_000 });
     const start = clock.wallNow();
     void monitor.track(stuckWrite().promise);
@@ -82,10 +83,24 @@ describe('hung writes', () => {
     await monitor.track(Promise.resolve('fine'));
     clock.advance(1_000);
     const status = monitor.getStatus();
-    // Found at the sweep and counted from there: an isolated slow write is not an outage past the threshold.
+    // Counted, but as a failure that began after the storage last answered: not an outage past the threshold.
     expect(status.state).toBe('failing');
-    // The sweep that found it: the generation closed at 125 ms, plus the limit.
-    expect(status.firstFailureAt).toEqual(new Date(start + 1_125));
+    // The first sweep after the success at 500 ms: the storage answered no later than that.
+    expect(status.firstFailureAt).toEqual(new Date(start + 625));
+  });
+
+  it('does not back-date a stuck write before a success of an older write either', async () => {
+    const { clock, monitor } = monitorHarness({ thresholdMs: 1_000, writeTimeoutMs: 1_000 });
+    const start = clock.wallNow();
+    const older = stuckWrite();
+    void monitor.track(older.promise);
+    clock.advance(300);
+    void monitor.track(stuckWrite().promise); // a later generation, which stays stuck
+    clock.advance(300);
+    older.resolve('fine'); // the storage answers the older write at 600 ms
+    await flush(1);
+    clock.advance(1_000);
+    expect(monitor.getStatus()).toMatchObject({ state: 'failing', firstFailureAt: new Date(start + 625) });
   });
 
   it('keeps one sweep timer however many writes are pending, and none when none is', async () => {
@@ -155,4 +170,105 @@ describe('hung writes', () => {
     );
     expect(AuditAlertModule).toBeDefined();
   });
+});
+
+describe('a freeze that ends (SIGSTOP, then SIGCONT), with writes settling out of order', () => {
+  /*
+   * The storage freezes: every write started meanwhile hangs. The oldest are
+   * found hung and the outage is paged; at the thaw the writes complete, in
+   * some order, and the first success ends the outage. The writes of the last
+   * moments of the freeze were not hung yet: some of them are still settling
+   * when a sweep after the recovery finds them past the limit. They must not
+   * open an outage dated before the recovery, and nothing more may be paged.
+   */
+  const THRESHOLD_MS = 1_000;
+  const TIMEOUT_MS = 1_000; // sweeps every 125 ms
+  const FREEZE_MS = 3_000;
+
+  interface Shape {
+    /** Which writes answer first at the thaw. */
+    readonly order: 'newest first' | 'oldest first';
+    /** The stragglers: some writes of the newest generation (the others answer), or all of it. */
+    readonly stragglers: 'part of the last generation' | 'the whole last generation';
+    /** Whether new writes keep coming (and succeeding) after the thaw. */
+    readonly traffic: boolean;
+  }
+
+  async function freezeAndThaw(
+    h: ReturnType<typeof monitorHarness>,
+    shape: Shape,
+  ): Promise<{ recoveredAt: number; statuses: AuditStorageStatus[] }> {
+    const { clock, monitor } = h;
+    const frozen: { started: number; write: ReturnType<typeof stuckWrite> }[] = [];
+    // Three writes every 100 ms through the freeze: the first ones are found hung at 1.125 × the limit.
+    for (let t = 0; t < FREEZE_MS; t += 100) {
+      for (let i = 0; i < 3; i += 1) {
+        const write = stuckWrite();
+        monitor.track(write.promise).catch(() => undefined);
+        frozen.push({ started: clock.monotonicNow(), write });
+      }
+      clock.advance(100);
+      await flush(1);
+    }
+    expect(monitor.getStatus().state).toBe('alerting');
+    // The writes of the last 100 ms, started at 2,900 ms, are one generation (the sweep ran at 2,875 ms).
+    const lastGeneration = frozen.slice(-3);
+    const stragglers = shape.stragglers === 'part of the last generation' ? lastGeneration.slice(1) : lastGeneration;
+    const answering = frozen.filter((w) => !stragglers.includes(w));
+    if (shape.order === 'newest first') answering.reverse();
+    // The thaw: the first answer ends the outage, the others follow.
+    answering[0]!.write.resolve('written');
+    await flush(1);
+    expect(monitor.getStatus().state).toBe('healthy');
+    const recoveredAt = clock.wallNow();
+    for (const { write } of answering.slice(1)) write.resolve('written');
+    await flush(1);
+    // Time passes in small steps: by the limit after the thaw, the sweeps have found the stragglers past it.
+    const statuses: AuditStorageStatus[] = [];
+    for (let step = 0; step < TIMEOUT_MS / 100; step += 1) {
+      if (shape.traffic) await monitor.track(Promise.resolve('a new write'));
+      clock.advance(100);
+      await flush(1);
+      statuses.push(monitor.getStatus());
+    }
+    expect(monitor.getStatus().pendingWrites).toBe(stragglers.length);
+    // Then they complete, a few milliseconds later.
+    clock.advance(20);
+    for (const { write } of stragglers) write.resolve('written');
+    await flush(1);
+    clock.advance(5_000);
+    await flush(1);
+    expect(monitor.getStatus().state).toBe('healthy');
+    return { recoveredAt, statuses };
+  }
+
+  const shapes: Shape[] = [];
+  for (const order of ['newest first', 'oldest first'] as const) {
+    for (const stragglers of ['part of the last generation', 'the whole last generation'] as const) {
+      shapes.push({ order, stragglers, traffic: false });
+    }
+  }
+  shapes.push({ order: 'oldest first', stragglers: 'part of the last generation', traffic: true });
+
+  it.each(shapes)(
+    'pages each of four freezes once and resolves it once ($order; stragglers: $stragglers; traffic after: $traffic)',
+    async (shape) => {
+      const h = monitorHarness({ thresholdMs: THRESHOLD_MS, writeTimeoutMs: TIMEOUT_MS });
+      for (let round = 0; round < 4; round += 1) {
+        const before = h.events.length;
+        const { recoveredAt, statuses } = await freezeAndThaw(h, shape);
+        const events = h.events.slice(before) as (AuditAlertEvent & { outageId: string })[];
+        expect(events.map((e) => e.type)).toEqual(['audit.storage.unreachable', 'audit.storage.recovered']);
+        expect(events[1]!.outageId).toBe(events[0]!.outageId);
+        expect((events[1] as StorageRecoveredEvent).recoveredAt.getTime()).toBe(recoveredAt);
+        // A straggler still counts as a failure (it hung past the limit), but never dated before the recovery.
+        if (!shape.traffic) expect(statuses.some((status) => status.state === 'failing')).toBe(true);
+        for (const status of statuses) {
+          if (status.firstFailureAt === null) continue;
+          expect(status.state).toBe('failing');
+          expect(status.firstFailureAt.getTime()).toBeGreaterThan(recoveredAt);
+        }
+      }
+    },
+  );
 });
