@@ -169,10 +169,7 @@ describe('PostgreSQL outages seen through AuditStorageMonitor.track()', () => {
   beforeAll(async () => {
     server = new PostgresServer();
     await server.start();
-    const client = new pg.Client({ connectionString: server.connectionString });
-    await client.connect();
-    await client.query('CREATE TABLE audit_trail (id bigserial PRIMARY KEY, action text NOT NULL)');
-    await client.end();
+    await server.query('CREATE TABLE audit_trail (id bigserial PRIMARY KEY, action text NOT NULL)');
   }, TEST_TIMEOUT_MS);
 
   afterEach(async () => {
@@ -181,10 +178,7 @@ describe('PostgreSQL outages seen through AuditStorageMonitor.track()', () => {
     harness = undefined;
     // Each test starts against a running server with an empty trail.
     await server.start();
-    const client = new pg.Client({ connectionString: server.connectionString });
-    await client.connect();
-    await client.query('TRUNCATE audit_trail');
-    await client.end();
+    await server.query('TRUNCATE audit_trail');
   }, TEST_TIMEOUT_MS);
 
   afterAll(async () => {

@@ -1,10 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Post, type Type } from '@nestjs/common';
-import { ExternalContextCreator } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
 import {
-  AUDIT_ALERT_CLOCK,
-  AuditAlertModule,
   type AuditAlertModuleOptions,
   AuditMonitorRegistry,
   AuditStorageMonitor,
@@ -12,8 +8,8 @@ import {
 } from '../../src/index.js';
 import { waitFor } from '../channels/support/http-receiver.js';
 import { RecordingHook } from '../faults/support/recording-hook.js';
-import { flush, ManualClock } from '../support/manual-clock.js';
-import { type GuardedApp, startGuardedApp } from './support/guarded-app.js';
+import { flush } from '../support/manual-clock.js';
+import { type GuardedApp, startGuardedApp, startRpcHandler } from './support/guarded-app.js';
 
 /*
  * The routes under test are the only writers of their audit storage: while they
@@ -347,29 +343,8 @@ describe('trials of @RequireAuditStorage() in a non-HTTP execution context', () 
         return 'done';
       }
     }
-    const clock = new ManualClock();
-    const moduleRef = await Test.createTestingModule({
-      imports: [AuditAlertModule.forRoot({ thresholdMs: 0 })],
-      providers: [LedgerHandlers],
-    })
-      .overrideProvider(AUDIT_ALERT_CLOCK)
-      .useValue(clock)
-      .compile();
-    const app = await moduleRef.createNestApplication({ logger: false }).init();
+    const { app, clock, handlers, transfer } = await startRpcHandler(LedgerHandlers);
     try {
-      const handlers = app.get(LedgerHandlers);
-      const creator = app.get(ExternalContextCreator);
-      const transfer = creator.create(
-        handlers,
-        handlers.transfer,
-        'transfer',
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        'rpc',
-      ) as () => Promise<unknown>;
       app.get(AuditMonitorRegistry).get('default').recordFailure(new Error('down'));
       await expect(transfer()).rejects.toMatchObject({ status: 503 });
       clock.advance(1_000);

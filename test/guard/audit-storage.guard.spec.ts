@@ -1,11 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Post, type Type } from '@nestjs/common';
-import { ExternalContextCreator } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
 import {
-  AUDIT_ALERT_CLOCK,
   AuditAlertConfigError,
-  AuditAlertModule,
   type AuditAlertModuleOptions,
   AuditMonitorRegistry,
   RequireAuditStorage,
@@ -14,8 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../channels/support/http-receiver.js';
-import { ManualClock } from '../support/manual-clock.js';
-import { type GuardedApp, startGuardedApp } from './support/guarded-app.js';
+import { type GuardedApp, startGuardedApp, startRpcHandler } from './support/guarded-app.js';
 
 const THRESHOLD_MS = 1_000;
 
@@ -200,29 +195,8 @@ describe('AuditStorageGuard in a non-HTTP execution context', () => {
         return 'done';
       }
     }
-    const clock = new ManualClock();
-    const moduleRef = await Test.createTestingModule({
-      imports: [AuditAlertModule.forRoot({ thresholdMs: 0 })],
-      providers: [LedgerHandlers],
-    })
-      .overrideProvider(AUDIT_ALERT_CLOCK)
-      .useValue(clock)
-      .compile();
-    const app = await moduleRef.createNestApplication({ logger: false }).init();
+    const { app, transfer } = await startRpcHandler(LedgerHandlers);
     try {
-      const handlers = app.get(LedgerHandlers);
-      const creator = app.get(ExternalContextCreator);
-      const transfer = creator.create(
-        handlers,
-        handlers.transfer,
-        'transfer',
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        'rpc',
-      ) as () => Promise<unknown>;
       await expect(transfer()).resolves.toBe('done');
       app.get(AuditMonitorRegistry).get('default').recordFailure(new Error('down'));
       await expect(transfer()).rejects.toMatchObject({ status: 503 });

@@ -43,10 +43,7 @@ describe('@RequireAuditStorage() routes as the only writers of a real PostgreSQL
   beforeAll(async () => {
     server = new PostgresServer();
     await server.start();
-    const client = new pg.Client({ connectionString: server.connectionString });
-    await client.connect();
-    await client.query('CREATE TABLE audit_trail (id bigserial PRIMARY KEY, action text NOT NULL)');
-    await client.end();
+    await server.query('CREATE TABLE audit_trail (id bigserial PRIMARY KEY, action text NOT NULL)');
   }, TEST_TIMEOUT_MS);
 
   afterEach(async () => {
@@ -56,10 +53,7 @@ describe('@RequireAuditStorage() routes as the only writers of a real PostgreSQL
     pool = undefined;
     // Each test starts against a running server with an empty trail.
     await server.start();
-    const client = new pg.Client({ connectionString: server.connectionString });
-    await client.connect();
-    await client.query('TRUNCATE audit_trail');
-    await client.end();
+    await server.query('TRUNCATE audit_trail');
   }, TEST_TIMEOUT_MS);
 
   afterAll(async () => {

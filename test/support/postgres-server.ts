@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { findFreePort } from './free-port.js';
 import { promisify } from 'node:util';
 
@@ -183,6 +184,17 @@ export class PostgresServer {
       if (shown.trim() === wanted) return;
       if (attempt === 100) throw new Error(`default_transaction_read_only is still "${shown.trim()}" after reload`);
       await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Runs `text` in a session of its own, opened and closed for it; resolves to its rows. */
+  async query<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string): Promise<T[]> {
+    const client = new pg.Client({ connectionString: this.connectionString });
+    await client.connect();
+    try {
+      return (await client.query<T>(text)).rows;
+    } finally {
+      await client.end();
     }
   }
 

@@ -1,5 +1,5 @@
 import { type INestApplication, Module, type Provider, type Type } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, ExternalContextCreator } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import {
   AUDIT_ALERT_CLOCK,
@@ -68,4 +68,38 @@ export async function startGuardedApp({
       };
     },
   };
+}
+
+/**
+ * Starts an application context of `handlers` alone, on a manual clock, and
+ * wraps `handlers.transfer` the way Nest runs microservice and WebSocket
+ * handlers (`ExternalContextCreator`, context type `rpc`), guards included.
+ */
+export async function startRpcHandler<T extends { transfer(): unknown }>(
+  handlers: Type<T>,
+): Promise<{ app: INestApplication; clock: ManualClock; handlers: T; transfer: () => Promise<unknown> }> {
+  const clock = new ManualClock();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AuditAlertModule.forRoot({ thresholdMs: 0 })],
+    providers: [handlers],
+  })
+    .overrideProvider(AUDIT_ALERT_CLOCK)
+    .useValue(clock)
+    .compile();
+  const app = await moduleRef.createNestApplication({ logger: false }).init();
+  const instance = app.get(handlers);
+  const transfer = app
+    .get(ExternalContextCreator)
+    .create(
+      instance,
+      instance.transfer,
+      'transfer',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'rpc',
+    ) as () => Promise<unknown>;
+  return { app, clock, handlers: instance, transfer };
 }
