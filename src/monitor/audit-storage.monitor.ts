@@ -354,8 +354,7 @@ export class AuditStorageMonitor {
 
   private async probeOnce(probe: ResolvedProbeOptions): Promise<void> {
     // Writes outrank probes: what the writes say while the check runs wins over its outcome.
-    this.idle = false;
-    const mark = this.tracker.probeMark();
+    const mark = this.probeStarted();
     try {
       await withTimeout(
         () => probe.check(),
@@ -367,6 +366,12 @@ export class AuditStorageMonitor {
     } catch (error) {
       if (!this.closed) this.probed(false, error, mark);
     }
+  }
+
+  /** A probe run begins: successes count again, so that the writes seen meanwhile outrank its outcome. */
+  private probeStarted(): ProbeMark {
+    this.idle = false;
+    return this.tracker.probeMark();
   }
 
   private probed(passed: boolean, error: unknown, mark: ProbeMark): void {

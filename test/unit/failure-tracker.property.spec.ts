@@ -489,7 +489,7 @@ const configArb: fc.Arbitrary<Config> = fc.record({
 interface MonitorInternals {
   failed(error: unknown, count: number, beganAt?: number): void;
   probed(passed: boolean, error: unknown, mark: ProbeMark): void;
-  tracker: { probeMark(): ProbeMark };
+  probeStarted(): ProbeMark;
 }
 
 /** Runs the commands against a monitor and the model side by side; returns both event lists. */
@@ -525,7 +525,7 @@ function runBoth(config: Config, commands: Command[]) {
         model.writeFailed(command.count, command.age);
         break;
       case 'probeStart':
-        mark = internals.tracker.probeMark();
+        mark = internals.probeStarted();
         modelMark = model.probeMark();
         break;
       case 'probeEnd':
@@ -700,7 +700,7 @@ describe('FailureTracker against a reference model', () => {
         let mark: ProbeMark | null = null;
         for (const command of commands) {
           if (command.kind !== 'probeEnd' || mark === null) {
-            if (command.kind === 'probeStart') mark = internals.tracker.probeMark();
+            if (command.kind === 'probeStart') mark = internals.probeStarted();
             else if (command.kind === 'fail') monitor.recordFailure('x');
             else if (command.kind === 'succeed') monitor.recordSuccess();
             else if (command.kind === 'advance') clock.advance(command.ms);
