@@ -294,12 +294,11 @@ export class AuditStorageMonitor {
     const ended = before !== 'healthy' && after === 'healthy';
     if (event !== null || after !== before) {
       const tracker = this.tracker;
-      const status = tracker.status();
       this.sink.transition({
         before,
         after,
         event,
-        status,
+        status: tracker.status(),
         ended: ended ? tracker.ended : null,
         snapshot: () => tracker.snapshot(),
       });

@@ -342,6 +342,20 @@ describe('the recovery on each channel: writes failed, records spooled, records 
     });
   });
 
+  it('carries its duration in whole milliseconds, never negative', () => {
+    const figures = {
+      outageId: 'o',
+      monitor: 'default',
+      serviceName: 's',
+      startedAt: 1_000.2,
+      recoveredAt: 2_500.9,
+      durationMs: 1_500.7,
+      writesFailed: 3,
+    };
+    expect(storageRecoveredEvent(figures, null).outageDurationMs).toBe(1_501);
+    // A wall clock set back between two replicas.
+    expect(storageRecoveredEvent({ ...figures, durationMs: -12.5 }, null).outageDurationMs).toBe(0);
+  });
   it('resolves the PagerDuty incident: a resolve carries no details (Events API v2)', () => {
     expect(pagerDutyEvent(withSpool, 'key', 'error')).toEqual({
       routing_key: 'key',

@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AuditAlertEvent } from '../../src/index.js';
-import { storageRecoveredEvent } from '../../src/events/storage-recovered-event.js';
 import { monitorHarness } from '../support/monitor-harness.js';
 
 /*
  * Durations in events are whole milliseconds, from every path, whatever the
  * fractions of the clock (`performance.now()` has them) or of an option.
  * The tracker's outage events are held to it by the property model test; the
- * cluster's recovery in test/cluster/cluster.spec.ts; these are the others.
+ * cluster's recovery in test/cluster/cluster.spec.ts; the builder of the
+ * recovery in test/channels/channel-bodies.spec.ts; these are the others.
  */
 
 /** Every field of `event` that holds a duration (its name ends in `Ms`), with its value. */
@@ -40,20 +40,5 @@ describe('durations in events are whole milliseconds', () => {
     const degraded = events.find((e) => e.type === 'audit.storage.degraded')!;
     expect(degraded).toMatchObject({ windowMs: 1_501 });
     for (const [, value] of durations(degraded)) expect(Number.isInteger(value)).toBe(true);
-  });
-
-  it('in audit.storage.recovered, from the one builder, never negative', () => {
-    const figures = {
-      outageId: 'o',
-      monitor: 'default',
-      serviceName: 's',
-      startedAt: 1_000.2,
-      recoveredAt: 2_500.9,
-      durationMs: 1_500.7,
-      writesFailed: 3,
-    };
-    expect(storageRecoveredEvent(figures, null).outageDurationMs).toBe(1_501);
-    // A wall clock set back between two replicas.
-    expect(storageRecoveredEvent({ ...figures, durationMs: -12.5 }, null).outageDurationMs).toBe(0);
   });
 });
