@@ -35,7 +35,7 @@ export class PagerHook implements OnAuditAlert {
     timeline.print('RECOVERED', `${event.type} received by PagerHook`, {
       outageId: event.outageId,
       outageDuration: seconds(event.outageDurationMs),
-      eventsAffected: event.eventsAffected,
+      writesFailed: event.writesFailed,
       recoveredAt: event.recoveredAt.toISOString(),
     });
   }

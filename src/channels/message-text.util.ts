@@ -45,8 +45,16 @@ export function alertLabel(occurrence: number, still: 'failing' | 'degraded' = '
 /** A share as a person reads it: `0.873` is `87.3 %`. */
 export const percent = (ratio: number): string => `${Math.round(ratio * 1_000) / 10} %`;
 
-/** What a recovery says of the spool, when the monitor has one: ` 57 records kept in the spool for replay, 0 lost.` */
-export function spoolSummary(event: { readonly eventsSpooled?: number; readonly eventsLost?: number }): string {
-  if (event.eventsSpooled === undefined) return '';
-  return ` ${plural(event.eventsSpooled, 'record')} kept in the spool for replay, ${event.eventsLost ?? 0} lost.`;
+/**
+ * What a recovery says of the spool, after its failed writes, when the
+ * monitor has one: `; 57 records spooled; 0 lost`. Without a spool, nothing:
+ * a failed write is not a lost record, and nobody knows what became of it.
+ * @param strong Sets off each figure (bold in Slack or Teams).
+ */
+export function spoolFigures(
+  event: { readonly recordsSpooled: number | null; readonly recordsLost: number | null },
+  strong: (text: string) => string = (text) => text,
+): string {
+  if (event.recordsSpooled === null) return '';
+  return `; ${strong(plural(event.recordsSpooled, 'record'))} spooled; ${strong(String(event.recordsLost ?? 0))} lost`;
 }

@@ -14,7 +14,7 @@ import type { ResolvedSlackChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, isHeadline, percent, plural, spoolSummary, truncate } from './message-text.util.js';
+import { alertLabel, isHeadline, percent, plural, spoolFigures, truncate } from './message-text.util.js';
 
 /** A Block Kit block, as Slack's incoming webhooks accept it. */
 type SlackBlock = Readonly<Record<string, unknown>>;
@@ -115,14 +115,14 @@ function recoveredMessage(event: StorageRecoveredEvent): SlackMessage {
   const service = escape(event.serviceName);
   const monitor = escape(event.monitor);
   const duration = humanDuration(event.outageDurationMs);
-  const affected = plural(event.eventsAffected, 'audit write');
+  const failed = plural(event.writesFailed, 'audit write');
   return {
-    text: `:white_check_mark: Audit storage of ${service} recovered after ${duration} (monitor ${monitor}); ${affected} failed during the outage.${spoolSummary(event)}`,
+    text: `:white_check_mark: Audit storage of ${service} recovered after ${duration} (monitor ${monitor}); ${failed} failed during the outage${spoolFigures(event)}.`,
     blocks: [
       header(':white_check_mark: Audit storage recovered'),
       section(
         `*${service}* is writing its audit trail again. The outage lasted *${duration}*; ` +
-          `*${affected}* failed during it.${spoolSummary(event)}`,
+          `*${failed}* failed during it${spoolFigures(event, (figure) => `*${figure}*`)}.`,
       ),
       fields([
         ['Service', service],

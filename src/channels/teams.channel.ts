@@ -14,7 +14,7 @@ import type { ResolvedTeamsChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, isHeadline, percent, plural, spoolSummary, truncateUnits } from './message-text.util.js';
+import { alertLabel, isHeadline, percent, plural, spoolFigures, truncateUnits } from './message-text.util.js';
 
 /** An element of an Adaptive Card's `body`. */
 export type AdaptiveElement = Readonly<Record<string, unknown>>;
@@ -129,11 +129,12 @@ function degradedBody(event: StorageDegradedEvent): AdaptiveElement[] {
 
 function recoveredBody(event: StorageRecoveredEvent): AdaptiveElement[] {
   const service = escapeTeams(event.serviceName, MAX_NAME);
-  const affected = plural(event.eventsAffected, 'audit write');
+  const failed = plural(event.writesFailed, 'audit write');
   return [
     paragraph(
       `**${service}** is writing its audit trail again. The outage lasted ` +
-        `**${humanDuration(event.outageDurationMs)}**; **${affected}** failed during it.${spoolSummary(event)}`,
+        `**${humanDuration(event.outageDurationMs)}**; **${failed}** failed during it` +
+        `${spoolFigures(event, (figure) => `**${figure}**`)}.`,
     ),
     facts([
       ['Service', service],

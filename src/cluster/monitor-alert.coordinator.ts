@@ -9,6 +9,7 @@ import type {
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
+import { type OutageCounts, recoveryFiguresOf, storageRecoveredEvent } from '../events/storage-recovered-event.js';
 import type { AlertSink, OutageTransition } from '../sink/alert-sink.interface.js';
 import { openOutageTtlMs } from '../tracker/open-outage-ttl.util.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
@@ -77,7 +78,7 @@ export class MonitorAlertCoordinator implements AlertSink {
     this.recordTtlMs = String(Math.max(MIN_RECORD_TTL_MS, 2 * openTtl));
   }
 
-  transition({ before, after, event, status }: OutageTransition): void {
+  transition({ before, after, event, status, ended }: OutageTransition): void {
     if (before === 'healthy' && after !== 'healthy') {
       const opened: ReplicaOutage = {
         clusterId: event?.outageId ?? (status.outageId as string),
@@ -109,7 +110,7 @@ export class MonitorAlertCoordinator implements AlertSink {
       this.stopWaiting(outage);
       const recovery = event?.type === AuditAlertEvents.StorageRecovered ? event : null;
       // Even an outage that never reached the threshold here ends the cluster's: another replica may have alerted.
-      this.enqueue(() => this.recover(outage, recovery));
+      this.enqueue(() => this.recover(outage, recovery ?? ended));
     }
   }
 
@@ -233,8 +234,13 @@ export class MonitorAlertCoordinator implements AlertSink {
   /**
    * Ends this replica's outage (or, with `null`, only the cluster's) and
    * announces each recovery this replica is the one to announce.
+   * @param seen What this replica saw of its outage: its own recovery event
+   * when it raised one, else what the outage counted here.
    */
-  private async recover(outage: ReplicaOutage | null, event: StorageRecoveredEvent | null): Promise<void> {
+  private async recover(
+    outage: ReplicaOutage | null,
+    seen: StorageRecoveredEvent | OutageCounts | null,
+  ): Promise<void> {
     let reply: unknown;
     try {
       reply = await this.redis.eval(RECOVER_SCRIPT, this.keys, [
@@ -245,7 +251,8 @@ export class MonitorAlertCoordinator implements AlertSink {
         String(this.clock.wallNow()),
       ]);
     } catch (error) {
-      if (outage && event) this.sendAlone(outage, { ...event, outageId: outage.clusterId }, error);
+      const own = outage && isRecoveredEvent(seen) ? this.recovery(outage.clusterId, seen, 0, 0) : null;
+      if (outage && own) this.sendAlone(outage, own, error);
       // A healthy replica learns again whether to resolve once Redis answers.
       return;
     }
@@ -253,12 +260,13 @@ export class MonitorAlertCoordinator implements AlertSink {
       ? reply
       : [];
     if (outage) {
-      const own = event ? { ...event, outageId: outage.clusterId } : this.recovered(outage.clusterId, first, failures);
+      const own = this.recovery(outage.clusterId, seen, first, failures);
       if (announce === 1) this.announceAfterAlert(own, outage.clusterId, until);
       else if (own) this.redis.leftToOthers(AuditAlertEvents.StorageRecovered, this.monitor.name, outage.clusterId);
     }
     if (typeof otherId === 'string' && otherId !== '') {
-      this.announceAfterAlert(this.recovered(otherId, otherFirst, otherFailures), otherId, otherUntil);
+      // An outage this replica never had: the cluster's record is all it knows of it.
+      this.announceAfterAlert(this.recovery(otherId, null, otherFirst, otherFailures), otherId, otherUntil);
     }
   }
 
@@ -307,21 +315,44 @@ export class MonitorAlertCoordinator implements AlertSink {
     if (event) this.dispatcher.dispatch(event);
   }
 
-  /** The recovery of an outage this replica did not alert on, from the cluster's record of it. */
-  private recovered(outageId: string, first: unknown, failures: unknown): StorageRecoveredEvent | null {
+  /**
+   * The recovery of `outageId` as this replica announces it, through the one
+   * builder: from its own recovery event when it raised one, else from the
+   * cluster's record of the outage (`first`, `failures`) and what this
+   * replica counted of it (`null` for an outage it never had). The failed
+   * writes are the most one replica is known to have recorded: its own count,
+   * or what the record holds (the most any replica reported with a claim).
+   * The spool's counts are this replica's own.
+   */
+  private recovery(
+    outageId: string,
+    seen: StorageRecoveredEvent | OutageCounts | null,
+    first: unknown,
+    failures: unknown,
+  ): StorageRecoveredEvent | null {
     if (!this.monitor.notifyRecovery) return null;
+    const reported = typeof failures === 'number' ? failures : 0;
+    if (isRecoveredEvent(seen)) {
+      const { outage, spool } = recoveryFiguresOf(seen);
+      return storageRecoveredEvent(
+        { ...outage, outageId, writesFailed: Math.max(outage.writesFailed, reported) },
+        spool,
+      );
+    }
     const now = this.clock.wallNow();
     const startedAt = typeof first === 'number' && first > 0 ? first : now;
-    return {
-      type: AuditAlertEvents.StorageRecovered,
-      outageId,
-      monitor: this.monitor.name,
-      serviceName: this.monitor.serviceName,
-      outageStartedAt: new Date(startedAt),
-      recoveredAt: new Date(now),
-      outageDurationMs: Math.max(0, now - startedAt),
-      eventsAffected: typeof failures === 'number' ? failures : 0,
-    };
+    return storageRecoveredEvent(
+      {
+        outageId,
+        monitor: this.monitor.name,
+        serviceName: this.monitor.serviceName,
+        startedAt,
+        recoveredAt: now,
+        durationMs: now - startedAt,
+        writesFailed: Math.max(seen?.writesFailed ?? 0, reported),
+      },
+      seen?.spool ?? null,
+    );
   }
 
   private async resolve(
@@ -362,4 +393,8 @@ export class MonitorAlertCoordinator implements AlertSink {
     this.redis.sentAlone(event.type, event.monitor, event.outageId, error);
     this.dispatcher.dispatch(event);
   }
+}
+
+function isRecoveredEvent(seen: StorageRecoveredEvent | OutageCounts | null): seen is StorageRecoveredEvent {
+  return seen !== null && 'type' in seen;
 }

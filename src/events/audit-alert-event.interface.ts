@@ -76,18 +76,52 @@ export interface StorageRecoveredEvent {
   readonly outageStartedAt: Date;
   /** Wall-clock time the storage was found working again: the first success after the last failure, or when the ratio fell low. */
   readonly recoveredAt: Date;
-  /** From the first failure to the recovery, in milliseconds (monotonic clock). */
+  /** From the first failure to the recovery, in whole milliseconds (monotonic clock). */
   readonly outageDurationMs: number;
-  /** Writes that failed during the outage (probes not included). */
+  /**
+   * Writes that failed during the outage: writes reported failed, and writes
+   * found hung past `writeTimeoutMs` (even those that completed later).
+   * Probes are not writes and are not counted. A failed write is not a lost
+   * record: see {@link recordsSpooled} and {@link recordsLost}.
+   *
+   * With a `state` file it continues across restarts from the count the file
+   * last kept, which is written at each change of state: writes that failed
+   * after that in a process that was killed are not counted, so it is a lower
+   * bound. Under `cluster`, the largest count one replica is known to have
+   * recorded (this replica's, or what another reported to Redis when it
+   * claimed an alert, whichever is higher): not a sum over the replicas.
+   */
+  readonly writesFailed: number;
+  /**
+   * Records the `spool` kept during the outage (to be replayed): the records
+   * of failed or hung writes passed to `track(op, { record })`. `null` without
+   * a spool. Under `cluster`, this replica's spool's, for its own part of the
+   * outage; `null` for an outage it never had (another replica's).
+   */
+  readonly recordsSpooled: number | null;
+  /**
+   * Records of failed writes that the `spool` could not keep (full or
+   * unwritable): audit records lost. `null` where the module cannot know:
+   * without a spool (the application alone knows what became of the records
+   * of its failed writes), and under `cluster` for an outage this replica
+   * never had. Writes reported without a record (`recordFailure()`, or
+   * `track()` without `{ record }`) count in neither figure.
+   */
+  readonly recordsLost: number | null;
+  /**
+   * Writes that failed during the outage.
+   * @deprecated Use {@link writesFailed} (the same number). A failed write is
+   * not a lost record: lost records are {@link recordsLost}.
+   */
   readonly eventsAffected: number;
   /**
-   * With a `spool`: failed (or hung) writes whose record was kept in the spool
-   * during the outage, to be replayed. Absent without a spool.
+   * With a `spool`: records kept in the spool during the outage. Absent without a spool.
+   * @deprecated Use {@link recordsSpooled} (the same number, `null` without a spool).
    */
   readonly eventsSpooled?: number;
   /**
-   * With a `spool`: writes that carried a record the spool could not keep
-   * (full or unwritable); those records are lost. Absent without a spool.
+   * With a `spool`: records the spool could not keep. Absent without a spool.
+   * @deprecated Use {@link recordsLost} (the same number, `null` without a spool).
    */
   readonly eventsLost?: number;
 }

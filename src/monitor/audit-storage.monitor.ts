@@ -101,6 +101,7 @@ export class AuditStorageMonitor {
           state: () => this.tracker.state,
           track: (op) => this.track(op),
           classify: (error) => this.tracker.classify(error),
+          counted: (kept) => this.tracker.recordSpooled(kept),
         },
         clock,
         sink,
@@ -290,13 +291,19 @@ export class AuditStorageMonitor {
   private settle(before: AuditStorageState, event: AuditOutageEvent | null): void {
     this.idle = false;
     const after = this.tracker.state;
-    if (this.spool !== null && before !== 'healthy' && after === 'healthy') {
-      event = this.spool.outageEnded(event);
-    }
+    const ended = before !== 'healthy' && after === 'healthy';
     if (event !== null || after !== before) {
       const tracker = this.tracker;
-      this.sink.transition({ before, after, event, status: tracker.status(), snapshot: () => tracker.snapshot() });
+      this.sink.transition({
+        before,
+        after,
+        event,
+        status: tracker.status(),
+        ended: ended ? tracker.ended : null,
+        snapshot: () => tracker.snapshot(),
+      });
     }
+    if (ended) this.spool?.outageEnded();
     this.armDueTimer();
     if (after === 'healthy') {
       if (!this.probe?.whileHealthy) this.disarm('probeTimer');

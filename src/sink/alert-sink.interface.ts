@@ -1,5 +1,6 @@
 import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertEvent, AuditOutageEvent } from '../events/audit-alert-event.interface.js';
+import type { OutageCounts } from '../events/storage-recovered-event.js';
 import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
 
@@ -11,6 +12,12 @@ export interface OutageTransition {
   readonly event: AuditOutageEvent | null;
   /** What the monitor knows as of the change. */
   readonly status: AuditStorageStatus;
+  /**
+   * When the change ends an outage (`after` is `'healthy'`), what it counted:
+   * for a sink that announces a recovery the monitor did not raise (a
+   * replica's share of an outage another replica alerted on). `null` otherwise.
+   */
+  readonly ended: OutageCounts | null;
   /**
    * The open outage as it is when called, for a store to keep; `null` when
    * none is open. A store calls it once the events raised so far are

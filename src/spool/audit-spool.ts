@@ -11,7 +11,6 @@ import {
 } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AlertSink } from '../sink/alert-sink.interface.js';
-import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
 import type { AuditErrorClass } from '../tracker/error-class.util.js';
 import { withTimeout } from '../common/timeout.util.js';
@@ -32,6 +31,8 @@ export interface SpoolHost {
   track(op: () => unknown): Promise<unknown>;
   /** What a failed write means, by the monitor's `classify` option. */
   classify(error: unknown): AuditErrorClass;
+  /** Counts, in the open outage, a record the spool kept (`true`) or could not keep (`false`). */
+  counted(kept: boolean): void;
 }
 
 /** A write whose record the spool keeps if the write fails or hangs, until one of them settles it. */
@@ -61,9 +62,6 @@ export class AuditSpool {
   private opening: Promise<void> | null = null;
   private opened = false;
   private unwritable: { readonly id: string; lost: number } | null = null;
-  /** Records kept and lost since the last outage ended. */
-  private spooled = 0;
-  private lost = 0;
   private replaying = false;
   private replayedSinceEmpty = 0;
   private closed = false;
@@ -125,19 +123,13 @@ export class AuditSpool {
   }
 
   /**
-   * Called by the monitor when an outage ends: adds the outage's spooled and
-   * lost counts to its recovery, starts over counting, and starts the replay.
+   * Called by the monitor when an outage ends, once its transition is handed
+   * on: starts the replay. (What the spool kept and lost is counted in the
+   * outage as it happens, and carried by its recovery.)
    */
-  outageEnded<E extends AuditAlertEvent | null>(event: E): E {
-    const annotated =
-      event?.type === AuditAlertEvents.StorageRecovered
-        ? ({ ...event, eventsSpooled: this.spooled, eventsLost: this.lost } as E)
-        : event;
-    this.spooled = 0;
-    this.lost = 0;
+  outageEnded(): void {
     // After the recovery has been settled and dispatched.
     queueMicrotask(() => this.resume());
-    return annotated;
   }
 
   private spool(write: KeptWrite, error: unknown): void {
@@ -171,11 +163,11 @@ export class AuditSpool {
         record: record ?? null,
       });
     } catch (error) {
-      this.lost += 1;
+      this.host.counted(false);
       this.reportUnwritable(error, 1);
       throw error;
     }
-    this.spooled += 1;
+    this.host.counted(true);
     if (this.unwritable !== null) {
       this.unwritable = null;
       this.logger.log(spoolWritable(this.host.name));

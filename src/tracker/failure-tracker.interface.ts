@@ -19,6 +19,8 @@ export interface FailureTrackerConfig {
   readonly degraded: DegradedDetection | null;
   /** How long an alerted outage must see no failure after a success before its recovery is announced. */
   readonly recoveryHoldMs: number;
+  /** Any non-null value: the monitor has a spool, whose counts its recoveries carry. */
+  readonly spool?: object | null;
   /** Which failures are the storage's; absent or `null`: all of them. */
   readonly classify?: AuditErrorClassifier | null;
 }

@@ -6,13 +6,14 @@ import type {
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
+import type { OutageCounts } from '../events/storage-recovered-event.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { type AuditErrorClass, classifyError } from './error-class.util.js';
 import type { FailureTrackerConfig, TrackerEvent } from './failure-tracker.interface.js';
 import { FailureWindow } from './failure-window.js';
 import { openOutageTtlMs } from './open-outage-ttl.util.js';
 import { Outage } from './outage.js';
-import { degradedEvent, recoveredEvent, unreachableEvent } from './outage-events.js';
+import { degradedEvent, outageCounts, recoveredEvent, unreachableEvent } from './outage-events.js';
 import { type OutageSnapshot, restoreOutage, snapshotOutage } from './outage-snapshot.js';
 import { RejectedRun } from './rejected-run.js';
 import { storageStatus } from './storage-status.util.js';
@@ -65,6 +66,11 @@ export class FailureTracker {
   writeSuccesses = 0;
   /** Every write failure ever recorded; a probe compares it before and after. */
   writeFailures = 0;
+  /**
+   * What the outage that ended last counted, announced or not: for a sink
+   * that announces the end of an outage this tracker never alerted on.
+   */
+  ended: OutageCounts | null = null;
 
   /** The open outage; `null` while healthy. */
   private outage: Outage | null = null;
@@ -123,6 +129,18 @@ export class FailureTracker {
    */
   recordRejected(error: unknown): RecordsRejectedEvent | null {
     return this.rejected.record(error);
+  }
+
+  /**
+   * Counts the record of a failed write that the spool kept (`true`) or could
+   * not keep (`false`), in the open outage. One settled once its outage has
+   * ended is counted in none.
+   */
+  recordSpooled(kept: boolean): void {
+    const outage = this.outage;
+    if (outage === null) return;
+    if (kept) outage.recordsSpooled += 1;
+    else outage.recordsLost += 1;
   }
 
   /** Records a successful write; returns the recovery it completes, if any. */
@@ -386,6 +404,7 @@ export class FailureTracker {
   }
 
   private reset(mono: number): void {
+    if (this.outage !== null) this.ended = outageCounts(this.config, this.outage);
     this.state = 'healthy';
     this.outage = null;
     this.failureFloorMono = mono;

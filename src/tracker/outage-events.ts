@@ -4,17 +4,18 @@ import type {
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
+import { type OutageCounts, storageRecoveredEvent } from '../events/storage-recovered-event.js';
+import { wholeMs } from '../events/whole-ms.util.js';
 import type { FailureWindow } from './failure-window.js';
 import type { Outage } from './outage.js';
 
-/** Who raises the events: the monitor's name and the service's. */
+/** Who raises the events: the monitor's name and the service's, and whether it has a spool. */
 export interface EventSource {
   readonly monitor: string;
   readonly serviceName: string;
+  /** Any non-null value: the monitor has a spool, whose counts its recoveries carry. */
+  readonly spool?: object | null;
 }
-
-/** Durations in events are whole milliseconds: the monotonic clock's fractions are noise, not precision. */
-const wholeMs = (ms: number): number => Math.round(ms);
 
 /** `audit.storage.unreachable` for `outage`, at monotonic time `mono`, once its occurrence is counted. */
 export function unreachableEvent(source: EventSource, outage: Outage, mono: number): StorageUnreachableEvent {
@@ -42,7 +43,7 @@ export function degradedEvent(source: EventSource, outage: Outage, window: Failu
     failureRatio: window.failures / window.writes,
     writes: window.writes,
     failures: window.failures,
-    windowMs: window.windowMs,
+    windowMs: wholeMs(window.windowMs),
     lastError: outage.lastError(),
     firstFailureAt: new Date(outage.firstFailureWall),
     occurrence: outage.degradedOccurrence,
@@ -51,14 +52,27 @@ export function degradedEvent(source: EventSource, outage: Outage, window: Failu
 
 /** `audit.storage.recovered` for `outage`, once its recovery time is set. */
 export function recoveredEvent(source: EventSource, outage: Outage): StorageRecoveredEvent {
+  return storageRecoveredEvent(
+    {
+      outageId: outage.id,
+      monitor: source.monitor,
+      serviceName: source.serviceName,
+      startedAt: outage.firstFailureWall,
+      recoveredAt: outage.recoveredWall,
+      durationMs: outage.recoveredMono - outage.firstFailureMono,
+      writesFailed: outage.failures,
+    },
+    outageCounts(source, outage).spool,
+  );
+}
+
+/** What `outage` counted: its failed writes, and, with a spool, what became of their records. */
+export function outageCounts(source: EventSource, outage: Outage): OutageCounts {
   return {
-    type: AuditAlertEvents.StorageRecovered,
-    outageId: outage.id,
-    monitor: source.monitor,
-    serviceName: source.serviceName,
-    outageStartedAt: new Date(outage.firstFailureWall),
-    recoveredAt: new Date(outage.recoveredWall),
-    outageDurationMs: wholeMs(outage.recoveredMono - outage.firstFailureMono),
-    eventsAffected: outage.failures,
+    writesFailed: outage.failures,
+    spool:
+      source.spool === undefined || source.spool === null
+        ? null
+        : { recordsSpooled: outage.recordsSpooled, recordsLost: outage.recordsLost },
   };
 }

@@ -13,8 +13,12 @@ export interface OutageSnapshot {
   readonly state: 'failing' | 'degraded' | 'alerting';
   readonly firstFailureAt: number;
   readonly lastFailureAt: number;
-  /** Write failures of the outage. */
+  /** Write failures of the outage (`writesFailed`; the key keeps its first name, so that older files load). */
   readonly eventsAffected: number;
+  /** Records of its failed writes the spool kept; absent in files written before it was kept. */
+  readonly recordsSpooled?: number;
+  /** Records of its failed writes the spool could not keep; absent in files written before it was kept. */
+  readonly recordsLost?: number;
   readonly probeFailures: number;
   /** Write failures since the last success. */
   readonly consecutiveFailures: number;
@@ -46,6 +50,8 @@ export function snapshotOutage(
     firstFailureAt: Math.round(outage.firstFailureWall),
     lastFailureAt: wall(outage.lastFailureMono),
     eventsAffected: outage.failures,
+    recordsSpooled: outage.recordsSpooled,
+    recordsLost: outage.recordsLost,
     probeFailures: outage.probeFailures,
     consecutiveFailures: outage.consecutive,
     streakStartedAt: outage.streakOpen ? wall(outage.streakStartMono) : null,
@@ -69,6 +75,8 @@ export function restoreOutage(saved: OutageSnapshot, clock: Clock): Outage {
   const outage = new Outage(saved.outageId, monoOf(saved.firstFailureAt), Math.min(saved.firstFailureAt, wallNow));
   outage.lastFailureMono = monoOf(saved.lastFailureAt);
   outage.failures = saved.eventsAffected;
+  outage.recordsSpooled = saved.recordsSpooled ?? 0;
+  outage.recordsLost = saved.recordsLost ?? 0;
   outage.probeFailures = saved.probeFailures;
   outage.consecutive = saved.consecutiveFailures;
   outage.streakOpen = saved.streakStartedAt !== null;
@@ -90,6 +98,7 @@ const MAX_TEXT = 4_096;
 
 const isTime = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 const isCount = isTime;
+const isCountOrAbsent = (value: unknown): boolean => value === undefined || isCount(value);
 const isTimeOrNull = (value: unknown): value is number | null => value === null || isTime(value);
 const isTextOrNull = (value: unknown): value is string | null =>
   value === null || (typeof value === 'string' && value.length <= MAX_TEXT);
@@ -108,6 +117,8 @@ export function invalidOutageSnapshot(value: unknown): string | null {
     ['firstFailureAt', isTime(s.firstFailureAt)],
     ['lastFailureAt', isTime(s.lastFailureAt)],
     ['eventsAffected', isCount(s.eventsAffected)],
+    ['recordsSpooled', isCountOrAbsent(s.recordsSpooled)],
+    ['recordsLost', isCountOrAbsent(s.recordsLost)],
     ['probeFailures', isCount(s.probeFailures)],
     ['consecutiveFailures', isCount(s.consecutiveFailures)],
     ['streakStartedAt', isTimeOrNull(s.streakStartedAt)],

@@ -8,8 +8,12 @@ import { errorText } from '../common/error-text.util.js';
  */
 export class Outage {
   lastFailureMono = 0;
-  /** Write failures of the outage (`eventsAffected`). */
+  /** Write failures of the outage (`writesFailed`). */
   failures = 0;
+  /** Records of its failed writes the spool kept (`recordsSpooled`). */
+  recordsSpooled = 0;
+  /** Records of its failed writes the spool could not keep (`recordsLost`). */
+  recordsLost = 0;
   /** Probe failures that counted in the outage. */
   probeFailures = 0;
 

@@ -2,6 +2,7 @@ import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import type { RecordsRejectedEvent } from '../events/audit-alert-event.interface.js';
+import { wholeMs } from '../events/whole-ms.util.js';
 
 /** What a run of rejections needs of its monitor; times are in milliseconds. */
 export interface RejectedRunConfig {
@@ -68,7 +69,7 @@ export class RejectedRun {
       serviceName: this.config.serviceName,
       firstRejectedAt: new Date(this.firstWall),
       rejectedRecords: this.count,
-      rejectedDurationMs: mono - this.firstMono,
+      rejectedDurationMs: wholeMs(mono - this.firstMono),
       lastError: errorText(error),
       occurrence: this.occurrence,
     };

@@ -3,6 +3,7 @@ import { humanDuration } from '../../src/channels/human-duration.util.js';
 import { pagerDutyDedupKey, pagerDutyEvent, type PagerDutyTrigger } from '../../src/channels/pagerduty.channel.js';
 import { slackMessage } from '../../src/channels/slack.channel.js';
 import { teamsMessage } from '../../src/channels/teams.channel.js';
+import { storageRecoveredEvent, type SpoolCounts } from '../../src/events/storage-recovered-event.js';
 import { adaptiveCardProblems } from './support/adaptive-card.js';
 import type {
   RecordsRejectedEvent,
@@ -31,18 +32,20 @@ function unreachable(overrides: Partial<StorageUnreachableEvent> = {}): StorageU
   };
 }
 
-function recovered(overrides: Partial<StorageRecoveredEvent> = {}): StorageRecoveredEvent {
-  return {
-    type: 'audit.storage.recovered',
-    outageId: OUTAGE_ID,
-    monitor: 'default',
-    serviceName: 'billing-api',
-    outageStartedAt: new Date('2026-01-01T12:00:00.000Z'),
-    recoveredAt: new Date('2026-01-01T12:00:45.000Z'),
-    outageDurationMs: 45_000,
-    eventsAffected: 1,
-    ...overrides,
-  };
+/** A recovery of 45 s as the module builds it: without a spool unless `spool` gives its counts. */
+function recovered(writesFailed = 1, spool: SpoolCounts | null = null): StorageRecoveredEvent {
+  return storageRecoveredEvent(
+    {
+      outageId: OUTAGE_ID,
+      monitor: 'default',
+      serviceName: 'billing-api',
+      startedAt: Date.parse('2026-01-01T12:00:00.000Z'),
+      recoveredAt: Date.parse('2026-01-01T12:00:45.000Z'),
+      durationMs: 45_000,
+      writesFailed,
+    },
+    spool,
+  );
 }
 
 function capacity(overrides: Partial<StorageCapacityEvent> = {}): StorageCapacityEvent {
@@ -220,8 +223,9 @@ describe('the spool events on each channel', () => {
     expect(slackMessage(replayed).text).toBe(
       ':inbox_tray: 57 spooled audit records of billing-api replayed into the audit storage (monitor default); the spool is empty.',
     );
-    expect(slackMessage(recovered({ eventsAffected: 57, eventsSpooled: 57, eventsLost: 0 })).text).toContain(
-      '57 audit writes failed during the outage. 57 records kept in the spool for replay, 0 lost.',
+    // Changed on purpose: the spool's figures read "N writes failed; M records spooled; K lost".
+    expect(slackMessage(recovered(57, { recordsSpooled: 57, recordsLost: 0 })).text).toContain(
+      '57 audit writes failed during the outage; 57 records spooled; 0 lost.',
     );
   });
 
@@ -232,8 +236,8 @@ describe('the spool events on each channel', () => {
     expect(texts[0]).toContain('🚨 Audit spool unwritable');
     expect(texts[0]).toContain('(1 record so far)');
     expect(texts[1]).toContain('**57 spooled audit records** of **billing-api** are in the audit storage again');
-    expect(JSON.stringify(teamsMessage(recovered({ eventsSpooled: 3, eventsLost: 0 })))).toContain(
-      '3 records kept in the spool for replay, 0 lost.',
+    expect(JSON.stringify(teamsMessage(recovered(3, { recordsSpooled: 3, recordsLost: 0 })))).toContain(
+      '**3 audit writes** failed during it; **3 records** spooled; **0** lost.',
     );
   });
 
@@ -267,6 +271,97 @@ describe('humanDuration', () => {
     [187_200_000, '2d 4h'],
   ])('renders %i ms as %p', (ms, text) => {
     expect(humanDuration(ms)).toBe(text);
+  });
+});
+
+describe('the recovery on each channel: writes failed, records spooled, records lost', () => {
+  const withoutSpool = recovered(67);
+  const withSpool = recovered(66, { recordsSpooled: 58, recordsLost: 8 });
+
+  it('is built with the new fields and their deprecated aliases', () => {
+    expect(withoutSpool).toMatchObject({
+      writesFailed: 67,
+      recordsSpooled: null,
+      recordsLost: null,
+      eventsAffected: 67,
+    });
+    expect(withoutSpool).not.toHaveProperty('eventsSpooled');
+    expect(withoutSpool).not.toHaveProperty('eventsLost');
+    expect(withSpool).toMatchObject({
+      writesFailed: 66,
+      recordsSpooled: 58,
+      recordsLost: 8,
+      eventsAffected: 66,
+      eventsSpooled: 58,
+      eventsLost: 8,
+    });
+  });
+
+  it('reads in Slack, never calling a failed write lost without a spool', () => {
+    const plain = slackMessage(withoutSpool);
+    expect(plain.text).toBe(
+      ':white_check_mark: Audit storage of billing-api recovered after 45s (monitor default); 67 audit writes failed during the outage.',
+    );
+    expect(plain.blocks[1]).toEqual({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: '*billing-api* is writing its audit trail again. The outage lasted *45s*; *67 audit writes* failed during it.',
+      },
+    });
+    expect(JSON.stringify(plain)).not.toMatch(/lost/i);
+    const spooled = slackMessage(withSpool);
+    expect(spooled.text).toBe(
+      ':white_check_mark: Audit storage of billing-api recovered after 45s (monitor default); 66 audit writes failed during the outage; 58 records spooled; 8 lost.',
+    );
+    expect(spooled.blocks[1]).toEqual({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: '*billing-api* is writing its audit trail again. The outage lasted *45s*; *66 audit writes* failed during it; *58 records* spooled; *8* lost.',
+      },
+    });
+  });
+
+  it('reads in Teams, as valid Adaptive Cards, never calling a failed write lost without a spool', () => {
+    const paragraphOf = (event: StorageRecoveredEvent): unknown => {
+      const card = teamsMessage(event);
+      expect(adaptiveCardProblems(card)).toEqual([]);
+      return card.attachments[0].content.body[1];
+    };
+    expect(paragraphOf(withoutSpool)).toEqual({
+      type: 'TextBlock',
+      text: '**billing-api** is writing its audit trail again. The outage lasted **45s**; **67 audit writes** failed during it.',
+      wrap: true,
+    });
+    expect(JSON.stringify(teamsMessage(withoutSpool))).not.toMatch(/lost/i);
+    expect(paragraphOf(withSpool)).toEqual({
+      type: 'TextBlock',
+      text: '**billing-api** is writing its audit trail again. The outage lasted **45s**; **66 audit writes** failed during it; **58 records** spooled; **8** lost.',
+      wrap: true,
+    });
+  });
+
+  it('carries its duration in whole milliseconds, never negative', () => {
+    const figures = {
+      outageId: 'o',
+      monitor: 'default',
+      serviceName: 's',
+      startedAt: 1_000.2,
+      recoveredAt: 2_500.9,
+      durationMs: 1_500.7,
+      writesFailed: 3,
+    };
+    expect(storageRecoveredEvent(figures, null).outageDurationMs).toBe(1_501);
+    // A wall clock set back between two replicas.
+    expect(storageRecoveredEvent({ ...figures, durationMs: -12.5 }, null).outageDurationMs).toBe(0);
+  });
+  it('resolves the PagerDuty incident: a resolve carries no details (Events API v2)', () => {
+    expect(pagerDutyEvent(withSpool, 'key', 'error')).toEqual({
+      routing_key: 'key',
+      event_action: 'resolve',
+      dedup_key: `audit-storage:billing-api:default:${OUTAGE_ID}`,
+    });
   });
 });
 

@@ -123,6 +123,11 @@ describe('built-in channels in a Nest application', () => {
       outageStartedAt: '2026-01-01T12:00:00.000Z',
       recoveredAt: '2026-01-01T13:02:03.000Z',
       outageDurationMs: 3_723_000,
+      // The webhook's body is the event: the new fields (no spool here, so nothing is known of the records)…
+      writesFailed: 2,
+      recordsSpooled: null,
+      recordsLost: null,
+      // …and the deprecated alias, still sent.
       eventsAffected: 2,
     };
     expect(webhook.bodies()[1]).toEqual(recovered);

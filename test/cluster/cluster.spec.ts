@@ -1,4 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
@@ -402,6 +405,10 @@ describe('alerts coordinated across replicas through Redis', () => {
     expect(recovery).toMatchObject({
       outageId: alert!.outageId,
       outageStartedAt: alert!.firstFailureAt,
+      // From the cluster's record: the replica announcing it never had the outage, so knows nothing of its records.
+      writesFailed: 1,
+      recordsSpooled: null,
+      recordsLost: null,
       eventsAffected: 1,
     });
     expect(await openKey()).toBeNull();
@@ -467,6 +474,58 @@ describe('alerts coordinated across replicas through Redis', () => {
     advanceAll(THRESHOLD_MS);
     await until('the next page', () => sent(UNREACHABLE).length === 2);
     expect(sent(UNREACHABLE)[1]!.outageId).not.toBe(outageId);
+  });
+
+  it("announces, from a replica that did not alert, the recovery with the same figures: writes failed, its spool's counts, whole milliseconds", async () => {
+    const root = await mkdtemp(join(tmpdir(), 'audit-alert-cluster-spool-'));
+    try {
+      // Each replica its own spool, as each runs on its own host.
+      const spool = async (name: string) => {
+        await mkdir(join(root, name));
+        return { directory: join(root, name), replay: () => undefined };
+      };
+      const [alerter] = await startReplicas(1, { spool: await spool('a') });
+      const [bystander] = await startReplicas(1, {
+        sameService: true,
+        spool: await spool('b'),
+        cluster: { replicaId: 'replica-1' },
+      });
+      // The alerter reports three failed writes to the cluster with its claim.
+      for (let n = 0; n < 3; n += 1) alerter!.monitor.recordFailure(STORAGE_ERROR);
+      advanceAll(THRESHOLD_MS + 0.5);
+      await until('the first alert', () => sent(UNREACHABLE).length === 1);
+      const alert = sent(UNREACHABLE)[0] as StorageUnreachableEvent;
+      expect(alert.consecutiveFailures).toBe(3);
+      await stopReplicas([alerter!]);
+
+      // The bystander's two failed writes carry records: its spool keeps both.
+      const down = (): Promise<never> => Promise.reject(STORAGE_ERROR);
+      for (const n of [1, 2]) {
+        await expect(bystander!.monitor.track(down, { record: { n } })).resolves.toBeUndefined();
+      }
+      // Fractions on the clocks, as performance.now() and an injected wall clock may have.
+      advanceAll(250.3);
+      recoverAll([bystander!]);
+      await until('the recovery', () => sent(RECOVERED).length === 1);
+      const recovery = sent(RECOVERED)[0]!;
+      expect(recovery).toMatchObject({
+        outageId: alert.outageId,
+        outageStartedAt: alert.firstFailureAt,
+        // The most one replica is known to have recorded: the alerter's three, from the cluster's record.
+        writesFailed: 3,
+        // This replica's spool, for its part of the outage.
+        recordsSpooled: 2,
+        recordsLost: 0,
+        eventsAffected: 3,
+        eventsSpooled: 2,
+        eventsLost: 0,
+      });
+      const { outageDurationMs } = recovery as { outageDurationMs: number };
+      expect(Number.isInteger(outageDurationMs)).toBe(true);
+      expect(outageDurationMs).toBeGreaterThanOrEqual(THRESHOLD_MS + 250);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('holds a recovery back until the alert another replica claimed is confirmed, so a resolve never overtakes its trigger', async () => {

@@ -323,6 +323,9 @@ function expectOutageAndRecovery(project: Project, summary: AppSummary, build: '
     outageStartedAt: unreachable!.firstFailureAt,
     recoveredAt: { date: expect.any(String) },
     outageDurationMs: expect.any(Number),
+    writesFailed: 1,
+    recordsSpooled: null,
+    recordsLost: null,
     eventsAffected: 1,
   });
   const startedAt = Date.parse((recovered!.outageStartedAt as { date: string }).date);

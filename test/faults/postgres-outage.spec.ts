@@ -260,6 +260,10 @@ describe('PostgreSQL outages seen through AuditStorageMonitor.track()', () => {
           outageStartedAt,
           recoveredAt: new Date(outageStartedAt.getTime() + failed * TICK_MS),
           outageDurationMs: failed * TICK_MS,
+          writesFailed: failed,
+          // No spool: the records of the failed writes are the application's to account for.
+          recordsSpooled: null,
+          recordsLost: null,
           eventsAffected: failed,
         });
         alertedOutageIds.push(recovered.outageId);
@@ -318,6 +322,9 @@ describe('PostgreSQL outages seen through AuditStorageMonitor.track()', () => {
         outageStartedAt,
         recoveredAt: new Date(outageStartedAt.getTime() + THRESHOLD_MS + 2 * COOLDOWN_MS),
         outageDurationMs: THRESHOLD_MS + 2 * COOLDOWN_MS,
+        writesFailed: 1,
+        recordsSpooled: null,
+        recordsLost: null,
         eventsAffected: 1,
       });
       expect(hook.events).toHaveLength(2);

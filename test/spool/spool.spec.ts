@@ -209,6 +209,8 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
     h.storage.mode = 'up';
     await h.write(6);
     const recovery = h.events.find((e) => e.type === 'audit.storage.recovered') as StorageRecoveredEvent;
+    expect(recovery).toMatchObject({ writesFailed: 5, recordsSpooled: 5, recordsLost: 0 });
+    // The deprecated aliases say the same.
     expect(recovery).toMatchObject({ eventsAffected: 5, eventsSpooled: 5, eventsLost: 0 });
 
     // 10 per second: one record, then 100 ms (of the manual clock) before the next.
@@ -227,6 +229,22 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
     expect(h.monitor.spool!.pending).toBe(0);
     expect(h.events.at(-1)).toMatchObject({ type: 'audit.spool.replayed', recordsReplayed: 5, monitor: 'default' });
     expect(await verifyAuditSpool(h.dir)).toMatchObject({ ok: true });
+  });
+
+  it('tells failed writes from lost records: a freeze whose every record was kept, and a write reported without one', async () => {
+    const h = await harness();
+    h.storage.mode = 'hang';
+    const hung = [1, 2, 3].map((n) => h.write(n));
+    // A failed write the application reports itself: it carries no record, so it is neither spooled nor lost.
+    h.monitor.recordFailure(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    h.clock.advance(WRITE_TIMEOUT_MS + WRITE_TIMEOUT_MS / 4);
+    await expect(Promise.all(hung)).resolves.toEqual([undefined, undefined, undefined]);
+    h.storage.mode = 'up';
+    await h.write(4);
+    const recovery = h.events.find((e) => e.type === 'audit.storage.recovered') as StorageRecoveredEvent;
+    // Four writes failed (three of them hung), and not one record was lost.
+    expect(recovery).toMatchObject({ writesFailed: 4, recordsSpooled: 3, recordsLost: 0 });
+    expect(Number.isInteger(recovery.outageDurationMs)).toBe(true);
   });
 
   it('stops replaying when the storage fails again, and goes on after the next recovery', async () => {
@@ -400,6 +418,9 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
     h.storage.mode = 'up';
     await h.write(1);
     expect(h.events.find((e) => e.type === 'audit.storage.recovered')).toMatchObject({
+      writesFailed: 4,
+      recordsSpooled: 2,
+      recordsLost: 2,
       eventsAffected: 4,
       eventsSpooled: 2,
       eventsLost: 2,

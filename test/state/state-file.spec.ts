@@ -27,6 +27,9 @@ interface Outage {
   firstFailureAt?: string;
   outageStartedAt?: string;
   eventsAffected?: number;
+  writesFailed?: number;
+  recordsSpooled?: number | null;
+  recordsLost?: number | null;
 }
 
 interface Page {
@@ -143,6 +146,10 @@ describe('the state file', () => {
       expect.objectContaining({
         type: 'audit.storage.recovered',
         outageId,
+        // The first process's failed write, continued from the file, and the second's two.
+        writesFailed: 3,
+        recordsSpooled: null,
+        recordsLost: null,
         eventsAffected: 3,
         outageDurationMs: 66_000,
         outageStartedAt: events()[0]!.firstFailureAt,
@@ -153,6 +160,36 @@ describe('the state file', () => {
     // With a store the incident is the outage's, and the same across both processes.
     expect(new Set(pages.map((p) => p.dedup_key))).toEqual(new Set([`audit-storage:${SERVICE}:default:${outageId}`]));
     await saved((content) => Object.keys(content.monitors).length === 0);
+  });
+
+  it("keeps the outage's counts of failed writes and spooled records across a restart, for its recovery", async () => {
+    const spool = { directory: join(dir, 'spool'), replay: () => undefined };
+    await mkdir(spool.directory);
+    const down = (): Promise<never> => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    const first = await apps.boot(options({ spool }));
+    await expect(first.monitor.track(down, { record: { n: 1 }, id: 'r-1' })).resolves.toBeUndefined();
+    first.monitor.recordFailure(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    first.clock.advance(5_000);
+    await webhook.waitForRequests(1);
+    const outageId = events()[0]!.outageId;
+    expect((await saved(openOutage(outageId, 'alerting'))).monitors.default).toMatchObject({
+      eventsAffected: 2,
+      recordsSpooled: 1,
+      recordsLost: 0,
+    });
+
+    const second = await restart(first, 10_000, { spool });
+    await expect(second.monitor.track(down, { record: { n: 2 }, id: 'r-2' })).resolves.toBeUndefined();
+    second.clock.advance(1_000);
+    second.monitor.recordSuccess();
+    await webhook.waitForRequests(2);
+    expect(events()[1]).toMatchObject({
+      type: 'audit.storage.recovered',
+      outageId,
+      writesFailed: 3,
+      recordsSpooled: 2,
+      recordsLost: 0,
+    });
   });
 
   it('resumes the threshold of an outage not alerted yet from its recorded start, and sends at once one that passed while down', async () => {

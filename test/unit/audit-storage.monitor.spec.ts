@@ -116,6 +116,10 @@ describe('AuditStorageMonitor state machine', () => {
       outageStartedAt: alert.firstFailureAt,
       recoveredAt: new Date(alert.firstFailureAt.getTime() + 6_000),
       outageDurationMs: 6_000,
+      writesFailed: 3,
+      // No spool: what became of the records of the failed writes is not known here.
+      recordsSpooled: null,
+      recordsLost: null,
       eventsAffected: 3,
     };
     expect(recovery).toEqual(expected);

@@ -66,7 +66,7 @@ type Expected =
       probeFailures: number;
     }
   | { type: 'audit.storage.degraded'; outage: number; occurrence: number; writes: number; failures: number }
-  | { type: 'audit.storage.recovered'; outage: number; eventsAffected: number; outageDurationMs: number }
+  | { type: 'audit.storage.recovered'; outage: number; writesFailed: number; outageDurationMs: number }
   | {
       type: 'audit.records.rejected';
       /** Runs of rejections, numbered from -1 down so they never share a number with an outage. */
@@ -417,7 +417,7 @@ class ReferenceModel {
       this.expected.push({
         type: 'audit.storage.recovered',
         outage: this.outage,
-        eventsAffected: this.failures,
+        writesFailed: this.failures,
         outageDurationMs: Math.round(this.recoveredAt - this.firstFailure),
       });
     }
@@ -581,7 +581,14 @@ function compare(events: (AuditOutageEvent | RecordsRejectedEvent)[], expected: 
       expect([event.occurrence, event.writes, event.failures]).toEqual([m.occurrence, m.writes, m.failures]);
       expect(event.failureRatio).toBe(event.failures / event.writes);
     } else if (event.type === 'audit.storage.recovered' && m.type === event.type) {
-      expect([event.eventsAffected, event.outageDurationMs]).toEqual([m.eventsAffected, m.outageDurationMs]);
+      // No spool here: the records of the failed writes are not the module's to count, so null, never 0.
+      expect([
+        event.writesFailed,
+        event.recordsSpooled,
+        event.recordsLost,
+        event.eventsAffected,
+        event.outageDurationMs,
+      ]).toEqual([m.writesFailed, null, null, m.writesFailed, m.outageDurationMs]);
     } else if (event.type === 'audit.records.rejected' && m.type === event.type) {
       expect([event.occurrence, event.rejectedRecords, event.rejectedDurationMs]).toEqual([
         m.occurrence,
