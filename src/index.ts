@@ -12,6 +12,10 @@ export type {
   SlackChannelOptions,
   TeamsChannelOptions,
   WebhookChannelOptions,
+  EmailChannelOptions,
+  AuditAlertEmailMessage,
+  AuditAlertEmailTransporter,
+  AuditAlertSmtpOptions,
 } from './channels/channel-options.interface.js';
 export type {
   AuditAlertClusterOptions,

@@ -15,17 +15,22 @@ import type {
   AuditAlertChannelType,
   PagerDutySeverity,
 } from './channel-options.interface.js';
+import { readEmailFields, type ResolvedEmailFields } from './email.options.js';
 
-/** What every channel runs with once validated. */
-interface ResolvedChannelBase {
+/** How every channel delivers once validated, whatever its protocol. */
+interface ResolvedChannelDelivery {
   readonly events: readonly AuditAlertEventType[];
   /** `null`: every monitor. */
   readonly monitors: ReadonlySet<string> | null;
   readonly fromOccurrence: number;
-  readonly url: string;
   readonly timeoutMs: number;
   readonly retries: number;
   readonly backoffMs: number;
+}
+
+/** What every channel that POSTs to a URL runs with once validated. */
+interface ResolvedChannelBase extends ResolvedChannelDelivery {
+  readonly url: string;
 }
 
 /** A validated `{ type: 'webhook' }` channel. */
@@ -58,9 +63,19 @@ export interface ResolvedPagerDutyChannel extends ResolvedSummaryChannel {
   readonly degradedSeverity: PagerDutySeverity;
 }
 
+/** A validated `{ type: 'email' }` channel. */
+export interface ResolvedEmailChannel extends ResolvedChannelDelivery, ResolvedEmailFields {
+  readonly type: 'email';
+  readonly summary: ((event: AuditAlertEvent) => string) | null;
+}
+
 /** A channel with every default filled in, as the module runs it. */
 export type ResolvedChannelOptions =
-  ResolvedWebhookChannel | ResolvedSlackChannel | ResolvedTeamsChannel | ResolvedPagerDutyChannel;
+  | ResolvedWebhookChannel
+  | ResolvedSlackChannel
+  | ResolvedTeamsChannel
+  | ResolvedPagerDutyChannel
+  | ResolvedEmailChannel;
 
 /** Where PagerDuty's Events API v2 receives events. */
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
@@ -71,6 +86,7 @@ export const CHANNEL_TYPES = [
   'slack',
   'teams',
   'pagerduty',
+  'email',
 ] as const satisfies readonly AuditAlertChannelType[];
 
 const DELIVERY_KEYS = ['type', 'events', 'monitors', 'fromOccurrence', 'timeoutMs', 'retries', 'backoffMs'] as const;
@@ -80,6 +96,7 @@ const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = 
   slack: [...DELIVERY_KEYS, 'url', 'summary'],
   teams: [...DELIVERY_KEYS, 'url', 'summary'],
   pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'degradedSeverity', 'url', 'summary'],
+  email: [...DELIVERY_KEYS, 'to', 'from', 'cc', 'transport', 'summary'],
 };
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
@@ -292,6 +309,8 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
         severity: readSeverity(source, path, 'severity', 'critical'),
         degradedSeverity: readSeverity(source, path, 'degradedSeverity', 'warning'),
       };
+    case 'email':
+      return { type, ...delivery, ...readEmailFields(source, path), summary: readFunction(source, 'summary', path) };
   }
 }
 
