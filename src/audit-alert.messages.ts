@@ -131,6 +131,9 @@ export const emailNeedsNodemailer = (path: string, reason: string): string =>
 export const emailInClearText = (channel: string): string =>
   `${channel} may send alerts, and its SMTP password, in clear text to another machine: set secure: true (port 465) or requireTLS: true.`;
 
+export const alertmanagerResendFailed = (channel: string, count: number, reason: string): string =>
+  `${channel}: could not send the ${count === 1 ? 'alert' : `${count} alerts`} of an open episode again (${reason}); the next try is in one re-send interval.`;
+
 export const unknownMonitor = (name: string, known: readonly string[]): string =>
   `No audit monitor is named "${name}"; the monitors are: ${known.join(', ')}.`;
 

@@ -16,6 +16,8 @@ export type {
   AuditAlertEmailMessage,
   AuditAlertEmailTransporter,
   AuditAlertSmtpOptions,
+  AlertmanagerChannelOptions,
+  AlertmanagerAuth,
 } from './channels/channel-options.interface.js';
 export type {
   AuditAlertClusterOptions,

@@ -10,6 +10,7 @@ import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
 import type { AlertChannel } from './alert-channel.js';
+import { AlertmanagerChannel } from './alertmanager.channel.js';
 import { EmailChannel } from './email.channel.js';
 import { PagerDutyChannel } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
@@ -29,6 +30,8 @@ function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery, 
       return new PagerDutyChannel(options, delivery, keyPerMonitor);
     case 'email':
       return new EmailChannel(options, delivery);
+    case 'alertmanager':
+      return new AlertmanagerChannel(options, delivery);
   }
 }
 

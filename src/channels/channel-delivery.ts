@@ -43,7 +43,7 @@ export function backoffDelay(backoffMs: number, retry: number, random: () => num
  */
 export class ChannelDelivery {
   constructor(
-    /** The module's clock: waits between attempts, and any timer of a channel. */
+    /** The module's clock: waits between attempts, and any timer of a channel (the Alertmanager re-send). */
     readonly clock: AuditAlertClock,
     private readonly random: () => number,
     /** Aborted at application shutdown, once deliveries have drained. */

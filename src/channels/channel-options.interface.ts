@@ -240,9 +240,49 @@ export interface EmailChannelOptions extends AuditAlertChannelDeliveryOptions, A
   transport: AuditAlertEmailTransporter | AuditAlertSmtpOptions;
 }
 
+/** Credentials for an Alertmanager behind a proxy: HTTP basic, or a bearer token. Never logged. */
+export type AlertmanagerAuth = { username: string; password: string } | { bearer: string };
+
+/**
+ * Raises alerts in Prometheus Alertmanager through its API
+ * (`POST <url>/api/v2/alerts`), so they follow its routes, grouping, silences
+ * and inhibitions. While an outage is open its alert is sent again every
+ * `resendIntervalMs`, which must stay below Alertmanager's `resolve_timeout`
+ * (5 minutes unless configured); the recovery sends it with `endsAt`.
+ *
+ * ```ts
+ * { type: 'alertmanager', url: 'http://alertmanager:9093' }
+ * ```
+ */
+export interface AlertmanagerChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'alertmanager';
+  /** Alertmanager's base URL, such as `http://alertmanager:9093` (a path prefix is kept). Never logged beyond its origin. */
+  url: string;
+  /** Basic or bearer credentials, for an Alertmanager behind an authenticating proxy. */
+  auth?: AlertmanagerAuth;
+  /**
+   * How often an open outage's alert is sent again, in milliseconds; from
+   * 1,000 to 240,000. Keep it below Alertmanager's `resolve_timeout`, or the
+   * alert resolves between two sends.
+   * @default 60_000
+   */
+  resendIntervalMs?: number;
+  /**
+   * `generatorURL` of every alert: where a person goes from it (a dashboard,
+   * a runbook).
+   * @default undefined (none sent)
+   */
+  generatorUrl?: string;
+}
+
 /** One entry of the `channels` option: a built-in alert channel. */
 export type AuditAlertChannelOptions =
-  WebhookChannelOptions | SlackChannelOptions | TeamsChannelOptions | PagerDutyChannelOptions | EmailChannelOptions;
+  | WebhookChannelOptions
+  | SlackChannelOptions
+  | TeamsChannelOptions
+  | PagerDutyChannelOptions
+  | EmailChannelOptions
+  | AlertmanagerChannelOptions;
 
 /** The `type` of a built-in channel. */
 export type AuditAlertChannelType = AuditAlertChannelOptions['type'];

@@ -3,7 +3,7 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { AlertChannel } from './alert-channel.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
-import { type HttpDelivery, USER_AGENT } from './http-delivery.js';
+import { type HttpDelivery, type RetryPolicy, USER_AGENT } from './http-delivery.js';
 
 /** The options of a channel that POSTs to a URL. */
 export type ResolvedHttpChannelOptions = Extract<ResolvedChannelOptions, { readonly url: string }>;
@@ -48,15 +48,22 @@ export abstract class HttpChannel<
     return [this.bodyFor(event)];
   }
 
-  /** POSTs `bodies` one after the other, as the delivery of one event of type `eventType`. */
-  protected async post(eventType: string, bodies: readonly unknown[]): Promise<number> {
+  /**
+   * POSTs `bodies` one after the other, as the delivery of one event of type `eventType`.
+   * @param policy How long each attempt may take and how often to retry: the channel's own, unless told otherwise.
+   */
+  protected async post(
+    eventType: string,
+    bodies: readonly unknown[],
+    policy: RetryPolicy = this.options,
+  ): Promise<number> {
     const headers = new Headers({ 'content-type': 'application/json', 'user-agent': USER_AGENT });
     for (const [name, value] of Object.entries(this.extraHeaders())) headers.set(name, value);
     let attempts = 0;
     for (const body of bodies) {
       const request = { url: this.options.url, headers, body: JSON.stringify(body) };
       try {
-        attempts += await this.delivery.send(this.label, eventType, request, this.options);
+        attempts += await this.delivery.send(this.label, eventType, request, policy);
       } catch (error) {
         // Counted over every request of the event, as its delivery is one.
         if (error instanceof AuditAlertChannelError && attempts > 0) {
