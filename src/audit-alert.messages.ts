@@ -121,6 +121,19 @@ export const timeoutReason = (timeoutMs: number): string => `no response within 
 
 export const networkErrorReason = (code: string | null): string => (code ? `network error ${code}` : 'network error');
 
+export const smtpReplyReason = (responseCode: number): string => `SMTP reply ${responseCode}`;
+
+export const smtpErrorReason = (code: string | null): string => (code ? `SMTP error ${code}` : 'SMTP error');
+
+export const emailNeedsNodemailer = (path: string, reason: string): string =>
+  `Invalid audit alert option "${path}": SMTP settings need the nodemailer package, which could not be loaded (${reason}); install it (npm install nodemailer) or pass a transporter of your own.`;
+
+export const emailInClearText = (channel: string): string =>
+  `${channel} may send alerts, and its SMTP password, in clear text to another machine: set secure: true (port 465) or requireTLS: true.`;
+
+export const alertmanagerResendFailed = (channel: string, count: number, reason: string): string =>
+  `${channel}: could not send the ${count === 1 ? 'alert' : `${count} alerts`} of an open episode again (${reason}); the next try is in one re-send interval.`;
+
 export const unknownMonitor = (name: string, known: readonly string[]): string =>
   `No audit monitor is named "${name}"; the monitors are: ${known.join(', ')}.`;
 

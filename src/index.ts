@@ -12,6 +12,12 @@ export type {
   SlackChannelOptions,
   TeamsChannelOptions,
   WebhookChannelOptions,
+  EmailChannelOptions,
+  AuditAlertEmailMessage,
+  AuditAlertEmailTransporter,
+  AuditAlertSmtpOptions,
+  AlertmanagerChannelOptions,
+  AlertmanagerAuth,
 } from './channels/channel-options.interface.js';
 export type {
   AuditAlertClusterOptions,

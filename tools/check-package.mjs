@@ -23,6 +23,8 @@ const OPTIONAL_PEER_DIRECTORIES = {
   ioredis: [],
   // The probes type the objects they are given structurally and import none of these packages.
   mongodb: [],
+  // Loaded by the email channel with import() when SMTP settings are given; its types are declared structurally.
+  nodemailer: [],
   pg: [],
   typeorm: [],
 };

@@ -1,22 +1,24 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from '../audit-alert.constants.js';
-import { channelInClearText, leftOpenResolved, leftOpenUnresolved } from '../audit-alert.messages.js';
+import { leftOpenResolved, leftOpenUnresolved } from '../audit-alert.messages.js';
 import { errorText } from '../common/error-text.util.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { RecipientBinding, RecipientSource } from '../dispatch/recipient-binding.interface.js';
 import type { LeftOpenEpisodeKind } from '../events/audit-episode.js';
 import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
-import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
+import type { ResolvedChannelOptions } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
-import type { HttpChannel } from './http.channel.js';
+import type { AlertChannel } from './alert-channel.js';
+import { AlertmanagerChannel } from './alertmanager.channel.js';
+import { EmailChannel } from './email.channel.js';
 import { PagerDutyChannel } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
 import { TeamsChannel } from './teams.channel.js';
 import { WebhookChannel } from './webhook.channel.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 
-function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery, keyPerMonitor: boolean): HttpChannel {
+function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery, keyPerMonitor: boolean): AlertChannel {
   switch (options.type) {
     case 'webhook':
       return new WebhookChannel(options, delivery);
@@ -26,6 +28,10 @@ function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery, 
       return new TeamsChannel(options, delivery);
     case 'pagerduty':
       return new PagerDutyChannel(options, delivery, keyPerMonitor);
+    case 'email':
+      return new EmailChannel(options, delivery);
+    case 'alertmanager':
+      return new AlertmanagerChannel(options, delivery);
   }
 }
 
@@ -48,17 +54,25 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
     @Inject(AUDIT_ALERT_RANDOM) private readonly random: () => number,
   ) {}
 
-  /** Builds every channel; warns about those that would send alerts across the network in clear text. */
-  onModuleInit(): void {
+  /**
+   * Builds every channel; warns about those that would send alerts across the
+   * network in clear text; fails the bootstrap when one can never send (a
+   * package its options need is missing).
+   */
+  async onModuleInit(): Promise<void> {
     const delivery = new HttpDelivery(this.clock, this.random, this.shutdown.signal, this.logger);
     // Nothing remembers an outage across a restart: incidents must be found again by monitor.
     const keyPerMonitor = this.options.cluster === null && this.options.state === null;
+    const built: AlertChannel[] = [];
     for (const options of this.options.channels) {
       const channel = createChannel(options, delivery, keyPerMonitor);
-      if (sendsInClearText(options.url)) this.logger.warn(channelInClearText(channel.label));
+      built.push(channel);
+      const clearText = channel.clearTextWarning();
+      if (clearText !== null) this.logger.warn(clearText);
       if (channel instanceof PagerDutyChannel) this.pagerDuty.push(channel);
       this.channels.push(channel.binding());
     }
+    await Promise.all(built.map((channel) => channel.ready()));
   }
 
   recipients(): readonly RecipientBinding[] {

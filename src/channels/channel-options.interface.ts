@@ -149,9 +149,140 @@ export interface PagerDutyChannelOptions extends AuditAlertChannelDeliveryOption
   url?: string;
 }
 
+/**
+ * What an email channel hands its transport: nodemailer's message fields
+ * (https://nodemailer.com/message/), so a nodemailer transporter takes it as it is.
+ */
+export interface AuditAlertEmailMessage {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly cc?: readonly string[];
+  readonly subject: string;
+  /** The plain-text part. */
+  readonly text: string;
+  /** The HTML part, every text of the event escaped. */
+  readonly html: string;
+  /** `Message-ID`, such as `<6f1c2a1e-….unreachable-1@nestjs-audit-alert>`. */
+  readonly messageId: string;
+  /** `In-Reply-To`: the message of the outage this one answers (absent on its first). */
+  readonly inReplyTo?: string;
+  /** `References`: the outage's thread. */
+  readonly references?: readonly string[];
+  /**
+   * Set on a retry after the server refused some recipients with a 4xx
+   * reply: the message goes to those alone (its headers still name everyone).
+   */
+  readonly envelope?: { readonly from: string; readonly to: readonly string[] };
+}
+
+/**
+ * A transport that sends mail: a nodemailer transporter the application already
+ * has (`nodemailer.createTransport(…)`, SES, a pool…), or anything with the
+ * same `sendMail`. A rejection carrying an SMTP `responseCode` of 400 to 499
+ * is retried, one of 500 or more is not.
+ */
+export interface AuditAlertEmailTransporter {
+  sendMail(message: AuditAlertEmailMessage): Promise<unknown>;
+}
+
+/**
+ * SMTP settings from which the channel builds a nodemailer transporter
+ * (nodemailer is then needed: `npm install nodemailer`). The same names as
+ * nodemailer's SMTP transport (https://nodemailer.com/smtp/).
+ */
+export interface AuditAlertSmtpOptions {
+  /** The SMTP server. */
+  host: string;
+  /** @default 465 with `secure`, else 587 */
+  port?: number;
+  /**
+   * TLS from the first byte (port 465). Without it, the connection is
+   * upgraded with STARTTLS when the server offers it.
+   * @default false
+   */
+  secure?: boolean;
+  /**
+   * Refuse to send unless the connection is upgraded with STARTTLS: without
+   * it (or `secure`), a server on another machine draws a warning at bootstrap.
+   * @default false
+   */
+  requireTLS?: boolean;
+  /** Credentials for SMTP AUTH (PLAIN or LOGIN). The password is never logged. */
+  auth?: { user: string; pass: string };
+  /** Node's TLS options (`ca`, `servername`, `rejectUnauthorized`…), passed as they are. */
+  tls?: Readonly<Record<string, unknown>>;
+  /**
+   * The name this machine gives in `EHLO`.
+   * @default the machine's host name
+   */
+  name?: string;
+}
+
+/**
+ * Emails each alert and recovery: a plain-text and an HTML part; the recovery
+ * and the repeats of an outage thread under its first alert
+ * (`In-Reply-To`/`References`).
+ *
+ * ```ts
+ * { type: 'email', from: 'audit-alerts@example.com', to: ['oncall@example.com'],
+ *   transport: { host: 'smtp.example.com', port: 587, requireTLS: true, auth: { user, pass } } }
+ * ```
+ */
+export interface EmailChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'email';
+  /** Recipients: one address or several (`ops@example.com`, `"On call" <oncall@example.com>`). */
+  to: string | readonly string[];
+  /** The sender address. */
+  from: string;
+  /** Copied recipients. */
+  cc?: string | readonly string[];
+  /** A transporter the application has, or SMTP settings to build one with nodemailer. */
+  transport: AuditAlertEmailTransporter | AuditAlertSmtpOptions;
+}
+
+/** Credentials for an Alertmanager behind a proxy: HTTP basic, or a bearer token. Never logged. */
+export type AlertmanagerAuth = { username: string; password: string } | { bearer: string };
+
+/**
+ * Raises alerts in Prometheus Alertmanager through its API
+ * (`POST <url>/api/v2/alerts`), so they follow its routes, grouping, silences
+ * and inhibitions. While an outage is open its alert is sent again every
+ * `resendIntervalMs`, which must stay below Alertmanager's `resolve_timeout`
+ * (5 minutes unless configured); the recovery sends it with `endsAt`.
+ *
+ * ```ts
+ * { type: 'alertmanager', url: 'http://alertmanager:9093' }
+ * ```
+ */
+export interface AlertmanagerChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'alertmanager';
+  /** Alertmanager's base URL, such as `http://alertmanager:9093` (a path prefix is kept). Never logged beyond its origin. */
+  url: string;
+  /** Basic or bearer credentials, for an Alertmanager behind an authenticating proxy. */
+  auth?: AlertmanagerAuth;
+  /**
+   * How often an open outage's alert is sent again, in milliseconds; from
+   * 1,000 to 240,000. Keep it below Alertmanager's `resolve_timeout`, or the
+   * alert resolves between two sends.
+   * @default 60_000
+   */
+  resendIntervalMs?: number;
+  /**
+   * `generatorURL` of every alert: where a person goes from it (a dashboard,
+   * a runbook).
+   * @default undefined (none sent)
+   */
+  generatorUrl?: string;
+}
+
 /** One entry of the `channels` option: a built-in alert channel. */
 export type AuditAlertChannelOptions =
-  WebhookChannelOptions | SlackChannelOptions | TeamsChannelOptions | PagerDutyChannelOptions;
+  | WebhookChannelOptions
+  | SlackChannelOptions
+  | TeamsChannelOptions
+  | PagerDutyChannelOptions
+  | EmailChannelOptions
+  | AlertmanagerChannelOptions;
 
 /** The `type` of a built-in channel. */
 export type AuditAlertChannelType = AuditAlertChannelOptions['type'];

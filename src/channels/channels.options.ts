@@ -11,21 +11,27 @@ import {
 } from '../options/option-readers.util.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type {
+  AlertmanagerAuth,
   AuditAlertChannelOptions,
   AuditAlertChannelType,
   PagerDutySeverity,
 } from './channel-options.interface.js';
+import { readEmailFields, type ResolvedEmailFields } from './email.options.js';
 
-/** What every channel runs with once validated. */
-interface ResolvedChannelBase {
+/** How every channel delivers once validated, whatever its protocol. */
+interface ResolvedChannelDelivery {
   readonly events: readonly AuditAlertEventType[];
   /** `null`: every monitor. */
   readonly monitors: ReadonlySet<string> | null;
   readonly fromOccurrence: number;
-  readonly url: string;
   readonly timeoutMs: number;
   readonly retries: number;
   readonly backoffMs: number;
+}
+
+/** What every channel that POSTs to a URL runs with once validated. */
+interface ResolvedChannelBase extends ResolvedChannelDelivery {
+  readonly url: string;
 }
 
 /** A validated `{ type: 'webhook' }` channel. */
@@ -58,9 +64,30 @@ export interface ResolvedPagerDutyChannel extends ResolvedSummaryChannel {
   readonly degradedSeverity: PagerDutySeverity;
 }
 
+/** A validated `{ type: 'email' }` channel. */
+export interface ResolvedEmailChannel extends ResolvedChannelDelivery, ResolvedEmailFields {
+  readonly type: 'email';
+  readonly summary: ((event: AuditAlertEvent) => string) | null;
+}
+
+/** A validated `{ type: 'alertmanager' }` channel. */
+export interface ResolvedAlertmanagerChannel extends ResolvedSummaryChannel {
+  readonly type: 'alertmanager';
+  /** The alerts endpoint, `<url>/api/v2/alerts`. */
+  readonly url: string;
+  readonly auth: AlertmanagerAuth | null;
+  readonly resendIntervalMs: number;
+  readonly generatorUrl: string | null;
+}
+
 /** A channel with every default filled in, as the module runs it. */
 export type ResolvedChannelOptions =
-  ResolvedWebhookChannel | ResolvedSlackChannel | ResolvedTeamsChannel | ResolvedPagerDutyChannel;
+  | ResolvedWebhookChannel
+  | ResolvedSlackChannel
+  | ResolvedTeamsChannel
+  | ResolvedPagerDutyChannel
+  | ResolvedEmailChannel
+  | ResolvedAlertmanagerChannel;
 
 /** Where PagerDuty's Events API v2 receives events. */
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
@@ -71,6 +98,8 @@ export const CHANNEL_TYPES = [
   'slack',
   'teams',
   'pagerduty',
+  'email',
+  'alertmanager',
 ] as const satisfies readonly AuditAlertChannelType[];
 
 const DELIVERY_KEYS = ['type', 'events', 'monitors', 'fromOccurrence', 'timeoutMs', 'retries', 'backoffMs'] as const;
@@ -80,6 +109,8 @@ const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = 
   slack: [...DELIVERY_KEYS, 'url', 'summary'],
   teams: [...DELIVERY_KEYS, 'url', 'summary'],
   pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'degradedSeverity', 'url', 'summary'],
+  email: [...DELIVERY_KEYS, 'to', 'from', 'cc', 'transport', 'summary'],
+  alertmanager: [...DELIVERY_KEYS, 'url', 'auth', 'resendIntervalMs', 'generatorUrl', 'summary'],
 };
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
@@ -201,6 +232,70 @@ function readSeverity(
   return value as PagerDutySeverity;
 }
 
+/** The path of Alertmanager's API that receives alerts, under its base URL. */
+export const ALERTMANAGER_ALERTS_PATH = 'api/v2/alerts';
+
+/** Alertmanager's default `resolve_timeout`; a re-send interval must stay below it. */
+const ALERTMANAGER_RESEND_RANGE = { min: 1_000, max: 240_000 } as const;
+
+/** Reads Alertmanager's base URL and turns it into its alerts endpoint, keeping a path prefix. */
+function readAlertmanagerUrl(source: Record<string, unknown>, path: string): string {
+  const base = new URL(readUrl(source, path));
+  if (base.search !== '' || base.hash !== '') {
+    failSecret(
+      `${path}.url`,
+      'a URL with a query or a fragment',
+      'the base URL of Alertmanager, such as http://alertmanager:9093',
+    );
+  }
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return new URL(ALERTMANAGER_ALERTS_PATH, base).href;
+}
+
+/** A credential sent in a header: non-empty, and nothing fetch cannot send. */
+function readCredential(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '' || !HEADER_VALUE.test(value)) {
+    failSecret(
+      path,
+      typeof value === 'string' && value !== '' ? 'a value fetch cannot send' : describeKind(value),
+      'a non-empty string of Latin-1 characters without control characters',
+    );
+  }
+  return value;
+}
+
+function readAlertmanagerAuth(source: Record<string, unknown>, path: string): AlertmanagerAuth | null {
+  const value = source.auth;
+  if (value === undefined) return null;
+  const allowed = 'an object { username, password } (basic) or { bearer } (a token)';
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    failSecret(`${path}.auth`, describeKind(value), allowed);
+  const auth = ownProperties(value);
+  if ('bearer' in auth) {
+    rejectUnknownKeys(auth, ['bearer'], `${path}.auth.`);
+    return { bearer: readCredential(auth.bearer, `${path}.auth.bearer`) };
+  }
+  rejectUnknownKeys(auth, ['username', 'password'], `${path}.auth.`);
+  const username = readCredential(auth.username, `${path}.auth.username`);
+  if (username.includes(':'))
+    failSecret(`${path}.auth.username`, 'a string holding ":"', 'a user name without ":" (HTTP basic)');
+  return { username, password: readCredential(auth.password, `${path}.auth.password`) };
+}
+
+function readResendInterval(source: Record<string, unknown>, path: string): number {
+  const value = source.resendIntervalMs;
+  if (value === undefined) return 60_000;
+  const { min, max } = ALERTMANAGER_RESEND_RANGE;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    fail(
+      `${path}.resendIntervalMs`,
+      value,
+      `a number of milliseconds from ${min} to ${max}, below Alertmanager's resolve_timeout (5 minutes unless configured)`,
+    );
+  }
+  return value;
+}
+
 function readEvents(source: Record<string, unknown>, path: string): readonly AuditAlertEventType[] {
   const value = source.events;
   if (value === undefined) return AUDIT_ALERT_EVENT_TYPES;
@@ -291,6 +386,18 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
         routingKey: readRoutingKey(source, path),
         severity: readSeverity(source, path, 'severity', 'critical'),
         degradedSeverity: readSeverity(source, path, 'degradedSeverity', 'warning'),
+      };
+    case 'email':
+      return { type, ...delivery, ...readEmailFields(source, path), summary: readFunction(source, 'summary', path) };
+    case 'alertmanager':
+      return {
+        type,
+        ...delivery,
+        url: readAlertmanagerUrl(source, path),
+        summary: readFunction(source, 'summary', path),
+        auth: readAlertmanagerAuth(source, path),
+        resendIntervalMs: readResendInterval(source, path),
+        generatorUrl: source.generatorUrl === undefined ? null : readUrl(source, path, undefined, 'generatorUrl'),
       };
   }
 }

@@ -1,24 +1,18 @@
-import { setMaxListeners } from 'node:events';
-import type { LoggerService } from '@nestjs/common';
+import { httpStatusReason, networkErrorReason, redirectReason, timeoutReason } from '../audit-alert.messages.js';
 import {
-  channelGaveUp,
-  channelRejected,
-  channelRetrying,
-  channelStopped,
-  httpStatusReason,
-  networkErrorReason,
-  redirectReason,
-  timeoutReason,
-} from '../audit-alert.messages.js';
-import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
-import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
+  type AttemptOutcome,
+  ChannelDelivery,
+  DELIVERED,
+  MAX_RETRY_DELAY_MS,
+  type RetryPolicy,
+  STOPPED,
+} from './channel-delivery.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../package-manifest.js';
+
+export { backoffDelay, MAX_RETRY_DELAY_MS, type RetryPolicy } from './channel-delivery.js';
 
 /** `user-agent` of every request, such as `nestjs-audit-alert/0.1.0`. */
 export const USER_AGENT = `${PACKAGE_NAME}/${PACKAGE_VERSION}`;
-
-/** Longest wait between two attempts, whatever the backoff or a `Retry-After` header asks for. */
-export const MAX_RETRY_DELAY_MS = 300_000;
 
 /** One request, ready to send. */
 export interface HttpRequest {
@@ -28,33 +22,6 @@ export interface HttpRequest {
   readonly headers: Headers;
   /** Absent for a request without a body, such as a `GET`. */
   readonly body?: string;
-}
-
-/** How long one attempt may take and how often to try again. */
-export interface RetryPolicy {
-  readonly timeoutMs: number;
-  readonly retries: number;
-  readonly backoffMs: number;
-}
-
-type AttemptOutcome =
-  | { readonly kind: 'delivered' }
-  | { readonly kind: 'retry'; readonly reason: string; readonly retryAfterMs: number | null }
-  | { readonly kind: 'rejected'; readonly reason: string }
-  | { readonly kind: 'stopped' };
-
-const DELIVERED: AttemptOutcome = { kind: 'delivered' };
-const STOPPED: AttemptOutcome = { kind: 'stopped' };
-
-/**
- * Delay before retry number `retry` (1 for the first): `backoffMs` doubled for
- * each earlier retry, capped, then "equal jitter" (between half and all of it)
- * so that many instances alerting at once do not retry in step.
- * @param random Returns a number in [0, 1), like `Math.random`.
- */
-export function backoffDelay(backoffMs: number, retry: number, random: () => number): number {
-  const ceiling = Math.min(MAX_RETRY_DELAY_MS, backoffMs * 2 ** (retry - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 /**
@@ -84,18 +51,7 @@ function networkErrorCode(error: unknown): string | null {
  * the module's clock; `signal` (aborted at application shutdown) stops both
  * the attempt in progress and any further one.
  */
-export class HttpDelivery {
-  constructor(
-    private readonly clock: AuditAlertClock,
-    private readonly random: () => number,
-    private readonly signal: AbortSignal,
-    /** Where deliveries, and the channels using them, write what they have to say. */
-    readonly logger: Pick<LoggerService, 'log' | 'warn'>,
-  ) {
-    // Every delivery in flight listens for shutdown; an outage on several monitors and channels makes many.
-    setMaxListeners(0, signal);
-  }
-
+export class HttpDelivery extends ChannelDelivery {
   /**
    * Delivers `request`, retrying as `policy` allows.
    * @param label Names the channel in logs.
@@ -103,30 +59,8 @@ export class HttpDelivery {
    * @returns How many attempts it took.
    * @throws AuditAlertChannelError when the receiver refused it, the retries ran out or the application shut down.
    */
-  async send(label: string, eventType: string, request: HttpRequest, policy: RetryPolicy): Promise<number> {
-    let lastReason: string | null = null;
-    const failure = (message: string, attempts: number): AuditAlertChannelError =>
-      new AuditAlertChannelError(message, { channel: label, eventType, attempts, lastReason });
-    for (let attempt = 1; ; attempt += 1) {
-      if (this.signal.aborted) throw failure(channelStopped(attempt - 1), attempt - 1);
-      const outcome = await this.attempt(request, policy.timeoutMs);
-      switch (outcome.kind) {
-        case 'delivered':
-          return attempt;
-        case 'rejected':
-          lastReason = outcome.reason;
-          throw failure(channelRejected(outcome.reason), attempt);
-        case 'stopped':
-          throw failure(channelStopped(attempt), attempt);
-        case 'retry': {
-          lastReason = outcome.reason;
-          if (attempt > policy.retries) throw failure(channelGaveUp(attempt, outcome.reason), attempt);
-          const delayMs = outcome.retryAfterMs ?? backoffDelay(policy.backoffMs, attempt, this.random);
-          this.logger.warn(channelRetrying(label, eventType, attempt, outcome.reason, delayMs));
-          if (!(await this.pause(delayMs))) throw failure(channelStopped(attempt), attempt);
-        }
-      }
-    }
+  send(label: string, eventType: string, request: HttpRequest, policy: RetryPolicy): Promise<number> {
+    return this.retrying(label, eventType, policy, () => this.attempt(request, policy.timeoutMs));
   }
 
   private async attempt(request: HttpRequest, timeoutMs: number): Promise<AttemptOutcome> {
@@ -164,24 +98,5 @@ export class HttpDelivery {
       clearTimeout(timer);
       this.signal.removeEventListener('abort', stop);
     }
-  }
-
-  /** Waits `delayMs` on the module's clock; resolves `false` if the application shuts down first. */
-  private pause(delayMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.signal.aborted) {
-        resolve(false);
-        return;
-      }
-      const stop = (): void => {
-        this.clock.clearTimer(timer);
-        resolve(false);
-      };
-      const timer = this.clock.setTimer(() => {
-        this.signal.removeEventListener('abort', stop);
-        resolve(true);
-      }, delayMs);
-      this.signal.addEventListener('abort', stop, { once: true });
-    });
   }
 }

@@ -131,9 +131,9 @@ describe('the channels option', () => {
     ['an entry that is a bare URL', [SLACK_URL], 'channels[0]', /received a string of \d+ characters/],
     [
       'an unknown type',
-      [{ type: 'email', url: SLACK_URL }],
+      [{ type: 'carrier-pigeon', url: SLACK_URL }],
       'channels[0].type',
-      /received 'email'; expected one of 'webhook', 'slack', 'teams', 'pagerduty'/,
+      /received 'carrier-pigeon'; expected one of 'webhook', 'slack', 'teams', 'pagerduty'/,
     ],
     ['no type', [{ url: SLACK_URL }], 'channels[0].type', /received undefined/],
     [

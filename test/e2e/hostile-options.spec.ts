@@ -119,7 +119,7 @@ describe('"__proto__", "constructor", "prototype" and inherited properties', () 
         ],
       });
       const [pagerduty, webhook] = options.channels;
-      expect(pagerduty!.url).toBe(PAGERDUTY_EVENTS_URL);
+      expect(pagerduty!.type === 'pagerduty' && pagerduty.url).toBe(PAGERDUTY_EVENTS_URL);
       expect(options.monitors[0]!.enabled).toBe(true);
       expect(webhook!.type === 'webhook' && webhook.headers).toEqual({});
     } finally {
