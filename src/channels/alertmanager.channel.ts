@@ -7,7 +7,7 @@ import type { ResolvedAlertmanagerChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, isHeadline, percent, plural, spoolSummary, truncate } from './message-text.util.js';
+import { alertLabel, isHeadline, percent, plural, spoolFigures, truncate } from './message-text.util.js';
 
 /** One alert of Alertmanager's API v2 (`postableAlert`). */
 export interface AlertmanagerAlert {
@@ -92,7 +92,7 @@ const ALERTMANAGER_ALERTS = {
     const summary = `Audit storage of ${event.serviceName} recovered (monitor ${event.monitor})`;
     const description =
       `${event.serviceName} is writing its audit trail again after ${humanDuration(event.outageDurationMs)}; ` +
-      `${plural(event.eventsAffected, 'audit write')} failed during the outage.${spoolSummary(event)}`;
+      `${plural(event.writesFailed, 'audit write')} failed during the outage${spoolFigures(event)}.`;
     return {
       lifecycle: 'resolves',
       endsAt: event.recoveredAt,

@@ -11,7 +11,7 @@ import type {
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, percent, plural, spoolSummary, truncate } from './message-text.util.js';
+import { alertLabel, percent, plural, spoolFigures, truncate } from './message-text.util.js';
 
 /** What an email says of an event, before it is written as text and as HTML. */
 interface EmailContent {
@@ -91,7 +91,7 @@ function recovered(event: StorageRecoveredEvent): EmailContent {
     heading: 'Audit storage recovered',
     summary:
       `${event.serviceName} is writing its audit trail again. The outage lasted ${duration}; ` +
-      `${plural(event.eventsAffected, 'audit write')} failed during it.${spoolSummary(event)}`,
+      `${plural(event.writesFailed, 'audit write')} failed during it${spoolFigures(event)}.`,
     facts: [
       ['Service', event.serviceName],
       ['Monitor', event.monitor],
