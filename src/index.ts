@@ -27,6 +27,7 @@ export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock
 export {
   isAlertTestEvent,
   isRecordsRejectedEvent,
+  isSpoolQuarantinedEvent,
   isSpoolReplayedEvent,
   isSpoolUnwritableEvent,
   isStorageCapacityEvent,
@@ -40,6 +41,7 @@ export type {
   AuditOutageEvent,
   AuditStorageCapacityLevel,
   RecordsRejectedEvent,
+  SpoolQuarantinedEvent,
   SpoolReplayedEvent,
   SpoolUnwritableEvent,
   StorageCapacityEvent,
