@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { chmod, mkdir, open, readdir, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PRIVATE_FILE_MODE, syncDirectory, writeDurably } from '../common/durable-file.util.js';
+import { SpoolLock } from './spool-lock.js';
 
 /** One record as a line of the spool. */
 export interface SpoolEntry {
@@ -151,6 +152,7 @@ export class SpoolLog {
   private writing = false;
   /** The steps of the segment being replayed, read and verified together. */
   private steps: SpoolStep[] = [];
+  private readonly lock: SpoolLock;
 
   constructor(
     readonly directory: string,
@@ -159,23 +161,33 @@ export class SpoolLog {
     private readonly key: Buffer | null = null,
     /** Told when the directory disappeared with records not replayed: `count` records are gone. */
     private readonly onDirectoryLost: (count: number, error: Error) => void = () => undefined,
-  ) {}
+  ) {
+    this.lock = new SpoolLock(directory);
+  }
 
   /** Records spooled and not yet replayed. */
   get pending(): number {
     return this.lastSeq - this.state.replayedSeq;
   }
 
-  /** Creates the directory (owner-only) or reads where a previous run left the spool. */
+  /** Creates the directory (owner-only) or reads where a previous run left the spool; takes the directory's lock. */
   async open(): Promise<void> {
     await mkdir(this.directory, { recursive: true, mode: DIR_MODE });
     // mkdir's mode passes through the umask, and an existing directory keeps its own.
     await chmod(this.directory, DIR_MODE);
-    await this.load();
+    await this.lock.acquire();
+    try {
+      await this.load();
+    } catch (error) {
+      await this.lock.release();
+      throw error;
+    }
   }
 
-  /** Nothing to let go yet. */
-  close(): void {}
+  /** Lets the directory go to another process. */
+  close(): void {
+    this.lock.releaseSync();
+  }
 
   private async load(): Promise<void> {
     const saved = await readJson<SpoolState>(join(this.directory, STATE_FILE), this.state);
@@ -500,6 +512,7 @@ export class SpoolLog {
     }
     await mkdir(this.directory, { mode: DIR_MODE });
     await chmod(this.directory, DIR_MODE);
+    await this.lock.acquire(true);
     const gone = this.pending;
     this.totalBytes = 0;
     this.segment = null;
