@@ -24,6 +24,12 @@ export const AuditAlertEvents = {
   SpoolUnwritable: 'audit.spool.unwritable',
   /** The records kept in the spool have all been replayed into the audit storage. */
   SpoolReplayed: 'audit.spool.replayed',
+  /**
+   * The replay set spooled records aside in the spool's quarantine file instead
+   * of writing them: damaged, behind a break of the hash chain, or refused by
+   * the storage while it took the records after them; or found records missing.
+   */
+  SpoolQuarantined: 'audit.spool.quarantined',
 } as const;
 
 /** One of the values of {@link AuditAlertEvents}. */

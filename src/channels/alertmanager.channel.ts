@@ -142,6 +142,18 @@ const ALERTMANAGER_ALERTS = {
         `(${plural(event.recordsLost, 'record')} so far). Last error: ${event.lastError}`,
     },
   }),
+  'audit.spool.quarantined': (event) => ({
+    lifecycle: 'single',
+    alert: {
+      alertname: 'AuditSpoolQuarantined',
+      severity: 'critical',
+      startsAt: event.quarantinedAt,
+      summary: `Audit records of ${event.serviceName} set aside from the spool (monitor ${event.monitor})`,
+      description:
+        `${plural(event.recordsQuarantined, 'spooled audit record')} set aside in ${event.file} instead of replayed; ` +
+        `${plural(event.recordsMissing, 'record')} missing from the spool. Reason: ${event.reason}`,
+    },
+  }),
   'audit.spool.replayed': (event) => ({
     lifecycle: 'single',
     alert: {

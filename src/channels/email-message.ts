@@ -3,6 +3,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  SpoolQuarantinedEvent,
   SpoolReplayedEvent,
   SpoolUnwritableEvent,
   StorageCapacityEvent,
@@ -169,6 +170,26 @@ function spoolUnwritable(event: SpoolUnwritableEvent): EmailContent {
   };
 }
 
+function spoolQuarantined(event: SpoolQuarantinedEvent): EmailContent {
+  return {
+    subject: `[${event.serviceName}] Audit records set aside from the spool (monitor ${event.monitor})`,
+    heading: 'Audit records quarantined',
+    summary:
+      `${event.serviceName} set ${plural(event.recordsQuarantined, 'spooled audit record')} aside instead of replaying ` +
+      `${event.recordsQuarantined === 1 ? 'it' : 'them'}; ${plural(event.recordsMissing, 'record')} missing from the spool. ` +
+      `They are kept in the quarantine file for review.`,
+    facts: [
+      ['Service', event.serviceName],
+      ['Monitor', event.monitor],
+      ['Set aside', when(event.quarantinedAt)],
+      ['Quarantine file', event.file],
+      ['Spool episode', event.outageId],
+    ],
+    error: event.reason,
+    tone: 'alert',
+  };
+}
+
 function spoolReplayed(event: SpoolReplayedEvent): EmailContent {
   const records = plural(event.recordsReplayed, 'spooled audit record');
   return {
@@ -210,6 +231,7 @@ const EMAIL_CONTENTS = {
   'audit.records.rejected': rejected,
   'audit.spool.unwritable': spoolUnwritable,
   'audit.spool.replayed': spoolReplayed,
+  'audit.spool.quarantined': spoolQuarantined,
   'audit.alert.test': test,
 } satisfies AuditAlertEventRenderers<EmailContent>;
 

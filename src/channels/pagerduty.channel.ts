@@ -51,6 +51,7 @@ const INCIDENT_KEY_PREFIXES = {
   rejected: 'audit-storage',
   spool: 'audit-storage',
   replay: 'audit-storage',
+  quarantine: 'audit-spool-quarantine',
   test: 'audit-alert-test',
 } as const satisfies Record<AuditEpisodeKind, string>;
 
@@ -154,6 +155,13 @@ const PAGERDUTY_TRIGGERS = {
     summary: `${event.recordsReplayed} spooled audit records of ${event.serviceName} replayed (monitor ${event.monitor})`,
     severity: 'info',
     timestamp: event.replayedAt,
+  }),
+  'audit.spool.quarantined': (event, { severity }) => ({
+    summary:
+      `${event.recordsQuarantined} spooled audit records of ${event.serviceName} set aside in ${event.file}` +
+      `${event.recordsMissing > 0 ? `, ${event.recordsMissing} missing` : ''} (monitor ${event.monitor}): ${event.reason}`,
+    severity,
+    timestamp: event.quarantinedAt,
   }),
   'audit.alert.test': (event, { severity }) => ({
     summary:

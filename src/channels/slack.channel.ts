@@ -3,6 +3,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  SpoolQuarantinedEvent,
   SpoolReplayedEvent,
   SpoolUnwritableEvent,
   StorageCapacityEvent,
@@ -212,6 +213,29 @@ function spoolUnwritableMessage(event: SpoolUnwritableEvent): SlackMessage {
   };
 }
 
+function spoolQuarantinedMessage(event: SpoolQuarantinedEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const records = plural(event.recordsQuarantined, 'spooled audit record');
+  const missing = event.recordsMissing > 0 ? `, ${plural(event.recordsMissing, 'record')} missing` : '';
+  return {
+    text: `:warning: ${records} of ${service} set aside in ${escape(event.file)} instead of replayed${missing} (monitor ${monitor}): ${escape(event.reason, MAX_FALLBACK_ERROR)}`,
+    blocks: [
+      header(':warning: Audit spool records set aside'),
+      section(
+        `*${records}* of *${service}* were set aside in \`${escape(event.file)}\` instead of replayed${missing}: ` +
+          'check them, and write them to the audit storage by hand.',
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Set aside', slackDate(event.quarantinedAt)],
+      ]),
+      section(`*Reason*\n${codeBlock(event.reason)}`),
+    ],
+  };
+}
+
 function spoolReplayedMessage(event: SpoolReplayedEvent): SlackMessage {
   const service = escape(event.serviceName);
   const monitor = escape(event.monitor);
@@ -260,6 +284,7 @@ const SLACK_MESSAGES = {
   'audit.records.rejected': rejectedMessage,
   'audit.spool.unwritable': spoolUnwritableMessage,
   'audit.spool.replayed': spoolReplayedMessage,
+  'audit.spool.quarantined': spoolQuarantinedMessage,
   'audit.alert.test': testMessage,
 } satisfies AuditAlertEventRenderers<SlackMessage>;
 

@@ -3,6 +3,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  SpoolQuarantinedEvent,
   SpoolReplayedEvent,
   SpoolUnwritableEvent,
   StorageCapacityEvent,
@@ -211,6 +212,24 @@ function spoolUnwritableBody(event: SpoolUnwritableEvent): AdaptiveElement[] {
   ];
 }
 
+function spoolQuarantinedBody(event: SpoolQuarantinedEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  const missing = event.recordsMissing > 0 ? `, ${plural(event.recordsMissing, 'record')} missing` : '';
+  return [
+    paragraph(
+      `**${plural(event.recordsQuarantined, 'spooled audit record')}** of **${service}** were set aside in ` +
+        `${escapeTeams(event.file, MAX_NAME)} instead of replayed${missing}: check them, and write them to the audit storage by hand.`,
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Set aside', teamsDate(event.quarantinedAt)],
+    ]),
+    { type: 'TextBlock', text: 'Reason', weight: 'Bolder', wrap: true },
+    { type: 'TextBlock', text: escapeTeams(event.reason, 2_048), fontType: 'Monospace', wrap: true },
+  ];
+}
+
 function spoolReplayedBody(event: SpoolReplayedEvent): AdaptiveElement[] {
   const service = escapeTeams(event.serviceName, MAX_NAME);
   return [
@@ -281,6 +300,11 @@ const TEAMS_CARDS = {
     headline: '📥 Audit spool replayed',
     color: 'Good',
     body: spoolReplayedBody(event),
+  }),
+  'audit.spool.quarantined': (event) => ({
+    headline: '⚠️ Audit spool records set aside',
+    color: 'Warning',
+    body: spoolQuarantinedBody(event),
   }),
   'audit.alert.test': (event) => ({
     headline: '🧪 Test alert, nothing is wrong',

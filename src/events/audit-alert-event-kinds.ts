@@ -108,6 +108,13 @@ export const AUDIT_ALERT_EVENT_KINDS = {
     keyName: 'outage',
     occurrence: null,
   },
+  'audit.spool.quarantined': {
+    episode: 'quarantine',
+    step: 'once',
+    key: outageIdOf,
+    keyName: 'outage',
+    occurrence: null,
+  },
   'audit.alert.test': {
     episode: 'test',
     step: 'once',

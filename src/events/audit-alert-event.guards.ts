@@ -3,6 +3,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  SpoolQuarantinedEvent,
   SpoolReplayedEvent,
   SpoolUnwritableEvent,
   StorageCapacityEvent,
@@ -44,6 +45,11 @@ export function isRecordsRejectedEvent(event: AuditAlertEvent): event is Records
 /** Narrows an event to `audit.spool.unwritable`. */
 export function isSpoolUnwritableEvent(event: AuditAlertEvent): event is SpoolUnwritableEvent {
   return event.type === AuditAlertEvents.SpoolUnwritable;
+}
+
+/** Narrows an event to `audit.spool.quarantined`. */
+export function isSpoolQuarantinedEvent(event: AuditAlertEvent): event is SpoolQuarantinedEvent {
+  return event.type === AuditAlertEvents.SpoolQuarantined;
 }
 
 /** Narrows an event to `audit.spool.replayed`. */

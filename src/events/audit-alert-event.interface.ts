@@ -237,6 +237,30 @@ export interface SpoolReplayedEvent {
   readonly replayedAt: Date;
 }
 
+/**
+ * Sent when the replay sets spooled records aside in the spool's quarantine
+ * file (`quarantine.jsonl`, owner-only) instead of writing them, or finds
+ * records missing from the spool: none of them is deleted unreported. Each
+ * event is the whole of its episode.
+ */
+export interface SpoolQuarantinedEvent {
+  readonly type: typeof AuditAlertEvents.SpoolQuarantined;
+  /** Id of this event: the deduplication key downstream. */
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** Records (or damaged lines) set aside by this event, now in the quarantine file. */
+  readonly recordsQuarantined: number;
+  /** Records found missing from the spool (removed, or cut off): lost, and known only by their sequence numbers. */
+  readonly recordsMissing: number;
+  /** Why: the line and the break of the chain, or the storage's refusal; scrubbed, at most 1,024 characters. */
+  readonly reason: string;
+  /** The quarantine file, within the monitor's spool directory. */
+  readonly file: string;
+  /** Wall-clock time they were set aside. */
+  readonly quarantinedAt: Date;
+}
+
 /** Every event this module sends, discriminated on `type`. More kinds may be added. */
 export type AuditAlertEvent =
   | StorageUnreachableEvent
@@ -246,4 +270,5 @@ export type AuditAlertEvent =
   | RecordsRejectedEvent
   | SpoolUnwritableEvent
   | SpoolReplayedEvent
+  | SpoolQuarantinedEvent
   | AlertTestEvent;

@@ -8,9 +8,10 @@
  * - `rejected`: a run of records the storage refuses while it answers (`audit.records.rejected`);
  * - `spool`: the spool unable to keep records (`audit.spool.unwritable`);
  * - `replay`: one drain of the spool into the storage (`audit.spool.replayed`);
+ * - `quarantine`: spooled records set aside, or found missing, by the replay (`audit.spool.quarantined`);
  * - `test`: one test alert (`audit.alert.test`).
  */
-export type AuditEpisodeKind = 'outage' | 'capacity' | 'rejected' | 'spool' | 'replay' | 'test';
+export type AuditEpisodeKind = 'outage' | 'capacity' | 'rejected' | 'spool' | 'replay' | 'quarantine' | 'test';
 
 /**
  * What an event does to its episode:

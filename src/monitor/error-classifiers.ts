@@ -35,24 +35,37 @@ function codeOf(error: unknown, key: string): unknown {
 const POSTGRES_RECORD_CLASSES = new Set([
   '22', // data exception: a value out of range, too long, malformed
   '23', // integrity constraint violation: NOT NULL, unique, foreign key, check
-  '42', // syntax error or access rule violation: a permission, a column or table the record names
+  '42', // syntax error or access rule violation: a column or table the record names (not 42501, a permission)
   '44', // WITH CHECK OPTION violation
 ]);
 
 /**
+ * SQLSTATEs of the record classes that refuse every record alike, whatever it
+ * holds: the storage's, not the record's. A revoked grant or a read-only
+ * database is an outage of the audit trail, never a run of bad records.
+ */
+const POSTGRES_STORAGE_CODES = new Set([
+  '42501', // insufficient_privilege: a revoked INSERT grant, a policy of row-level security
+  '25006', // read_only_sql_transaction: a standby, default_transaction_read_only (class 25 is the storage's anyway)
+]);
+
+/**
  * What a PostgreSQL SQLSTATE says of a failed write: classes 22, 23, 42 and 44
- * are the record's; any other class, and a missing or malformed code, the storage's.
+ * are the record's, except a missing permission (42501); any other class, and
+ * a missing or malformed code, the storage's.
  */
 function sqlstateClass(code: unknown): AuditErrorClass {
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return 'storage';
+  if (POSTGRES_STORAGE_CODES.has(code)) return 'storage';
   return POSTGRES_RECORD_CLASSES.has(code.slice(0, 2)) ? 'record' : 'storage';
 }
 
 /**
  * Classifies the errors of PostgreSQL drivers (`pg`, and what wraps it:
  * TypeORM, Knex, Prisma…) by their SQLSTATE `code`:
- * classes 22, 23, 42 and 44 (data, constraints, access rules) are the
- * record's; everything else, and an error without a SQLSTATE (a refused
+ * classes 22, 23, 42 and 44 (data, constraints, a column or table) are the
+ * record's, except 42501 (a missing permission: a revoked grant refuses every
+ * record alike); everything else, 42501 and 25006 (read-only) included, and an error without a SQLSTATE (a refused
  * connection, a timeout), is the storage's: 08 connection, 53 insufficient
  * resources (disk full), 57 operator intervention (shutdown), 58 system error,
  * 25 read-only transaction, 40 serialization and deadlock, XX internal.
@@ -67,7 +80,6 @@ const MYSQL_RECORD_ERRNOS = new Set([
   1048, // ER_BAD_NULL_ERROR: a NOT NULL column given NULL
   1062, // ER_DUP_ENTRY
   1136, // ER_WRONG_VALUE_COUNT_ON_ROW
-  1142, // ER_TABLEACCESS_DENIED_ERROR: a permission
   1146, // ER_NO_SUCH_TABLE
   1054, // ER_BAD_FIELD_ERROR: an unknown column
   1264, // ER_WARN_DATA_OUT_OF_RANGE
@@ -84,10 +96,11 @@ const MYSQL_RECORD_ERRNOS = new Set([
 /**
  * Classifies the errors of MySQL and MariaDB drivers (`mysql2`, `mysql`,
  * `mariadb`, and what wraps them) by their server error number (`errno`):
- * NULL, duplicate, data, constraint, unknown table or column and permission
- * errors are the record's; everything else (connection errors such as
- * `ECONNREFUSED` or `PROTOCOL_CONNECTION_LOST`, 1040 too many connections,
- * 1205 lock wait timeout, 1213 deadlock, 1290 read-only, disk full) is the storage's.
+ * NULL, duplicate, data, constraint, unknown table or column errors are the
+ * record's; everything else (connection errors such as `ECONNREFUSED` or
+ * `PROTOCOL_CONNECTION_LOST`, 1040 too many connections, 1142 a missing
+ * permission and 1290 read-only, which refuse every record alike, 1205 lock
+ * wait timeout, 1213 deadlock, disk full) is the storage's.
  */
 export const mysqlErrorClassifier: AuditErrorClassifier = (error) => mysqlErrnoClass(codeOf(error, 'errno'));
 

@@ -3,13 +3,15 @@ import { join } from 'node:path';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import {
+  spoolEveryRecordRefused,
+  spoolQuarantined,
   spoolRecordRefused,
   spoolReplayStopped,
   spoolReplayTimedOut,
   spoolUnwritable,
   spoolWritable,
 } from '../audit-alert.messages.js';
-import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
 import type { AuditErrorClass } from '../tracker/error-class.util.js';
@@ -17,7 +19,7 @@ import { withTimeout } from '../common/timeout.util.js';
 import { errorText } from '../common/error-text.util.js';
 import type { AuditTrackOptions } from './spool-options.interface.js';
 import type { ResolvedSpoolOptions } from './spool.options.js';
-import { type SpoolEntry, SpoolLog } from './spool-log.js';
+import { QUARANTINE_FILE, type QuarantinedLine, type SpoolEntry, SpoolLog } from './spool-log.js';
 
 /** What the spool needs of its monitor. */
 export interface SpoolHost {
@@ -27,7 +29,10 @@ export interface SpoolHost {
   readonly writeTimeoutMs: number | false;
   /** The monitor's state now. */
   state(): AuditStorageState;
-  /** Runs a replay as a tracked write, so its outcome feeds the monitor. */
+  /**
+   * Runs an operation as a tracked write. Not used by the replay, which stays
+   * out of the monitor's outage accounting (a record refused opens no outage).
+   */
   track(op: () => unknown): Promise<unknown>;
   /** What a failed write means, by the monitor's `classify` option. */
   classify(error: unknown): AuditErrorClass;
@@ -46,6 +51,25 @@ export interface KeptWrite {
 
 /** How long a replayed record may take when `writeTimeoutMs` is off. */
 const DEFAULT_REPLAY_TIMEOUT_MS = 10_000;
+/** A replay that timed out is given twice as long next time, up to this many times the first limit. */
+const MAX_TIMEOUT_GROWTH = 8;
+/** A replay stopped while healthy is tried again after this, doubling up to the last. */
+const FIRST_RETRY_MS = 1_000;
+const LAST_RETRY_MS = 60_000;
+/** Records tried after one the storage refused, to tell a refused record from a refusing storage. */
+const LOOKAHEAD = 3;
+
+/** A replay that did not succeed. */
+interface Failure {
+  readonly ok: false;
+  readonly error: unknown;
+  readonly timedOut: boolean;
+}
+
+/** A caller's id the spool keeps: a non-empty string, or a whole number. */
+function isCallerId(id: unknown): id is string | number {
+  return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isSafeInteger(id));
+}
 
 /**
  * The alternate audit log of one monitor (AU-5(5)). Off the success path: a
@@ -58,7 +82,17 @@ const DEFAULT_REPLAY_TIMEOUT_MS = 10_000;
 export class AuditSpool {
   private readonly log: SpoolLog;
   private readonly logger = new AuditAlertLogger();
-  private readonly timeoutMs: number | null;
+  private readonly baseTimeoutMs: number;
+  /** How long one replay may take: grows after a timeout, so a slow storage still drains. */
+  private timeoutMs: number;
+  private retryMs = FIRST_RETRY_MS;
+  private retryTimer: AuditAlertTimer | null = null;
+  /** Records the storage took (written by the application, or replayed): evidence that it takes records. */
+  private accepted = 0;
+  /** The record the replay last stopped on, refused, and how many records the storage had taken by then. */
+  private lastRefusal: { readonly seq: number; readonly accepted: number } | null = null;
+  /** Why the replay is stalled, once said in the log; `null` while it moves. */
+  private stall: 'refused' | null = null;
   private opening: Promise<void> | null = null;
   private opened = false;
   private unwritable: { readonly id: string; lost: number } | null = null;
@@ -72,8 +106,15 @@ export class AuditSpool {
     private readonly clock: AuditAlertClock,
     private readonly sink: Pick<AlertSink, 'send'>,
   ) {
-    this.log = new SpoolLog(join(options.directory, host.name), options.segmentBytes, options.maxBytes);
-    this.timeoutMs = host.writeTimeoutMs === false ? null : host.writeTimeoutMs;
+    this.log = new SpoolLog(
+      join(options.directory, host.name),
+      options.segmentBytes,
+      options.maxBytes,
+      options.hmacKey,
+      (count, error) => this.reportQuarantined(0, count, errorText(error), new Date(this.clock.wallNow())),
+    );
+    this.baseTimeoutMs = host.writeTimeoutMs === false ? DEFAULT_REPLAY_TIMEOUT_MS : host.writeTimeoutMs;
+    this.timeoutMs = this.baseTimeoutMs;
   }
 
   /** Whether records are being kept: the spool is open, and its last write succeeded. */
@@ -90,19 +131,23 @@ export class AuditSpool {
   start(): void {
     void this.ensureOpen().then(
       () => this.resume(),
-      () => undefined,
+      () => this.retryLater(),
     );
   }
 
-  /** Stops the replay; records being written still are. */
+  /** Stops the replay, and lets the directory go; records being written still are. */
   close(): void {
     this.closed = true;
+    if (this.retryTimer !== null) this.clock.clearTimer(this.retryTimer);
+    this.retryTimer = null;
+    if (this.opened) this.log.close();
   }
 
   /** The write succeeded: `track()` resolves with its value, and its record is not kept. */
   succeeded(write: KeptWrite, value: unknown): void {
     if (write.done) return;
     write.done = true;
+    this.accepted += 1;
     write.resolve(value);
   }
 
@@ -158,7 +203,7 @@ export class AuditSpool {
     try {
       await this.ensureOpen();
       await this.log.append({
-        id: typeof id === 'string' && id !== '' ? id : randomUUID(),
+        id: isCallerId(id) ? id : randomUUID(),
         at: new Date(this.clock.wallNow()).toISOString(),
         record: record ?? null,
       });
@@ -193,31 +238,83 @@ export class AuditSpool {
     });
   }
 
-  /** Replays the spool while the storage is healthy; one replay at a time. */
+  /** Replays the spool while the storage is healthy, at once: after a recovery, or at start. */
   private resume(): void {
-    if (this.replaying || this.closed || !this.opened || this.log.pending === 0) return;
+    this.retryMs = FIRST_RETRY_MS;
+    this.kick();
+  }
+
+  /** Starts the replay if there is something to replay and the storage is healthy; one replay at a time. */
+  private kick(): void {
+    if (this.replaying || this.closed) return;
+    if (!this.opened) {
+      // A spool that could not open (a full disk, a directory held by another process) is tried again.
+      void this.ensureOpen().then(
+        () => this.kick(),
+        () => this.retryLater(),
+      );
+      return;
+    }
+    if (this.log.pending === 0) return;
     if (this.host.state() !== 'healthy') return;
+    if (this.retryTimer !== null) {
+      this.clock.clearTimer(this.retryTimer);
+      this.retryTimer = null;
+    }
     this.replaying = true;
     void this.replay().finally(() => {
       this.replaying = false;
     });
   }
 
+  /**
+   * A replay stopped while the storage is healthy (every record refused, a
+   * replay too slow) is tried again later, backing off, without waiting for a
+   * recovery that may never come: pending records drain while healthy.
+   */
+  private retryLater(): void {
+    if (this.closed || this.retryTimer !== null || (this.opened && this.log.pending === 0)) return;
+    this.retryTimer = this.clock.setTimer(() => {
+      this.retryTimer = null;
+      this.kick();
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, LAST_RETRY_MS);
+  }
+
+  /**
+   * Replays the records oldest first, each one verified against the hash chain
+   * first. Replays stay out of the monitor's outage accounting: a record the
+   * storage refuses opens no outage (the application's own writes and the probe
+   * say whether the storage works), and it is set aside only once the storage
+   * has taken a record after it.
+   */
   private async replay(): Promise<void> {
     const gapMs = 1_000 / this.options.replayPerSecond;
     try {
       while (!this.closed && this.host.state() === 'healthy') {
-        const entry = await this.log.next();
-        if (entry === null) break;
+        const step = await this.log.next();
+        if (step === null) break;
+        if (step.kind === 'damaged') {
+          await this.setAside(step.lines, step.reason, step.missing, step.through);
+          continue;
+        }
         // The rate bounds when replays start, whatever each one and its removal take.
         const slot = this.pause(gapMs);
-        await this.replayOne(entry);
-        await this.log.replayed(entry);
-        this.replayedSinceEmpty += 1;
+        const outcome = await this.attempt(step.entry);
+        // Closed meanwhile: the spool's files are no longer this replay's (a record replayed is replayed again, under its id).
+        if (this.closed) return;
+        if (outcome.ok) {
+          await this.log.replayed(step);
+          this.progressed(1);
+          await slot;
+          continue;
+        }
+        if (outcome.timedOut || !(await this.refusedAlone(step, outcome))) return this.stopped(outcome);
         await slot;
       }
     } catch (error) {
-      this.logger.warn(spoolReplayStopped(this.host.name, errorText(error), this.log.pending));
+      this.logger.warn(spoolReplayStopped(this.host.name, errorText(error), this.log.pending, this.retryMs));
+      this.retryLater();
       return;
     }
     if (this.log.pending === 0 && this.replayedSinceEmpty > 0) {
@@ -233,32 +330,131 @@ export class AuditSpool {
     }
   }
 
-  /**
-   * One replay through the monitor, abandoned (and left in the spool) when it
-   * hangs or the storage fails. A record the storage answers and refuses (by
-   * the `classify` option) would be refused forever: it is logged and removed,
-   * so it does not hold back the records behind it.
-   */
-  private async replayOne(entry: SpoolEntry): Promise<void> {
-    try {
-      await this.replayBounded(entry);
-    } catch (error) {
-      const kind = this.host.classify(error);
-      if (kind === 'storage') throw error;
-      if (kind === 'record')
-        this.logger.error(spoolRecordRefused(this.host.name, entry.id, entry.seq, errorText(error)));
-    }
+  private progressed(records: number): void {
+    this.replayedSinceEmpty += records;
+    this.accepted += records;
+    this.retryMs = FIRST_RETRY_MS;
+    this.stall = null;
   }
 
-  private replayBounded(entry: SpoolEntry): Promise<void> {
-    const timeoutMs = this.timeoutMs ?? DEFAULT_REPLAY_TIMEOUT_MS;
-    const context = { id: entry.id, seq: entry.seq, spooledAt: new Date(entry.at) };
-    return withTimeout(
-      this.host.track(() => this.options.replay(entry.record, context)),
-      timeoutMs,
-      this.clock,
-      () => new Error(spoolReplayTimedOut(timeoutMs)),
-    ).then(() => undefined);
+  /**
+   * The storage did not take `failed`: whether that is the record's doing. The
+   * records after it are tried; if the storage takes one, the records before it
+   * that it did not take are set aside (with the storage's answer) and the
+   * replay goes on. If it takes none, the refusal is the storage's (a revoked
+   * grant, a read-only database): nothing is set aside, the replay is tried
+   * again later. Records refused again on that later try, though the storage
+   * took other records in between (the application's own writes), are set aside.
+   * @returns Whether the replay goes on.
+   */
+  private async refusedAlone(
+    failed: { readonly entry: SpoolEntry; readonly hash: string },
+    outcome: Failure,
+  ): Promise<boolean> {
+    const refused: { entry: SpoolEntry; hash: string; error: unknown }[] = [{ ...failed, error: outcome.error }];
+    for (const later of this.log.following(failed.entry.seq, LOOKAHEAD)) {
+      const next = await this.attempt(later.entry);
+      if (this.closed) return false;
+      if (!next.ok) {
+        if (next.timedOut) return false;
+        refused.push({ ...later, error: next.error });
+        continue;
+      }
+      for (const { entry, error } of refused) {
+        this.logger.error(spoolRecordRefused(this.host.name, entry.id, entry.seq, errorText(error)));
+      }
+      const last = refused.at(-1)!;
+      await this.setAside(
+        refused.map(({ entry }) => entry),
+        `the storage refused ${refused.length === 1 ? 'it' : 'them'} and took the record after: ${errorText(outcome.error)}`,
+        0,
+        { seq: last.entry.seq, hash: last.hash },
+      );
+      await this.log.replayed(later);
+      this.progressed(1);
+      return true;
+    }
+    // Refused again, though the storage took other records since the last time: these records are the trouble.
+    const previous = this.lastRefusal;
+    this.lastRefusal = { seq: failed.entry.seq, accepted: this.accepted };
+    if (previous?.seq === failed.entry.seq && this.accepted > previous.accepted && this.host.state() === 'healthy') {
+      for (const { entry, error } of refused) {
+        this.logger.error(spoolRecordRefused(this.host.name, entry.id, entry.seq, errorText(error)));
+      }
+      const last = refused.at(-1)!;
+      await this.setAside(
+        refused.map(({ entry }) => entry),
+        `the storage refused ${refused.length === 1 ? 'it' : 'them'} twice, and took other records in between: ${errorText(outcome.error)}`,
+        0,
+        { seq: last.entry.seq, hash: last.hash },
+      );
+      this.lastRefusal = null;
+      return true;
+    }
+    if (refused.length > 1 && this.stall !== 'refused') {
+      this.stall = 'refused';
+      this.logger.warn(spoolEveryRecordRefused(this.host.name, refused.length, errorText(outcome.error)));
+    }
+    return false;
+  }
+
+  private stopped(outcome: Failure): void {
+    if (outcome.timedOut) this.timeoutMs = Math.min(this.timeoutMs * 2, this.baseTimeoutMs * MAX_TIMEOUT_GROWTH);
+    if (this.stall !== 'refused') {
+      this.logger.warn(spoolReplayStopped(this.host.name, errorText(outcome.error), this.log.pending, this.retryMs));
+    }
+    this.retryLater();
+  }
+
+  /** Moves lines to the quarantine file, durably, then the replay past them; says so in a log line and an event. */
+  private async setAside(
+    lines: readonly QuarantinedLine[],
+    reason: string,
+    missing: number,
+    through: { readonly seq: number; readonly hash: string | null },
+  ): Promise<void> {
+    const at = new Date(this.clock.wallNow());
+    const text = errorText(reason);
+    await this.log.quarantine(lines, text, at.toISOString());
+    // Reported once set aside, before the replay moves past them: a crash in between reports them twice, never not at all.
+    this.reportQuarantined(lines.length, missing, text, at);
+    await this.log.passed(through);
+  }
+
+  private reportQuarantined(count: number, missing: number, reason: string, at: Date): void {
+    this.logger.error(spoolQuarantined(this.host.name, count, missing, reason, QUARANTINE_FILE));
+    this.sink.send({
+      type: AuditAlertEvents.SpoolQuarantined,
+      outageId: randomUUID(),
+      monitor: this.host.name,
+      serviceName: this.host.serviceName,
+      recordsQuarantined: count,
+      recordsMissing: missing,
+      reason,
+      file: QUARANTINE_FILE,
+      quarantinedAt: at,
+    });
+  }
+
+  /** One replay, bounded in time; the storage's failure comes back as a value. */
+  private async attempt(entry: SpoolEntry): Promise<{ readonly ok: true } | Failure> {
+    const timeoutMs = this.timeoutMs;
+    const context = { id: String(entry.id), seq: entry.seq, spooledAt: new Date(entry.at) };
+    let timedOut = false;
+    try {
+      await withTimeout(
+        () => this.options.replay(entry.record, context),
+        timeoutMs,
+        this.clock,
+        () => {
+          timedOut = true;
+          return new Error(spoolReplayTimedOut(timeoutMs));
+        },
+      );
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error, timedOut };
+    }
   }
 
   private pause(ms: number): Promise<void> {

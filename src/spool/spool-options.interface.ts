@@ -1,9 +1,10 @@
 /** What the replay function is told of a spooled record besides the record itself. */
 export interface AuditSpoolReplayContext {
   /**
-   * Unique id of the spooled record: the one given to `track(op, { record, id })`,
-   * else one the spool made. A replay may be repeated (see the docs), so make
-   * the insert idempotent on it (`ON CONFLICT (id) DO NOTHING`).
+   * Unique id of the spooled record: the one given to `track(op, { record, id })`
+   * (a whole number as its decimal string: `42` as `'42'`), else one the spool
+   * made when it kept the record. A replay may be repeated (see the docs), so
+   * make the insert idempotent on it (`ON CONFLICT (id) DO NOTHING`).
    */
   readonly id: string;
   /** Sequence number of the record in the spool, from 1. */
@@ -47,6 +48,13 @@ export interface AuditSpoolOptions {
    * @default 256 MiB
    */
   maxBytes?: number;
+  /**
+   * A secret key (at least 32 bytes) that makes the hash chain an HMAC-SHA256
+   * instead of a plain SHA-256: then only a holder of the key can rewrite a
+   * line and its chain without `verifyAuditSpool(dir, { key })` seeing it.
+   * Keep it out of the spool's directory and its backups.
+   */
+  hmacKey?: string | Buffer;
 }
 
 /** The second argument of `track()`. */
@@ -57,8 +65,13 @@ export interface AuditTrackOptions {
    */
   record: unknown;
   /**
-   * A unique id of the record, passed to `replay` for idempotent inserts.
+   * A unique id of the record, passed to `replay` for idempotent inserts: a
+   * non-empty string, or a whole number (kept in the spool as it is, handed
+   * to `replay` as its decimal string). Give one: without it, the spool makes
+   * a random UUID when it keeps the record, which the write itself never saw,
+   * so a hung write that lands after all and its replay are two rows that
+   * cannot be told to be one.
    * @default a random UUID made when the record is spooled
    */
-  id?: string;
+  id?: string | number;
 }

@@ -9,6 +9,8 @@ export interface ResolvedSpoolOptions {
   readonly replayPerSecond: number;
   readonly segmentBytes: number;
   readonly maxBytes: number;
+  /** The key of the keyed chain, or `null` for plain SHA-256. */
+  readonly hmacKey: Buffer | null;
 }
 
 const KEYS = [
@@ -17,6 +19,7 @@ const KEYS = [
   'replayPerSecond',
   'segmentBytes',
   'maxBytes',
+  'hmacKey',
 ] as const satisfies readonly (keyof AuditSpoolOptions)[];
 
 const MIB = 2 ** 20;
@@ -57,12 +60,20 @@ export function resolveSpool(
   }
   if (typeof source.replay !== 'function') fail(`${path}.replay`, source.replay, 'a function writing one record');
   const segmentBytes = readCount(source, 'segmentBytes', 8 * MIB, `${path}.segmentBytes`, 4_096);
+  const hmacKey = source.hmacKey;
+  if (hmacKey !== undefined && !(typeof hmacKey === 'string' || Buffer.isBuffer(hmacKey))) {
+    fail(`${path}.hmacKey`, '(not shown)', 'a string or a Buffer of at least 32 bytes');
+  }
+  if (hmacKey !== undefined && Buffer.byteLength(hmacKey as string | Buffer) < 32) {
+    fail(`${path}.hmacKey`, '(a key shorter than 32 bytes, not shown)', 'a string or a Buffer of at least 32 bytes');
+  }
   const resolved: ResolvedSpoolOptions = {
     directory: source.directory,
     replay: source.replay as AuditSpoolOptions['replay'],
     replayPerSecond: readCount(source, 'replayPerSecond', 100, `${path}.replayPerSecond`, 1),
     segmentBytes,
     maxBytes: readCount(source, 'maxBytes', 256 * MIB, `${path}.maxBytes`, segmentBytes),
+    hmacKey: hmacKey === undefined ? null : Buffer.from(hmacKey as string | Buffer),
   };
   assertUsableDirectory(`${path}.directory`, resolved.directory, SPOOL_DIRECTORY_ALLOWED);
   return resolved;

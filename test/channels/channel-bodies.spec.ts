@@ -7,6 +7,7 @@ import { storageRecoveredEvent, type SpoolCounts } from '../../src/events/storag
 import { adaptiveCardProblems } from './support/adaptive-card.js';
 import type {
   RecordsRejectedEvent,
+  SpoolQuarantinedEvent,
   SpoolReplayedEvent,
   SpoolUnwritableEvent,
   StorageCapacityEvent,
@@ -253,6 +254,42 @@ describe('the spool events on each channel', () => {
     expect(pagerDutyEvent(replayed, 'key', 'error')).toMatchObject({
       event_action: 'trigger',
       payload: { severity: 'info', summary: '57 spooled audit records of billing-api replayed (monitor default)' },
+    });
+  });
+});
+
+describe('the spool quarantine event on each channel', () => {
+  const quarantined: SpoolQuarantinedEvent = {
+    type: 'audit.spool.quarantined',
+    outageId: OUTAGE_ID,
+    monitor: 'default',
+    serviceName: 'billing-api',
+    recordsQuarantined: 4,
+    recordsMissing: 1,
+    reason: 'the chain breaks at segment-0000000000000001.jsonl line 2: sequence 3 where 2 was due',
+    file: 'quarantine.jsonl',
+    quarantinedAt: new Date('2026-01-01T12:20:00.000Z'),
+  };
+
+  it('reads in Slack, Teams (a valid Adaptive Card) and PagerDuty, naming the file, the counts and the reason', () => {
+    expect(slackMessage(quarantined).text).toBe(
+      ':warning: 4 spooled audit records of billing-api set aside in quarantine.jsonl instead of replayed, 1 record missing (monitor default): ' +
+        'the chain breaks at segment-0000000000000001.jsonl line 2: sequence 3 where 2 was due',
+    );
+    const card = teamsMessage(quarantined);
+    expect(adaptiveCardProblems(card)).toEqual([]);
+    expect(JSON.stringify(card.attachments[0].content.body)).toContain(
+      '**4 spooled audit records** of **billing-api**',
+    );
+    expect(pagerDutyEvent(quarantined, 'key', 'error')).toMatchObject({
+      event_action: 'trigger',
+      payload: {
+        severity: 'error',
+        summary: expect.stringContaining(
+          '4 spooled audit records of billing-api set aside in quarantine.jsonl, 1 missing',
+        ),
+        timestamp: '2026-01-01T12:20:00.000Z',
+      },
     });
   });
 });

@@ -50,6 +50,7 @@ describe('the channels option', () => {
         'audit.alert.test',
         'audit.spool.unwritable',
         'audit.spool.replayed',
+        'audit.spool.quarantined',
       ],
       monitors: null,
       fromOccurrence: 1,

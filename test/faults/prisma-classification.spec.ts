@@ -84,13 +84,13 @@ describe('prismaErrorClassifier against Prisma Client over @prisma/adapter-pg an
     expect(seen).toMatchObject({ prisma: 'record', postgres: 'record' });
   });
 
-  it('calls a revoked INSERT grant (P2039 over SQLSTATE 42501) the record’s, as postgresErrorClassifier does', async () => {
+  it('calls a revoked INSERT grant (P2039 over SQLSTATE 42501) the storage’s, as postgresErrorClassifier does: it refuses every record', async () => {
     const seen = await failure(client('reader').auditLog.create({ data: { actor: 'alice', action: 'login' } }));
     expect(seen.error).toMatchObject({
       code: 'P2039',
       meta: { driverAdapterError: { cause: { kind: 'postgres', code: '42501' } } },
     });
-    expect(seen).toMatchObject({ prisma: 'record', postgres: 'record' });
+    expect(seen).toMatchObject({ prisma: 'storage', postgres: 'storage' });
   });
 
   it('calls a read-only server (P2039 over SQLSTATE 25006) the storage’s, model write or raw', async () => {

@@ -14,7 +14,7 @@ describe('postgresErrorClassifier', () => {
     ['23503', 'record'], // foreign_key_violation
     ['22001', 'record'], // string_data_right_truncation
     ['22P02', 'record'], // invalid_text_representation
-    ['42501', 'record'], // insufficient_privilege
+    ['42501', 'storage'], // insufficient_privilege: a revoked grant refuses every record
     ['42P01', 'record'], // undefined_table
     ['44000', 'record'], // with_check_option_violation
     ['08006', 'storage'], // connection_failure
@@ -56,7 +56,7 @@ describe('mysqlErrorClassifier', () => {
   it.each([
     [1048, 'record'],
     [1062, 'record'],
-    [1142, 'record'],
+    [1142, 'storage'], // a missing permission refuses every record
     [1146, 'record'],
     [1406, 'record'],
     [1452, 'record'],

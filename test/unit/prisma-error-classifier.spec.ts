@@ -77,7 +77,7 @@ describe('prismaErrorClassifier', () => {
   it('reads the SQLSTATE of an untranslated PostgreSQL error underneath, as postgresErrorClassifier does', () => {
     for (const [sqlstate, kind] of [
       ['23514', 'record'], // check_violation
-      ['42501', 'record'], // insufficient_privilege
+      ['42501', 'storage'], // insufficient_privilege: a revoked grant refuses every record
       ['25006', 'storage'], // read_only_sql_transaction
       ['53100', 'storage'], // disk_full
       ['57P01', 'storage'], // admin_shutdown
