@@ -38,7 +38,8 @@ describe('closing a standalone application context while a channel waits to retr
     receiver = await HttpReceiver.start();
     receiver.fallback = 'hang';
     const started = Date.now();
-    const { code, stdout } = await run('close-while-retrying.mjs', receiver.url('/hook'), 300);
+    // Long enough for the first attempt to start on a busy machine, far below the attempt's own 10 s timeout.
+    const { code, stdout } = await run('close-while-retrying.mjs', receiver.url('/hook'), 1_500);
     expect(code).toBe(0);
     expect(stdout.trim().split('\n')).toEqual(['other module shut down', 'closed']);
     expect(receiver.requests).toHaveLength(1);
