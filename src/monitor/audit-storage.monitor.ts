@@ -10,7 +10,8 @@ import type { AuditTrackOptions } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import type { AuditErrorClass } from '../tracker/error-class.util.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
-import { FailureTracker, type ProbeMark } from '../tracker/failure-tracker.js';
+import { FailureTracker } from '../tracker/failure-tracker.js';
+import type { ProbeMark } from '../tracker/probe-weighing.js';
 import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
 import { WriteWatch } from './write-watch.js';
 

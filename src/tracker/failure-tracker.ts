@@ -15,41 +15,23 @@ import { openOutageTtlMs } from './open-outage-ttl.util.js';
 import { Outage } from './outage.js';
 import { degradedEvent, outageCounts, recoveredEvent, unreachableEvent } from './outage-events.js';
 import { type OutageSnapshot, restoreOutage, snapshotOutage } from './outage-snapshot.js';
+import { type ProbeMark, ProbeWeighing } from './probe-weighing.js';
 import { RejectedRun } from './rejected-run.js';
 import { storageStatus } from './storage-status.util.js';
-
-/** What a probe saw of the writes when it started, to tell whether they have spoken since. */
-export interface ProbeMark {
-  readonly writeSuccesses: number;
-  readonly writeFailures: number;
-}
 
 /**
  * The outage state machine, free of Nest and of timers: it reads the injected
  * clock, and every method returns the event to send, if any. The outage it
- * keeps is plain fields ({@link Outage}), so it can be snapshotted.
- *
- * - healthy → failing: a failure opens an outage (new `outageId`).
- * - failing → alerting: the failures have lasted `thresholdMs` with no success
- *   (`audit.storage.unreachable`, sent by the owner's timer if need be).
- * - failing → degraded: the {@link FailureWindow}'s failure ratio reached
- *   `degraded.ratio` (`audit.storage.degraded`).
- * - degraded → alerting: the failures have lasted `thresholdMs` with no success
- *   (escalation, same `outageId`).
- * - failing → healthy: a success before any alert ends the outage silently.
- * - alerting → recovering → healthy: after a success, once no failure has been
- *   recorded for `recoveryHoldMs` (`audit.storage.recovered`); a failure in the
- *   hold goes back to alerting in the same outage.
- * - degraded → healthy: the ratio stayed below half of `degraded.ratio` for a
- *   window (`audit.storage.recovered`).
- *
- * Rejected records never touch the outage: see {@link RejectedRun}.
- *
- * Writes outrank probes: a failing probe counts only when no write has
- * succeeded since it started; a passing one only when no write has failed
- * since the previous probe check ended (nor during it), so a probe can never
- * cut short a run of failures that the writes keep extending. Neither ever
- * counts as a write.
+ * keeps is plain fields ({@link Outage}), so it can be snapshotted. The states
+ * and their rules are docs/state-machine.md: healthy → failing (a new
+ * `outageId`) → alerting past `thresholdMs` (`audit.storage.unreachable`), or
+ * degraded when the {@link FailureWindow}'s ratio is reached (escalating to
+ * alerting under the same id); a success before any alert ends the outage
+ * silently; alerting → recovering → healthy once no failure comes for
+ * `recoveryHoldMs`, degraded → healthy once the ratio stays below half for a
+ * window (`audit.storage.recovered`). Rejected records never touch the outage
+ * ({@link RejectedRun}); writes outrank probes ({@link ProbeWeighing}), and a
+ * probe never counts as a write.
  *
  * No failure is dated before a success the tracker has seen in an outage, nor
  * before the end of the last outage: a write that started before a recovery
@@ -62,10 +44,6 @@ export class FailureTracker {
   state: AuditStorageState = 'healthy';
   /** Healthy, no failure in the window, no probe running: a write success has nothing to update. */
   quiet = true;
-  /** Write successes recorded while not quiet; a probe compares it before and after. */
-  writeSuccesses = 0;
-  /** Every write failure ever recorded; a probe compares it before and after. */
-  writeFailures = 0;
   /**
    * What the outage that ended last counted, announced or not: for a sink
    * that announces the end of an outage this tracker never alerted on.
@@ -77,10 +55,7 @@ export class FailureTracker {
   /** `null` without degraded detection. */
   private readonly window: FailureWindow | null;
   private readonly rejected: RejectedRun;
-  /** Probes started and not yet recorded. */
-  private probesRunning = 0;
-  /** {@link writeFailures} when the last probe check was recorded: a passing probe needs no write failure since. */
-  private writeFailuresAtLastCheck = 0;
+  private readonly probes = new ProbeWeighing();
   /**
    * No failure begins before this (monotonic): the last success seen while an
    * outage was open (of a write, or of a probe that counted), or the end of
@@ -106,7 +81,7 @@ export class FailureTracker {
    */
   recordFailure(error: unknown, count = 1, beganAt?: number): TrackerEvent | null {
     const mono = this.clock.monotonicNow();
-    this.writeFailures += count;
+    this.probes.writeFailures += count;
     if (count > 0) this.window?.count(mono, count, count);
     const began = beganAt === undefined ? mono : Math.max(Math.min(beganAt, mono), this.failureFloorMono);
     const outage = this.fail(mono, began);
@@ -146,7 +121,7 @@ export class FailureTracker {
   /** Records a successful write; returns the recovery it completes, if any. */
   recordSuccess(): TrackerEvent | null {
     if (this.quiet) return null;
-    this.writeSuccesses += 1;
+    this.probes.writeSuccesses += 1;
     const mono = this.clock.monotonicNow();
     this.window?.count(mono, 1, 0);
     return this.succeed(mono);
@@ -155,9 +130,8 @@ export class FailureTracker {
   /** What a probe starting now must remember, to weigh its outcome against the writes seen meanwhile. */
   probeMark(): ProbeMark {
     // While a probe runs, successes are counted even when healthy: its outcome is weighed against them.
-    this.probesRunning += 1;
     this.quiet = false;
-    return { writeSuccesses: this.writeSuccesses, writeFailures: this.writeFailures };
+    return this.probes.mark();
   }
 
   /**
@@ -165,8 +139,9 @@ export class FailureTracker {
    * has succeeded since the probe started. It never counts as a failed write.
    */
   recordProbeFailure(error: unknown, mark: ProbeMark): TrackerEvent | null {
-    this.probeEnded();
-    if (this.writeSuccesses !== mark.writeSuccesses) return null;
+    const counts = this.probes.failureCounts(mark);
+    this.updateQuiet();
+    if (!counts) return null;
     const mono = this.clock.monotonicNow();
     const outage = this.fail(mono, mono);
     outage.hasProbeError = true;
@@ -183,10 +158,9 @@ export class FailureTracker {
    * comes, the probe ends the outage. It never counts as a write.
    */
   recordProbeSuccess(mark: ProbeMark): TrackerEvent | null {
-    const writesSilent =
-      this.writeFailures === mark.writeFailures && this.writeFailures === this.writeFailuresAtLastCheck;
-    this.probeEnded();
-    if (this.state === 'healthy' || !writesSilent) return null;
+    const counts = this.probes.successCounts(mark);
+    this.updateQuiet();
+    if (this.state === 'healthy' || !counts) return null;
     return this.succeed(this.clock.monotonicNow());
   }
 
@@ -419,13 +393,7 @@ export class FailureTracker {
     return null;
   }
 
-  private probeEnded(): void {
-    this.probesRunning -= 1;
-    this.writeFailuresAtLastCheck = this.writeFailures;
-    this.updateQuiet();
-  }
-
   private updateQuiet(): void {
-    this.quiet = this.state === 'healthy' && !(this.window?.active ?? false) && this.probesRunning === 0;
+    this.quiet = this.state === 'healthy' && !(this.window?.active ?? false) && this.probes.running === 0;
   }
 }

@@ -11,7 +11,7 @@ import { AuditStorageMonitor } from '../../src/index.js';
 import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import type { AuditAlertDispatcher } from '../../src/dispatch/audit-alert.dispatcher.js';
 import { AuditAlertMetrics } from '../../src/metrics/audit-alert.metrics.js';
-import type { ProbeMark } from '../../src/tracker/failure-tracker.js';
+import type { ProbeMark } from '../../src/tracker/probe-weighing.js';
 import { AuditAlertSilences } from '../../src/silences/audit-alert-silences.js';
 import { InProcessSilenceStore } from '../../src/silences/silence-store.interface.js';
 import { LocalAlertSink } from '../../src/sink/local-alert.sink.js';
