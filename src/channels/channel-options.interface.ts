@@ -68,6 +68,15 @@ export interface WebhookChannelOptions extends AuditAlertChannelDeliveryOptions 
    * @default undefined (the event, dates as ISO strings)
    */
   body?: (event: AuditAlertEvent) => unknown;
+  /**
+   * Signs every request: the header `X-Audit-Alert-Signature:
+   * t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, made afresh
+   * for each attempt, with one `v1` per secret: give two while rotating, so a
+   * receiver holding either one accepts. Each secret at least 16 characters;
+   * never logged.
+   * @default undefined (no signature)
+   */
+  signingSecret?: string | readonly string[];
 }
 
 /**

@@ -33,6 +33,8 @@ export interface ResolvedWebhookChannel extends ResolvedChannelBase {
   readonly type: 'webhook';
   readonly headers: Readonly<Record<string, string>>;
   readonly body: ((event: AuditAlertEvent) => unknown) | null;
+  /** The secrets each request is signed with, one `v1` each; empty: not signed. */
+  readonly signingSecrets: readonly string[];
 }
 
 /** What a channel that writes a headline runs with. */
@@ -76,7 +78,7 @@ export const CHANNEL_TYPES = [
 const DELIVERY_KEYS = ['type', 'events', 'monitors', 'fromOccurrence', 'timeoutMs', 'retries', 'backoffMs'] as const;
 
 const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = {
-  webhook: [...DELIVERY_KEYS, 'url', 'headers', 'body'],
+  webhook: [...DELIVERY_KEYS, 'url', 'headers', 'body', 'signingSecret'],
   slack: [...DELIVERY_KEYS, 'url', 'summary'],
   teams: [...DELIVERY_KEYS, 'url', 'summary'],
   pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'degradedSeverity', 'url', 'summary'],
@@ -175,6 +177,34 @@ export function readHeaders(source: Record<string, unknown>, path: string): Read
     headers[name] = headerValue;
   }
   return headers;
+}
+
+/** Shortest signing secret: an HMAC key much shorter than its hash is easy to guess. */
+export const MIN_SIGNING_SECRET_LENGTH = 16;
+/** Most signing secrets at once: the current one and those still being rotated out. */
+const MAX_SIGNING_SECRETS = 5;
+
+/** Reads `source.signingSecret`: a secret, or several while they rotate; never quoted in the error. */
+function readSigningSecrets(source: Record<string, unknown>, path: string): readonly string[] {
+  const value = source.signingSecret;
+  if (value === undefined) return [];
+  const at = `${path}.signingSecret`;
+  const allowed =
+    `a string of at least ${MIN_SIGNING_SECRET_LENGTH} characters, or an array of 1 to ${MAX_SIGNING_SECRETS} ` +
+    'different ones while secrets rotate';
+  const secrets: unknown[] = Array.isArray(value) ? value : [value];
+  if (secrets.length === 0 || secrets.length > MAX_SIGNING_SECRETS) {
+    failSecret(at, `an array of ${secrets.length} secrets`, allowed);
+  }
+  secrets.forEach((secret, index) => {
+    const where = Array.isArray(value) ? `${at}[${index}]` : at;
+    if (typeof secret !== 'string') failSecret(where, describeKind(secret), allowed);
+    if (secret.length < MIN_SIGNING_SECRET_LENGTH) {
+      failSecret(where, `a string of ${secret.length} characters`, allowed);
+    }
+  });
+  if (new Set(secrets).size !== secrets.length) failSecret(at, 'the same secret twice', allowed);
+  return secrets as string[];
 }
 
 function readRoutingKey(source: Record<string, unknown>, path: string): string {
@@ -278,6 +308,7 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
         url: readUrl(source, path),
         headers: readHeaders(source, path),
         body: readFunction(source, 'body', path),
+        signingSecrets: readSigningSecrets(source, path),
       };
     case 'slack':
     case 'teams':

@@ -28,6 +28,12 @@ export interface HttpRequest {
   readonly headers: Headers;
   /** Absent for a request without a body, such as a `GET`. */
   readonly body?: string;
+  /**
+   * Headers made for each attempt from its body and the wall-clock time of the
+   * module's clock (milliseconds), such as a signature that must stay fresh
+   * across retries. Set on top of `headers`.
+   */
+  readonly headersAt?: (body: string, wallNowMs: number) => Readonly<Record<string, string>>;
 }
 
 /** How long one attempt may take and how often to try again. */
@@ -136,9 +142,16 @@ export class HttpDelivery {
     const timer = setTimeout(stop, timeoutMs).unref();
     this.signal.addEventListener('abort', stop, { once: true });
     try {
+      let { headers } = request;
+      if (request.headersAt !== undefined && request.body !== undefined) {
+        headers = new Headers(headers);
+        for (const [name, value] of Object.entries(request.headersAt(request.body, this.clock.wallNow()))) {
+          headers.set(name, value);
+        }
+      }
       const response = await fetch(request.url, {
         method: request.method ?? 'POST',
-        headers: request.headers,
+        headers,
         body: request.body,
         // Following a redirect would re-send the alert (and its headers) somewhere not configured.
         redirect: 'manual',

@@ -6,7 +6,14 @@ import type { RecipientBinding } from '../dispatch/recipient-binding.interface.j
 import { errorText } from '../common/error-text.util.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
 import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
-import { type HttpDelivery, USER_AGENT } from './http-delivery.js';
+import { type HttpDelivery, type HttpRequest, USER_AGENT } from './http-delivery.js';
+
+/** Where one of the bodies of an event goes, and what its request carries on top of the channel's headers. */
+export interface ChannelRequest extends Pick<HttpRequest, 'headersAt'> {
+  readonly url: string;
+  /** Sent as JSON. */
+  readonly body: unknown;
+}
 
 const ignore = (): void => undefined;
 
@@ -50,6 +57,11 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
   /** Headers sent on top of `content-type` and `user-agent`, which they may override. */
   protected extraHeaders(): Readonly<Record<string, string>> {
     return {};
+  }
+
+  /** Where `body` (one of {@link bodiesFor}) is POSTed, and how: by default to the channel's URL, as it is. */
+  protected requestFor(body: unknown): ChannelRequest {
+    return { url: this.options.url, body };
   }
 
   /**
@@ -148,7 +160,8 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
     for (const [name, value] of Object.entries(this.extraHeaders())) headers.set(name, value);
     let attempts = 0;
     for (const body of bodies) {
-      const request = { url: this.options.url, headers, body: JSON.stringify(body) };
+      const { url, body: json, ...extras } = this.requestFor(body);
+      const request: HttpRequest = { url, headers, body: JSON.stringify(json), ...extras };
       try {
         attempts += await this.delivery.send(this.label, eventType, request, this.options);
       } catch (error) {
