@@ -9,24 +9,35 @@ import type { LeftOpenEpisodeKind } from '../events/audit-episode.js';
 import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
-import type { HttpChannel } from './http.channel.js';
+import type { ChannelLinks, HttpChannel } from './http.channel.js';
 import { PagerDutyChannel } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
 import { TeamsChannel } from './teams.channel.js';
 import { WebhookChannel } from './webhook.channel.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 
-function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery, keyPerMonitor: boolean): HttpChannel {
+function createChannel(
+  options: ResolvedChannelOptions,
+  delivery: HttpDelivery,
+  keyPerMonitor: boolean,
+  links: ChannelLinks,
+): HttpChannel {
   switch (options.type) {
     case 'webhook':
-      return new WebhookChannel(options, delivery);
+      return new WebhookChannel(options, delivery, links);
     case 'slack':
-      return new SlackChannel(options, delivery);
+      return new SlackChannel(options, delivery, links);
     case 'teams':
-      return new TeamsChannel(options, delivery);
+      return new TeamsChannel(options, delivery, links);
     case 'pagerduty':
-      return new PagerDutyChannel(options, delivery, keyPerMonitor);
+      return new PagerDutyChannel(options, delivery, keyPerMonitor, links);
   }
+}
+
+/** The links of each monitor, as the channels look them up by the `monitor` of an event. */
+function linksByMonitor(monitors: ResolvedAuditAlertOptions['monitors']): ChannelLinks {
+  const links = new Map(monitors.map((monitor) => [monitor.name, monitor.links]));
+  return (monitor) => links.get(monitor) ?? [];
 }
 
 /**
@@ -53,8 +64,9 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
     const delivery = new HttpDelivery(this.clock, this.random, this.shutdown.signal, this.logger);
     // Nothing remembers an outage across a restart: incidents must be found again by monitor.
     const keyPerMonitor = this.options.cluster === null && this.options.state === null;
+    const links = linksByMonitor(this.options.monitors);
     for (const options of this.options.channels) {
-      const channel = createChannel(options, delivery, keyPerMonitor);
+      const channel = createChannel(options, delivery, keyPerMonitor, links);
       if (sendsInClearText(options.url)) this.logger.warn(channelInClearText(channel.label));
       if (channel instanceof PagerDutyChannel) this.pagerDuty.push(channel);
       this.channels.push(channel.binding());

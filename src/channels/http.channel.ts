@@ -5,6 +5,7 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { RecipientBinding } from '../dispatch/recipient-binding.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
+import type { AuditAlertLink } from './channel-link-options.interface.js';
 import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
 import { type HttpDelivery, type HttpRequest, USER_AGENT } from './http-delivery.js';
 
@@ -16,6 +17,12 @@ export interface ChannelRequest extends Pick<HttpRequest, 'headersAt'> {
 }
 
 const ignore = (): void => undefined;
+
+/** The links of a monitor's alerts (runbook, dashboard), by the monitor's name. */
+export type ChannelLinks = (monitor: string) => readonly AuditAlertLink[];
+
+/** No monitor has links. */
+export const NO_LINKS: ChannelLinks = () => [];
 
 /**
  * Outages a channel with `fromOccurrence` above 1 remembers having alerted,
@@ -42,11 +49,13 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
 
   /**
    * @param kind How logs name the channel type, such as `Slack`.
+   * @param linksOf The links of each monitor, shown with its alerts.
    */
   constructor(
     protected readonly options: TOptions,
     private readonly delivery: HttpDelivery,
     kind: string,
+    protected readonly linksOf: ChannelLinks = NO_LINKS,
   ) {
     this.label = channelLabel(kind, new URL(options.url).origin);
   }

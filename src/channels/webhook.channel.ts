@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { ResolvedWebhookChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
-import { type ChannelRequest, HttpChannel } from './http.channel.js';
+import { type ChannelLinks, type ChannelRequest, HttpChannel } from './http.channel.js';
 
 /** The header a signed webhook carries. */
 export const SIGNATURE_HEADER = 'X-Audit-Alert-Signature';
@@ -28,13 +28,16 @@ export function webhookSignature(body: string, unixSeconds: number, secrets: rea
 
 /** POSTs each event as it is (dates as ISO strings), or as the `body` option shapes it, to any HTTP endpoint. */
 export class WebhookChannel extends HttpChannel<ResolvedWebhookChannel> {
-  constructor(options: ResolvedWebhookChannel, delivery: HttpDelivery) {
-    super(options, delivery, 'Webhook');
+  constructor(options: ResolvedWebhookChannel, delivery: HttpDelivery, links?: ChannelLinks) {
+    super(options, delivery, 'Webhook', links);
   }
 
+  /** The event, with the monitor's `links` when it has some; or what the `body` option makes of it. */
   protected override bodyFor(event: AuditAlertEvent): unknown {
     const body = this.custom('body', this.options.body, event, encodable);
-    return body === undefined ? event : body;
+    if (body !== undefined) return body;
+    const links = this.linksOf(event.monitor);
+    return links.length === 0 ? event : { ...event, links };
   }
 
   protected override extraHeaders(): Readonly<Record<string, string>> {
