@@ -10,6 +10,7 @@ import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
 import type { ChannelLinks, HttpChannel } from './http.channel.js';
+import { OpsgenieChannel } from './opsgenie.channel.js';
 import { PagerDutyChannel } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
 import { TeamsChannel } from './teams.channel.js';
@@ -31,6 +32,8 @@ function createChannel(
       return new TeamsChannel(options, delivery, links);
     case 'pagerduty':
       return new PagerDutyChannel(options, delivery, keyPerMonitor, links);
+    case 'opsgenie':
+      return new OpsgenieChannel(options, delivery, keyPerMonitor, links);
   }
 }
 
@@ -50,7 +53,8 @@ function linksByMonitor(monitors: ResolvedAuditAlertOptions['monitors']): Channe
 export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShutdown, RecipientSource {
   private readonly logger = new AuditAlertLogger();
   private readonly shutdown = new AbortController();
-  private readonly pagerDuty: PagerDutyChannel[] = [];
+  /** The channels that can resolve what a process before this one left open (PagerDuty, Opsgenie). */
+  private readonly leftOpen: (PagerDutyChannel | OpsgenieChannel)[] = [];
   private readonly channels: RecipientBinding[] = [];
 
   constructor(
@@ -68,7 +72,7 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
     for (const options of this.options.channels) {
       const channel = createChannel(options, delivery, keyPerMonitor, links);
       if (sendsInClearText(options.url)) this.logger.warn(channelInClearText(channel.label));
-      if (channel instanceof PagerDutyChannel) this.pagerDuty.push(channel);
+      if (channel instanceof PagerDutyChannel || channel instanceof OpsgenieChannel) this.leftOpen.push(channel);
       this.channels.push(channel.binding());
     }
   }
@@ -79,7 +83,7 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
 
   /** Whether some channel can resolve the `kind` of incident of `monitor` that a process before this one left open. */
   resolvesLeftOpen(monitor: string, kind: LeftOpenEpisodeKind): boolean {
-    return this.pagerDuty.some((channel) => channel.resolvesLeftOpen(monitor, kind));
+    return this.leftOpen.some((channel) => channel.resolvesLeftOpen(monitor, kind));
   }
 
   /**
@@ -88,7 +92,7 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
    * ignores it. Never rejects: a failure is logged.
    */
   async resolveLeftOpen(monitor: string, kind: LeftOpenEpisodeKind): Promise<void> {
-    const channels = this.pagerDuty.filter((channel) => channel.resolvesLeftOpen(monitor, kind));
+    const channels = this.leftOpen.filter((channel) => channel.resolvesLeftOpen(monitor, kind));
     await Promise.all(
       channels.map(async (channel) => {
         try {

@@ -158,9 +158,46 @@ export interface PagerDutyChannelOptions extends AuditAlertChannelDeliveryOption
   url?: string;
 }
 
+/** Priority of an Opsgenie (or Jira Service Management) alert: `P1` is the highest. */
+export type OpsgeniePriority = 'P1' | 'P2' | 'P3' | 'P4' | 'P5';
+
+/**
+ * Creates an Opsgenie alert, or a Jira Service Management Operations alert
+ * (which takes the same API), when the storage is unreachable or degraded,
+ * and closes it on recovery. Every alert of one outage carries the same
+ * `alias`, so repeats only raise its count.
+ *
+ * ```ts
+ * { type: 'opsgenie', apiKey: process.env.OPSGENIE_API_KEY }
+ * ```
+ */
+export interface OpsgenieChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'opsgenie';
+  /** The API key of an API integration, sent as `Authorization: GenieKey <apiKey>`. Never logged. */
+  apiKey: string;
+  /**
+   * Where the alert API is, without `/v2/alerts`: Opsgenie EU
+   * `https://api.eu.opsgenie.com`; Jira Service Management
+   * `https://api.atlassian.com/jsm/ops/integration`.
+   * @default 'https://api.opsgenie.com'
+   */
+  url?: string;
+  /**
+   * Priority of an unreachable alert.
+   * @default 'P1'
+   */
+  priority?: OpsgeniePriority;
+  /**
+   * Priority of an `audit.storage.degraded` (and `audit.records.rejected`)
+   * alert. Its escalation to unreachable raises the count of the same alert.
+   * @default 'P3'
+   */
+  degradedPriority?: OpsgeniePriority;
+}
+
 /** One entry of the `channels` option: a built-in alert channel. */
 export type AuditAlertChannelOptions =
-  WebhookChannelOptions | SlackChannelOptions | TeamsChannelOptions | PagerDutyChannelOptions;
+  WebhookChannelOptions | SlackChannelOptions | TeamsChannelOptions | PagerDutyChannelOptions | OpsgenieChannelOptions;
 
 /** The `type` of a built-in channel. */
 export type AuditAlertChannelType = AuditAlertChannelOptions['type'];

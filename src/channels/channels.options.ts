@@ -13,6 +13,7 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type {
   AuditAlertChannelOptions,
   AuditAlertChannelType,
+  OpsgeniePriority,
   PagerDutySeverity,
 } from './channel-options.interface.js';
 
@@ -60,9 +61,21 @@ export interface ResolvedPagerDutyChannel extends ResolvedSummaryChannel {
   readonly degradedSeverity: PagerDutySeverity;
 }
 
+/** A validated `{ type: 'opsgenie' }` channel; `url` is the API's base, without a trailing `/`. */
+export interface ResolvedOpsgenieChannel extends ResolvedSummaryChannel {
+  readonly type: 'opsgenie';
+  readonly apiKey: string;
+  readonly priority: OpsgeniePriority;
+  readonly degradedPriority: OpsgeniePriority;
+}
+
 /** A channel with every default filled in, as the module runs it. */
 export type ResolvedChannelOptions =
-  ResolvedWebhookChannel | ResolvedSlackChannel | ResolvedTeamsChannel | ResolvedPagerDutyChannel;
+  | ResolvedWebhookChannel
+  | ResolvedSlackChannel
+  | ResolvedTeamsChannel
+  | ResolvedPagerDutyChannel
+  | ResolvedOpsgenieChannel;
 
 /** Where PagerDuty's Events API v2 receives events. */
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
@@ -73,6 +86,7 @@ export const CHANNEL_TYPES = [
   'slack',
   'teams',
   'pagerduty',
+  'opsgenie',
 ] as const satisfies readonly AuditAlertChannelType[];
 
 const DELIVERY_KEYS = ['type', 'events', 'monitors', 'fromOccurrence', 'timeoutMs', 'retries', 'backoffMs'] as const;
@@ -82,6 +96,7 @@ const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = 
   slack: [...DELIVERY_KEYS, 'url', 'summary'],
   teams: [...DELIVERY_KEYS, 'url', 'summary'],
   pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'degradedSeverity', 'url', 'summary'],
+  opsgenie: [...DELIVERY_KEYS, 'apiKey', 'url', 'priority', 'degradedPriority', 'summary'],
 };
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
@@ -207,6 +222,36 @@ function readSigningSecrets(source: Record<string, unknown>, path: string): read
   return secrets as string[];
 }
 
+/** Where Opsgenie's alert API is (US instance); `/v2/alerts` follows. */
+export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
+
+const PRIORITIES = ['P1', 'P2', 'P3', 'P4', 'P5'] as const satisfies readonly OpsgeniePriority[];
+
+function readApiKey(source: Record<string, unknown>, path: string): string {
+  const value = source.apiKey;
+  // It goes in a header: a character fetch cannot send would fail every request.
+  if (typeof value !== 'string' || value.trim() === '' || !HEADER_VALUE.test(value)) {
+    failSecret(
+      `${path}.apiKey`,
+      typeof value === 'string' && value.trim() !== '' ? 'a key fetch cannot send in a header' : describeKind(value),
+      'the non-empty API key of an Opsgenie (or Jira Service Management) API integration',
+    );
+  }
+  return value;
+}
+
+function readPriority(
+  source: Record<string, unknown>,
+  path: string,
+  key: 'priority' | 'degradedPriority',
+  fallback: OpsgeniePriority,
+): OpsgeniePriority {
+  const value = source[key];
+  if (value === undefined) return fallback;
+  if (!PRIORITIES.includes(value as OpsgeniePriority)) fail(`${path}.${key}`, value, `one of ${quoted(PRIORITIES)}`);
+  return value as OpsgeniePriority;
+}
+
 function readRoutingKey(source: Record<string, unknown>, path: string): string {
   const value = source.routingKey;
   if (typeof value !== 'string' || value.trim() === '') {
@@ -322,6 +367,17 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
         routingKey: readRoutingKey(source, path),
         severity: readSeverity(source, path, 'severity', 'critical'),
         degradedSeverity: readSeverity(source, path, 'degradedSeverity', 'warning'),
+      };
+    case 'opsgenie':
+      return {
+        type,
+        ...delivery,
+        // The base of the API: `/v2/alerts` and the alias follow it.
+        url: readUrl(source, path, OPSGENIE_API_URL).replace(/\/+$/, ''),
+        summary: readFunction(source, 'summary', path),
+        apiKey: readApiKey(source, path),
+        priority: readPriority(source, path, 'priority', 'P1'),
+        degradedPriority: readPriority(source, path, 'degradedPriority', 'P3'),
       };
   }
 }
