@@ -10,6 +10,7 @@ import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
 import type { ChannelLinks, HttpChannel } from './http.channel.js';
+import { GoogleChatChannel } from './google-chat.channel.js';
 import { OpsgenieChannel } from './opsgenie.channel.js';
 import { PagerDutyChannel } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
@@ -34,6 +35,8 @@ function createChannel(
       return new PagerDutyChannel(options, delivery, keyPerMonitor, links);
     case 'opsgenie':
       return new OpsgenieChannel(options, delivery, keyPerMonitor, links);
+    case 'googlechat':
+      return new GoogleChatChannel(options, delivery, links);
   }
 }
 

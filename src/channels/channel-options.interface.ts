@@ -195,9 +195,28 @@ export interface OpsgenieChannelOptions extends AuditAlertChannelDeliveryOptions
   degradedPriority?: OpsgeniePriority;
 }
 
+/**
+ * Posts a card message to a Google Chat space through an incoming webhook;
+ * the events of one outage go to one thread, the recovery under its alert.
+ *
+ * ```ts
+ * { type: 'googlechat', url: process.env.GOOGLE_CHAT_WEBHOOK_URL }
+ * ```
+ */
+export interface GoogleChatChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'googlechat';
+  /** The webhook URL, `https://chat.googleapis.com/v1/spaces/…/messages?key=…&token=…`. Never logged beyond its origin. */
+  url: string;
+}
+
 /** One entry of the `channels` option: a built-in alert channel. */
 export type AuditAlertChannelOptions =
-  WebhookChannelOptions | SlackChannelOptions | TeamsChannelOptions | PagerDutyChannelOptions | OpsgenieChannelOptions;
+  | WebhookChannelOptions
+  | SlackChannelOptions
+  | TeamsChannelOptions
+  | PagerDutyChannelOptions
+  | OpsgenieChannelOptions
+  | GoogleChatChannelOptions;
 
 /** The `type` of a built-in channel. */
 export type AuditAlertChannelType = AuditAlertChannelOptions['type'];

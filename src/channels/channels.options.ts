@@ -69,13 +69,19 @@ export interface ResolvedOpsgenieChannel extends ResolvedSummaryChannel {
   readonly degradedPriority: OpsgeniePriority;
 }
 
+/** A validated `{ type: 'googlechat' }` channel. */
+export interface ResolvedGoogleChatChannel extends ResolvedSummaryChannel {
+  readonly type: 'googlechat';
+}
+
 /** A channel with every default filled in, as the module runs it. */
 export type ResolvedChannelOptions =
   | ResolvedWebhookChannel
   | ResolvedSlackChannel
   | ResolvedTeamsChannel
   | ResolvedPagerDutyChannel
-  | ResolvedOpsgenieChannel;
+  | ResolvedOpsgenieChannel
+  | ResolvedGoogleChatChannel;
 
 /** Where PagerDuty's Events API v2 receives events. */
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
@@ -87,6 +93,7 @@ export const CHANNEL_TYPES = [
   'teams',
   'pagerduty',
   'opsgenie',
+  'googlechat',
 ] as const satisfies readonly AuditAlertChannelType[];
 
 const DELIVERY_KEYS = ['type', 'events', 'monitors', 'fromOccurrence', 'timeoutMs', 'retries', 'backoffMs'] as const;
@@ -97,6 +104,7 @@ const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = 
   teams: [...DELIVERY_KEYS, 'url', 'summary'],
   pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'degradedSeverity', 'url', 'summary'],
   opsgenie: [...DELIVERY_KEYS, 'apiKey', 'url', 'priority', 'degradedPriority', 'summary'],
+  googlechat: [...DELIVERY_KEYS, 'url', 'summary'],
 };
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
@@ -357,6 +365,7 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
       };
     case 'slack':
     case 'teams':
+    case 'googlechat':
       return { type, ...delivery, url: readUrl(source, path), summary: readFunction(source, 'summary', path) };
     case 'pagerduty':
       return {

@@ -180,7 +180,8 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
    */
   monitors?: AuditMonitorOptions[];
   /**
-   * Built-in alert channels: a generic webhook, Slack, Microsoft Teams, PagerDuty. Each is
+   * Built-in alert channels: a generic webhook, Slack, Microsoft Teams, PagerDuty, Opsgenie (or
+   * Jira Service Management), Google Chat. Each is
    * called like a hook, retries on its own (so it is never abandoned after
    * `hookTimeoutMs`), and is waited for at shutdown up to `shutdownTimeoutMs`.
    *
