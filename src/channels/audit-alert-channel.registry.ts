@@ -10,6 +10,7 @@ import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
 import type { ChannelLinks, HttpChannel } from './http.channel.js';
+import { DiscordChannel } from './discord.channel.js';
 import { GoogleChatChannel } from './google-chat.channel.js';
 import { OpsgenieChannel } from './opsgenie.channel.js';
 import { PagerDutyChannel } from './pagerduty.channel.js';
@@ -37,6 +38,8 @@ function createChannel(
       return new OpsgenieChannel(options, delivery, keyPerMonitor, links);
     case 'googlechat':
       return new GoogleChatChannel(options, delivery, links);
+    case 'discord':
+      return new DiscordChannel(options, delivery, links);
   }
 }
 

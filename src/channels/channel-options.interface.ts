@@ -209,6 +209,20 @@ export interface GoogleChatChannelOptions extends AuditAlertChannelDeliveryOptio
   url: string;
 }
 
+/**
+ * Posts an embed to a Discord channel through an incoming webhook, colored
+ * by severity; nobody can be pinged by the text of an event.
+ *
+ * ```ts
+ * { type: 'discord', url: process.env.DISCORD_WEBHOOK_URL }
+ * ```
+ */
+export interface DiscordChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'discord';
+  /** The webhook URL, `https://discord.com/api/webhooks/<id>/<token>`. Never logged beyond its origin. */
+  url: string;
+}
+
 /** One entry of the `channels` option: a built-in alert channel. */
 export type AuditAlertChannelOptions =
   | WebhookChannelOptions
@@ -216,7 +230,8 @@ export type AuditAlertChannelOptions =
   | TeamsChannelOptions
   | PagerDutyChannelOptions
   | OpsgenieChannelOptions
-  | GoogleChatChannelOptions;
+  | GoogleChatChannelOptions
+  | DiscordChannelOptions;
 
 /** The `type` of a built-in channel. */
 export type AuditAlertChannelType = AuditAlertChannelOptions['type'];

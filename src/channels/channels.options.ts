@@ -74,6 +74,11 @@ export interface ResolvedGoogleChatChannel extends ResolvedSummaryChannel {
   readonly type: 'googlechat';
 }
 
+/** A validated `{ type: 'discord' }` channel. */
+export interface ResolvedDiscordChannel extends ResolvedSummaryChannel {
+  readonly type: 'discord';
+}
+
 /** A channel with every default filled in, as the module runs it. */
 export type ResolvedChannelOptions =
   | ResolvedWebhookChannel
@@ -81,7 +86,8 @@ export type ResolvedChannelOptions =
   | ResolvedTeamsChannel
   | ResolvedPagerDutyChannel
   | ResolvedOpsgenieChannel
-  | ResolvedGoogleChatChannel;
+  | ResolvedGoogleChatChannel
+  | ResolvedDiscordChannel;
 
 /** Where PagerDuty's Events API v2 receives events. */
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
@@ -94,6 +100,7 @@ export const CHANNEL_TYPES = [
   'pagerduty',
   'opsgenie',
   'googlechat',
+  'discord',
 ] as const satisfies readonly AuditAlertChannelType[];
 
 const DELIVERY_KEYS = ['type', 'events', 'monitors', 'fromOccurrence', 'timeoutMs', 'retries', 'backoffMs'] as const;
@@ -105,6 +112,7 @@ const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = 
   pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'degradedSeverity', 'url', 'summary'],
   opsgenie: [...DELIVERY_KEYS, 'apiKey', 'url', 'priority', 'degradedPriority', 'summary'],
   googlechat: [...DELIVERY_KEYS, 'url', 'summary'],
+  discord: [...DELIVERY_KEYS, 'url', 'summary'],
 };
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
@@ -366,6 +374,7 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
     case 'slack':
     case 'teams':
     case 'googlechat':
+    case 'discord':
       return { type, ...delivery, url: readUrl(source, path), summary: readFunction(source, 'summary', path) };
     case 'pagerduty':
       return {

@@ -10,7 +10,7 @@ import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
 import { type HttpDelivery, type HttpRequest, USER_AGENT } from './http-delivery.js';
 
 /** Where one of the bodies of an event goes, and what its request carries on top of the channel's headers. */
-export interface ChannelRequest extends Pick<HttpRequest, 'headersAt'> {
+export interface ChannelRequest extends Pick<HttpRequest, 'headersAt' | 'retryAfterFromBody'> {
   readonly url: string;
   /** Sent as JSON. */
   readonly body: unknown;

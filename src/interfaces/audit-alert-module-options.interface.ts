@@ -181,7 +181,7 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
   monitors?: AuditMonitorOptions[];
   /**
    * Built-in alert channels: a generic webhook, Slack, Microsoft Teams, PagerDuty, Opsgenie (or
-   * Jira Service Management), Google Chat. Each is
+   * Jira Service Management), Google Chat, Discord. Each is
    * called like a hook, retries on its own (so it is never abandoned after
    * `hookTimeoutMs`), and is waited for at shutdown up to `shutdownTimeoutMs`.
    *
