@@ -7,6 +7,7 @@ import { ChannelApps, settle, waitForTimers } from './support/channel-app.js';
 import { channelContract, problemList } from './support/channel-contract.js';
 import type { ReceivedRequest } from './support/http-receiver.js';
 import { waitFor } from './support/http-receiver.js';
+import { sampleEvents } from './support/sample-events.js';
 
 expectNoUnhandledRejections();
 
@@ -194,6 +195,28 @@ describe('the Discord channel', () => {
     expect(error.endsWith('…\n```')).toBe(true);
     expect(discordProblems(message)).toEqual([]);
     expect(escapeDiscord('- a\n# b\n> c\n1. d e-f', 100)).toBe('\\- a\n\\# b\n\\> c\n1\\. d e-f');
+  });
+
+  it('renders every event type within the embed limits, colored by its severity', () => {
+    const colors = sampleEvents().map((event) => {
+      const message = discordMessage(event, undefined, [
+        { text: 'Runbook', url: 'https://wiki.example.com/runbooks/audit' },
+        { text: 'Dashboard', url: 'https://grafana.example.com/d/audit' },
+      ]);
+      expect([event.type, discordProblems(message)]).toEqual([event.type, []]);
+      expect(message.allowed_mentions).toEqual({ parse: [] });
+      return [event.type, message.embeds[0].color.toString(16)];
+    });
+    expect(Object.fromEntries(colors)).toEqual({
+      'audit.storage.unreachable': 'd93025',
+      'audit.storage.degraded': 'f9ab00',
+      'audit.storage.recovered': '1e8e3e',
+      'audit.storage.capacity': 'd93025',
+      'audit.records.rejected': 'f9ab00',
+      'audit.spool.unwritable': 'd93025',
+      'audit.spool.replayed': '1e8e3e',
+      'audit.alert.test': '1a73e8',
+    });
   });
 
   it('is checked at boot, never showing the URL', () => {

@@ -7,6 +7,7 @@ import { ChannelApps } from './support/channel-app.js';
 import { channelContract, problemList } from './support/channel-contract.js';
 import type { ReceivedRequest } from './support/http-receiver.js';
 import { waitFor } from './support/http-receiver.js';
+import { sampleEvents } from './support/sample-events.js';
 
 expectNoUnhandledRejections();
 
@@ -192,6 +193,26 @@ describe('the Google Chat channel', () => {
     expect(card).not.toMatch(/<users|<b>|<a /);
     expect(card).toContain('&lt;users/all&gt; &lt;b&gt;billing&lt;/b&gt; &amp; co');
     expect(Buffer.byteLength(JSON.stringify(message))).toBeLessThan(32_000);
+  });
+
+  it('renders every event type within the webhook message schema', () => {
+    const titles = sampleEvents().map((event) => {
+      const message = googleChatMessage(event, undefined, [
+        { text: 'Runbook', url: 'https://wiki.example.com/runbooks/audit' },
+        { text: 'Dashboard', url: 'https://grafana.example.com/d/audit' },
+      ]);
+      const body = JSON.stringify(message);
+      const request = {
+        method: 'POST',
+        path: `${CHAT_PATH}&messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD`,
+        body,
+        headers: {},
+      };
+      expect([event.type, chatProblems(message, request)]).toEqual([event.type, []]);
+      expect(message.text).not.toContain('<users/all>');
+      return message.cardsV2[0].card.header.title;
+    });
+    expect(new Set(titles).size).toBe(titles.length);
   });
 
   it('is checked at boot, never showing the URL', () => {

@@ -7,6 +7,7 @@ import { ChannelApps, settle } from './support/channel-app.js';
 import { channelContract, problemList } from './support/channel-contract.js';
 import type { ReceivedRequest } from './support/http-receiver.js';
 import { waitFor } from './support/http-receiver.js';
+import { sampleEvents } from './support/sample-events.js';
 
 expectNoUnhandledRejections();
 
@@ -272,6 +273,25 @@ describe('the Opsgenie channel', () => {
     expect(create.description.endsWith('\n\nRunbook: https://wiki.example.com/runbooks/audit')).toBe(true);
     expect(create.details['link: Runbook']).toBe('https://wiki.example.com/runbooks/audit');
     expect(opsgenieProblems(create, opsgenie.requests[0]!)).toEqual([]);
+  });
+
+  it('renders every event type within the alert API schema, or as a close', () => {
+    const request = {
+      method: 'POST',
+      path: '/v2/alerts',
+      body: '',
+      headers: { authorization: `GenieKey ${API_KEY}`, 'content-type': 'application/json' },
+    };
+    const closes: string[] = [];
+    for (const event of sampleEvents()) {
+      const create = opsgenieAlert(event, 'alias', { priority: 'P1', degradedPriority: 'P3' }, undefined, [
+        { text: 'Runbook', url: 'https://wiki.example.com/runbooks/audit' },
+        { text: 'Dashboard', url: 'https://grafana.example.com/d/audit' },
+      ]);
+      if (create === null) closes.push(event.type);
+      else expect([event.type, opsgenieProblems(create, request)]).toEqual([event.type, []]);
+    }
+    expect(closes).toEqual(['audit.storage.recovered']);
   });
 
   it('is checked at boot, never showing the key', () => {
