@@ -10,6 +10,6 @@
 export interface AuditAlertLink {
   /** What the button or link reads: 1 to 75 characters, on one line. */
   text: string;
-  /** An absolute `https:` (or `http:`) URL, without `user:password@`. */
+  /** An absolute `https:` (or `http:`) URL of at most 2,000 characters, without `user:password@`. */
   url: string;
 }

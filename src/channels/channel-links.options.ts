@@ -8,6 +8,8 @@ import { readUrl } from './channels.options.js';
 export const MAX_LINKS = 5;
 /** Longest link text: Slack's limit for the text of a button. */
 export const MAX_LINK_TEXT = 75;
+/** Longest link URL: well within Slack's 3,000 for a button's, and what every receiver keeps whole. */
+export const MAX_LINK_URL = 2_000;
 
 /** A list or a link may hold a URL whose query is a token: say what it is, never what it holds. */
 function failByKind(path: string, value: unknown, allowed: string): never {
@@ -28,7 +30,11 @@ function readLink(raw: unknown, path: string): AuditAlertLink {
       `a non-empty text of at most ${MAX_LINK_TEXT} characters, on one line`,
     );
   }
-  return { text, url: readUrl(source, path) };
+  const url = readUrl(source, path);
+  if (url.length > MAX_LINK_URL) {
+    failByKind(`${path}.url`, url, `an absolute http:// or https:// URL of at most ${MAX_LINK_URL} characters`);
+  }
+  return { text, url };
 }
 
 /**

@@ -135,7 +135,7 @@ export interface AuditMonitorSettings {
    * Links sent with every alert of the monitor, such as its runbook and its
    * dashboard: buttons in Slack, Teams, Google Chat and Discord, links of the
    * PagerDuty incident, lines of the Opsgenie alert, a `links` field of the
-   * webhook body. At most 5; each URL absolute, `https:` or `http:`, without
+   * webhook body. At most 5; each URL absolute, `https:` or `http:`, at most 2,000 characters, without
    * `user:password@`. A monitor's own list replaces the top level's.
    * @default []
    */

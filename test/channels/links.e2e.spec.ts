@@ -56,6 +56,9 @@ describe('links', () => {
     expect(rejection({ links: [{ text: 'a\nb', url: RUNBOOK.url }] }).message).toContain('on one line');
     expect(rejection({ links: [{ text: 'x'.repeat(76), url: RUNBOOK.url }] }).message).toContain('75 characters');
     expect(rejection({ links: [{ ...RUNBOOK, target: '_blank' }] }).message).toContain('links[0].target');
+    const long = rejection({ links: [{ text: 'Runbook', url: `https://wiki.example.com/${'a'.repeat(2_000)}` }] });
+    expect(long.message).toContain('"links[0].url"');
+    expect(long.message).toContain('at most 2000 characters');
     const many = rejection({ links: Array.from({ length: 6 }, () => RUNBOOK) });
     expect(many.message).toContain('"links"');
     expect(many.message).toContain('at most 5');
