@@ -258,8 +258,8 @@ describe('sendTestAlert()', () => {
         'sendTestAlert(options).monitor',
       ),
     );
-    await expect(async () => registry.sendTestAlert({ channels: ['email' as never] })).rejects.toThrow(
-      /"sendTestAlert\(options\).channels": received \[ 'email' \]; expected an array of channel types: webhook, slack, teams, pagerduty/,
+    await expect(async () => registry.sendTestAlert({ channels: ['carrier-pigeon' as never] })).rejects.toThrow(
+      /"sendTestAlert\(options\).channels": received \[ 'carrier-pigeon' \]; expected an array of channel types: webhook, slack, teams, pagerduty, email, alertmanager/,
     );
     await expect(async () => registry.sendTestAlert({ monitr: 'orders' } as never)).rejects.toThrow(
       /Unknown audit alert option "sendTestAlert\(options\).monitr"/,
