@@ -14,6 +14,8 @@ import { directoryProblem, failPath } from './options/path-checks.util.js';
 import { type ResolvedCapacityOptions, resolveCapacity } from './capacity/capacity.options.js';
 import { type ResolvedSpoolOptions, resolveSpool } from './spool/spool.options.js';
 import { type ResolvedChannelOptions, resolveChannels } from './channels/channels.options.js';
+import type { AuditAlertLink } from './channels/channel-link-options.interface.js';
+import { readLinks } from './channels/channel-links.options.js';
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
 import { type ResolvedStateOptions, resolveStateOptions } from './state/state.options.js';
@@ -53,6 +55,8 @@ export interface ResolvedMonitorOptions {
   readonly classify: AuditErrorClassifier | null;
   /** The alternate audit log (AU-5(5)); `null` when none is configured. */
   readonly spool: ResolvedSpoolOptions | null;
+  /** Links sent with each of its alerts (runbook, dashboard); empty: none. */
+  readonly links: readonly AuditAlertLink[];
 }
 
 /** The options with every default filled in, as the module runs with them. */
@@ -91,6 +95,7 @@ const MONITOR_SETTINGS = [
   'recoveryHoldMs',
   'classify',
   'spool',
+  'links',
 ] as const satisfies readonly (keyof AuditMonitorSettings)[];
 
 export const KNOWN_OPTIONS = [
@@ -258,6 +263,7 @@ function resolveMonitor(source: Record<string, unknown>, base: MonitorBase, name
     recoveryHoldMs: readDuration(source, 'recoveryHoldMs', base.recoveryHoldMs, { path: at('recoveryHoldMs') }),
     classify: readClassifier(source, base.classify, at('classify')),
     spool: resolveSpool(source.spool, base.spool, at('spool')),
+    links: readLinks(source, base.links, at('links')),
   };
 }
 
@@ -369,6 +375,7 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
       recoveryHoldMs: 0,
       classify: null,
       spool: null,
+      links: [],
     },
     DEFAULT_MONITOR_NAME,
   );

@@ -20,6 +20,13 @@ export type {
   AlertmanagerAuth,
 } from './channels/channel-options.interface.js';
 export type {
+  DiscordChannelOptions,
+  GoogleChatChannelOptions,
+  OpsgenieChannelOptions,
+  OpsgeniePriority,
+} from './channels/channel-options.interface.js';
+export type { AuditAlertLink } from './channels/channel-link-options.interface.js';
+export type {
   AuditAlertClusterOptions,
   AuditAlertRedisClient,
   AuditAlertRedisConnectionOptions,

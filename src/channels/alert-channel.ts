@@ -5,9 +5,16 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { RecipientBinding } from '../dispatch/recipient-binding.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
+import type { AuditAlertLink } from './channel-link-options.interface.js';
 import type { ChannelDelivery } from './channel-delivery.js';
 
 const ignore = (): void => undefined;
+
+/** The links of a monitor's alerts (runbook, dashboard), by the monitor's name. */
+export type ChannelLinks = (monitor: string) => readonly AuditAlertLink[];
+
+/** No monitor has links. */
+export const NO_LINKS: ChannelLinks = () => [];
 
 /**
  * Outages a channel with `fromOccurrence` above 1 remembers having alerted,
@@ -31,11 +38,13 @@ export abstract class AlertChannel<TOptions extends ResolvedChannelOptions = Res
 
   /**
    * @param label Names the channel in logs: its kind and where it sends, never a path, a header, a key or a password.
+   * @param linksOf The links of each monitor, shown with its alerts.
    */
   constructor(
     protected readonly options: TOptions,
     protected readonly delivery: ChannelDelivery,
     readonly label: string,
+    protected readonly linksOf: ChannelLinks = NO_LINKS,
   ) {}
 
   /** Sends `event` now, in as many attempts as it takes. */

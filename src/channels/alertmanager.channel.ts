@@ -5,7 +5,7 @@ import { type AuditAlertEventRenderers, eventKeyOf, renderEvent } from '../event
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { ResolvedAlertmanagerChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
-import { HttpChannel } from './http.channel.js';
+import { type ChannelLinks, HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
 import { alertLabel, isHeadline, percent, plural, spoolFigures, truncate } from './message-text.util.js';
 
@@ -231,8 +231,8 @@ const sameLabels = (a: AlertmanagerAlert, b: AlertmanagerAlert): boolean =>
 export class AlertmanagerChannel extends HttpChannel<ResolvedAlertmanagerChannel> {
   private readonly open = new Map<string, OpenEpisode>();
 
-  constructor(options: ResolvedAlertmanagerChannel, delivery: HttpDelivery) {
-    super(options, delivery, 'Alertmanager');
+  constructor(options: ResolvedAlertmanagerChannel, delivery: HttpDelivery, links?: ChannelLinks) {
+    super(options, delivery, 'Alertmanager', links);
     delivery.signal.addEventListener('abort', () => this.closeAll(), { once: true });
   }
 

@@ -9,30 +9,50 @@ import type { LeftOpenEpisodeKind } from '../events/audit-episode.js';
 import { AUDIT_ALERT_RANDOM } from './channel.constants.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
 import { HttpDelivery } from './http-delivery.js';
-import type { AlertChannel } from './alert-channel.js';
+import type { AlertChannel, ChannelLinks } from './alert-channel.js';
 import { AlertmanagerChannel } from './alertmanager.channel.js';
+import { DiscordChannel } from './discord.channel.js';
 import { EmailChannel } from './email.channel.js';
+import { GoogleChatChannel } from './google-chat.channel.js';
+import { OpsgenieChannel } from './opsgenie.channel.js';
 import { PagerDutyChannel } from './pagerduty.channel.js';
 import { SlackChannel } from './slack.channel.js';
 import { TeamsChannel } from './teams.channel.js';
 import { WebhookChannel } from './webhook.channel.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 
-function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery, keyPerMonitor: boolean): AlertChannel {
+function createChannel(
+  options: ResolvedChannelOptions,
+  delivery: HttpDelivery,
+  keyPerMonitor: boolean,
+  links: ChannelLinks,
+): AlertChannel {
   switch (options.type) {
     case 'webhook':
-      return new WebhookChannel(options, delivery);
+      return new WebhookChannel(options, delivery, links);
     case 'slack':
-      return new SlackChannel(options, delivery);
+      return new SlackChannel(options, delivery, links);
     case 'teams':
-      return new TeamsChannel(options, delivery);
+      return new TeamsChannel(options, delivery, links);
     case 'pagerduty':
-      return new PagerDutyChannel(options, delivery, keyPerMonitor);
+      return new PagerDutyChannel(options, delivery, keyPerMonitor, links);
     case 'email':
-      return new EmailChannel(options, delivery);
+      return new EmailChannel(options, delivery, links);
     case 'alertmanager':
-      return new AlertmanagerChannel(options, delivery);
+      return new AlertmanagerChannel(options, delivery, links);
+    case 'opsgenie':
+      return new OpsgenieChannel(options, delivery, keyPerMonitor, links);
+    case 'googlechat':
+      return new GoogleChatChannel(options, delivery, links);
+    case 'discord':
+      return new DiscordChannel(options, delivery, links);
   }
+}
+
+/** The links of each monitor, as the channels look them up by the `monitor` of an event. */
+function linksByMonitor(monitors: ResolvedAuditAlertOptions['monitors']): ChannelLinks {
+  const links = new Map(monitors.map((monitor) => [monitor.name, monitor.links]));
+  return (monitor) => links.get(monitor) ?? [];
 }
 
 /**
@@ -45,7 +65,8 @@ function createChannel(options: ResolvedChannelOptions, delivery: HttpDelivery, 
 export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShutdown, RecipientSource {
   private readonly logger = new AuditAlertLogger();
   private readonly shutdown = new AbortController();
-  private readonly pagerDuty: PagerDutyChannel[] = [];
+  /** The channels that can resolve what a process before this one left open (PagerDuty, Opsgenie). */
+  private readonly leftOpen: (PagerDutyChannel | OpsgenieChannel)[] = [];
   private readonly channels: RecipientBinding[] = [];
 
   constructor(
@@ -63,13 +84,14 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
     const delivery = new HttpDelivery(this.clock, this.random, this.shutdown.signal, this.logger);
     // Nothing remembers an outage across a restart: incidents must be found again by monitor.
     const keyPerMonitor = this.options.cluster === null && this.options.state === null;
+    const links = linksByMonitor(this.options.monitors);
     const built: AlertChannel[] = [];
     for (const options of this.options.channels) {
-      const channel = createChannel(options, delivery, keyPerMonitor);
+      const channel = createChannel(options, delivery, keyPerMonitor, links);
       built.push(channel);
       const clearText = channel.clearTextWarning();
       if (clearText !== null) this.logger.warn(clearText);
-      if (channel instanceof PagerDutyChannel) this.pagerDuty.push(channel);
+      if (channel instanceof PagerDutyChannel || channel instanceof OpsgenieChannel) this.leftOpen.push(channel);
       this.channels.push(channel.binding());
     }
     await Promise.all(built.map((channel) => channel.ready()));
@@ -81,7 +103,7 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
 
   /** Whether some channel can resolve the `kind` of incident of `monitor` that a process before this one left open. */
   resolvesLeftOpen(monitor: string, kind: LeftOpenEpisodeKind): boolean {
-    return this.pagerDuty.some((channel) => channel.resolvesLeftOpen(monitor, kind));
+    return this.leftOpen.some((channel) => channel.resolvesLeftOpen(monitor, kind));
   }
 
   /**
@@ -90,7 +112,7 @@ export class AuditAlertChannelRegistry implements OnModuleInit, OnApplicationShu
    * ignores it. Never rejects: a failure is logged.
    */
   async resolveLeftOpen(monitor: string, kind: LeftOpenEpisodeKind): Promise<void> {
-    const channels = this.pagerDuty.filter((channel) => channel.resolvesLeftOpen(monitor, kind));
+    const channels = this.leftOpen.filter((channel) => channel.resolvesLeftOpen(monitor, kind));
     await Promise.all(
       channels.map(async (channel) => {
         try {

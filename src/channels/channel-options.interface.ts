@@ -68,6 +68,15 @@ export interface WebhookChannelOptions extends AuditAlertChannelDeliveryOptions 
    * @default undefined (the event, dates as ISO strings)
    */
   body?: (event: AuditAlertEvent) => unknown;
+  /**
+   * Signs every request: the header `X-Audit-Alert-Signature:
+   * t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, made afresh
+   * for each attempt, with one `v1` per secret: give two while rotating, so a
+   * receiver holding either one accepts. Each secret at least 16 characters;
+   * never logged.
+   * @default undefined (no signature)
+   */
+  signingSecret?: string | readonly string[];
 }
 
 /**
@@ -275,6 +284,71 @@ export interface AlertmanagerChannelOptions extends AuditAlertChannelDeliveryOpt
   generatorUrl?: string;
 }
 
+/** Priority of an Opsgenie (or Jira Service Management) alert: `P1` is the highest. */
+export type OpsgeniePriority = 'P1' | 'P2' | 'P3' | 'P4' | 'P5';
+
+/**
+ * Creates an Opsgenie alert, or a Jira Service Management Operations alert
+ * (which takes the same API), when the storage is unreachable or degraded,
+ * and closes it on recovery. Every alert of one outage carries the same
+ * `alias`, so repeats only raise its count.
+ *
+ * ```ts
+ * { type: 'opsgenie', apiKey: process.env.OPSGENIE_API_KEY }
+ * ```
+ */
+export interface OpsgenieChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'opsgenie';
+  /** The API key of an API integration, sent as `Authorization: GenieKey <apiKey>`. Never logged. */
+  apiKey: string;
+  /**
+   * Where the alert API is, without `/v2/alerts`: Opsgenie EU
+   * `https://api.eu.opsgenie.com`; Jira Service Management
+   * `https://api.atlassian.com/jsm/ops/integration`.
+   * @default 'https://api.opsgenie.com'
+   */
+  url?: string;
+  /**
+   * Priority of an unreachable alert.
+   * @default 'P1'
+   */
+  priority?: OpsgeniePriority;
+  /**
+   * Priority of an `audit.storage.degraded` (and `audit.records.rejected`)
+   * alert. Its escalation to unreachable raises the count of the same alert.
+   * @default 'P3'
+   */
+  degradedPriority?: OpsgeniePriority;
+}
+
+/**
+ * Posts a card message to a Google Chat space through an incoming webhook;
+ * the events of one outage go to one thread, the recovery under its alert.
+ *
+ * ```ts
+ * { type: 'googlechat', url: process.env.GOOGLE_CHAT_WEBHOOK_URL }
+ * ```
+ */
+export interface GoogleChatChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'googlechat';
+  /** The webhook URL, `https://chat.googleapis.com/v1/spaces/…/messages?key=…&token=…`. Never logged beyond its origin. */
+  url: string;
+}
+
+/**
+ * Posts an embed to a Discord channel through an incoming webhook, colored
+ * by severity; nobody can be pinged by the text of an event.
+ *
+ * ```ts
+ * { type: 'discord', url: process.env.DISCORD_WEBHOOK_URL }
+ * ```
+ */
+export interface DiscordChannelOptions extends AuditAlertChannelDeliveryOptions, AuditAlertChannelSummaryOptions {
+  readonly type: 'discord';
+  /** The webhook URL, `https://discord.com/api/webhooks/<id>/<token>`. Never logged beyond its origin. */
+  url: string;
+}
+
 /** One entry of the `channels` option: a built-in alert channel. */
 export type AuditAlertChannelOptions =
   | WebhookChannelOptions
@@ -282,7 +356,10 @@ export type AuditAlertChannelOptions =
   | TeamsChannelOptions
   | PagerDutyChannelOptions
   | EmailChannelOptions
-  | AlertmanagerChannelOptions;
+  | AlertmanagerChannelOptions
+  | OpsgenieChannelOptions
+  | GoogleChatChannelOptions
+  | DiscordChannelOptions;
 
 /** The `type` of a built-in channel. */
 export type AuditAlertChannelType = AuditAlertChannelOptions['type'];

@@ -14,6 +14,7 @@ import type {
   AlertmanagerAuth,
   AuditAlertChannelOptions,
   AuditAlertChannelType,
+  OpsgeniePriority,
   PagerDutySeverity,
 } from './channel-options.interface.js';
 import { readEmailFields, type ResolvedEmailFields } from './email.options.js';
@@ -39,6 +40,8 @@ export interface ResolvedWebhookChannel extends ResolvedChannelBase {
   readonly type: 'webhook';
   readonly headers: Readonly<Record<string, string>>;
   readonly body: ((event: AuditAlertEvent) => unknown) | null;
+  /** The secrets each request is signed with, one `v1` each; empty: not signed. */
+  readonly signingSecrets: readonly string[];
 }
 
 /** What a channel that writes a headline runs with. */
@@ -80,6 +83,24 @@ export interface ResolvedAlertmanagerChannel extends ResolvedSummaryChannel {
   readonly generatorUrl: string | null;
 }
 
+/** A validated `{ type: 'opsgenie' }` channel; `url` is the API's base, without a trailing `/`. */
+export interface ResolvedOpsgenieChannel extends ResolvedSummaryChannel {
+  readonly type: 'opsgenie';
+  readonly apiKey: string;
+  readonly priority: OpsgeniePriority;
+  readonly degradedPriority: OpsgeniePriority;
+}
+
+/** A validated `{ type: 'googlechat' }` channel. */
+export interface ResolvedGoogleChatChannel extends ResolvedSummaryChannel {
+  readonly type: 'googlechat';
+}
+
+/** A validated `{ type: 'discord' }` channel. */
+export interface ResolvedDiscordChannel extends ResolvedSummaryChannel {
+  readonly type: 'discord';
+}
+
 /** A channel with every default filled in, as the module runs it. */
 export type ResolvedChannelOptions =
   | ResolvedWebhookChannel
@@ -87,7 +108,10 @@ export type ResolvedChannelOptions =
   | ResolvedTeamsChannel
   | ResolvedPagerDutyChannel
   | ResolvedEmailChannel
-  | ResolvedAlertmanagerChannel;
+  | ResolvedAlertmanagerChannel
+  | ResolvedOpsgenieChannel
+  | ResolvedGoogleChatChannel
+  | ResolvedDiscordChannel;
 
 /** Where PagerDuty's Events API v2 receives events. */
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
@@ -100,17 +124,23 @@ export const CHANNEL_TYPES = [
   'pagerduty',
   'email',
   'alertmanager',
+  'opsgenie',
+  'googlechat',
+  'discord',
 ] as const satisfies readonly AuditAlertChannelType[];
 
 const DELIVERY_KEYS = ['type', 'events', 'monitors', 'fromOccurrence', 'timeoutMs', 'retries', 'backoffMs'] as const;
 
 const KNOWN_KEYS: Record<AuditAlertChannelOptions['type'], readonly string[]> = {
-  webhook: [...DELIVERY_KEYS, 'url', 'headers', 'body'],
+  webhook: [...DELIVERY_KEYS, 'url', 'headers', 'body', 'signingSecret'],
   slack: [...DELIVERY_KEYS, 'url', 'summary'],
   teams: [...DELIVERY_KEYS, 'url', 'summary'],
   pagerduty: [...DELIVERY_KEYS, 'routingKey', 'severity', 'degradedSeverity', 'url', 'summary'],
   email: [...DELIVERY_KEYS, 'to', 'from', 'cc', 'transport', 'summary'],
   alertmanager: [...DELIVERY_KEYS, 'url', 'auth', 'resendIntervalMs', 'generatorUrl', 'summary'],
+  opsgenie: [...DELIVERY_KEYS, 'apiKey', 'url', 'priority', 'degradedPriority', 'summary'],
+  googlechat: [...DELIVERY_KEYS, 'url', 'summary'],
+  discord: [...DELIVERY_KEYS, 'url', 'summary'],
 };
 
 const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
@@ -206,6 +236,64 @@ export function readHeaders(source: Record<string, unknown>, path: string): Read
     headers[name] = headerValue;
   }
   return headers;
+}
+
+/** Shortest signing secret: an HMAC key much shorter than its hash is easy to guess. */
+export const MIN_SIGNING_SECRET_LENGTH = 16;
+/** Most signing secrets at once: the current one and those still being rotated out. */
+const MAX_SIGNING_SECRETS = 5;
+
+/** Reads `source.signingSecret`: a secret, or several while they rotate; never quoted in the error. */
+function readSigningSecrets(source: Record<string, unknown>, path: string): readonly string[] {
+  const value = source.signingSecret;
+  if (value === undefined) return [];
+  const at = `${path}.signingSecret`;
+  const allowed =
+    `a string of at least ${MIN_SIGNING_SECRET_LENGTH} characters, or an array of 1 to ${MAX_SIGNING_SECRETS} ` +
+    'different ones while secrets rotate';
+  const secrets: unknown[] = Array.isArray(value) ? value : [value];
+  if (secrets.length === 0 || secrets.length > MAX_SIGNING_SECRETS) {
+    failSecret(at, `an array of ${secrets.length} secrets`, allowed);
+  }
+  secrets.forEach((secret, index) => {
+    const where = Array.isArray(value) ? `${at}[${index}]` : at;
+    if (typeof secret !== 'string') failSecret(where, describeKind(secret), allowed);
+    if (secret.length < MIN_SIGNING_SECRET_LENGTH) {
+      failSecret(where, `a string of ${secret.length} characters`, allowed);
+    }
+  });
+  if (new Set(secrets).size !== secrets.length) failSecret(at, 'the same secret twice', allowed);
+  return secrets as string[];
+}
+
+/** Where Opsgenie's alert API is (US instance); `/v2/alerts` follows. */
+export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
+
+const PRIORITIES = ['P1', 'P2', 'P3', 'P4', 'P5'] as const satisfies readonly OpsgeniePriority[];
+
+function readApiKey(source: Record<string, unknown>, path: string): string {
+  const value = source.apiKey;
+  // It goes in a header: a character fetch cannot send would fail every request.
+  if (typeof value !== 'string' || value.trim() === '' || !HEADER_VALUE.test(value)) {
+    failSecret(
+      `${path}.apiKey`,
+      typeof value === 'string' && value.trim() !== '' ? 'a key fetch cannot send in a header' : describeKind(value),
+      'the non-empty API key of an Opsgenie (or Jira Service Management) API integration',
+    );
+  }
+  return value;
+}
+
+function readPriority(
+  source: Record<string, unknown>,
+  path: string,
+  key: 'priority' | 'degradedPriority',
+  fallback: OpsgeniePriority,
+): OpsgeniePriority {
+  const value = source[key];
+  if (value === undefined) return fallback;
+  if (!PRIORITIES.includes(value as OpsgeniePriority)) fail(`${path}.${key}`, value, `one of ${quoted(PRIORITIES)}`);
+  return value as OpsgeniePriority;
 }
 
 function readRoutingKey(source: Record<string, unknown>, path: string): string {
@@ -373,9 +461,12 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
         url: readUrl(source, path),
         headers: readHeaders(source, path),
         body: readFunction(source, 'body', path),
+        signingSecrets: readSigningSecrets(source, path),
       };
     case 'slack':
     case 'teams':
+    case 'googlechat':
+    case 'discord':
       return { type, ...delivery, url: readUrl(source, path), summary: readFunction(source, 'summary', path) };
     case 'pagerduty':
       return {
@@ -398,6 +489,17 @@ function resolveChannel(raw: unknown, path: string, monitorNames: readonly strin
         auth: readAlertmanagerAuth(source, path),
         resendIntervalMs: readResendInterval(source, path),
         generatorUrl: source.generatorUrl === undefined ? null : readUrl(source, path, undefined, 'generatorUrl'),
+      };
+    case 'opsgenie':
+      return {
+        type,
+        ...delivery,
+        // The base of the API: `/v2/alerts` and the alias follow it.
+        url: readUrl(source, path, OPSGENIE_API_URL).replace(/\/+$/, ''),
+        summary: readFunction(source, 'summary', path),
+        apiKey: readApiKey(source, path),
+        priority: readPriority(source, path, 'priority', 'P1'),
+        degradedPriority: readPriority(source, path, 'degradedPriority', 'P3'),
       };
   }
 }

@@ -10,7 +10,7 @@ import {
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { episodeStepOf, eventKeyOf } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
-import { AlertChannel } from './alert-channel.js';
+import { AlertChannel, type ChannelLinks } from './alert-channel.js';
 import { type AttemptOutcome, type ChannelDelivery, DELIVERED, STOPPED } from './channel-delivery.js';
 import type { AuditAlertEmailMessage, AuditAlertEmailTransporter } from './channel-options.interface.js';
 import type { ResolvedEmailChannel } from './channels.options.js';
@@ -147,7 +147,8 @@ export class EmailChannel extends AlertChannel<ResolvedEmailChannel> {
   /** The `Message-ID` of the first message sent of each open episode. */
   private readonly threads = new Map<string, string>();
 
-  constructor(options: ResolvedEmailChannel, delivery: ChannelDelivery) {
+  /** @param links The links of each monitor, listed under each message. */
+  constructor(options: ResolvedEmailChannel, delivery: ChannelDelivery, links?: ChannelLinks) {
     const { transport } = options;
     super(
       options,
@@ -156,6 +157,7 @@ export class EmailChannel extends AlertChannel<ResolvedEmailChannel> {
         'Email',
         transport.kind === 'smtp' ? `${transport.smtp.host}:${transport.smtp.port}` : 'application transporter',
       ),
+      links,
     );
     this.transporter = transporterOf(transport, options.timeoutMs);
     // Reported by ready() at bootstrap; a delivery awaiting it sees the rejection too.

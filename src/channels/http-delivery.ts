@@ -22,7 +22,23 @@ export interface HttpRequest {
   readonly headers: Headers;
   /** Absent for a request without a body, such as a `GET`. */
   readonly body?: string;
+  /**
+   * Headers made for each attempt from its body and the wall-clock time of the
+   * module's clock (milliseconds), such as a signature that must stay fresh
+   * across retries. Set on top of `headers`.
+   */
+  readonly headersAt?: (body: string, wallNowMs: number) => Readonly<Record<string, string>>;
+  /**
+   * Reads how long to wait, in milliseconds, from the body of a 429 answer
+   * (Discord's `retry_after`); `null` when it says nothing. Preferred to a
+   * `Retry-After` header. Only the first {@link MAX_RETRY_AFTER_BODY} bytes
+   * are read, and nothing of them is logged.
+   */
+  readonly retryAfterFromBody?: (body: string) => number | null;
 }
+
+/** Most of a 429 body read for {@link HttpRequest.retryAfterFromBody}. */
+export const MAX_RETRY_AFTER_BODY = 16_384;
 
 /**
  * Reads a `Retry-After` header, in seconds or as an HTTP date, into a delay in
@@ -36,6 +52,25 @@ export function parseRetryAfter(value: string | null, wallNow: number): number |
   // Date.parse reads almost anything; an HTTP date always has a day or month name.
   else if (/[a-z]/i.test(text)) delayMs = Date.parse(text) - wallNow;
   return Number.isNaN(delayMs) ? null : Math.min(MAX_RETRY_DELAY_MS, Math.max(0, delayMs));
+}
+
+/** Reads at most `max` bytes of `response`'s body as text, then drops the rest. */
+async function readBodyStart(response: Response, max: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
 /** The `code` of a fetch failure's cause (`ECONNREFUSED`…), never its message, which may quote the address. */
@@ -70,20 +105,35 @@ export class HttpDelivery extends ChannelDelivery {
     const timer = setTimeout(stop, timeoutMs).unref();
     this.signal.addEventListener('abort', stop, { once: true });
     try {
+      let { headers } = request;
+      if (request.headersAt !== undefined && request.body !== undefined) {
+        headers = new Headers(headers);
+        for (const [name, value] of Object.entries(request.headersAt(request.body, this.clock.wallNow()))) {
+          headers.set(name, value);
+        }
+      }
       const response = await fetch(request.url, {
         method: request.method ?? 'POST',
-        headers: request.headers,
+        headers,
         body: request.body,
         // Following a redirect would re-send the alert (and its headers) somewhere not configured.
         redirect: 'manual',
         signal: controller.signal,
       });
-      // Only the status matters; the body is dropped unread (it could echo what was sent).
+      const { status } = response;
+      // A receiver that says how long to wait in its 429 body: only that number is read from it.
+      const fromBody =
+        status === 429 && request.retryAfterFromBody !== undefined
+          ? request.retryAfterFromBody(await readBodyStart(response, MAX_RETRY_AFTER_BODY))
+          : null;
+      // Otherwise only the status matters; the body is dropped unread (it could echo what was sent).
       await response.body?.cancel().catch(() => undefined);
       if (response.ok) return DELIVERED;
-      const { status } = response;
       if (status === 429 || status >= 500) {
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.clock.wallNow());
+        const retryAfterMs =
+          fromBody !== null && Number.isFinite(fromBody)
+            ? Math.min(MAX_RETRY_DELAY_MS, Math.max(0, Math.ceil(fromBody)))
+            : parseRetryAfter(response.headers.get('retry-after'), this.clock.wallNow());
         return { kind: 'retry', reason: httpStatusReason(status), retryAfterMs };
       }
       return {

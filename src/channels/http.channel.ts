@@ -1,12 +1,21 @@
 import { channelInClearText, channelLabel } from '../audit-alert.messages.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
-import { AlertChannel } from './alert-channel.js';
+import { AlertChannel, type ChannelLinks, NO_LINKS } from './alert-channel.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
-import { type HttpDelivery, type RetryPolicy, USER_AGENT } from './http-delivery.js';
+import { type HttpDelivery, type HttpRequest, type RetryPolicy, USER_AGENT } from './http-delivery.js';
+
+export { type ChannelLinks, NO_LINKS } from './alert-channel.js';
 
 /** The options of a channel that POSTs to a URL. */
 export type ResolvedHttpChannelOptions = Extract<ResolvedChannelOptions, { readonly url: string }>;
+
+/** Where one of the bodies of an event goes, and what its request carries on top of the channel's headers. */
+export interface ChannelRequest extends Pick<HttpRequest, 'headersAt' | 'retryAfterFromBody'> {
+  readonly url: string;
+  /** Sent as JSON. */
+  readonly body: unknown;
+}
 
 /**
  * A built-in channel: turns an event into a JSON body and POSTs it through
@@ -18,13 +27,15 @@ export abstract class HttpChannel<
 > extends AlertChannel<TOptions> {
   /**
    * @param kind How logs name the channel type, such as `Slack`; the label adds the origin of its URL.
+   * @param linksOf The links of each monitor, shown with its alerts.
    */
   constructor(
     options: TOptions,
     protected override readonly delivery: HttpDelivery,
     kind: string,
+    linksOf: ChannelLinks = NO_LINKS,
   ) {
-    super(options, delivery, channelLabel(kind, new URL(options.url).origin));
+    super(options, delivery, channelLabel(kind, new URL(options.url).origin), linksOf);
   }
 
   clearTextWarning(): string | null {
@@ -41,6 +52,11 @@ export abstract class HttpChannel<
   /** Headers sent on top of `content-type` and `user-agent`, which they may override. */
   protected extraHeaders(): Readonly<Record<string, string>> {
     return {};
+  }
+
+  /** Where `body` (one of {@link bodiesFor}) is POSTed, and how: by default to the channel's URL, as it is. */
+  protected requestFor(body: unknown): ChannelRequest {
+    return { url: this.options.url, body };
   }
 
   /** The bodies to POST for `event`, in order; most events take one. */
@@ -61,7 +77,8 @@ export abstract class HttpChannel<
     for (const [name, value] of Object.entries(this.extraHeaders())) headers.set(name, value);
     let attempts = 0;
     for (const body of bodies) {
-      const request = { url: this.options.url, headers, body: JSON.stringify(body) };
+      const { url, body: json, ...extras } = this.requestFor(body);
+      const request: HttpRequest = { url, headers, body: JSON.stringify(json), ...extras };
       try {
         attempts += await this.delivery.send(this.label, eventType, request, policy);
       } catch (error) {

@@ -12,7 +12,7 @@ import type { AuditEpisodeKind, LeftOpenEpisodeKind } from '../events/audit-epis
 import type { PagerDutySeverity } from './channel-options.interface.js';
 import type { ResolvedPagerDutyChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
-import { HttpChannel } from './http.channel.js';
+import { type ChannelLinks, HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
 import { isHeadline, truncate } from './message-text.util.js';
 
@@ -31,6 +31,8 @@ export interface PagerDutyTrigger {
     readonly class: string;
     readonly custom_details: Exclude<AuditAlertEvent, StorageRecoveredEvent>;
   };
+  /** The monitor's links (runbook, dashboard), shown on the incident; absent when it has none. */
+  readonly links?: readonly { readonly href: string; readonly text: string }[];
 }
 
 /** An Events API v2 `resolve`: closes the incident its `dedup_key` opened. */
@@ -227,8 +229,9 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
     options: ResolvedPagerDutyChannel,
     delivery: HttpDelivery,
     private readonly keyPerMonitor = false,
+    links?: ChannelLinks,
   ) {
-    super(options, delivery, 'PagerDuty');
+    super(options, delivery, 'PagerDuty', links);
   }
 
   /**
@@ -266,7 +269,10 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
     const { routingKey, degradedSeverity } = this.options;
     const severity = isAlertTestEvent(event) ? 'info' : this.options.severity;
     const dedupKey = pagerDutyDedupKey(event, this.keyPerMonitor);
-    return pagerDutyEvent(event, routingKey, severity, summary, degradedSeverity, dedupKey);
+    const body = pagerDutyEvent(event, routingKey, severity, summary, degradedSeverity, dedupKey);
+    const links = this.linksOf(event.monitor);
+    if (body.event_action !== 'trigger' || links.length === 0) return body;
+    return { ...body, links: links.map(({ url, text }) => ({ href: url, text })) };
   }
 
   protected override bodiesFor(event: AuditAlertEvent): unknown[] {

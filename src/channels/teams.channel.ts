@@ -12,10 +12,11 @@ import type {
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
 import type { ResolvedTeamsChannel } from './channels.options.js';
+import type { AuditAlertLink } from './channel-link-options.interface.js';
 import type { HttpDelivery } from './http-delivery.js';
-import { HttpChannel } from './http.channel.js';
+import { type ChannelLinks, HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, isHeadline, percent, plural, spoolFigures, truncateUnits } from './message-text.util.js';
+import { alertLabel, isHeadline, percent, plural, spoolFigures, truncate, truncateUnits } from './message-text.util.js';
 
 /** An element of an Adaptive Card's `body`. */
 export type AdaptiveElement = Readonly<Record<string, unknown>>;
@@ -26,7 +27,16 @@ export interface AdaptiveCard {
   readonly type: 'AdaptiveCard';
   readonly version: typeof ADAPTIVE_CARD_VERSION;
   readonly body: readonly AdaptiveElement[];
+  /** The monitor's links, as `Action.OpenUrl` buttons; absent when it has none. */
+  readonly actions?: readonly TeamsOpenUrl[];
   readonly msteams: { readonly width: 'Full' };
+}
+
+/** A button opening a URL (https://adaptivecards.io/explorer/Action.OpenUrl.html). */
+export interface TeamsOpenUrl {
+  readonly type: 'Action.OpenUrl';
+  readonly title: string;
+  readonly url: string;
 }
 
 /** What a Teams Workflows webhook expects: a message carrying one Adaptive Card attachment. */
@@ -319,8 +329,19 @@ const TEAMS_CARDS = {
  * outage; a clear recovered card; a capacity card colored by its level; or a
  * card marked as a test.
  * @param summary A headline of the application's, in place of the built-in one.
+ * @param links The monitor's links, as buttons under the card.
  */
-export function teamsMessage(event: AuditAlertEvent, summary?: string): TeamsMessage {
+export function teamsMessage(
+  event: AuditAlertEvent,
+  summary?: string,
+  links: readonly AuditAlertLink[] = [],
+): TeamsMessage {
+  // An action's title is plain text: only a limit to keep.
+  const actions = links.map((link): TeamsOpenUrl => ({
+    type: 'Action.OpenUrl',
+    title: truncate(link.text, MAX_NAME),
+    url: link.url,
+  }));
   const { headline: builtIn, color, body } = renderEvent(TEAMS_CARDS, event);
   const title = summary === undefined ? builtIn : escapeTeams(summary, MAX_HEADLINE);
   return {
@@ -334,6 +355,7 @@ export function teamsMessage(event: AuditAlertEvent, summary?: string): TeamsMes
           type: 'AdaptiveCard',
           version: ADAPTIVE_CARD_VERSION,
           body: [headline(title, color), ...body],
+          ...(actions.length === 0 ? {} : { actions }),
           msteams: { width: 'Full' },
         },
       },
@@ -343,11 +365,12 @@ export function teamsMessage(event: AuditAlertEvent, summary?: string): TeamsMes
 
 /** Posts an Adaptive Card to Microsoft Teams through a Workflows webhook. */
 export class TeamsChannel extends HttpChannel<ResolvedTeamsChannel> {
-  constructor(options: ResolvedTeamsChannel, delivery: HttpDelivery) {
-    super(options, delivery, 'Teams');
+  constructor(options: ResolvedTeamsChannel, delivery: HttpDelivery, links?: ChannelLinks) {
+    super(options, delivery, 'Teams', links);
   }
 
   protected override bodyFor(event: AuditAlertEvent): TeamsMessage {
-    return teamsMessage(event, this.custom('summary', this.options.summary, event, isHeadline));
+    const summary = this.custom('summary', this.options.summary, event, isHeadline);
+    return teamsMessage(event, summary, this.linksOf(event.monitor));
   }
 }

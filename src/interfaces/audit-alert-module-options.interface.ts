@@ -1,3 +1,4 @@
+import type { AuditAlertLink } from '../channels/channel-link-options.interface.js';
 import type { AuditErrorClassifier } from '../tracker/error-class.util.js';
 import type { AuditStorageCapacityOptions } from '../capacity/capacity-options.interface.js';
 import type { AuditSpoolOptions } from '../spool/spool-options.interface.js';
@@ -130,6 +131,15 @@ export interface AuditMonitorSettings {
    * @default undefined (no spool)
    */
   spool?: AuditSpoolOptions;
+  /**
+   * Links sent with every alert of the monitor, such as its runbook and its
+   * dashboard: buttons in Slack, Teams, Google Chat and Discord, links of the
+   * PagerDuty incident, lines of the Opsgenie alert, a `links` field of the
+   * webhook body. At most 5; each URL absolute, `https:` or `http:`, at most 2,000 characters, without
+   * `user:password@`. A monitor's own list replaces the top level's.
+   * @default []
+   */
+  links?: readonly AuditAlertLink[];
 }
 
 /** One monitor of `monitors`: a name, and settings that override the top-level ones. */
@@ -170,7 +180,8 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
    */
   monitors?: AuditMonitorOptions[];
   /**
-   * Built-in alert channels: a generic webhook, Slack, Microsoft Teams, PagerDuty. Each is
+   * Built-in alert channels: a generic webhook, Slack, Microsoft Teams, PagerDuty, Opsgenie (or
+   * Jira Service Management), Google Chat, Discord. Each is
    * called like a hook, retries on its own (so it is never abandoned after
    * `hookTimeoutMs`), and is waited for at shutdown up to `shutdownTimeoutMs`.
    *

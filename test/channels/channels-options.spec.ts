@@ -59,7 +59,14 @@ describe('the channels option', () => {
       backoffMs: 1_000,
     };
     expect(channels).toEqual([
-      { type: 'webhook', ...delivery, url: 'https://alerts.example.com/audit?token=abc', headers: {}, body: null },
+      {
+        type: 'webhook',
+        ...delivery,
+        url: 'https://alerts.example.com/audit?token=abc',
+        headers: {},
+        body: null,
+        signingSecrets: [],
+      },
       { type: 'slack', ...delivery, url: SLACK_URL, summary: null },
       // The default port is dropped, as URL normalises it.
       { type: 'teams', ...delivery, url: new URL(TEAMS_URL).href, summary: null },

@@ -30,6 +30,7 @@ export function adaptiveCardProblems(message: unknown, version = '1.4'): string[
     return problems;
   }
   card.body.forEach((element, index) => checkElement(element, `card.body[${index}]`, version, at));
+  if (card.actions !== undefined) checkActions(card.actions, at);
   return problems;
 }
 
@@ -96,6 +97,22 @@ function checkElement(
       if (Object.keys(rest).length > 0) at(`${path}.facts[${index}]`, `unknown ${Object.keys(rest).join(', ')}`);
     });
   }
+}
+
+/** The card's `actions`: `Action.OpenUrl` (since 1.0), whose `url` is required and absolute, its `title` a string. */
+function checkActions(actions: unknown, at: (path: string, problem: string) => void): void {
+  if (!Array.isArray(actions) || actions.length === 0) {
+    at('card.actions', 'must be a non-empty array');
+    return;
+  }
+  actions.forEach((action: unknown, index) => {
+    const { type, title, url, ...rest } = (action ?? {}) as Record<string, unknown>;
+    const path = `card.actions[${index}]`;
+    if (type !== 'Action.OpenUrl') at(`${path}.type`, `unexpected ${JSON.stringify(type)}`);
+    if (typeof title !== 'string' || title === '') at(`${path}.title`, 'required non-empty string');
+    if (typeof url !== 'string' || !URL.canParse(url)) at(`${path}.url`, 'required absolute URL');
+    if (Object.keys(rest).length > 0) at(path, `unknown ${Object.keys(rest).join(', ')}`);
+  });
 }
 
 function newer(a: string, b: string): boolean {

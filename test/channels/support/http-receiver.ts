@@ -10,8 +10,9 @@ export interface ReceivedRequest {
   readonly body: string;
 }
 
-/** How the receiver answers one request: a status (and headers), or never. */
-export type Reply = { readonly status: number; readonly headers?: Readonly<Record<string, string>> } | 'hang';
+/** How the receiver answers one request: a status (and headers, and a body), or never. */
+export type Reply =
+  { readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly body?: string } | 'hang';
 
 /**
  * A real HTTP server on 127.0.0.1 that records every request and answers with
@@ -45,7 +46,7 @@ export class HttpReceiver {
           this.hanging.add(response);
           return;
         }
-        response.writeHead(reply.status, reply.headers).end('ok');
+        response.writeHead(reply.status, reply.headers).end(reply.body ?? 'ok');
       });
     });
   }
