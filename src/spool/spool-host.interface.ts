@@ -1,0 +1,21 @@
+import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
+import type { AuditErrorClass } from '../tracker/error-class.util.js';
+
+/** What the spool needs of its monitor. */
+export interface SpoolHost {
+  readonly name: string;
+  readonly serviceName: string;
+  /** `false`: hung writes are not looked for. */
+  readonly writeTimeoutMs: number | false;
+  /** The monitor's state now. */
+  state(): AuditStorageState;
+  /**
+   * Runs an operation as a tracked write. Not used by the replay, which stays
+   * out of the monitor's outage accounting (a record refused opens no outage).
+   */
+  track(op: () => unknown): Promise<unknown>;
+  /** What a failed write means, by the monitor's `classify` option. */
+  classify(error: unknown): AuditErrorClass;
+  /** Counts, in the open outage, a record the spool kept (`true`) or could not keep (`false`). */
+  counted(kept: boolean): void;
+}
