@@ -2,7 +2,7 @@ import { describeKind, invalidSecretOption } from '../audit-alert.messages.js';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { fail, ownProperties, readItems, rejectUnknownKeys } from '../options/option-readers.util.js';
 import type { AuditAlertLink } from './channel-link-options.interface.js';
-import { readUrl } from './channels.options.js';
+import { readUrl } from './channel-fields.options.js';
 
 /** Most links of a monitor: the buttons of a message stay few enough to read. */
 export const MAX_LINKS = 5;

@@ -1,4 +1,4 @@
-import { readHeaders, readUrl } from '../channels/channels.options.js';
+import { readHeaders, readUrl } from '../channels/channel-fields.options.js';
 import { fail, readDuration, readObject, rejectUnknownKeys } from '../options/option-readers.util.js';
 import type { AuditAlertHeartbeatMethod, AuditAlertHeartbeatOptions } from './heartbeat-options.interface.js';
 
