@@ -26,8 +26,10 @@ function setHeader(response: unknown, name: string, value: string): void {
 /** Whether the route refuses its requests while its monitor is in `state`. */
 function blocks(requirement: AuditStorageRequirement, monitor: AuditStorageMonitor, state: AuditStorageState): boolean {
   if (state === 'healthy' || !requirement.blockWhen.has(state)) return false;
-  // The records are kept elsewhere meanwhile: AU-5(4) asks for no shutdown then.
-  return !(requirement.allowWhileSpooling && monitor.spool?.healthy);
+  // The records are kept elsewhere meanwhile, every one of them: AU-5(4) asks for no shutdown then.
+  // A spool that is merely configured is not enough: one write of the outage that failed without
+  // its record reaching the spool (no record given, recordFailure(), the spool full) shuts the route.
+  return !(requirement.allowWhileSpooling && monitor.keepingRecords);
 }
 
 function refuse(context: ExecutionContext, requirement: AuditStorageRequirement): never {
