@@ -171,6 +171,16 @@ export const capacityBadReading = (received: unknown): string =>
 export const trackedNonMethod = (member: string): string =>
   `@TrackAuditWrite() decorates methods; ${member} is not one.`;
 
+export const trackedGenerator = (member: string): string =>
+  `@TrackAuditWrite() cannot track ${member}: it is a generator function (function*), whose body runs only as ` +
+  'its caller iterates it, so no outcome can be seen when it returns. Return a promise, an Observable or ' +
+  'an async generator (async function*), or call monitor.track() inside it.';
+
+export const trackedAsyncIterableUntracked = (member: string): string =>
+  `${member} (@TrackAuditWrite) returned an async iterable that is not an async generator (a stream, say): ` +
+  'it was returned unchanged and its outcome is not tracked. Return a promise, an Observable or an async ' +
+  'generator, or call monitor.track() where it writes.';
+
 export const trackedUnknownMonitor = (member: string, name: string, known: readonly string[]): string =>
   `${member} is decorated with @TrackAuditWrite('${name}'), but no monitor has that name; the monitors are: ${known.join(', ')}.`;
 

@@ -14,6 +14,14 @@ import { FailureTracker, type ProbeMark } from '../tracker/failure-tracker.js';
 import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
 import { WriteWatch } from './write-watch.js';
 
+/** A write begun with {@link AuditStorageMonitor.beginWrite}, settled once by one of these. */
+export interface PendingWrite {
+  succeeded(): void;
+  failed(error: unknown): void;
+  /** Its caller gave up on it before it answered: nothing is recorded. */
+  abandoned(): void;
+}
+
 /**
  * Watches one audit storage: the application reports each write's outcome
  * (`track()`, or `recordFailure()`/`recordSuccess()`), and the monitor sends
@@ -221,6 +229,34 @@ export class AuditStorageMonitor {
     if (writes === null) return settled.then(this.onTrackedSuccess, this.onTrackedFailure);
     const generation = writes.join();
     return settled.then(generation.onSuccess, generation.onFailure);
+  }
+
+  /**
+   * @internal Starts a write whose outcome comes later, through the handle (an
+   * Observable's subscription under `@TrackAuditWrite()`): it joins the hang
+   * watch now. Settle the handle exactly once.
+   */
+  beginWrite(): PendingWrite {
+    const writes = this.writes;
+    if (writes === null) {
+      return {
+        succeeded: () => this.recordSuccess(),
+        failed: (error) => this.recordFailure(error),
+        abandoned: () => undefined,
+      };
+    }
+    const generation = writes.join();
+    return {
+      succeeded: () => void generation.onSuccess(undefined),
+      failed: (error) => {
+        try {
+          generation.onFailure(error);
+        } catch {
+          // It rethrows for track(); here the caller has the error already.
+        }
+      },
+      abandoned: () => writes.abandon(generation),
+    };
   }
 
   /**
