@@ -4,11 +4,24 @@ import { eventKeyOf } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { RecipientBinding } from '../dispatch/recipient-binding.interface.js';
 import { errorText } from '../common/error-text.util.js';
+import { withTimeout } from '../common/timeout.util.js';
+import { systemClock } from '../clock/system.clock.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
 import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
 import { type HttpDelivery, USER_AGENT } from './http-delivery.js';
 
 const ignore = (): void => undefined;
+
+/** A custom message function that did not settle in time. */
+class CustomTimeout extends Error {}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
 
 /**
  * Outages a channel with `fromOccurrence` above 1 remembers having alerted,
@@ -44,7 +57,7 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
     this.label = channelLabel(kind, new URL(options.url).origin);
   }
 
-  /** The body to POST for `event`, before JSON encoding. */
+  /** The body to POST for `event`, before JSON encoding (or a promise of it). */
   protected abstract bodyFor(event: AuditAlertEvent): unknown;
 
   /** Headers sent on top of `content-type` and `user-agent`, which they may override. */
@@ -77,7 +90,7 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
    * @returns How many attempts it took.
    */
   deliver(event: AuditAlertEvent): Promise<number> {
-    return this.inOrder(this.orderKey(event), () => this.post(event.type, this.bodiesFor(event)));
+    return this.inOrder(this.orderKey(event), async () => this.post(event.type, await this.bodiesFor(event)));
   }
 
   /** What orders `event` behind others: the events sharing it are sent one after the other. */
@@ -137,9 +150,48 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
     return undefined;
   }
 
+  /**
+   * {@link custom} for a function that may answer with a promise (the
+   * webhook's `body`): it is awaited, at most the channel's `timeoutMs` (a real
+   * timer, as it bounds the application's own I/O), then checked by `valid`.
+   */
+  protected async customAwaited<T>(
+    option: string,
+    render: ((event: AuditAlertEvent) => unknown) | null,
+    event: AuditAlertEvent,
+    valid: (value: unknown) => value is T,
+  ): Promise<T | undefined> {
+    if (render === null) return undefined;
+    let value: unknown;
+    try {
+      value = render(event);
+    } catch (error) {
+      this.delivery.logger.warn(customMessageFailed(this.label, option, event.type, `it threw ${errorText(error)}`));
+      return undefined;
+    }
+    if (!isThenable(value)) return this.custom(option, () => value, event, valid);
+    let reason: string;
+    const timeoutMs = this.options.timeoutMs;
+    try {
+      const settled = await withTimeout(
+        Promise.resolve(value),
+        timeoutMs,
+        systemClock,
+        () => new CustomTimeout(`it did not settle within ${timeoutMs} ms`),
+      );
+      if (valid(settled)) return settled;
+      reason = `it resolved to ${describeKind(settled)}`;
+    } catch (error) {
+      reason = error instanceof CustomTimeout ? error.message : `it rejected with ${errorText(error)}`;
+    }
+    this.delivery.logger.warn(customMessageFailed(this.label, option, event.type, reason));
+    return undefined;
+  }
+
   /** The bodies to POST for `event`, in order; most events take one. */
-  protected bodiesFor(event: AuditAlertEvent): unknown[] {
-    return [this.bodyFor(event)];
+  protected bodiesFor(event: AuditAlertEvent): unknown[] | Promise<unknown[]> {
+    const body = this.bodyFor(event);
+    return isThenable(body) ? Promise.resolve(body).then((b) => [b]) : [body];
   }
 
   /** POSTs `bodies` one after the other, as the delivery of one event of type `eventType`. */

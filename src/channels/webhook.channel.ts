@@ -18,9 +18,12 @@ export class WebhookChannel extends HttpChannel<ResolvedWebhookChannel> {
     super(options, delivery, 'Webhook');
   }
 
+  /** The event, or what the `body` function makes of it; a promise of either when the function is async. */
   protected override bodyFor(event: AuditAlertEvent): unknown {
-    const body = this.custom('body', this.options.body, event, encodable);
-    return body === undefined ? event : body;
+    if (this.options.body === null) return event;
+    return this.customAwaited('body', this.options.body, event, encodable).then((body) =>
+      body === undefined ? event : body,
+    );
   }
 
   protected override extraHeaders(): Readonly<Record<string, string>> {

@@ -188,6 +188,51 @@ describe('custom messages', () => {
     expect(logger.of('warn')).toEqual([]);
   });
 
+  it('await an async body function, and fall back when it rejects, resolves to nothing usable or never settles', async () => {
+    // Issue #20, item 14: the promise itself was encoded, and `{}` was logged as delivered.
+    const receivers = [await apps.receiver(), await apps.receiver(), await apps.receiver(), await apps.receiver()];
+    const [resolves, rejects, unusable, hangs] = receivers;
+    const { monitor, logger } = await apps.boot({
+      serviceName: 'billing-api',
+      thresholdMs: 0,
+      channels: [
+        {
+          type: 'webhook',
+          url: resolves!.url(),
+          body: async (event: AuditAlertEvent) => {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return { ticket: `INC-${event.type}`, service: event.serviceName };
+          },
+        },
+        {
+          type: 'webhook',
+          url: rejects!.url(),
+          body: () => Promise.reject(new Error('lookup failed: token=s3cret')),
+        },
+        { type: 'webhook', url: unusable!.url(), body: async () => undefined },
+        { type: 'webhook', url: hangs!.url(), timeoutMs: 200, body: () => new Promise(() => undefined) },
+      ],
+    });
+    monitor.recordFailure('down');
+    await Promise.all(receivers.map((receiver) => receiver!.waitForRequests(1)));
+
+    expect(resolves!.bodies()).toEqual([{ ticket: 'INC-audit.storage.unreachable', service: 'billing-api' }]);
+    for (const receiver of [rejects, unusable, hangs]) {
+      expect(receiver!.bodies()).toEqual([expect.objectContaining({ type: 'audit.storage.unreachable' })]);
+    }
+    const origin = (port: number): string => `http://127.0.0.1:${port}`;
+    const failed = (port: number, reason: string): string =>
+      `Webhook channel (${origin(port)}): its body function failed on audit.storage.unreachable (${reason}); the built-in message was sent instead.`;
+    expect(logger.of('warn').sort()).toEqual(
+      [
+        failed(rejects!.port, 'it rejected with Error: lookup failed: token=[REDACTED]'),
+        failed(unusable!.port, 'it resolved to undefined'),
+        failed(hangs!.port, 'it did not settle within 200 ms'),
+      ].sort(),
+    );
+    expect(logger.text()).not.toContain('s3cret');
+  });
+
   it('fall back to the built-in message, and log why, when the function throws or returns nothing usable', async () => {
     const [webhook, slack, pagerduty] = [await apps.receiver(), await apps.receiver(), await apps.receiver()];
     const { monitor, logger } = await apps.boot({
