@@ -67,7 +67,9 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
 
   /**
    * Whether this channel sends `event` at all: an alert from its
-   * `fromOccurrence` on, and a recovery only of an outage it was alerted of.
+   * `fromOccurrence` on, and a recovery only of an outage it was alerted of
+   * (by this process, or, for an outage resumed after a restart, by the
+   * process before it: the recovery counts the outage's alerts).
    */
   accepts(event: AuditAlertEvent): boolean {
     const from = this.options.fromOccurrence;
@@ -78,7 +80,12 @@ export abstract class HttpChannel<TOptions extends ResolvedChannelOptions = Reso
       this.alerted.add(event.outageId);
       return true;
     }
-    if (event.type === AuditAlertEvents.StorageRecovered) return this.alerted.delete(event.outageId);
+    if (event.type === AuditAlertEvents.StorageRecovered) {
+      if (this.alerted.delete(event.outageId)) return true;
+      // An outage this process resumed (the state file) was alerted on by a process before it: the
+      // recovery says how far its alerts went, which is whether one of them reached this channel.
+      return (event.unreachableAlerts ?? 0) >= from || (event.degradedAlerts ?? 0) >= from;
+    }
     return true;
   }
 

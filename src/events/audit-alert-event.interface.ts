@@ -81,6 +81,15 @@ export interface StorageRecoveredEvent {
   /** Writes that failed during the outage (probes not included). */
   readonly eventsAffected: number;
   /**
+   * How many `audit.storage.unreachable` alerts the outage raised (the
+   * `occurrence` of the last one), in this process or, resumed from the
+   * `state` file, a process before it. Absent in a recovery a replica
+   * announces for an outage another replica alerted on (`cluster`).
+   */
+  readonly unreachableAlerts?: number;
+  /** The same for `audit.storage.degraded`. */
+  readonly degradedAlerts?: number;
+  /**
    * With a `spool`: failed (or hung) writes whose record was kept in the spool
    * during the outage, to be replayed. Absent without a spool.
    */

@@ -60,5 +60,7 @@ export function recoveredEvent(source: EventSource, outage: Outage): StorageReco
     recoveredAt: new Date(outage.recoveredWall),
     outageDurationMs: wholeMs(outage.recoveredMono - outage.firstFailureMono),
     eventsAffected: outage.failures,
+    unreachableAlerts: outage.unreachableOccurrence,
+    degradedAlerts: outage.degradedOccurrence,
   };
 }

@@ -124,6 +124,8 @@ describe('built-in channels in a Nest application', () => {
       recoveredAt: '2026-01-01T13:02:03.000Z',
       outageDurationMs: 3_723_000,
       eventsAffected: 2,
+      unreachableAlerts: 1,
+      degradedAlerts: 0,
     };
     expect(webhook.bodies()[1]).toEqual(recovered);
     expect(slack.bodies()[1]).toEqual({

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eventKeyOf } from '../../src/events/audit-alert-event-kinds.js';
 import { AuditAlertHook, type AuditAlertEvent, AuditMonitorRegistry, type OnAuditAlert } from '../../src/index.js';
 import { expectNoUnhandledRejections } from '../support/rejection-watch.js';
@@ -136,6 +139,49 @@ describe('delivery evidence', () => {
       'Hook BrokenHook failed on audit.storage.unreachable: Error: ticket system down',
     ]);
     expect(logger.text()).not.toContain('secret-path');
+  });
+});
+
+describe('PagerDuty incidents no event ends', () => {
+  it('resolves the incident of records rejected and of a spool that cannot write as soon as it triggers it', async () => {
+    // Issue #20, item 12: both were triggered, and nothing ever resolved them.
+    const pagerduty = await apps.receiver();
+    const directory = await mkdtemp(join(tmpdir(), 'audit-pd-spool-'));
+    try {
+      const { monitor, clock } = await apps.boot({
+        serviceName: 'billing-api',
+        thresholdMs: 1_000,
+        classify: (error) => ((error as Error).message.startsWith('refused') ? 'record' : 'storage'),
+        spool: { directory, replay: () => undefined },
+        channels: [{ type: 'pagerduty', routingKey: ROUTING_KEY, url: pagerduty.url() }],
+      });
+      await waitFor(() => monitor.spool!.healthy, 'the spool to open');
+      monitor.recordFailure(new Error('refused: check constraint'));
+      clock.advance(1_000);
+      monitor.recordFailure(new Error('refused: check constraint'));
+      await pagerduty.waitForRequests(2);
+
+      // The spool's directory goes away: the next record cannot be kept.
+      await rm(directory, { recursive: true, force: true });
+      await expect(
+        monitor.track(Promise.reject(new Error('connect ECONNREFUSED')), { record: { n: 1 } }),
+      ).rejects.toThrow('ECONNREFUSED');
+      await pagerduty.waitForRequests(4);
+      await settle();
+
+      const pages = pagerduty.bodies() as { event_action: string; dedup_key: string; payload?: { class: string } }[];
+      expect(pages.map((p) => [p.event_action, p.payload?.class])).toEqual([
+        ['trigger', 'audit.records.rejected'],
+        ['resolve', undefined],
+        ['trigger', 'audit.spool.unwritable'],
+        ['resolve', undefined],
+      ]);
+      expect(pages[1]!.dedup_key).toBe(pages[0]!.dedup_key);
+      expect(pages[3]!.dedup_key).toBe(pages[2]!.dedup_key);
+      expect(pages[0]!.dedup_key).not.toBe(pages[2]!.dedup_key);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });
 

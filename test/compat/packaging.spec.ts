@@ -324,6 +324,8 @@ function expectOutageAndRecovery(project: Project, summary: AppSummary, build: '
     recoveredAt: { date: expect.any(String) },
     outageDurationMs: expect.any(Number),
     eventsAffected: 1,
+    unreachableAlerts: 1,
+    degradedAlerts: 0,
   });
   const startedAt = Date.parse((recovered!.outageStartedAt as { date: string }).date);
   const recoveredAt = Date.parse((recovered!.recoveredAt as { date: string }).date);

@@ -267,6 +267,8 @@ describe('PostgreSQL outages seen through AuditStorageMonitor.track()', () => {
           recoveredAt: new Date(outageStartedAt.getTime() + failed * TICK_MS),
           outageDurationMs: failed * TICK_MS,
           eventsAffected: failed,
+          unreachableAlerts: outage.alerts.length,
+          degradedAlerts: 0,
         });
         alertedOutageIds.push(recovered.outageId);
       }
@@ -325,6 +327,8 @@ describe('PostgreSQL outages seen through AuditStorageMonitor.track()', () => {
         recoveredAt: new Date(outageStartedAt.getTime() + THRESHOLD_MS + 2 * COOLDOWN_MS),
         outageDurationMs: THRESHOLD_MS + 2 * COOLDOWN_MS,
         eventsAffected: 1,
+        unreachableAlerts: 1,
+        degradedAlerts: 0,
       });
       expect(hook.events).toHaveLength(2);
       expect(await rowCount(server.connectionString)).toBe(2);

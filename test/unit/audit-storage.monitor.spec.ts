@@ -117,6 +117,8 @@ describe('AuditStorageMonitor state machine', () => {
       recoveredAt: new Date(alert.firstFailureAt.getTime() + 6_000),
       outageDurationMs: 6_000,
       eventsAffected: 3,
+      unreachableAlerts: 1,
+      degradedAlerts: 0,
     };
     expect(recovery).toEqual(expected);
   });
