@@ -165,6 +165,9 @@ export const capacityCheckFailed = (monitor: string, error: string): string =>
 
 export const capacityCheckTimedOut = (timeoutMs: number): string => `did not answer within ${timeoutMs} ms`;
 
+export const capacityCheckStillHanging = (timeoutMs: number): string =>
+  `the check abandoned after ${timeoutMs} ms has not settled yet; no new check starts until it has`;
+
 export const capacityBadReading = (received: unknown): string =>
   `it answered ${describeReceived(received)}, not { used, total } (finite, used >= 0, total > 0) nor a ratio from 0 to 1`;
 

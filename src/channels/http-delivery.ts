@@ -13,6 +13,32 @@ import {
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../package-manifest.js';
+import { poolFreeLookup } from './pool-free-lookup.js';
+
+/** Where Node's built-in `fetch` (undici) keeps its dispatcher, once it has made one. */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/**
+ * A dispatcher for Node's built-in `fetch` that resolves host names with
+ * {@link poolFreeLookup}: an `Agent` of the very undici `fetch` runs on, read
+ * from the dispatcher `fetch` makes for itself. `undefined` where there is no
+ * such thing (another runtime, a global dispatcher the application set that
+ * is not a plain `Agent`, such as a proxy): `fetch` then resolves as usual.
+ */
+async function poolFreeDispatcher(signal: AbortSignal): Promise<unknown> {
+  try {
+    // A data: URL makes fetch create its global dispatcher without any network access.
+    await (await fetch('data:,')).arrayBuffer();
+    const current = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] as { constructor?: unknown } | undefined;
+    const Agent = current?.constructor as (new (options: object) => { close(): Promise<void> }) | undefined;
+    if (typeof Agent !== 'function' || Agent.name !== 'Agent') return undefined;
+    const agent = new Agent({ connect: { lookup: poolFreeLookup } });
+    signal.addEventListener('abort', () => void agent.close().catch(() => undefined), { once: true });
+    return agent;
+  } catch {
+    return undefined;
+  }
+}
 
 /** `user-agent` of every request, such as `nestjs-audit-alert/0.1.0`. */
 export const USER_AGENT = `${PACKAGE_NAME}/${PACKAGE_VERSION}`;
@@ -85,6 +111,9 @@ function networkErrorCode(error: unknown): string | null {
  * the attempt in progress and any further one.
  */
 export class HttpDelivery {
+  /** The dispatcher of every attempt, made at the first ({@link poolFreeDispatcher}). */
+  private dispatcher: Promise<unknown> | null = null;
+
   constructor(
     private readonly clock: AuditAlertClock,
     private readonly random: () => number,
@@ -136,7 +165,10 @@ export class HttpDelivery {
     const timer = setTimeout(stop, timeoutMs).unref();
     this.signal.addEventListener('abort', stop, { once: true });
     try {
+      const dispatcher = await (this.dispatcher ??= poolFreeDispatcher(this.signal));
       const response = await fetch(request.url, {
+        // Node's fetch takes undici's `dispatcher`; DOM's RequestInit does not name it.
+        ...(dispatcher === undefined ? {} : ({ dispatcher } as object)),
         method: request.method ?? 'POST',
         headers: request.headers,
         body: request.body,
