@@ -201,6 +201,12 @@ export const auditStorageUnavailable = 'This action is refused while its audit t
 export const guardedUnknownMonitor = (route: string, name: string, known: readonly string[]): string =>
   `${route} is marked @RequireAuditStorage({ monitor: "${name}" }), but the monitors are: ${known.join(', ')}.`;
 
+export const guardFromOtherBuild = (route: string): string =>
+  `${route} is guarded by an AuditStorageGuard of the other build of nestjs-audit-alert than the one AuditAlertModule ` +
+  'was registered through (one is loaded with import, the other with require(): the dual-package hazard), so its ' +
+  'dependencies (AuditMonitorRegistry, AuditStorageMonitor) are classes Nest does not know. Import ' +
+  '@RequireAuditStorage() and AuditAlertModule from the same build; see "One class identity per process" in docs/packaging.md.';
+
 export const healthCheckWithoutProbe = (monitors: readonly string[]): string =>
   `AuditStorageHealthIndicator: monitor${monitors.length === 1 ? '' : 's'} ${monitors.map((m) => `"${m}"`).join(', ')} ` +
   `${monitors.length === 1 ? 'has' : 'have'} no probe, so once alerting ${monitors.length === 1 ? 'it stays' : 'they stay'} down until a write succeeds. ` +
