@@ -178,11 +178,24 @@ export const capacityCheckFailed = (monitor: string, error: string): string =>
 
 export const capacityCheckTimedOut = (timeoutMs: number): string => `did not answer within ${timeoutMs} ms`;
 
+export const capacityCheckStillHanging = (timeoutMs: number): string =>
+  `the check abandoned after ${timeoutMs} ms has not settled yet; no new check starts until it has`;
+
 export const capacityBadReading = (received: unknown): string =>
   `it answered ${describeReceived(received)}, not { used, total } (finite, used >= 0, total > 0) nor a ratio from 0 to 1`;
 
 export const trackedNonMethod = (member: string): string =>
   `@TrackAuditWrite() decorates methods; ${member} is not one.`;
+
+export const trackedGenerator = (member: string): string =>
+  `@TrackAuditWrite() cannot track ${member}: it is a generator function (function*), whose body runs only as ` +
+  'its caller iterates it, so no outcome can be seen when it returns. Return a promise, an Observable or ' +
+  'an async generator (async function*), or call monitor.track() inside it.';
+
+export const trackedAsyncIterableUntracked = (member: string): string =>
+  `${member} (@TrackAuditWrite) returned an async iterable that is not an async generator (a stream, say): ` +
+  'it was returned unchanged and its outcome is not tracked. Return a promise, an Observable or an async ' +
+  'generator, or call monitor.track() where it writes.';
 
 export const trackedUnknownMonitor = (member: string, name: string, known: readonly string[]): string =>
   `${member} is decorated with @TrackAuditWrite('${name}'), but no monitor has that name; the monitors are: ${known.join(', ')}.`;
@@ -200,6 +213,12 @@ export const auditStorageUnavailable = 'This action is refused while its audit t
 
 export const guardedUnknownMonitor = (route: string, name: string, known: readonly string[]): string =>
   `${route} is marked @RequireAuditStorage({ monitor: "${name}" }), but the monitors are: ${known.join(', ')}.`;
+
+export const guardFromOtherBuild = (route: string): string =>
+  `${route} is guarded by an AuditStorageGuard of the other build of nestjs-audit-alert than the one AuditAlertModule ` +
+  'was registered through (one is loaded with import, the other with require(): the dual-package hazard), so its ' +
+  'dependencies (AuditMonitorRegistry, AuditStorageMonitor) are classes Nest does not know. Import ' +
+  '@RequireAuditStorage() and AuditAlertModule from the same build; see "One class identity per process" in docs/packaging.md.';
 
 export const healthCheckWithoutProbe = (monitors: readonly string[]): string =>
   `AuditStorageHealthIndicator: monitor${monitors.length === 1 ? '' : 's'} ${monitors.map((m) => `"${m}"`).join(', ')} ` +

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
-import { capacityBadReading, capacityCheckFailed, capacityCheckTimedOut } from '../audit-alert.messages.js';
+import {
+  capacityBadReading,
+  capacityCheckFailed,
+  capacityCheckStillHanging,
+  capacityCheckTimedOut,
+} from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions, ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import { AuditAlertChannelRegistry } from '../channels/audit-alert-channel.registry.js';
@@ -31,6 +36,12 @@ class CapacityWatch {
   private lastEventMono = 0;
   private timer: AuditAlertTimer | null = null;
   private closed = false;
+  /**
+   * A check abandoned after `timeoutMs` that has not settled yet. While it
+   * hangs (a dead mount, say), no new check starts: each would hang the same
+   * way and hold one more thread of the pool every I/O of the process needs.
+   */
+  private hanging: Promise<unknown> | null = null;
 
   /**
    * @param resolveLeftOpen Resolves the capacity incident a process before this
@@ -57,13 +68,24 @@ class CapacityWatch {
   }
 
   private async check(): Promise<void> {
+    if (this.hanging !== null) {
+      this.logger.warn(capacityCheckFailed(this.monitor.name, capacityCheckStillHanging(this.options.timeoutMs)));
+      this.arm();
+      return;
+    }
     const { timeoutMs } = this.options;
+    const abandon = new AbortController();
+    let running: Promise<unknown> = Promise.resolve();
+    let timedOut = false;
     try {
       const reading: unknown = await withTimeout(
-        () => this.options.check(),
+        () => (running = Promise.resolve(this.options.check({ signal: abandon.signal }))),
         timeoutMs,
         this.clock,
-        () => new CapacityCheckError(capacityCheckTimedOut(timeoutMs)),
+        () => {
+          timedOut = true;
+          return new CapacityCheckError(capacityCheckTimedOut(timeoutMs));
+        },
       );
       const parsed = readingRatio(reading);
       if (parsed === null) throw new CapacityCheckError(capacityBadReading(reading));
@@ -71,9 +93,27 @@ class CapacityWatch {
     } catch (error) {
       const reason = error instanceof CapacityCheckError ? error.message : errorText(error);
       if (!this.closed) this.logger.warn(capacityCheckFailed(this.monitor.name, reason));
+      if (timedOut) this.abandoned(running, abandon);
     } finally {
-      if (!this.closed) this.timer = this.clock.setTimer(() => void this.check(), this.options.intervalMs);
+      this.arm();
     }
+  }
+
+  /** Tells the check it was abandoned, and holds the next one back until it settles. */
+  private abandoned(running: Promise<unknown>, abandon: AbortController): void {
+    abandon.abort();
+    const hanging = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.hanging = hanging;
+    void hanging.then(() => {
+      if (this.hanging === hanging) this.hanging = null;
+    });
+  }
+
+  private arm(): void {
+    if (!this.closed) this.timer = this.clock.setTimer(() => void this.check(), this.options.intervalMs);
   }
 
   private record(ratio: number, used: number | null, total: number | null): void {

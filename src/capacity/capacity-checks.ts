@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { statfsSync } from 'node:fs';
-import { statfs } from 'node:fs/promises';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { invalidOption, unusablePathOption } from '../audit-alert.messages.js';
+import type { AuditStorageCapacityCheckContext } from './capacity-options.interface.js';
 
 /**
  * Runs one SQL statement with positional parameters (`$1`) and resolves to its
@@ -13,17 +14,74 @@ export type PostgresQuery = (
   params: readonly unknown[],
 ) => Promise<{ readonly rows: readonly Record<string, unknown>[] } | readonly Record<string, unknown>[]>;
 
+/** Run by a child Node process: prints the `statfs()` figures of its argument as JSON. */
+const STATFS_SCRIPT =
+  "const s = require('node:fs').statfsSync(process.argv[1]);" +
+  'process.stdout.write(JSON.stringify([s.blocks, s.bfree, s.bavail, s.bsize]));';
+
+/**
+ * `statfs()` of `path` in a child Node process, killed when `signal` aborts:
+ * a file system that never answers (a dead NFS or FUSE mount) hangs the call
+ * in the child, and never one of the threads of this process's libuv pool,
+ * which its own file, DNS and crypto work (alert delivery included) needs.
+ */
+function statfsInChild(path: string, signal?: AbortSignal): Promise<[number, number, number, number]> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new Error('abandoned'));
+      return;
+    }
+    const env = { ...process.env };
+    // The application's loaders and flags are not the child's business.
+    delete env.NODE_OPTIONS;
+    const child = spawn(process.execPath, ['-e', STATFS_SCRIPT, path], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      windowsHide: true,
+    });
+    let out = '';
+    let err = '';
+    const kill = (): void => void child.kill('SIGKILL');
+    signal?.addEventListener('abort', kill, { once: true });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err = (err + chunk).slice(-2_000)));
+    child.on('error', (error) => {
+      signal?.removeEventListener('abort', kill);
+      reject(error);
+    });
+    child.on('close', (code, killedBy) => {
+      signal?.removeEventListener('abort', kill);
+      if (code === 0) {
+        try {
+          resolve(JSON.parse(out) as [number, number, number, number]);
+          return;
+        } catch {
+          // Falls through to the error below.
+        }
+      }
+      const why = killedBy !== null ? `killed by ${killedBy}` : (/Error: [^\n]*/.exec(err)?.[0] ?? `exit code ${code}`);
+      reject(new Error(`statfs of the watched path failed in its child process (${why})`));
+    });
+  });
+}
+
 /**
  * A capacity check of the filesystem holding `path`, as `df` counts it: the
  * blocks in use against those in use plus those still available to an
  * unprivileged process (the root reserve is not counted as free). `path` must
  * exist when the check is made: it is read once then.
  *
+ * Each check runs `statfs()` in a child Node process, killed when the check
+ * is abandoned (`timeoutMs`): a mount that stops answering cannot take the
+ * threads of this process's libuv pool, which alert delivery needs too.
+ *
  * ```ts
  * capacity: { check: filesystemCapacityCheck('/var/lib/postgresql') }
  * ```
  */
-export function filesystemCapacityCheck(path: string): () => Promise<{ used: number; total: number }> {
+export function filesystemCapacityCheck(
+  path: string,
+): (context?: AuditStorageCapacityCheckContext) => Promise<{ used: number; total: number }> {
   if (typeof path !== 'string' || path === '') {
     throw new AuditAlertConfigError(invalidOption('filesystemCapacityCheck(path)', path, 'a non-empty path'), 'path');
   }
@@ -42,8 +100,8 @@ export function filesystemCapacityCheck(path: string): () => Promise<{ used: num
       'path',
     );
   }
-  return async () => {
-    const { blocks, bfree, bavail, bsize } = await statfs(path);
+  return async (context) => {
+    const [blocks, bfree, bavail, bsize] = await statfsInChild(path, context?.signal);
     const used = (blocks - bfree) * bsize;
     return { used, total: used + bavail * bsize };
   };

@@ -4,10 +4,20 @@
  */
 export type AuditStorageCapacityReading = { readonly used: number; readonly total: number } | number;
 
+/** What a capacity check is given. */
+export interface AuditStorageCapacityCheckContext {
+  /**
+   * Aborted when the check is abandoned after `timeoutMs`: stop what it holds
+   * (a child process, a query), so that a hung check keeps nothing busy.
+   */
+  readonly signal: AbortSignal;
+}
+
 /**
  * Watches how full the audit storage is, and warns before it fills up
  * (NIST SP 800-53 AU-5(1)). The check runs on a timer of its own, never two at
- * once, and is abandoned after `timeoutMs`; a check that throws or answers
+ * once (a check abandoned after `timeoutMs` that still hangs holds the next
+ * one back until it settles); a check that throws or answers
  * something else than a reading is logged and changes nothing.
  *
  * ```ts
@@ -16,7 +26,9 @@ export type AuditStorageCapacityReading = { readonly used: number; readonly tota
  */
 export interface AuditStorageCapacityOptions {
   /** Measures the storage; see {@link filesystemCapacityCheck} and {@link postgresCapacityCheck}. */
-  check: () => AuditStorageCapacityReading | Promise<AuditStorageCapacityReading>;
+  check: (
+    context: AuditStorageCapacityCheckContext,
+  ) => AuditStorageCapacityReading | Promise<AuditStorageCapacityReading>;
   /**
    * Share of the capacity (0 to 1) from which `audit.storage.capacity` warns.
    * @default 0.75
@@ -39,7 +51,8 @@ export interface AuditStorageCapacityOptions {
    */
   intervalMs?: number;
   /**
-   * A check still running after this long is abandoned and logged.
+   * A check still running after this long is abandoned and logged, and its
+   * `signal` aborted. No new check starts until it has settled.
    * @default 10_000
    */
   timeoutMs?: number;

@@ -4,11 +4,25 @@ import { eventKeyOf } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { RecipientBinding } from '../dispatch/recipient-binding.interface.js';
 import { errorText } from '../common/error-text.util.js';
+import { withTimeout } from '../common/timeout.util.js';
+import { systemClock } from '../clock/system.clock.js';
 import type { ResolvedChannelOptions } from './channels.options.js';
 import type { AuditAlertLink } from './channel-link-options.interface.js';
 import type { ChannelDelivery } from './channel-delivery.js';
 
 const ignore = (): void => undefined;
+
+/** A custom message function that did not settle in time. */
+class CustomTimeout extends Error {}
+
+/** Whether `value` has a `then` method, as a promise does. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
 
 /** The links of a monitor's alerts (runbook, dashboard), by the monitor's name. */
 export type ChannelLinks = (monitor: string) => readonly AuditAlertLink[];
@@ -63,7 +77,9 @@ export abstract class AlertChannel<TOptions extends ResolvedChannelOptions = Res
 
   /**
    * Whether this channel sends `event` at all: an alert from its
-   * `fromOccurrence` on, and a recovery only of an outage it was alerted of.
+   * `fromOccurrence` on, and a recovery only of an outage it was alerted of
+   * (by this process, or, for an outage resumed after a restart, by the
+   * process before it: the recovery counts the outage's alerts).
    */
   accepts(event: AuditAlertEvent): boolean {
     const from = this.options.fromOccurrence;
@@ -74,7 +90,12 @@ export abstract class AlertChannel<TOptions extends ResolvedChannelOptions = Res
       this.alerted.add(event.outageId);
       return true;
     }
-    if (event.type === AuditAlertEvents.StorageRecovered) return this.alerted.delete(event.outageId);
+    if (event.type === AuditAlertEvents.StorageRecovered) {
+      if (this.alerted.delete(event.outageId)) return true;
+      // An outage this process resumed (the state file) was alerted on by a process before it: the
+      // recovery says how far its alerts went, which is whether one of them reached this channel.
+      return (event.unreachableAlerts ?? 0) >= from || (event.degradedAlerts ?? 0) >= from;
+    }
     return true;
   }
 
@@ -141,6 +162,44 @@ export abstract class AlertChannel<TOptions extends ResolvedChannelOptions = Res
       reason = `it returned ${describeKind(value)}`;
     } catch (error) {
       reason = `it threw ${errorText(error)}`;
+    }
+    this.delivery.logger.warn(customMessageFailed(this.label, option, event.type, reason));
+    return undefined;
+  }
+
+  /**
+   * {@link custom} for a function that may answer with a promise (the
+   * webhook's `body`): it is awaited, at most the channel's `timeoutMs` (a real
+   * timer, as it bounds the application's own I/O), then checked by `valid`.
+   */
+  protected async customAwaited<T>(
+    option: string,
+    render: ((event: AuditAlertEvent) => unknown) | null,
+    event: AuditAlertEvent,
+    valid: (value: unknown) => value is T,
+  ): Promise<T | undefined> {
+    if (render === null) return undefined;
+    let value: unknown;
+    try {
+      value = render(event);
+    } catch (error) {
+      this.delivery.logger.warn(customMessageFailed(this.label, option, event.type, `it threw ${errorText(error)}`));
+      return undefined;
+    }
+    if (!isThenable(value)) return this.custom(option, () => value, event, valid);
+    let reason: string;
+    const timeoutMs = this.options.timeoutMs;
+    try {
+      const settled = await withTimeout(
+        Promise.resolve(value),
+        timeoutMs,
+        systemClock,
+        () => new CustomTimeout(`it did not settle within ${timeoutMs} ms`),
+      );
+      if (valid(settled)) return settled;
+      reason = `it resolved to ${describeKind(settled)}`;
+    } catch (error) {
+      reason = error instanceof CustomTimeout ? error.message : `it rejected with ${errorText(error)}`;
     }
     this.delivery.logger.warn(customMessageFailed(this.label, option, event.type, reason));
     return undefined;

@@ -62,12 +62,13 @@ export interface WebhookChannelOptions extends AuditAlertChannelDeliveryOptions 
    */
   headers?: Readonly<Record<string, string>>;
   /**
-   * Shapes the JSON body sent for an event, in place of the event itself. If
-   * it throws, or returns what JSON cannot encode, the event is sent as it is
-   * and the reason is logged.
+   * Shapes the JSON body sent for an event, in place of the event itself. It
+   * may return a promise, awaited at most the channel's `timeoutMs`. If it
+   * throws, rejects, does not settle in time, or comes to what JSON cannot
+   * encode, the event is sent as it is and the reason is logged.
    * @default undefined (the event, dates as ISO strings)
    */
-  body?: (event: AuditAlertEvent) => unknown;
+  body?: (event: AuditAlertEvent) => unknown | Promise<unknown>;
   /**
    * Signs every request: the header `X-Audit-Alert-Signature:
    * t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, made afresh

@@ -8,6 +8,32 @@ import {
   STOPPED,
 } from './channel-delivery.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../package-manifest.js';
+import { poolFreeLookup } from './pool-free-lookup.js';
+
+/** Where Node's built-in `fetch` (undici) keeps its dispatcher, once it has made one. */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/**
+ * A dispatcher for Node's built-in `fetch` that resolves host names with
+ * {@link poolFreeLookup}: an `Agent` of the very undici `fetch` runs on, read
+ * from the dispatcher `fetch` makes for itself. `undefined` where there is no
+ * such thing (another runtime, a global dispatcher the application set that
+ * is not a plain `Agent`, such as a proxy): `fetch` then resolves as usual.
+ */
+async function poolFreeDispatcher(signal: AbortSignal): Promise<unknown> {
+  try {
+    // A data: URL makes fetch create its global dispatcher without any network access.
+    await (await fetch('data:,')).arrayBuffer();
+    const current = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] as { constructor?: unknown } | undefined;
+    const Agent = current?.constructor as (new (options: object) => { close(): Promise<void> }) | undefined;
+    if (typeof Agent !== 'function' || Agent.name !== 'Agent') return undefined;
+    const agent = new Agent({ connect: { lookup: poolFreeLookup } });
+    signal.addEventListener('abort', () => void agent.close().catch(() => undefined), { once: true });
+    return agent;
+  } catch {
+    return undefined;
+  }
+}
 
 export { backoffDelay, MAX_RETRY_DELAY_MS, type RetryPolicy } from './channel-delivery.js';
 
@@ -87,6 +113,9 @@ function networkErrorCode(error: unknown): string | null {
  * the attempt in progress and any further one.
  */
 export class HttpDelivery extends ChannelDelivery {
+  /** The dispatcher of every attempt, made at the first ({@link poolFreeDispatcher}). */
+  private dispatcher: Promise<unknown> | null = null;
+
   /**
    * Delivers `request`, retrying as `policy` allows.
    * @param label Names the channel in logs.
@@ -112,7 +141,10 @@ export class HttpDelivery extends ChannelDelivery {
           headers.set(name, value);
         }
       }
+      const dispatcher = await (this.dispatcher ??= poolFreeDispatcher(this.signal));
       const response = await fetch(request.url, {
+        // Node's fetch takes undici's `dispatcher`; DOM's RequestInit does not name it.
+        ...(dispatcher === undefined ? {} : ({ dispatcher } as object)),
         method: request.method ?? 'POST',
         headers,
         body: request.body,

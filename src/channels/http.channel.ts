@@ -1,6 +1,6 @@
 import { channelInClearText, channelLabel } from '../audit-alert.messages.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
-import { AlertChannel, type ChannelLinks, NO_LINKS } from './alert-channel.js';
+import { AlertChannel, type ChannelLinks, isThenable, NO_LINKS } from './alert-channel.js';
 import { type ResolvedChannelOptions, sendsInClearText } from './channels.options.js';
 import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
 import { type HttpDelivery, type HttpRequest, type RetryPolicy, USER_AGENT } from './http-delivery.js';
@@ -42,11 +42,11 @@ export abstract class HttpChannel<
     return sendsInClearText(this.options.url) ? channelInClearText(this.label) : null;
   }
 
-  protected override send(event: AuditAlertEvent): Promise<number> {
-    return this.post(event.type, this.bodiesFor(event));
+  protected override async send(event: AuditAlertEvent): Promise<number> {
+    return this.post(event.type, await this.bodiesFor(event));
   }
 
-  /** The body to POST for `event`, before JSON encoding. */
+  /** The body to POST for `event`, before JSON encoding (or a promise of it). */
   protected abstract bodyFor(event: AuditAlertEvent): unknown;
 
   /** Headers sent on top of `content-type` and `user-agent`, which they may override. */
@@ -60,8 +60,9 @@ export abstract class HttpChannel<
   }
 
   /** The bodies to POST for `event`, in order; most events take one. */
-  protected bodiesFor(event: AuditAlertEvent): unknown[] {
-    return [this.bodyFor(event)];
+  protected bodiesFor(event: AuditAlertEvent): unknown[] | Promise<unknown[]> {
+    const body = this.bodyFor(event);
+    return isThenable(body) ? Promise.resolve(body).then((b) => [b]) : [body];
   }
 
   /**

@@ -1,8 +1,8 @@
 import { AuditAlertEvents, type AuditAlertEventType } from '../audit-alert.constants.js';
 import {
   type AuditAlertEventRenderers,
+  episodeClosesLater,
   episodeOf,
-  episodeStepOf,
   eventKeyOf,
   renderEvent,
 } from '../events/audit-alert-event-kinds.js';
@@ -216,7 +216,8 @@ export function pagerDutyEvent(
 /**
  * Triggers a PagerDuty incident per outage, repeats into it, and resolves it
  * on recovery. A test alert, or a spool replayed, triggers an `info` incident
- * of its own and resolves it at once.
+ * of its own and resolves it at once; so do records rejected and a spool that
+ * cannot write, whose episodes no event ends.
  */
 export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
   /**
@@ -277,8 +278,10 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
 
   protected override bodiesFor(event: AuditAlertEvent): unknown[] {
     const body = this.bodyFor(event);
-    // A test, or a spool replayed, is news rather than a problem, the whole of its episode: its incident is resolved at once.
-    if (episodeStepOf(event) !== 'once') return [body];
+    if (body.event_action === 'resolve' || episodeClosesLater(event)) return [body];
+    // Its incident is resolved at once: a test, or a spool replayed, is the whole of its episode; no event
+    // ends a run of rejected records or a spool that cannot write, so an incident left open for them would
+    // never be resolved. Each of their alerts pages (a rejected run again every cooldownMs while it lasts).
     return [
       body,
       { routing_key: this.options.routingKey, event_action: 'resolve', dedup_key: pagerDutyDedupKey(event) },

@@ -32,10 +32,19 @@ export class WebhookChannel extends HttpChannel<ResolvedWebhookChannel> {
     super(options, delivery, 'Webhook', links);
   }
 
-  /** The event, with the monitor's `links` when it has some; or what the `body` option makes of it. */
+  /**
+   * The event, with the monitor's `links` when it has some; or what the `body`
+   * option makes of it (a promise of either when the function is async).
+   */
   protected override bodyFor(event: AuditAlertEvent): unknown {
-    const body = this.custom('body', this.options.body, event, encodable);
-    if (body !== undefined) return body;
+    if (this.options.body === null) return this.withLinks(event);
+    return this.customAwaited('body', this.options.body, event, encodable).then((body) =>
+      body === undefined ? this.withLinks(event) : body,
+    );
+  }
+
+  /** The event, with the monitor's `links` when it has some. */
+  private withLinks(event: AuditAlertEvent): unknown {
     const links = this.linksOf(event.monitor);
     return links.length === 0 ? event : { ...event, links };
   }

@@ -130,6 +130,23 @@ function kindOf(event: AuditAlertEvent): AnyEventKind {
   return AUDIT_ALERT_EVENT_KINDS[event.type] as AnyEventKind;
 }
 
+/** The kinds of episode that some event type can close. */
+const CLOSABLE_EPISODES: ReadonlySet<AuditEpisodeKind> = new Set(
+  Object.values(AUDIT_ALERT_EVENT_KINDS as Record<string, AnyEventKind>)
+    // A step that depends on the event (capacity's level) may close.
+    .filter((kind) => kind.step === 'closes' || typeof kind.step === 'function')
+    .map((kind) => kind.episode),
+);
+
+/**
+ * Whether an event will ever close the episode of `event` (an outage's
+ * recovery, a capacity level back to normal). A receiver that keeps an
+ * incident open per episode must not open one that nothing will close.
+ */
+export function episodeClosesLater(event: AuditAlertEvent): boolean {
+  return CLOSABLE_EPISODES.has(episodeOf(event)) && episodeStepOf(event) !== 'once';
+}
+
 /** The kind of episode `event` belongs to. */
 export function episodeOf(event: AuditAlertEvent): AuditEpisodeKind {
   return kindOf(event).episode;

@@ -115,6 +115,15 @@ export interface StorageRecoveredEvent {
    */
   readonly eventsAffected: number;
   /**
+   * How many `audit.storage.unreachable` alerts the outage raised (the
+   * `occurrence` of the last one), in this process or, resumed from the
+   * `state` file, a process before it. Absent in a recovery a replica
+   * announces for an outage another replica alerted on (`cluster`).
+   */
+  readonly unreachableAlerts?: number;
+  /** The same for `audit.storage.degraded`. */
+  readonly degradedAlerts?: number;
+  /**
    * With a `spool`: records kept in the spool during the outage. Absent without a spool.
    * @deprecated Use {@link recordsSpooled} (the same number, `null` without a spool).
    */

@@ -15,6 +15,14 @@ export interface RecoveredOutage {
   readonly durationMs: number;
   /** Writes that failed during the outage (probes are not writes). */
   readonly writesFailed: number;
+  /**
+   * How many `audit.storage.unreachable` alerts the outage raised (in this
+   * process or, resumed from the `state` file, one before it); absent where
+   * not known (a replica announcing an outage another replica alerted on).
+   */
+  readonly unreachableAlerts?: number;
+  /** The same for `audit.storage.degraded`. */
+  readonly degradedAlerts?: number;
 }
 
 /** What the spool of a monitor did with the records of an outage's failed writes. */
@@ -54,6 +62,8 @@ export function storageRecoveredEvent(outage: RecoveredOutage, spool: SpoolCount
     recordsSpooled: spool === null ? null : spool.recordsSpooled,
     recordsLost: spool === null ? null : spool.recordsLost,
     eventsAffected: outage.writesFailed,
+    ...(outage.unreachableAlerts === undefined ? {} : { unreachableAlerts: outage.unreachableAlerts }),
+    ...(outage.degradedAlerts === undefined ? {} : { degradedAlerts: outage.degradedAlerts }),
   } as const;
   return spool === null ? base : { ...base, eventsSpooled: spool.recordsSpooled, eventsLost: spool.recordsLost };
 }
@@ -72,6 +82,8 @@ export function recoveryFiguresOf(event: StorageRecoveredEvent): {
       recoveredAt: event.recoveredAt.getTime(),
       durationMs: event.outageDurationMs,
       writesFailed: event.writesFailed,
+      ...(event.unreachableAlerts === undefined ? {} : { unreachableAlerts: event.unreachableAlerts }),
+      ...(event.degradedAlerts === undefined ? {} : { degradedAlerts: event.degradedAlerts }),
     },
     spool:
       event.recordsSpooled === null

@@ -2,9 +2,10 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { AUDIT_STORAGE_REQUIREMENT } from '../audit-alert.constants.js';
-import { guardedUnknownMonitor } from '../audit-alert.messages.js';
+import { guardedUnknownMonitor, guardFromOtherBuild } from '../audit-alert.messages.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';
 import type { AuditStorageRequirement } from './require-audit-storage-options.interface.js';
+import { AuditStorageGuard } from './audit-storage.guard.js';
 
 /**
  * Stops the bootstrap when a controller or handler requires a monitor that
@@ -37,7 +38,15 @@ export class AuditStorageRequirementsCheck implements OnModuleInit {
       AUDIT_STORAGE_REQUIREMENT,
       target as () => void,
     );
-    const name = requirement?.monitor;
+    if (requirement === undefined) return;
+    // The metadata key is a string both builds share; the guard class is not. (`__guards__`: what @UseGuards() sets.)
+    const guards = (Reflect.getMetadata('__guards__', target) as unknown[] | undefined) ?? [];
+    if (
+      guards.some((guard) => guard !== AuditStorageGuard && (guard as { name?: unknown })?.name === 'AuditStorageGuard')
+    ) {
+      throw new AuditAlertConfigError(guardFromOtherBuild(route), '@RequireAuditStorage()');
+    }
+    const name = requirement.monitor;
     if (name == null || this.monitors.has(name)) return;
     const known = this.monitors.list().map((m) => m.name);
     throw new AuditAlertConfigError(guardedUnknownMonitor(route, name, known), '@RequireAuditStorage().monitor');

@@ -1,7 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
 import { AUDIT_ALERT_CLOCK, AUDIT_STORAGE_REQUIREMENT } from '../audit-alert.constants.js';
-import { auditStorageUnavailable } from '../audit-alert.messages.js';
+import { auditStorageUnavailable, guardFromOtherBuild } from '../audit-alert.messages.js';
+import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AuditStorageState } from '../tracker/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from '../monitor/audit-monitor.registry.js';
@@ -26,8 +27,10 @@ function setHeader(response: unknown, name: string, value: string): void {
 /** Whether the route refuses its requests while its monitor is in `state`. */
 function blocks(requirement: AuditStorageRequirement, monitor: AuditStorageMonitor, state: AuditStorageState): boolean {
   if (state === 'healthy' || !requirement.blockWhen.has(state)) return false;
-  // The records are kept elsewhere meanwhile: AU-5(4) asks for no shutdown then.
-  return !(requirement.allowWhileSpooling && monitor.spool?.healthy);
+  // The records are kept elsewhere meanwhile, every one of them: AU-5(4) asks for no shutdown then.
+  // A spool that is merely configured is not enough: one write of the outage that failed without
+  // its record reaching the spool (no record given, recordFailure(), the spool full) shuts the route.
+  return !(requirement.allowWhileSpooling && monitor.keepingRecords);
 }
 
 function refuse(context: ExecutionContext, requirement: AuditStorageRequirement): never {
@@ -57,12 +60,43 @@ function refuse(context: ExecutionContext, requirement: AuditStorageRequirement)
  */
 @Injectable()
 export class AuditStorageGuard implements CanActivate {
+  /** Found at the first request (see {@link resolved}), not injected: see `dependencies()`. */
+  private found: { readonly monitors: AuditMonitorRegistry; readonly defaultMonitor: AuditStorageMonitor } | null =
+    null;
+
+  /**
+   * Only `@nestjs/core`'s own classes are injected, which both builds of this
+   * package share: a guard of the CommonJS build in an application whose
+   * module comes from the ESM build (or the other way round) must not stop
+   * the bootstrap with a dependency error that does not say why.
+   */
   constructor(
     private readonly reflector: Reflector,
-    private readonly monitors: AuditMonitorRegistry,
-    private readonly defaultMonitor: AuditStorageMonitor,
     private readonly moduleRef: ModuleRef,
   ) {}
+
+  private get monitors(): AuditMonitorRegistry {
+    return this.resolved().monitors;
+  }
+
+  private get defaultMonitor(): AuditStorageMonitor {
+    return this.resolved().defaultMonitor;
+  }
+
+  private resolved(): { readonly monitors: AuditMonitorRegistry; readonly defaultMonitor: AuditStorageMonitor } {
+    if (this.found !== null) return this.found;
+    try {
+      this.found = {
+        monitors: this.moduleRef.get(AuditMonitorRegistry, { strict: false }),
+        defaultMonitor: this.moduleRef.get(AuditStorageMonitor, { strict: false }),
+      };
+    } catch (error) {
+      // The module is registered (its string metadata is there), but its classes are not these ones.
+      void error;
+      throw new AuditAlertConfigError(guardFromOtherBuild('A route'), '@RequireAuditStorage()');
+    }
+    return this.found;
+  }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const requirement = this.reflector.getAllAndOverride<AuditStorageRequirement | undefined>(

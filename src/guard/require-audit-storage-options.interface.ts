@@ -38,8 +38,12 @@ export interface RequireAuditStorageOptions {
   trialTimeoutMs?: number;
   /**
    * Let requests through while the monitor's `spool` (alternate audit log) is
-   * configured and keeping records: AU-5(4) asks for a shutdown only when no
-   * alternate audit logging capability exists. `false` refuses them anyway.
+   * keeping records and has kept the record of every write that failed in the
+   * outage: AU-5(4) asks for a shutdown only when no alternate audit logging
+   * capability exists. One failed write without a kept record (`track(op)`
+   * without `{ record }`, `@TrackAuditWrite()`, `recordFailure()`, a record the
+   * spool could not write) refuses them until the outage ends. `false` refuses
+   * them anyway.
    * @default true
    */
   allowWhileSpooling?: boolean;

@@ -15,6 +15,14 @@ import type { ProbeMark } from '../tracker/probe-weighing.js';
 import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
 import { WriteWatch } from './write-watch.js';
 
+/** A write begun with {@link AuditStorageMonitor.beginWrite}, settled once by one of these. */
+export interface PendingWrite {
+  succeeded(): void;
+  failed(error: unknown): void;
+  /** Its caller gave up on it before it answered: nothing is recorded. */
+  abandoned(): void;
+}
+
 /**
  * Watches one audit storage: the application reports each write's outcome
  * (`track()`, or `recordFailure()`/`recordSuccess()`), and the monitor sends
@@ -54,6 +62,14 @@ export class AuditStorageMonitor {
    * branch and a return.
    */
   private idle = false;
+  /**
+   * Storage failures of the open outage whose record no spool was handed
+   * (`recordFailure()`, `track(op)` without a record, a hung write without
+   * one); `0` while healthy. Any one of them means the outage lost a record.
+   */
+  private unkeptFailures = 0;
+  /** Set while a failure being recorded is that of a write whose record the spool takes. */
+  private keepingFailure = false;
   // Made once: track() is on the write path of every audit record.
   private readonly onTrackedSuccess = <T>(value: T): T => {
     this.recordSuccess();
@@ -84,8 +100,10 @@ export class AuditStorageMonitor {
             succeeded: () => this.recordSuccess(),
             failed: (error, kind, foundHung) => this.writeFailed(error, kind, foundHung),
             hung: (error, count, beganAt, kept) => {
+              const keeping = this.spool === null ? 0 : kept.filter((write) => !write.done).length;
               // Spooled first: the records of the hung writes are kept whatever the outage does next.
               for (const write of kept) this.spool?.hung(write, error);
+              this.unkeptFailures += Math.max(0, count - keeping);
               this.failed(error, count, beganAt);
             },
           });
@@ -100,7 +118,8 @@ export class AuditStorageMonitor {
           serviceName: options.serviceName,
           writeTimeoutMs: options.writeTimeoutMs,
           state: () => this.tracker.state,
-          track: (op) => this.track(op),
+          // A replayed record stays in the spool until it is stored: its failure loses nothing.
+          track: (op) => this.trackKept(op),
           classify: (error) => this.tracker.classify(error),
           counted: (kept) => this.tracker.recordSpooled(kept),
         },
@@ -124,7 +143,9 @@ export class AuditStorageMonitor {
       return;
     }
     this.metrics?.failure();
-    this.failed(error, foundHung && this.tracker.state !== 'healthy' ? 0 : 1);
+    const count = foundHung && this.tracker.state !== 'healthy' ? 0 : 1;
+    if (count > 0 && !this.keepingFailure) this.unkeptFailures += 1;
+    this.failed(error, count);
   }
 
   /** A write the storage answered but refused for its record: a lost record, never part of an outage. */
@@ -170,12 +191,21 @@ export class AuditStorageMonitor {
     const spool = this.spool;
     if (options === undefined || spool === null) return this.trackOutcome(op);
     return new Promise((resolve, reject) => {
-      const write: KeptWrite = { options, done: false, resolve: resolve as (value: unknown) => void, reject };
+      const write: KeptWrite = {
+        options,
+        done: false,
+        resolve: resolve as (value: unknown) => void,
+        reject: (error: unknown) => {
+          // The spool could not keep the record of a storage failure: the outage lost it.
+          if (this.tracker.state !== 'healthy' && this.tracker.classify(error) === 'storage') this.unkeptFailures += 1;
+          reject(error);
+        },
+      };
       let pending: T | Promise<T>;
       try {
         pending = typeof op === 'function' ? op() : op;
       } catch (error) {
-        this.recordFailure(error);
+        this.asKept(() => this.recordFailure(error));
         spool.failed(write, error);
         return;
       }
@@ -191,8 +221,7 @@ export class AuditStorageMonitor {
         },
         (error: unknown) => {
           try {
-            if (generation === null) this.recordFailure(error);
-            else generation.onFailure(error);
+            this.asKept(() => (generation === null ? this.recordFailure(error) : generation.onFailure(error)));
           } catch {
             // The generation's handler rethrows for track() without a record; here the spool answers.
           }
@@ -215,6 +244,76 @@ export class AuditStorageMonitor {
     if (writes === null) return settled.then(this.onTrackedSuccess, this.onTrackedFailure);
     const generation = writes.join();
     return settled.then(generation.onSuccess, generation.onFailure);
+  }
+
+  /**
+   * @internal Starts a write whose outcome comes later, through the handle (an
+   * Observable's subscription under `@TrackAuditWrite()`): it joins the hang
+   * watch now. Settle the handle exactly once.
+   */
+  beginWrite(): PendingWrite {
+    const writes = this.writes;
+    if (writes === null) {
+      return {
+        succeeded: () => this.recordSuccess(),
+        failed: (error) => this.recordFailure(error),
+        abandoned: () => undefined,
+      };
+    }
+    const generation = writes.join();
+    return {
+      succeeded: () => void generation.onSuccess(undefined),
+      failed: (error) => {
+        try {
+          generation.onFailure(error);
+        } catch {
+          // It rethrows for track(); here the caller has the error already.
+        }
+      },
+      abandoned: () => writes.abandon(generation),
+    };
+  }
+
+  /**
+   * `track(op)` for a write whose record stays in the spool whatever its
+   * outcome (a replay): its failure loses no record.
+   */
+  private trackKept(op: () => unknown): Promise<unknown> {
+    let pending: unknown;
+    try {
+      pending = op();
+    } catch (error) {
+      this.asKept(() => this.recordFailure(error));
+      return Promise.reject(error);
+    }
+    const settled = pending instanceof Promise ? pending : Promise.resolve(pending);
+    const generation = this.writes?.join() ?? null;
+    return settled.then(
+      (value) => (generation === null ? this.onTrackedSuccess(value) : generation.onSuccess(value)),
+      (error: unknown) =>
+        this.asKept(() => (generation === null ? this.onTrackedFailure(error) : generation.onFailure(error))),
+    );
+  }
+
+  /** Runs `record`, which records the failure of a write whose record the spool takes. */
+  private asKept<T>(record: () => T): T {
+    this.keepingFailure = true;
+    try {
+      return record();
+    } finally {
+      this.keepingFailure = false;
+    }
+  }
+
+  /**
+   * @internal Whether every write that failed in the open outage had its
+   * record kept: the spool is keeping records, and no failure of this outage
+   * (a write without a record, `recordFailure()`, a record the spool could not
+   * take) went by without one. What `@RequireAuditStorage()` needs to stay
+   * open while the storage is down. `false` without a spool.
+   */
+  get keepingRecords(): boolean {
+    return this.spool !== null && this.spool.healthy && this.unkeptFailures === 0;
   }
 
   /** Whether this monitor has a `probe` to check the storage with. */
@@ -293,6 +392,7 @@ export class AuditStorageMonitor {
     this.idle = false;
     const after = this.tracker.state;
     const ended = before !== 'healthy' && after === 'healthy';
+    if (after === 'healthy') this.unkeptFailures = 0;
     if (event !== null || after !== before) {
       const tracker = this.tracker;
       this.sink.transition({

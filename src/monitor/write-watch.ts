@@ -63,6 +63,15 @@ export class WriteWatch {
     return generation;
   }
 
+  /**
+   * A write of `generation` that will never settle (its caller gave up on it,
+   * as an Observable unsubscribed before it answered): it leaves the watch,
+   * and nothing is recorded. Had a sweep found it hung, that failure stands.
+   */
+  abandon(generation: WatchedGeneration): void {
+    this.settled(generation, false);
+  }
+
   /** Stops the sweeps for good. */
   close(): void {
     this.closed = true;

@@ -61,6 +61,8 @@ export function recoveredEvent(source: EventSource, outage: Outage): StorageReco
       recoveredAt: outage.recoveredWall,
       durationMs: outage.recoveredMono - outage.firstFailureMono,
       writesFailed: outage.failures,
+      unreachableAlerts: outage.unreachableOccurrence,
+      degradedAlerts: outage.degradedOccurrence,
     },
     outageCounts(source, outage).spool,
   );

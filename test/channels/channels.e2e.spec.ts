@@ -129,6 +129,8 @@ describe('built-in channels in a Nest application', () => {
       recordsLost: null,
       // …and the deprecated alias, still sent.
       eventsAffected: 2,
+      unreachableAlerts: 1,
+      degradedAlerts: 0,
     };
     expect(webhook.bodies()[1]).toEqual(recovered);
     expect(slack.bodies()[1]).toEqual({

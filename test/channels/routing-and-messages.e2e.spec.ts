@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eventKeyOf } from '../../src/events/audit-alert-event-kinds.js';
 import { AuditAlertHook, type AuditAlertEvent, AuditMonitorRegistry, type OnAuditAlert } from '../../src/index.js';
 import { expectNoUnhandledRejections } from '../support/rejection-watch.js';
@@ -139,6 +142,49 @@ describe('delivery evidence', () => {
   });
 });
 
+describe('PagerDuty incidents no event ends', () => {
+  it('resolves the incident of records rejected and of a spool that cannot write as soon as it triggers it', async () => {
+    // Issue #20, item 12: both were triggered, and nothing ever resolved them.
+    const pagerduty = await apps.receiver();
+    const directory = await mkdtemp(join(tmpdir(), 'audit-pd-spool-'));
+    try {
+      const { monitor, clock } = await apps.boot({
+        serviceName: 'billing-api',
+        thresholdMs: 1_000,
+        classify: (error) => ((error as Error).message.startsWith('refused') ? 'record' : 'storage'),
+        spool: { directory, replay: () => undefined },
+        channels: [{ type: 'pagerduty', routingKey: ROUTING_KEY, url: pagerduty.url() }],
+      });
+      await waitFor(() => monitor.spool!.healthy, 'the spool to open');
+      monitor.recordFailure(new Error('refused: check constraint'));
+      clock.advance(1_000);
+      monitor.recordFailure(new Error('refused: check constraint'));
+      await pagerduty.waitForRequests(2);
+
+      // The spool's directory goes away: the next record cannot be kept.
+      await rm(directory, { recursive: true, force: true });
+      await expect(
+        monitor.track(Promise.reject(new Error('connect ECONNREFUSED')), { record: { n: 1 } }),
+      ).rejects.toThrow('ECONNREFUSED');
+      await pagerduty.waitForRequests(4);
+      await settle();
+
+      const pages = pagerduty.bodies() as { event_action: string; dedup_key: string; payload?: { class: string } }[];
+      expect(pages.map((p) => [p.event_action, p.payload?.class])).toEqual([
+        ['trigger', 'audit.records.rejected'],
+        ['resolve', undefined],
+        ['trigger', 'audit.spool.unwritable'],
+        ['resolve', undefined],
+      ]);
+      expect(pages[1]!.dedup_key).toBe(pages[0]!.dedup_key);
+      expect(pages[3]!.dedup_key).toBe(pages[2]!.dedup_key);
+      expect(pages[0]!.dedup_key).not.toBe(pages[2]!.dedup_key);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('custom messages', () => {
   it('send what the body and summary functions make, escaped and cut to each receiver', async () => {
     const [webhook, slack, pagerduty] = [await apps.receiver(), await apps.receiver(), await apps.receiver()];
@@ -186,6 +232,51 @@ describe('custom messages', () => {
     expect(summary).toHaveLength(1_024);
     expect(summary).toBe(`P1: ${'x'.repeat(1_019)}…`);
     expect(logger.of('warn')).toEqual([]);
+  });
+
+  it('await an async body function, and fall back when it rejects, resolves to nothing usable or never settles', async () => {
+    // Issue #20, item 14: the promise itself was encoded, and `{}` was logged as delivered.
+    const receivers = [await apps.receiver(), await apps.receiver(), await apps.receiver(), await apps.receiver()];
+    const [resolves, rejects, unusable, hangs] = receivers;
+    const { monitor, logger } = await apps.boot({
+      serviceName: 'billing-api',
+      thresholdMs: 0,
+      channels: [
+        {
+          type: 'webhook',
+          url: resolves!.url(),
+          body: async (event: AuditAlertEvent) => {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            return { ticket: `INC-${event.type}`, service: event.serviceName };
+          },
+        },
+        {
+          type: 'webhook',
+          url: rejects!.url(),
+          body: () => Promise.reject(new Error('lookup failed: token=s3cret')),
+        },
+        { type: 'webhook', url: unusable!.url(), body: async () => undefined },
+        { type: 'webhook', url: hangs!.url(), timeoutMs: 200, body: () => new Promise(() => undefined) },
+      ],
+    });
+    monitor.recordFailure('down');
+    await Promise.all(receivers.map((receiver) => receiver!.waitForRequests(1)));
+
+    expect(resolves!.bodies()).toEqual([{ ticket: 'INC-audit.storage.unreachable', service: 'billing-api' }]);
+    for (const receiver of [rejects, unusable, hangs]) {
+      expect(receiver!.bodies()).toEqual([expect.objectContaining({ type: 'audit.storage.unreachable' })]);
+    }
+    const origin = (port: number): string => `http://127.0.0.1:${port}`;
+    const failed = (port: number, reason: string): string =>
+      `Webhook channel (${origin(port)}): its body function failed on audit.storage.unreachable (${reason}); the built-in message was sent instead.`;
+    expect(logger.of('warn').sort()).toEqual(
+      [
+        failed(rejects!.port, 'it rejected with Error: lookup failed: token=[REDACTED]'),
+        failed(unusable!.port, 'it resolved to undefined'),
+        failed(hangs!.port, 'it did not settle within 200 ms'),
+      ].sort(),
+    );
+    expect(logger.text()).not.toContain('s3cret');
   });
 
   it('fall back to the built-in message, and log why, when the function throws or returns nothing usable', async () => {

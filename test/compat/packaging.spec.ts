@@ -327,6 +327,8 @@ function expectOutageAndRecovery(project: Project, summary: AppSummary, build: '
     recordsSpooled: null,
     recordsLost: null,
     eventsAffected: 1,
+    unreachableAlerts: 1,
+    degradedAlerts: 0,
   });
   const startedAt = Date.parse((recovered!.outageStartedAt as { date: string }).date);
   const recoveredAt = Date.parse((recovered!.recoveredAt as { date: string }).date);

@@ -265,6 +265,8 @@ describe('PostgreSQL outages seen through AuditStorageMonitor.track()', () => {
           recordsSpooled: null,
           recordsLost: null,
           eventsAffected: failed,
+          unreachableAlerts: outage.alerts.length,
+          degradedAlerts: 0,
         });
         alertedOutageIds.push(recovered.outageId);
       }
@@ -326,6 +328,8 @@ describe('PostgreSQL outages seen through AuditStorageMonitor.track()', () => {
         recordsSpooled: null,
         recordsLost: null,
         eventsAffected: 1,
+        unreachableAlerts: 1,
+        degradedAlerts: 0,
       });
       expect(hook.events).toHaveLength(2);
       expect(await rowCount(server.connectionString)).toBe(2);

@@ -140,11 +140,15 @@ describe('@RequireAuditStorage() over real HTTP (Express on 127.0.0.1)', () => {
       });
       const monitor = running.registry.get('default');
       await waitFor(() => monitor.spool!.healthy, 'the spool to open');
-      monitor.recordFailure(new Error('down'));
+      // A failed write whose record the spool keeps.
+      await expect(monitor.track(Promise.reject(new Error('down')), { record: { n: 1 } })).resolves.toBeUndefined();
       running.clock.advance(THRESHOLD_MS);
       expect(monitor.getStatus().state).toBe('alerting');
       expect((await running.request('POST', '/ledger')).status).toBe(201);
       expect((await running.request('POST', '/ledger/strict')).status).toBe(503);
+      // A failure no record came with: the outage has lost one, the route shuts.
+      monitor.recordFailure(new Error('down'));
+      expect((await running.request('POST', '/ledger')).status).toBe(503);
     } finally {
       await running?.app.close();
       running = undefined;

@@ -151,6 +151,46 @@ describe('an application killed and restarted mid-outage, against a real Postgre
   );
 
   it(
+    'with the state file and fromOccurrence 2: the restarted process resolves the incident the repeat opened',
+    async () => {
+      // Issue #20, item 12: the restarted channel had not seen the repeat that paged, and dropped the recovery.
+      dir = await mkdtemp(join(tmpdir(), 'audit-alert-restart-'));
+      const file = join(dir, 'state.json');
+      const env = { STATE_FILE: file, COOLDOWN_MS: '8000', FROM_OCCURRENCE: '2' };
+      pagerduty = await HttpReceiver.start();
+      pagerduty.fallback = { status: 202 };
+      const first = await startApp(env);
+      await postgres.stop({ mode: 'immediate' });
+      // The first alert is not sent to PagerDuty; its repeat, a cooldown later, is.
+      await until('the repeat to page', () => count('trigger') === 1);
+      expect(eventsOf(first).map((e) => e.occurrence)).toEqual([1, 2]);
+      await until('the state file to record the repeat', async () => {
+        const content = await readFile(file, 'utf8').catch(() => '{}');
+        const saved = (JSON.parse(content) as { monitors?: { default?: { unreachableOccurrence?: number } } }).monitors;
+        return saved?.default?.unreachableOccurrence === 2;
+      });
+      await killApp(first);
+
+      // Back before the resumed outage's next repeat is due: the new process sends no alert of its own.
+      const second = await startApp(env);
+      await until('the restarted process to be ready', () => second.messages.length > 0);
+      expect(second.messages[0]).toEqual({ kind: 'ready', state: 'alerting' });
+      await postgres.start();
+      await until('the recovery', () => eventsOf(second).some((e) => e.type === 'audit.storage.recovered'));
+      await until('the resolve', () => count('resolve') === 1);
+      await sleep(300);
+
+      const outageId = eventsOf(first)[0]!.outageId;
+      expect(eventsOf(second).map((e) => [e.type, e.outageId])).toEqual([['audit.storage.recovered', outageId]]);
+      expect(pages().map((p) => [p.event_action, p.dedup_key])).toEqual([
+        ['trigger', `${MONITOR_KEY}:${outageId}`],
+        ['resolve', `${MONITOR_KEY}:${outageId}`],
+      ]);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'with Redis (cluster): one trigger, one resolve, one outageId across both processes',
     async () => {
       await redis.cli('FLUSHALL');

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +105,40 @@ async function restart(booted: BootedApp, downMs: number, extra?: AuditAlertModu
 const events = (): Outage[] => webhook.bodies() as Outage[];
 
 describe('the state file', () => {
+  it('never writes through a planted symbolic link: not the old fixed <file>.tmp, not the file itself', async () => {
+    // Issue #20, item 15: the fixed temporary name followed a link planted there and overwrote its target.
+    const elsewhere = await mkdtemp(join(tmpdir(), 'audit-alert-victim-'));
+    try {
+      const victim = join(elsewhere, 'victim.txt');
+      await writeFile(victim, 'precious\n');
+      await symlink(victim, `${file}.tmp`);
+      const booted = await apps.boot(options());
+      booted.monitor.recordFailure(new Error('down'));
+      booted.clock.advance(5_000);
+      await webhook.waitForRequests(1);
+      const outageId = events()[0]!.outageId;
+      await saved(openOutage(outageId, 'alerting'));
+      expect(await readFile(victim, 'utf8')).toBe('precious\n');
+      expect((await lstat(file)).isFile()).toBe(true);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      // The write left no temporary file behind; the planted link is left alone.
+      expect((await readdir(dir)).sort()).toEqual(['state.json', 'state.json.tmp']);
+
+      // The file itself replaced by a link while the application runs: the write is refused, and logged.
+      await rm(file);
+      await symlink(victim, file);
+      booted.monitor.recordSuccess();
+      await webhook.waitForRequests(2);
+      await waitFor(() => booted.logger.of('error').length + booted.logger.of('warn').length > 0, 'the refusal');
+      await flush();
+      expect(await readFile(victim, 'utf8')).toBe('precious\n');
+      expect((await lstat(file)).isSymbolicLink()).toBe(true);
+      expect([...booted.logger.of('error'), ...booted.logger.of('warn')].join('\n')).toContain('symbolic link');
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('carries an alerted outage across a restart: same outageId, repeats a cooldown after the last alert, one incident resolved', async () => {
     const first = await apps.boot(options());
     first.monitor.recordFailure(new Error('connect ECONNREFUSED 127.0.0.1:5432'));

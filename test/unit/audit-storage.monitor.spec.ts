@@ -121,6 +121,8 @@ describe('AuditStorageMonitor state machine', () => {
       recordsSpooled: null,
       recordsLost: null,
       eventsAffected: 3,
+      unreachableAlerts: 1,
+      degradedAlerts: 0,
     };
     expect(recovery).toEqual(expected);
   });
