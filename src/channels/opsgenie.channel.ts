@@ -1,4 +1,3 @@
-import { AuditAlertEvents, type AuditAlertEventType } from '../audit-alert.constants.js';
 import { type AuditAlertEventRenderers, episodeStepOf, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { LeftOpenEpisodeKind } from '../events/audit-episode.js';
@@ -8,7 +7,7 @@ import type { ResolvedOpsgenieChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { type ChannelLinks, type ChannelRequest, HttpChannel } from './http.channel.js';
 import { isHeadline, truncate } from './message-text.util.js';
-import { pagerDutyDedupKey, pagerDutyMonitorKey } from './pagerduty.channel.js';
+import { endsLeftOpen, LEFT_OPEN_EVENT_TYPES, pagerDutyDedupKey, pagerDutyMonitorKey } from './pagerduty.channel.js';
 import { plainDate, plainMessage } from './plain-message.js';
 
 /** A create-alert request (https://docs.opsgenie.com/docs/alert-api#create-alert). */
@@ -65,12 +64,6 @@ const OPSGENIE_PRIORITIES = {
   'audit.spool.quarantined': (_event, { priority }) => priority,
   'audit.alert.test': () => 'P5',
 } satisfies AuditAlertEventRenderers<OpsgeniePriority | null, [OpsgeniePriorities]>;
-
-/** The event type a close of a left-open alert is logged under. */
-const LEFT_OPEN_EVENT_TYPES = {
-  outage: AuditAlertEvents.StorageRecovered,
-  capacity: AuditAlertEvents.StorageCapacity,
-} as const satisfies Record<LeftOpenEpisodeKind, AuditAlertEventType>;
 
 /** Adds `[key, value]` to `details` while the whole stays within Opsgenie's limit. */
 function addDetail(details: Record<string, string>, key: string, value: string, used: { chars: number }): void {
@@ -157,11 +150,7 @@ export class OpsgenieChannel extends HttpChannel<ResolvedOpsgenieChannel> {
 
   /** Whether {@link resolveLeftOpen} may be sent for the `kind` of alert of `monitor`, as for PagerDuty. */
   resolvesLeftOpen(monitor: string, kind: LeftOpenEpisodeKind): boolean {
-    const { monitors, events } = this.options;
-    if (monitors !== null && !monitors.has(monitor)) return false;
-    return kind === 'capacity'
-      ? events.includes(AuditAlertEvents.StorageCapacity)
-      : this.keyPerMonitor && events.includes(AuditAlertEvents.StorageRecovered);
+    return endsLeftOpen(this.options, this.keyPerMonitor, monitor, kind);
   }
 
   /**

@@ -57,8 +57,8 @@ const INCIDENT_KEY_PREFIXES = {
   test: 'audit-alert-test',
 } as const satisfies Record<AuditEpisodeKind, string>;
 
-/** The event type a resolve of a left-open incident is logged under. */
-const LEFT_OPEN_EVENT_TYPES = {
+/** The event type a resolve of a left-open incident (or a close of an alert) is logged under. */
+export const LEFT_OPEN_EVENT_TYPES = {
   outage: AuditAlertEvents.StorageRecovered,
   capacity: AuditAlertEvents.StorageCapacity,
 } as const satisfies Record<LeftOpenEpisodeKind, AuditAlertEventType>;
@@ -70,6 +70,24 @@ const LEFT_OPEN_EVENT_TYPES = {
  */
 export function pagerDutyMonitorKey(serviceName: string, monitor: string, kind: LeftOpenEpisodeKind): string {
   return `${INCIDENT_KEY_PREFIXES[kind]}:${serviceName}:${monitor}`.slice(0, MAX_DEDUP_KEY);
+}
+
+/**
+ * Whether a channel keyed like PagerDuty can end the `kind` of incident of
+ * `monitor` a process before this one left open: it sends that monitor's
+ * events that end such an incident, and keys it by monitor (capacity warnings
+ * always are; outages where no store remembers them).
+ */
+export function endsLeftOpen(
+  options: { readonly monitors: ReadonlySet<string> | null; readonly events: readonly AuditAlertEventType[] },
+  keyPerMonitor: boolean,
+  monitor: string,
+  kind: LeftOpenEpisodeKind,
+): boolean {
+  if (options.monitors !== null && !options.monitors.has(monitor)) return false;
+  return kind === 'capacity'
+    ? options.events.includes(AuditAlertEvents.StorageCapacity)
+    : keyPerMonitor && options.events.includes(AuditAlertEvents.StorageRecovered);
 }
 
 /**
@@ -243,11 +261,7 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
    * that is not open.
    */
   resolvesLeftOpen(monitor: string, kind: LeftOpenEpisodeKind): boolean {
-    const { monitors, events } = this.options;
-    if (monitors !== null && !monitors.has(monitor)) return false;
-    return kind === 'capacity'
-      ? events.includes(AuditAlertEvents.StorageCapacity)
-      : this.keyPerMonitor && events.includes(AuditAlertEvents.StorageRecovered);
+    return endsLeftOpen(this.options, this.keyPerMonitor, monitor, kind);
   }
 
   /**
