@@ -118,8 +118,6 @@ export class AuditStorageMonitor {
           serviceName: options.serviceName,
           writeTimeoutMs: options.writeTimeoutMs,
           state: () => this.tracker.state,
-          // A replayed record stays in the spool until it is stored: its failure loses nothing.
-          track: (op) => this.trackKept(op),
           classify: (error) => this.tracker.classify(error),
           counted: (kept) => this.tracker.recordSpooled(kept),
         },
@@ -272,27 +270,6 @@ export class AuditStorageMonitor {
       },
       abandoned: () => writes.abandon(generation),
     };
-  }
-
-  /**
-   * `track(op)` for a write whose record stays in the spool whatever its
-   * outcome (a replay): its failure loses no record.
-   */
-  private trackKept(op: () => unknown): Promise<unknown> {
-    let pending: unknown;
-    try {
-      pending = op();
-    } catch (error) {
-      this.asKept(() => this.recordFailure(error));
-      return Promise.reject(error);
-    }
-    const settled = pending instanceof Promise ? pending : Promise.resolve(pending);
-    const generation = this.writes?.join() ?? null;
-    return settled.then(
-      (value) => (generation === null ? this.onTrackedSuccess(value) : generation.onSuccess(value)),
-      (error: unknown) =>
-        this.asKept(() => (generation === null ? this.onTrackedFailure(error) : generation.onFailure(error))),
-    );
   }
 
   /** Runs `record`, which records the failure of a write whose record the spool takes. */

@@ -9,11 +9,6 @@ export interface SpoolHost {
   readonly writeTimeoutMs: number | false;
   /** The monitor's state now. */
   state(): AuditStorageState;
-  /**
-   * Runs an operation as a tracked write. Not used by the replay, which stays
-   * out of the monitor's outage accounting (a record refused opens no outage).
-   */
-  track(op: () => unknown): Promise<unknown>;
   /** What a failed write means, by the monitor's `classify` option. */
   classify(error: unknown): AuditErrorClass;
   /** Counts, in the open outage, a record the spool kept (`true`) or could not keep (`false`). */
