@@ -55,7 +55,7 @@ const LAYERS = [
   ['sink/'], // the AlertSink port and the local sink
   ['state/', 'channels/'], // the state file; channels (recipients)
   ['dispatch/'], // dispatcher, invoker, recipient binding, receipts
-  ['metrics/'], // counters and histograms the dispatcher and monitors feed
+  ['metrics/', 'ledger/'], // counters and histograms; the evidence ledger: what the dispatcher and monitors feed
 ];
 
 const BELOW_ROOMS = `${LEAVES}|${CORE}|${OPTION_FACE}`;

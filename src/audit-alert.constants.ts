@@ -83,3 +83,5 @@ export const AUDIT_ALERT_STATE_FILE = Symbol.for('nestjs-audit-alert:state-file'
 export const AUDIT_ALERT_SINKS = Symbol.for('nestjs-audit-alert:sinks');
 /** Reads what a monitor knows now, by name, once the monitors exist. */
 export const AUDIT_MONITOR_STATUS = Symbol.for('nestjs-audit-alert:monitor-status');
+/** The evidence ledger's writer (`AuditLedgerWriter`); `null` without the `ledger` option. */
+export const AUDIT_ALERT_LEDGER = Symbol.for('nestjs-audit-alert:ledger');

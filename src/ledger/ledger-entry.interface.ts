@@ -1,0 +1,142 @@
+/*
+ * The evidence ledger's records. Each is one JSON line of the ledger, framed
+ * by the writer with `seq`, `at`, `service`, `replica`, `prev` and `hash`;
+ * what a part of the module hands to {@link AuditLedgerWriter.append} is the
+ * record alone. Every time is a UTC ISO 8601 string; no record carries a
+ * secret (a channel is named by its label: type and origin).
+ */
+
+/** The configuration at boot, secrets removed: AU-5's "defined time period" and "personnel or roles". */
+export interface LedgerBootRecord {
+  readonly kind: 'boot';
+  readonly version: string;
+  readonly monitors: readonly {
+    readonly name: string;
+    readonly thresholdMs: number;
+    readonly cooldownMs: number;
+    readonly [setting: string]: unknown;
+  }[];
+  readonly recipients: readonly {
+    readonly recipient: string;
+    readonly channel: string | null;
+    readonly events: readonly string[];
+    readonly monitors: readonly string[] | null;
+  }[];
+}
+
+/** An event the module raised (an alert, a recovery, a spool's report, a test), as its recipients got it. */
+export interface LedgerEventRecord {
+  readonly kind: 'event';
+  /** The event's fields, dates as ISO strings, `lastError` scrubbed as the event carries it. */
+  readonly event: {
+    readonly type: string;
+    readonly monitor: string;
+    readonly outageId?: string;
+    readonly [field: string]: unknown;
+  };
+  /** `true` when a silence held it instead of sending it. */
+  readonly held: boolean;
+}
+
+/** One delivery of one event to one recipient: one per recipient per event. */
+export interface LedgerReceiptRecord {
+  readonly kind: 'receipt';
+  readonly recipient: string;
+  readonly channel: string | null;
+  readonly type: string;
+  readonly monitor: string;
+  readonly outageId: string | null;
+  readonly occurrence: number | null;
+  /** The receipt's result: `delivered`, `failed`, `timed-out` or `abandoned`. */
+  readonly result: string;
+  readonly attempts: number;
+  readonly reason: string | null;
+  readonly startedAt: string;
+  readonly settledAt: string;
+}
+
+/** Someone responded to an outage. */
+export interface LedgerAcknowledgedRecord {
+  readonly kind: 'acknowledged';
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly by: string;
+  readonly note: string | null;
+  /** Where it came from: the registry, or a PagerDuty webhook. */
+  readonly source: 'registry' | 'pagerduty';
+}
+
+/** The cause or ticket of an outage, as someone gave it. */
+export interface LedgerAnnotatedRecord {
+  readonly kind: 'annotated';
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly by: string;
+  readonly cause: string | null;
+  readonly ticket: string | null;
+  readonly source: 'registry' | 'pagerduty';
+}
+
+/** A silence was created, or ended (expired or removed), with what it held. */
+export interface LedgerSilenceRecord {
+  readonly kind: 'silence-created' | 'silence-ended';
+  readonly silenceId: string;
+  readonly createdBy: string;
+  readonly comment: string | null;
+  readonly matchers: Readonly<Record<string, unknown>>;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  /** On `silence-ended`: the events it held. */
+  readonly held?: number;
+}
+
+/** The outcome of a monitor's `gapRecord` call for an outage. */
+export interface LedgerGapRecord {
+  readonly kind: 'gap-record';
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly from: string;
+  readonly to: string;
+  readonly result: 'written' | 'failed';
+  readonly attempts: number;
+  readonly reason: string | null;
+}
+
+/** A break of the ledger's own chain, found at boot. */
+export interface LedgerBreakRecord {
+  readonly kind: 'ledger-break';
+  readonly file: string;
+  readonly line: number;
+  readonly reason: string;
+}
+
+/** One record of the ledger, before the writer frames it. */
+export type LedgerRecord =
+  | LedgerBootRecord
+  | LedgerEventRecord
+  | LedgerReceiptRecord
+  | LedgerAcknowledgedRecord
+  | LedgerAnnotatedRecord
+  | LedgerSilenceRecord
+  | LedgerGapRecord
+  | LedgerBreakRecord;
+
+/** A record as a line of the ledger. */
+export type LedgerLine = LedgerRecord & {
+  readonly seq: number;
+  readonly at: string;
+  readonly service: string;
+  /** The process that wrote it: `hostname:pid`. */
+  readonly replica: string;
+  readonly prev: string;
+  readonly hash: string;
+};
+
+/**
+ * Where every part of the module records evidence; provided as
+ * `AUDIT_ALERT_LEDGER`, `null` without the `ledger` option.
+ */
+export interface AuditLedgerWriter {
+  /** Appends `record`; never throws and never waits: the writer orders, fsyncs and reports its own failures. */
+  append(record: LedgerRecord): void;
+}
