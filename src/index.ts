@@ -76,7 +76,12 @@ export type {
   DegradedDetectionOptions,
 } from './interfaces/audit-alert-module-options.interface.js';
 export { AuditWriteTimeoutError } from './errors/audit-write-timeout.error.js';
-export type { AuditSpoolOptions, AuditSpoolReplayContext, AuditTrackOptions } from './spool/spool-options.interface.js';
+export type {
+  AuditSpoolOptions,
+  AuditSpoolReplayContext,
+  AuditTrackOptions,
+  AuditWrite,
+} from './spool/spool-options.interface.js';
 export { type AuditSpoolVerification, type AuditSpoolVerifyOptions, verifyAuditSpool } from './spool/spool-verifier.js';
 export { AuditStorageGuard } from './guard/audit-storage.guard.js';
 export { RequireAuditStorage } from './guard/require-audit-storage.decorator.js';

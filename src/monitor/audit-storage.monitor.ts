@@ -5,8 +5,8 @@ import type { AuditOutageEvent } from '../events/audit-alert-event.interface.js'
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
 import { withTimeout } from '../common/timeout.util.js';
-import { AuditSpool, type KeptWrite } from '../spool/audit-spool.js';
-import type { AuditTrackOptions } from '../spool/spool-options.interface.js';
+import { AuditSpool, KeptWrite, RecordWrite } from '../spool/audit-spool.js';
+import type { AuditTrackOptions, AuditWrite } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import type { AuditErrorClass } from '../tracker/error-class.util.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
@@ -156,7 +156,11 @@ export class AuditStorageMonitor {
 
   /** Records a successful write; ends an open outage, or starts the hold before its recovery. */
   recordSuccess(): void {
-    if (this.idle) return;
+    // Kept this small so that V8 inlines it into the caller: an idle success then costs a field read.
+    if (!this.idle) this.succeeded();
+  }
+
+  private succeeded(): void {
     this.metrics?.success();
     const tracker = this.tracker;
     if (tracker.quiet) {
@@ -182,26 +186,30 @@ export class AuditStorageMonitor {
    * `spool`, when the write fails or hangs past `writeTimeoutMs`, the record is
    * kept on disk and `track()` resolves `undefined` once it is; it rejects
    * with the write's error only when the spool cannot keep it. Without a
-   * spool, `options` changes nothing.
+   * spool, `options` changes nothing. The operation gets the record's id
+   * ({@link AuditWrite}), so that the write can store it.
    */
-  track<T>(op: Promise<T> | (() => T | Promise<T>), options: AuditTrackOptions): Promise<T | undefined>;
-  track<T>(op: Promise<T> | (() => T | Promise<T>), options?: AuditTrackOptions): Promise<T | undefined> {
+  track<T>(
+    op: Promise<T> | ((write: AuditWrite) => T | Promise<T>),
+    options: AuditTrackOptions,
+  ): Promise<T | undefined>;
+  track<T>(
+    op: Promise<T> | ((write: AuditWrite) => T | Promise<T>),
+    options?: AuditTrackOptions,
+  ): Promise<T | undefined> {
     const spool = this.spool;
-    if (options === undefined || spool === null) return this.trackOutcome(op);
+    // Without options, the overload's operation takes no argument.
+    if (options === undefined) return this.trackOutcome(op as Promise<T> | (() => T | Promise<T>));
+    if (spool === null) return this.trackOutcome(typeof op === 'function' ? () => op(new RecordWrite(options)) : op);
     return new Promise((resolve, reject) => {
-      const write: KeptWrite = {
-        options,
-        done: false,
-        resolve: resolve as (value: unknown) => void,
-        reject: (error: unknown) => {
-          // The spool could not keep the record of a storage failure: the outage lost it.
-          if (this.tracker.state !== 'healthy' && this.tracker.classify(error) === 'storage') this.unkeptFailures += 1;
-          reject(error);
-        },
-      };
+      const write = new KeptWrite(options, resolve as (value: unknown) => void, (error: unknown) => {
+        // The spool could not keep the record of a storage failure: the outage lost it.
+        if (this.tracker.state !== 'healthy' && this.tracker.classify(error) === 'storage') this.unkeptFailures += 1;
+        reject(error);
+      });
       let pending: T | Promise<T>;
       try {
-        pending = typeof op === 'function' ? op() : op;
+        pending = typeof op === 'function' ? op(write) : op;
       } catch (error) {
         this.asKept(() => this.recordFailure(error));
         spool.failed(write, error);

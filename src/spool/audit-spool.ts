@@ -6,24 +6,42 @@ import { spoolUnwritable, spoolWritable } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import { errorText } from '../common/error-text.util.js';
-import type { AuditTrackOptions } from './spool-options.interface.js';
+import type { AuditTrackOptions, AuditWrite } from './spool-options.interface.js';
 import type { ResolvedSpoolOptions } from './spool.options.js';
 import type { SpoolHost } from './spool-host.interface.js';
 import { SpoolLog } from './spool-log.js';
 import { SpoolReplayer } from './spool-replayer.js';
 
-/** A write whose record the spool keeps if the write fails or hangs, until one of them settles it. */
-export interface KeptWrite {
-  readonly options: AuditTrackOptions;
-  /** Settled: its outcome, or its record on disk, has answered `track()`. */
-  done: boolean;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /** A caller's id the spool keeps: a non-empty string, or a whole number. */
 function isCallerId(id: unknown): id is string | number {
   return (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isSafeInteger(id));
+}
+
+/** A write of a record, as its operation sees it: the record's id, made when first asked for. */
+export class RecordWrite implements AuditWrite {
+  private madeId: string | null = null;
+
+  constructor(readonly options: AuditTrackOptions) {}
+
+  get id(): string | number {
+    const { id } = this.options;
+    // Made only when asked for: most writes succeed, and their id is never needed.
+    return isCallerId(id) ? id : (this.madeId ??= randomUUID());
+  }
+}
+
+/** A write whose record the spool keeps if the write fails or hangs, until one of them settles it. */
+export class KeptWrite extends RecordWrite {
+  /** Settled: its outcome, or its record on disk, has answered `track()`. */
+  done = false;
+
+  constructor(
+    options: AuditTrackOptions,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: unknown) => void,
+  ) {
+    super(options);
+  }
 }
 
 /**
@@ -120,7 +138,7 @@ export class AuditSpool {
   }
 
   private spool(write: KeptWrite, error: unknown): void {
-    this.append(write.options).then(
+    this.append(write).then(
       () => write.resolve(undefined),
       () => write.reject(error),
     );
@@ -141,13 +159,13 @@ export class AuditSpool {
     return this.opening;
   }
 
-  private async append({ record, id }: AuditTrackOptions): Promise<void> {
+  private async append(write: KeptWrite): Promise<void> {
     try {
       await this.ensureOpen();
       await this.log.append({
-        id: isCallerId(id) ? id : randomUUID(),
+        id: write.id,
         at: new Date(this.clock.wallNow()).toISOString(),
-        record: record ?? null,
+        record: write.options.record ?? null,
       });
     } catch (error) {
       this.host.counted(false);

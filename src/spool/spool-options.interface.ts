@@ -67,11 +67,20 @@ export interface AuditTrackOptions {
   /**
    * A unique id of the record, passed to `replay` for idempotent inserts: a
    * non-empty string, or a whole number (kept in the spool as it is, handed
-   * to `replay` as its decimal string). Give one: without it, the spool makes
-   * a random UUID when it keeps the record, which the write itself never saw,
-   * so a hung write that lands after all and its replay are two rows that
-   * cannot be told to be one.
-   * @default a random UUID made when the record is spooled
+   * to `replay` as its decimal string). Without one, the operation can read
+   * one from its argument (`track((write) => insert({ ...row, id: write.id }), { record: row })`):
+   * a random UUID made when first read, the very id the spool keeps the record
+   * under, so a hung write that lands after all and its replay carry one id.
+   * @default a random UUID, made when the operation reads `write.id` or when the record is spooled
    */
   id?: string | number;
+}
+
+/**
+ * What `track(op, { record })` hands its operation: the id the record is
+ * spooled under, for the write itself to store.
+ */
+export interface AuditWrite {
+  /** The caller's `id`, else a random UUID made on first read and kept with the record if it is spooled. */
+  readonly id: string | number;
 }

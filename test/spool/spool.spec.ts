@@ -180,6 +180,54 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
     expect(await spooledLines(h.dir)).toEqual([expect.objectContaining({ seq: 1, id: 'r-1' })]);
   });
 
+  it('hands the operation the id its record is spooled under, so a hung write that lands late and its replay are one row', async () => {
+    const h = await harness();
+    let land: (() => void) | null = null;
+    let idSeen: string | number | null = null;
+    // No caller id: the write reads one from its argument, as an INSERT … ON CONFLICT (id) would.
+    const record = { action: 'transfer', n: 7 };
+    const tracked = h.monitor.track(
+      (write) => {
+        idSeen = write.id;
+        return new Promise<void>((resolve) => {
+          land = () => {
+            h.storage.rows.push({ id: String(write.id), record });
+            resolve();
+          };
+        });
+      },
+      { record },
+    );
+    h.clock.advance(WRITE_TIMEOUT_MS + WRITE_TIMEOUT_MS / 4 + 1);
+    await expect(tracked).resolves.toBeUndefined();
+    expect(idSeen).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await spooledLines(h.dir)).toEqual([expect.objectContaining({ seq: 1, id: idSeen })]);
+    land!(); // the hung write lands after all
+    await flush();
+    h.clock.advance(THRESHOLD_MS);
+    await drain(h);
+    // Stored twice, but under one id: an idempotent insert keeps one row.
+    expect(h.storage.rows.map((row) => row.id)).toEqual([idSeen, idSeen]);
+  });
+
+  it('gives the operation the caller id when there is one, and an id even without a spool', async () => {
+    const h = await harness();
+    const ids: (string | number)[] = [];
+    await h.monitor.track((write) => void ids.push(write.id, write.id), { record: {}, id: 42 });
+    await h.monitor.track((write) => void ids.push(write.id, write.id), { record: {} });
+    expect(ids[0]).toBe(42);
+    expect(ids[1]).toBe(42);
+    expect(ids[2]).toBe(ids[3]); // made once, on first read
+    const bare = new AuditStorageMonitor(
+      resolveAuditAlertOptions({}).monitors[0]!,
+      new ManualClock(),
+      new LocalAlertSink('default', { dispatch: () => undefined } as unknown as AuditAlertDispatcher, null, null),
+    );
+    monitors.push(bare);
+    await expect(bare.track((write) => write.id, { record: {}, id: 'caller' })).resolves.toBe('caller');
+    await expect(bare.track((write) => write.id, { record: {} })).resolves.toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('spools a hung write no earlier than writeTimeoutMs after it started, even one that joined its sweep late', async () => {
     const timeoutMs = 1_000;
     const h = await harness({}, { writeTimeoutMs: timeoutMs });
