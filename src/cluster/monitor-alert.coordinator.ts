@@ -115,8 +115,8 @@ export class MonitorAlertCoordinator implements AlertSink {
   }
 
   /** Each replica sees its own records and spool: it sends their events itself. */
-  send(event: AuditAlertEvent): void {
-    void this.dispatcher.dispatch(event);
+  send(event: AuditAlertEvent): Promise<void> {
+    return this.dispatcher.dispatch(event).then(() => undefined);
   }
 
   start(awake: () => void): void {

@@ -41,8 +41,11 @@ export interface AlertSink {
   readonly awaitsSuccess: boolean;
   /** Takes a transition: an outage opens, an alert is due, an outage ends. */
   transition(change: OutageTransition): void;
-  /** Sends an event of the monitor that is no change of its outage: records rejected, the spool's. */
-  send(event: AuditAlertEvent): void;
+  /**
+   * Sends an event of the monitor that is no change of its outage: records rejected, the spool's.
+   * @returns A promise, never rejected, settled once the event's deliveries have (at once for an event a silence holds).
+   */
+  send(event: AuditAlertEvent): Promise<void>;
   /** A success while healthy, with {@link awaitsSuccess} set. */
   succeededWhileHealthy(): void;
   /**

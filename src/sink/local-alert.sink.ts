@@ -45,8 +45,8 @@ export class LocalAlertSink implements AlertSink {
     else this.stateFile.keep(this.name, snapshot());
   }
 
-  send(event: AuditAlertEvent): void {
-    void this.dispatcher.dispatch(event);
+  send(event: AuditAlertEvent): Promise<void> {
+    return this.dispatcher.dispatch(event).then(() => undefined);
   }
 
   start(): void {

@@ -269,15 +269,16 @@ export class SpoolReplayer {
     const at = new Date(this.clock.wallNow());
     const text = errorText(reason);
     await quarantine(this.log.directory, lines, text, at.toISOString());
-    // Reported once set aside, before the replay moves past them: a crash in between reports them twice, never not at all.
-    this.reportQuarantined(lines.length, missing, text, at);
+    // The replay moves past them once the report is delivered: a process that dies before sets them aside
+    // and reports them again at its next start, never not at all.
+    await this.reportQuarantined(lines.length, missing, text, at);
     await this.log.passed(through);
   }
 
   /** Says, in a log line and an event, that `count` records were set aside and `missing` more are gone. */
-  reportQuarantined(count: number, missing: number, reason: string, at: Date): void {
+  reportQuarantined(count: number, missing: number, reason: string, at: Date): Promise<void> {
     this.logger.error(spoolQuarantined(this.host.name, count, missing, reason, QUARANTINE_FILE));
-    this.sink.send({
+    return this.sink.send({
       type: AuditAlertEvents.SpoolQuarantined,
       outageId: randomUUID(),
       monitor: this.host.name,

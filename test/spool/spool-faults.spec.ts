@@ -6,7 +6,7 @@ import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
-import { verifyAuditSpool, type AuditStorageMonitor } from '../../src/index.js';
+import { verifyAuditSpool, type AuditAlertEvent, type AuditStorageMonitor } from '../../src/index.js';
 import {
   advanceUntil,
   io,
@@ -15,6 +15,7 @@ import {
   spooledLines,
   spoolHarness,
   type SpoolHarness,
+  Storage,
   THRESHOLD_MS,
   WRITE_TIMEOUT_MS,
 } from './spool-harness.js';
@@ -168,6 +169,33 @@ describe('the replay', () => {
       expect.objectContaining({ seq: 2, id: 'r-2', record: { action: 'transfer', n: 2 }, reason: expect.any(String) }),
     ]);
     expect((await stat(join(h.dir, 'quarantine.jsonl'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('reports a set-aside record again after a restart when the process died before the report was delivered', async () => {
+    const directory = await fresh();
+    const storage = new Storage();
+    storage.refuse = (id) => (id === 'r-2' ? new Error('value too long for type character varying(64)') : null);
+    // The first process's report of the quarantine never gets delivered: it dies with it in flight.
+    const inFlight = (event: AuditAlertEvent): Promise<unknown> =>
+      event.type === 'audit.spool.quarantined' ? new Promise(() => undefined) : Promise.resolve();
+    const first = track(await spoolHarness({ directory }, {}, storage, inFlight));
+    storage.mode = 'down';
+    for (let n = 1; n <= 3; n += 1) await first.write(n);
+    first.clock.advance(THRESHOLD_MS);
+    storage.mode = 'up';
+    await first.write(4);
+    await advanceUntil(first, () => first.of('audit.spool.quarantined').length > 0, 'the set-aside');
+    await io(20);
+    first.monitor.close(); // killed
+
+    const second = track(await spoolHarness({ directory }, {}, storage));
+    await advanceUntil(second, () => second.of('audit.spool.replayed').length > 0, 'the replay');
+    // Reported by the process that could deliver it; the record is in the quarantine file, set aside twice at worst.
+    expect(second.of('audit.spool.quarantined')).toEqual([
+      expect.objectContaining({ recordsQuarantined: 1, reason: expect.stringContaining('value too long') }),
+    ]);
+    expect(new Set((await quarantined(second.dir)).map((line) => line.id))).toEqual(new Set(['r-2']));
+    expect([...stored(second)].filter((id) => /^r-[1-3]$/.test(id)).sort()).toEqual(['r-1', 'r-3']);
   });
 
   it('deletes and sets aside nothing when the storage refuses every record (classify says "record"), and replays all once it takes them', async () => {

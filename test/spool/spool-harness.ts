@@ -64,12 +64,19 @@ export async function spoolHarness(
   spool: Partial<AuditSpoolOptions> = {},
   options: AuditAlertModuleOptions = {},
   storage = new Storage(),
+  /** How each event's deliveries settle: at once, unless a test holds them. */
+  deliver: (event: AuditAlertEvent) => Promise<unknown> = () => Promise.resolve(),
 ): Promise<SpoolHarness> {
   const directory = spool.directory ?? (await mkdtemp(join(tmpdir(), 'audit-spool-')));
   const clock = new ManualClock();
   storage.clock = clock;
   const events: AuditAlertEvent[] = [];
-  const dispatcher = { dispatch: (event: AuditAlertEvent) => events.push(event) } as unknown as AuditAlertDispatcher;
+  const dispatcher = {
+    dispatch: (event: AuditAlertEvent) => {
+      events.push(event);
+      return deliver(event).then(() => []);
+    },
+  } as unknown as AuditAlertDispatcher;
   const resolved = resolveAuditAlertOptions({
     thresholdMs: THRESHOLD_MS,
     writeTimeoutMs: WRITE_TIMEOUT_MS,

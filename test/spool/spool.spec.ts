@@ -68,7 +68,12 @@ async function harness(
   const storage = new Storage();
   const clock = new ManualClock();
   const events: AuditAlertEvent[] = [];
-  const dispatcher = { dispatch: (event: AuditAlertEvent) => events.push(event) } as unknown as AuditAlertDispatcher;
+  const dispatcher = {
+    dispatch: (event: AuditAlertEvent) => {
+      events.push(event);
+      return Promise.resolve([]);
+    },
+  } as unknown as AuditAlertDispatcher;
   const resolved = resolveAuditAlertOptions({
     thresholdMs: THRESHOLD_MS,
     writeTimeoutMs: WRITE_TIMEOUT_MS,
@@ -221,7 +226,12 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
     const bare = new AuditStorageMonitor(
       resolveAuditAlertOptions({}).monitors[0]!,
       new ManualClock(),
-      new LocalAlertSink('default', { dispatch: () => undefined } as unknown as AuditAlertDispatcher, null, null),
+      new LocalAlertSink(
+        'default',
+        { dispatch: () => Promise.resolve([]) } as unknown as AuditAlertDispatcher,
+        null,
+        null,
+      ),
     );
     monitors.push(bare);
     await expect(bare.track((write) => write.id, { record: {}, id: 'caller' })).resolves.toBe('caller');
@@ -379,7 +389,12 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
         replay: (record: unknown, { id }: { id: string }) => storage.insert(record, id),
       },
     });
-    const dispatcher = { dispatch: (event: AuditAlertEvent) => events.push(event) } as unknown as AuditAlertDispatcher;
+    const dispatcher = {
+      dispatch: (event: AuditAlertEvent) => {
+        events.push(event);
+        return Promise.resolve([]);
+      },
+    } as unknown as AuditAlertDispatcher;
     const second = new AuditStorageMonitor(
       resolved.monitors[0]!,
       clock,

@@ -13,7 +13,12 @@ import { ManualClock } from './manual-clock.js';
 export function monitorHarness(options: AuditAlertModuleOptions = {}) {
   const clock = new ManualClock();
   const events: AuditAlertEvent[] = [];
-  const dispatcher = { dispatch: (event: AuditAlertEvent) => events.push(event) } as unknown as AuditAlertDispatcher;
+  const dispatcher = {
+    dispatch: (event: AuditAlertEvent) => {
+      events.push(event);
+      return Promise.resolve([]);
+    },
+  } as unknown as AuditAlertDispatcher;
   const resolved = resolveAuditAlertOptions(options).monitors[0]!;
   const harness = {
     clock,

@@ -764,6 +764,7 @@ describe('silences against the state machine', () => {
             dispatch: (event: AuditAlertEvent) => {
               raised.push(record(event));
               if (gate!.admit(event)) delivered.push(record(event));
+              return Promise.resolve([]);
             },
           } as unknown as AuditAlertDispatcher;
           const options = resolveAuditAlertOptions({ ...config, writeTimeoutMs: false } as AuditAlertModuleOptions);
