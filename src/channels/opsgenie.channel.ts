@@ -1,4 +1,4 @@
-import { type AuditAlertEventRenderers, episodeStepOf, renderEvent } from '../events/audit-alert-event-kinds.js';
+import { type AuditAlertEventRenderers, episodeClosesLater, episodeStepOf, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { LeftOpenEpisodeKind } from '../events/audit-episode.js';
 import type { AuditAlertLink } from './channel-link-options.interface.js';
@@ -128,7 +128,8 @@ function closeNote(event: AuditAlertEvent | null): string {
  * Creates an Opsgenie (or Jira Service Management Operations) alert per
  * outage, raises its count on each repeat, and closes it on recovery. A test
  * alert, or a spool replayed, creates a `P5` alert of its own and closes it at
- * once; records set aside from the spool, one of the channel's `priority`, closed at once too.
+ * once; so do records rejected, a spool that cannot write and records set
+ * aside from the spool (at the channel's `priority`), whose episodes no event ends.
  */
 export class OpsgenieChannel extends HttpChannel<ResolvedOpsgenieChannel> {
   /**
@@ -188,8 +189,9 @@ export class OpsgenieChannel extends HttpChannel<ResolvedOpsgenieChannel> {
 
   protected override bodiesFor(event: AuditAlertEvent): unknown[] {
     const body = this.bodyFor(event);
-    // A test, or a spool replayed, is news rather than a problem: its alert is closed at once.
-    if (episodeStepOf(event) !== 'once') return [body];
+    // Closed at once: a test, or a spool replayed, is the whole of its episode; no event ends a run of
+    // rejected records or a spool that cannot write, so an alert left open for them would never be closed.
+    if (episodeClosesLater(event)) return [body];
     return [body, { alias: this.aliasOf(event), close: this.closeBody(event, event.serviceName) }];
   }
 

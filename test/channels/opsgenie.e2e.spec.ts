@@ -233,6 +233,31 @@ describe('the Opsgenie channel', () => {
     );
   });
 
+  it('closes at once the alert of an episode no event ends: records rejected, as PagerDuty resolves it', async () => {
+    const opsgenie = await apps.receiver();
+    opsgenie.fallback = { status: 202 };
+    const refused = Object.assign(new Error('null value in column "actor" violates not-null constraint'), {
+      code: '23502',
+    });
+    const { monitor, clock } = await apps.boot({
+      serviceName: 'billing-api',
+      thresholdMs: 1_000,
+      classify: (error: unknown) => ((error as { code?: string }).code === '23502' ? 'record' : 'storage'),
+      channels: [{ type: 'opsgenie', apiKey: API_KEY, url: opsgenie.url() }],
+    });
+    monitor.recordFailure(refused);
+    clock.advance(1_000);
+    monitor.recordFailure(refused);
+    await opsgenie.waitForRequests(2);
+    await settle();
+    const create = opsgenie.bodies()[0] as { alias: string; message: string };
+    expect(create.message).toContain('losing audit records');
+    expect(opsgenie.requests.map((request) => request.path)).toEqual([
+      '/v2/alerts',
+      `/v2/alerts/${encodeURIComponent(create.alias)}/close?identifierType=alias`,
+    ]);
+  });
+
   it('closes by monitor the alert a process before it may have left open, at the first success after a start', async () => {
     const opsgenie = await apps.receiver();
     opsgenie.fallback = { status: 202 };
