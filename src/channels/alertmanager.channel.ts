@@ -7,12 +7,14 @@ import type { ResolvedAlertmanagerChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { type ChannelLinks, HttpChannel } from './http.channel.js';
 import { humanDuration } from './human-duration.util.js';
+import type { AuditAlertLink } from './channel-link-options.interface.js';
 import { alertLabel, isHeadline, percent, plural, spoolFigures, truncate } from './message-text.util.js';
 
 /** One alert of Alertmanager's API v2 (`postableAlert`). */
 export interface AlertmanagerAlert {
   readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: { readonly summary: string; readonly description: string };
+  /** `summary` and `description`; with links, `links` (one `text: url` per line), and `runbook_url` / `dashboard_url` by convention. */
+  readonly annotations: { readonly summary: string; readonly description: string; readonly [name: string]: string };
   readonly startsAt: string;
   /** Set when the alert has ended; absent while it fires (Alertmanager then ends it after `resolve_timeout`). */
   readonly endsAt?: string;
@@ -192,22 +194,43 @@ function labelsOf(event: AuditAlertEvent, draft: AlertDraft): Record<string, str
  * Renders the alert `draft` of `event`.
  * @param endsAt When it ended; absent while it fires.
  * @param summary The application's own summary, in place of the built-in one.
+ * @param links The monitor's links: annotations, as Alertmanager's templates and UIs read them.
  */
 export function alertmanagerAlert(
   event: AuditAlertEvent,
   draft: AlertDraft,
-  { endsAt, summary, generatorUrl }: { endsAt?: Date; summary?: string; generatorUrl?: string | null } = {},
+  {
+    endsAt,
+    summary,
+    generatorUrl,
+    links = [],
+  }: { endsAt?: Date; summary?: string; generatorUrl?: string | null; links?: readonly AuditAlertLink[] } = {},
 ): AlertmanagerAlert {
   return {
     labels: labelsOf(event, draft),
     annotations: {
       summary: truncate(summary ?? draft.summary, MAX_SUMMARY),
       description: truncate(draft.description, MAX_DESCRIPTION),
+      ...linkAnnotations(links),
     },
     startsAt: draft.startsAt.toISOString(),
     ...(endsAt === undefined ? {} : { endsAt: endsAt.toISOString() }),
     ...(generatorUrl ? { generatorURL: generatorUrl } : {}),
   };
+}
+
+/**
+ * The links as annotations: every one in `links`, and the first runbook and
+ * dashboard under the names Prometheus rules and Grafana use for them.
+ */
+function linkAnnotations(links: readonly AuditAlertLink[]): Record<string, string> {
+  if (links.length === 0) return {};
+  const annotations: Record<string, string> = { links: links.map(({ text, url }) => `${text}: ${url}`).join('\n') };
+  const runbook = links.find(({ text }) => /runbook/i.test(text));
+  const dashboard = links.find(({ text }) => /dashboard/i.test(text));
+  if (runbook) annotations['runbook_url'] = runbook.url;
+  if (dashboard) annotations['dashboard_url'] = dashboard.url;
+  return annotations;
 }
 
 /** An episode whose alert fires: what is sent again, and the timer that sends it. */
@@ -252,15 +275,16 @@ export class AlertmanagerChannel extends HttpChannel<ResolvedAlertmanagerChannel
     const rendering = renderEvent<AlertmanagerRendering, []>(ALERTMANAGER_ALERTS, event);
     const summary = this.custom('summary', this.options.summary, event, isHeadline);
     const { generatorUrl } = this.options;
+    const links = this.linksOf(event.monitor);
     const key = eventKeyOf(event);
     const episode = this.open.get(key);
     if (rendering.lifecycle === 'resolves') {
       const { endsAt } = rendering;
       // The alert this channel raised, or, not knowing it (a restart), every one the episode may have raised.
       if (episode !== undefined) return [{ ...episode.alert, endsAt: endsAt.toISOString() }];
-      return rendering.alerts.map((draft) => alertmanagerAlert(event, draft, { endsAt, summary, generatorUrl }));
+      return rendering.alerts.map((draft) => alertmanagerAlert(event, draft, { endsAt, summary, generatorUrl, links }));
     }
-    const alert = alertmanagerAlert(event, rendering.alert, { summary, generatorUrl });
+    const alert = alertmanagerAlert(event, rendering.alert, { summary, generatorUrl, links });
     // An escalation (degraded to unreachable, warning to critical) ends the alert it replaces.
     if (episode === undefined || sameLabels(episode.alert, alert)) return [alert];
     return [alert, { ...episode.alert, endsAt: new Date(this.delivery.clock.wallNow()).toISOString() }];

@@ -1,3 +1,4 @@
+import type { AuditAlertLink } from './channel-link-options.interface.js';
 import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type {
   AlertTestEvent,
@@ -254,7 +255,7 @@ function oneLine(text: string, max: number): string {
   return truncate(text.replace(/[\x00-\x1f\x7f]+/g, ' ').trim(), max);
 }
 
-function textPart(content: EmailContent): string {
+function textPart(content: EmailContent, links: readonly AuditAlertLink[]): string {
   const width = Math.max(...content.facts.map(([name]) => name.length));
   const lines = [
     content.heading,
@@ -265,11 +266,12 @@ function textPart(content: EmailContent): string {
   ];
   if (content.error !== undefined)
     lines.push('', 'Last error:', `    ${truncate(content.error, MAX_ERROR).replace(/\n/g, '\n    ')}`);
+  if (links.length > 0) lines.push('', 'Links:', ...links.map(({ text, url }) => `    ${text}: ${url}`));
   lines.push('', '-- ', 'Sent by nestjs-audit-alert.');
   return `${lines.join('\n')}\n`;
 }
 
-function htmlPart(content: EmailContent): string {
+function htmlPart(content: EmailContent, links: readonly AuditAlertLink[]): string {
   const cell = 'padding:2px 12px 2px 0;vertical-align:top';
   const facts = content.facts
     .map(
@@ -282,12 +284,19 @@ function htmlPart(content: EmailContent): string {
       ? ''
       : `<p style="margin:16px 0 4px"><strong>Last error</strong></p>` +
         `<pre style="margin:0;padding:8px;background:#f4f4f4;white-space:pre-wrap;word-break:break-word">${escapeHtml(truncate(content.error, MAX_ERROR))}</pre>`;
+  const linkList =
+    links.length === 0
+      ? ''
+      : '<p style="margin:16px 0 0">' +
+        links.map(({ text, url }) => `<a href="${escapeHtml(url)}">${escapeHtml(text)}</a>`).join(' &middot; ') +
+        '</p>';
   return (
     '<!doctype html><html><body style="font-family:sans-serif;font-size:14px;color:#222">' +
     `<h2 style="margin:0 0 12px;color:${TONES[content.tone]}">${escapeHtml(content.heading)}</h2>` +
     `<p style="margin:0 0 12px">${escapeHtml(content.summary)}</p>` +
     `<table style="border-collapse:collapse">${facts}</table>` +
     error +
+    linkList +
     '<p style="margin:16px 0 0;color:#777;font-size:12px">Sent by nestjs-audit-alert.</p>' +
     '</body></html>\n'
   );
@@ -297,12 +306,17 @@ function htmlPart(content: EmailContent): string {
  * Renders `event` as an email: a subject, a plain-text part and an HTML part,
  * every text of the event escaped in the HTML one.
  * @param summary A headline of the application's, in place of the built-in subject.
+ * @param links The monitor's links (runbook, dashboard), listed after the facts.
  */
-export function renderEmail(event: AuditAlertEvent, summary?: string): RenderedEmail {
+export function renderEmail(
+  event: AuditAlertEvent,
+  summary?: string,
+  links: readonly AuditAlertLink[] = [],
+): RenderedEmail {
   const content = renderEvent(EMAIL_CONTENTS, event);
   return {
     subject: oneLine(summary ?? content.subject, MAX_SUBJECT),
-    text: textPart(content),
-    html: htmlPart(content),
+    text: textPart(content, links),
+    html: htmlPart(content, links),
   };
 }

@@ -177,7 +177,8 @@ export class EmailChannel extends AlertChannel<ResolvedEmailChannel> {
 
   /** The message of `event`, threaded under the first message sent of its episode. */
   message(event: AuditAlertEvent): AuditAlertEmailMessage {
-    const { subject, text, html } = renderEmail(event, this.custom('summary', this.options.summary, event, isHeadline));
+    const summary = this.custom('summary', this.options.summary, event, isHeadline);
+    const { subject, text, html } = renderEmail(event, summary, this.linksOf(event.monitor));
     const { from, to, cc } = this.options;
     const messageId = emailMessageId(event);
     const message: AuditAlertEmailMessage = {

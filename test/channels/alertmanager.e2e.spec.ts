@@ -139,6 +139,57 @@ describe('the Alertmanager channel against the real prometheus-alertmanager', ()
     expect(Date.now() - closedAt).toBeGreaterThanOrEqual(1_000);
     expect(clock.pendingTimers).toBe(0);
   }, 40_000);
+
+  it('escalates from degraded to unreachable: the degraded alert is resolved, the unreachable one fires, and the links are annotations', async () => {
+    webhook.requests.length = 0;
+    const { monitor, clock } = await apps.boot({
+      serviceName: SERVICE,
+      thresholdMs: 5_000,
+      cooldownMs: 3_600_000,
+      degraded: { ratio: 0.5, minWrites: 4, windowMs: 1_000 },
+      links: [
+        { text: 'Runbook', url: 'https://wiki.example.com/runbooks/audit' },
+        { text: 'Dashboard', url: 'https://grafana.example.com/d/audit' },
+      ],
+      channels: [{ type: 'alertmanager', url: alertmanager.url }],
+    });
+    // Every other write fails for longer than a window: degraded, not yet unreachable.
+    for (let i = 0; i < 9; i += 1) {
+      if (i % 2 === 1) monitor.recordSuccess();
+      else monitor.recordFailure(new Error('connect ECONNREFUSED 10.0.0.5:5432'));
+      if (i < 8) clock.advance(250);
+    }
+    expect(monitor.getStatus().state).toBe('degraded');
+    const outageId = monitor.getStatus().outageId!;
+    const active = async (): Promise<string[]> =>
+      (await alertmanager.alerts())
+        .filter((alert) => alert.labels.outage_id === outageId && alert.status.state === 'active')
+        .map((alert) => alert.labels.alertname!);
+    await eventually(async () => (await active()).join() === 'AuditStorageDegraded', 'the degraded alert');
+
+    // Then nothing but failures for thresholdMs: the same outage escalates.
+    monitor.recordFailure(new Error('connect ECONNREFUSED 10.0.0.5:5432'));
+    clock.advance(5_000);
+    monitor.recordFailure(new Error('connect ECONNREFUSED 10.0.0.5:5432'));
+    expect(monitor.getStatus().state).toBe('alerting');
+    await eventually(async () => (await active()).join() === 'AuditStorageUnreachable', 'the escalation');
+    await eventually(
+      () =>
+        notifications().some((n) =>
+          n.alerts.some((a) => a.status === 'resolved' && a.labels.alertname === 'AuditStorageDegraded'),
+        ),
+      'the degraded alert resolved',
+    );
+    const unreachable = notifications()
+      .flatMap((n) => n.alerts)
+      .find((a) => a.labels.alertname === 'AuditStorageUnreachable' && a.status === 'firing');
+    expect(unreachable?.labels.outage_id).toBe(outageId);
+    expect(unreachable?.annotations).toMatchObject({
+      runbook_url: 'https://wiki.example.com/runbooks/audit',
+      dashboard_url: 'https://grafana.example.com/d/audit',
+      links: 'Runbook: https://wiki.example.com/runbooks/audit\nDashboard: https://grafana.example.com/d/audit',
+    });
+  });
 });
 
 describe('the Alertmanager channel, its requests', () => {

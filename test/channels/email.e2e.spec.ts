@@ -234,6 +234,29 @@ describe('the email channel with a transporter of the application', () => {
     expect(logger.of('warn')).toEqual([]);
   });
 
+  it("lists the monitor's links under each message, escaped in the HTML part", async () => {
+    const sent: AuditAlertEmailMessage[] = [];
+    const transporter = { sendMail: async (message: AuditAlertEmailMessage) => void sent.push(message) };
+    const { monitor } = await boot({
+      thresholdMs: 0,
+      links: [
+        { text: 'Runbook', url: 'https://wiki.example.com/runbooks/audit' },
+        { text: 'Dash <board> & "more"', url: 'https://grafana.example.com/d/audit?orgId=1&from=now-1h' },
+      ],
+      channels: [{ type: 'email', from: 'alerts@example.com', to: 'oncall@example.com', transport: transporter }],
+    });
+    monitor.recordFailure(new Error('down'));
+    await eventually(() => sent.length === 1, 'the message');
+    expect(sent[0]!.text).toContain(
+      'Links:\n    Runbook: https://wiki.example.com/runbooks/audit\n' +
+        '    Dash <board> & "more": https://grafana.example.com/d/audit?orgId=1&from=now-1h\n',
+    );
+    expect(sent[0]!.html).toContain(
+      '<a href="https://wiki.example.com/runbooks/audit">Runbook</a> &middot; ' +
+        '<a href="https://grafana.example.com/d/audit?orgId=1&amp;from=now-1h">Dash &lt;board&gt; &amp; &quot;more&quot;</a>',
+    );
+  });
+
   it('retries a rejection with a 4xx responseCode, not one with a 5xx', () => {
     expect(smtpOutcome(Object.assign(new Error('x'), { responseCode: 421, code: 'EENVELOPE' }))).toEqual({
       kind: 'retry',
