@@ -39,6 +39,7 @@ export type {
 export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock.interface.js';
 export {
   isAlertTestEvent,
+  isLedgerBrokenEvent,
   isRecordsRejectedEvent,
   isSpoolQuarantinedEvent,
   isSpoolReplayedEvent,
@@ -53,6 +54,7 @@ export type {
   AuditAlertEvent,
   AuditOutageEvent,
   AuditStorageCapacityLevel,
+  LedgerBrokenEvent,
   RecordsRejectedEvent,
   SpoolQuarantinedEvent,
   SpoolReplayedEvent,
