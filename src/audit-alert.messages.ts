@@ -343,3 +343,6 @@ export const ledgerMirrorFailed = (error: string, pending: number): string =>
 
 export const ledgerMirrorWritable = (sent: number): string =>
   `The evidence ledger's Redis Stream is written again (${sent} waiting lines sent).`;
+
+export const ledgerNotConfigured = (): string =>
+  'exportEvidence() reads the evidence ledger, and the module has no ledger option: set ledger: { directory }.';

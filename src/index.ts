@@ -80,6 +80,9 @@ export type {
 export { AuditWriteTimeoutError } from './errors/audit-write-timeout.error.js';
 export type { AuditSpoolOptions, AuditSpoolReplayContext, AuditTrackOptions } from './spool/spool-options.interface.js';
 export { type AuditSpoolVerification, type AuditSpoolVerifyOptions, verifyAuditSpool } from './spool/spool-verifier.js';
+export type { AuditLedgerOptions } from './ledger/ledger-options.interface.js';
+export { type AuditLedgerVerification, verifyAuditLedger } from './ledger/ledger-verifier.js';
+export type { LedgerLine, LedgerRecord } from './ledger/ledger-entry.interface.js';
 export { AuditStorageGuard } from './guard/audit-storage.guard.js';
 export { RequireAuditStorage } from './guard/require-audit-storage.decorator.js';
 export type {
