@@ -169,14 +169,16 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
   /** Writes what waits, for at most `timeoutMs`, then lets the directory go to another process. */
   async close(timeoutMs: number): Promise<void> {
     if (this.closed) return;
-    let timer: AuditAlertTimer | null = null;
-    await Promise.race([
-      this.flushed(),
-      new Promise<void>((resolve) => {
-        timer = this.clock.setTimer(resolve, timeoutMs);
-      }),
-    ]);
-    if (timer !== null) this.clock.clearTimer(timer);
+    if (timeoutMs > 0) {
+      let timer: AuditAlertTimer | null = null;
+      await Promise.race([
+        this.flushed(),
+        new Promise<void>((resolve) => {
+          timer = this.clock.setTimer(resolve, timeoutMs);
+        }),
+      ]);
+      if (timer !== null) this.clock.clearTimer(timer);
+    }
     this.closed = true;
     if (this.retry !== null) this.clock.clearTimer(this.retry);
     this.retry = null;
