@@ -1003,7 +1003,10 @@ export async function benchLedger() {
     },
   });
   const [offResult, onResult] = await measure(
-    [successCase('recordSuccess() while healthy, ledger off', off.monitor), successCase('recordSuccess() while healthy, ledger on', on.monitor)],
+    [
+      successCase('recordSuccess() while healthy, ledger off', off.monitor),
+      successCase('recordSuccess() while healthy, ledger on', on.monitor),
+    ],
     { iterations: 20_000_000 },
   );
   const ledger = on.app.get(LEDGER_TOKEN);
@@ -1050,15 +1053,19 @@ export async function benchLedger() {
       '`ledger` on against off. A healthy application sends no event, so the ledger writes nothing: recordSuccess() ' +
       'is the same call either way (20,000,000 calls per sample, 7 samples, interleaved; target ratio ≈ 1.0×). ' +
       `Then the cost of a record: append() alone (it queues and returns; median of 7 bursts of ${BURST.toLocaleString('en-US')}), ` +
-      'the whole cost per record of a burst written and fsync\'d in batches, and one record on its own ' +
-      '(frame, hash, write, fsync: the latency of a single transition\'s record reaching the disk).',
+      "the whole cost per record of a burst written and fsync'd in batches, and one record on its own " +
+      "(frame, hash, write, fsync: the latency of a single transition's record reaching the disk).",
     headers: ['case', 'figure', 'ratio'],
     rows: [
       [offResult.name, `${formatNs(offResult.nsPerCall)}/call`, ''],
       [onResult.name, `${formatNs(onResult.nsPerCall)}/call`, formatRatio(onResult.nsPerCall / offResult.nsPerCall)],
-      ['append() of one receipt (the caller\'s cost)', `${formatNs(median(appendNs))}/call`, ''],
-      [`a burst of ${BURST.toLocaleString('en-US')} receipts, written and fsync'd`, `${median(writtenUs).toFixed(2)} µs/record`, ''],
-      ['one receipt alone, appended to fsync\'d', formatMs(median(singleMs)), ''],
+      ["append() of one receipt (the caller's cost)", `${formatNs(median(appendNs))}/call`, ''],
+      [
+        `a burst of ${BURST.toLocaleString('en-US')} receipts, written and fsync'd`,
+        `${median(writtenUs).toFixed(2)} µs/record`,
+        '',
+      ],
+      ["one receipt alone, appended to fsync'd", formatMs(median(singleMs)), ''],
     ],
   };
 }

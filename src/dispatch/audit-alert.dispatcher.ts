@@ -123,13 +123,13 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
         resolve(
           recipients.map((binding) =>
             this.settled({
-            recipient: binding.name,
-            channel: binding.channel ?? null,
-            event,
-            result: 'abandoned',
-            attempts: 0,
-            reason: testAbandonedAtShutdown(this.options.shutdownTimeoutMs),
-            startedAt,
+              recipient: binding.name,
+              channel: binding.channel ?? null,
+              event,
+              result: 'abandoned',
+              attempts: 0,
+              reason: testAbandonedAtShutdown(this.options.shutdownTimeoutMs),
+              startedAt,
               settledAt: new Date(this.clock.wallNow()),
               errorType: null,
             }),

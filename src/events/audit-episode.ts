@@ -12,7 +12,8 @@
  * - `ledger`: a break found in the evidence ledger at start (`audit.ledger.broken`);
  * - `test`: one test alert (`audit.alert.test`).
  */
-export type AuditEpisodeKind = 'outage' | 'capacity' | 'rejected' | 'spool' | 'replay' | 'quarantine' | 'ledger' | 'test';
+export type AuditEpisodeKind =
+  'outage' | 'capacity' | 'rejected' | 'spool' | 'replay' | 'quarantine' | 'ledger' | 'test';
 
 /**
  * What an event does to its episode:

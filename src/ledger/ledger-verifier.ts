@@ -74,10 +74,15 @@ export async function verifyAuditLedger(directory: string): Promise<AuditLedgerV
         return broken(file, line, 'the first line of the ledger is not chained to the genesis hash');
     } else {
       if (entry.seq !== last.seq + 1)
-        return broken(file, line, `sequence ${entry.seq} where ${last.seq + 1} was due: lines were removed or reordered`);
+        return broken(
+          file,
+          line,
+          `sequence ${entry.seq} where ${last.seq + 1} was due: lines were removed or reordered`,
+        );
       if (entry.prev !== last.hash) return broken(file, line, 'not chained to the line before it');
     }
-    if (expectedHash(entry) !== entry.hash) return broken(file, line, 'its content does not match its hash: it was edited');
+    if (expectedHash(entry) !== entry.hash)
+      return broken(file, line, 'its content does not match its hash: it was edited');
     last = { seq: entry.seq, hash: entry.hash };
     entries += 1;
   }

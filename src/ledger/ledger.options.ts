@@ -15,7 +15,7 @@ const LEDGER_KEYS = ['directory', 'retentionDays'] as const satisfies readonly (
 const MAX_RETENTION_DAYS = 36_500;
 
 const LEDGER_DIRECTORY_ALLOWED =
-  'a directory of the process\'s user that it can list and write to, or a path whose parent is one (the ledger creates it, 0700)';
+  "a directory of the process's user that it can list and write to, or a path whose parent is one (the ledger creates it, 0700)";
 
 /**
  * Validates the `ledger` option; `null` when it is absent. Checks the file

@@ -25,7 +25,12 @@ afterEach(async () => {
 });
 
 const parse = (text: string): LedgerLine[] =>
-  text === '' ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as LedgerLine);
+  text === ''
+    ? []
+    : text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as LedgerLine);
 
 /** The fleet's ledger as `booted` exports it, once `ready` holds (polled for at most two seconds). */
 async function exportedWhen(booted: BootedApp, ready: (lines: LedgerLine[]) => boolean): Promise<LedgerLine[]> {

@@ -42,7 +42,12 @@ async function ledgerLines({ app }: BootedApp): Promise<LedgerLine[]> {
   const ledger = app.get<AuditLedger>(AUDIT_ALERT_LEDGER);
   await ledger.flushed();
   const text = await ledgerText(app.get(AuditMonitorRegistry));
-  return text === '' ? [] : text.trimEnd().split('\n').map((line) => JSON.parse(line) as LedgerLine);
+  return text === ''
+    ? []
+    : text
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as LedgerLine);
 }
 
 /** The ledger's lines once `ready` holds of them (polled for at most two seconds). */
@@ -92,7 +97,12 @@ describe('the evidence ledger of a running application', () => {
       cooldownMs: 120_000,
       ledger: { directory },
       channels: [
-        { type: 'webhook', url: receiver.url('/hook'), signingSecret: SIGNING_SECRET, events: ['audit.storage.unreachable'] },
+        {
+          type: 'webhook',
+          url: receiver.url('/hook'),
+          signingSecret: SIGNING_SECRET,
+          events: ['audit.storage.unreachable'],
+        },
         { type: 'pagerduty', routingKey: ROUTING_KEY, url: receiver.url('/v2/enqueue') },
       ],
     });
@@ -194,18 +204,29 @@ describe('the evidence ledger of a running application', () => {
     await booted.app.get(AuditMonitorRegistry).sendTestAlert();
     const lines = await ledgerLines(booted);
     expect(lines.map((line) => line.kind)).toEqual(['boot', 'event', 'receipt']);
-    expect(ofKind(lines, 'receipt')[0]).toMatchObject({ type: 'audit.alert.test', result: 'delivered', attempts: 1, outageId: null });
+    expect(ofKind(lines, 'receipt')[0]).toMatchObject({
+      type: 'audit.alert.test',
+      result: 'delivered',
+      attempts: 1,
+      outageId: null,
+    });
   });
 
   it('records an event a silence holds, then the same event when it is let go', async () => {
     const directory = await ledgerDir();
     const receiver = await apps.receiver();
-    const booted = await apps.boot({ thresholdMs: 0, ledger: { directory }, channels: [{ type: 'webhook', url: receiver.url() }] });
+    const booted = await apps.boot({
+      thresholdMs: 0,
+      ledger: { directory },
+      channels: [{ type: 'webhook', url: receiver.url() }],
+    });
     const registry = booted.app.get(AuditMonitorRegistry);
     const silence = await registry.silence({ durationMs: 3_600_000, reason: 'CHG-1234 database upgrade' });
     booted.monitor.recordFailure(new Error('down'));
     let lines = await linesWhen(booted, (found) => ofKind(found, 'event').length > 0);
-    expect(ofKind(lines, 'event').map((line) => [line.event.type, line.held])).toEqual([['audit.storage.unreachable', true]]);
+    expect(ofKind(lines, 'event').map((line) => [line.event.type, line.held])).toEqual([
+      ['audit.storage.unreachable', true],
+    ]);
     expect(receiver.requests).toEqual([]);
 
     await registry.unsilence(silence.id);
@@ -229,7 +250,11 @@ describe('the evidence ledger of a running application', () => {
     await rm(join(directory, file!));
     await appendFile(join(directory, file!), text.replace('"kind":"boot"', '"kind":"boot","edited":true'));
 
-    const second = await apps.boot({ serviceName: 'billing-api', ledger: { directory } }, { providers: [LedgerHook] }, first.clock);
+    const second = await apps.boot(
+      { serviceName: 'billing-api', ledger: { directory } },
+      { providers: [LedgerHook] },
+      first.clock,
+    );
     const hook = second.app.get(LedgerHook);
     await waitFor(() => hook.events.length === 1, 'audit.ledger.broken');
     expect(hook.events).toEqual([
@@ -272,12 +297,21 @@ describe('the evidence ledger of a running application', () => {
     await registry.sendTestAlert();
     await ledgerLines(booted);
     const later = await registry.exportEvidence({ format: 'jsonl', from: new Date(Date.UTC(2026, 0, 1, 12, 0, 30)) });
-    expect(later.trimEnd().split('\n').map((line) => (JSON.parse(line) as LedgerLine).kind)).toEqual(['event']);
+    expect(
+      later
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as LedgerLine).kind),
+    ).toEqual(['event']);
     await expect(registry.exportEvidence({ format: 'xml' as 'csv' })).rejects.toThrow(AuditAlertConfigError);
-    await expect(registry.exportEvidence({ format: 'jsonl', to: new Date('nope') })).rejects.toThrow(/option "to": received Invalid Date/);
+    await expect(registry.exportEvidence({ format: 'jsonl', to: new Date('nope') })).rejects.toThrow(
+      /option "to": received Invalid Date/,
+    );
 
     const bare = await apps.boot({});
-    await expect(bare.app.get(AuditMonitorRegistry).exportEvidence({ format: 'jsonl' })).rejects.toThrow(/ledger: \{ directory \}/);
+    await expect(bare.app.get(AuditMonitorRegistry).exportEvidence({ format: 'jsonl' })).rejects.toThrow(
+      /ledger: \{ directory \}/,
+    );
   });
 });
 
@@ -299,7 +333,9 @@ describe('the ledger option', () => {
     expect(fails({})).toMatch(/^ledger\.directory: .*an absolute directory path/);
     expect(fails({ directory: 'relative/dir' })).toMatch(/^ledger\.directory: /);
     expect(fails({ directory: join(parent, 'a', 'b') })).toMatch(/^ledger\.directory: .*does not exist/);
-    expect(fails({ directory: parent, retentionDays: 0 })).toMatch(/^ledger\.retentionDays: .*a whole number of days from 1/);
+    expect(fails({ directory: parent, retentionDays: 0 })).toMatch(
+      /^ledger\.retentionDays: .*a whole number of days from 1/,
+    );
     expect(fails({ directory: parent, retentionDays: 1.5 })).toMatch(/^ledger\.retentionDays: /);
     expect(fails({ directory: parent, keep: true })).toMatch(/ledger\.keep/);
     expect(resolveAuditAlertOptions({ ledger: { directory: join(parent, 'new') } }).ledger).toEqual({

@@ -127,7 +127,10 @@ describe('the evidence ledger writer', () => {
     await write(ledger, 1);
     clock.jumpWall(-3_600_000);
     await write(ledger, 2);
-    expect((await linesOf(dir)).map(({ file }) => file)).toEqual(['ledger-2026-01-02.jsonl', 'ledger-2026-01-02.jsonl']);
+    expect((await linesOf(dir)).map(({ file }) => file)).toEqual([
+      'ledger-2026-01-02.jsonl',
+      'ledger-2026-01-02.jsonl',
+    ]);
   });
 
   it('deletes the files whose last line is past retentionDays, and the verifier anchors on the oldest file left', async () => {
@@ -156,13 +159,13 @@ describe('the evidence ledger writer', () => {
   it('prunes at open too, keeping the file being appended to', async () => {
     const dir = await tempDir();
     const clock = new ManualClock();
-    let ledger = await openLedger(dir, clock, 1);
+    const ledger = await openLedger(dir, clock, 1);
     await write(ledger, 1);
     clock.advance(86_400_000);
     await write(ledger, 2);
     await ledger.close(0);
     clock.advance(30 * 86_400_000);
-    ledger = await openLedger(dir, clock, 1);
+    await openLedger(dir, clock, 1);
     expect((await readdir(dir)).filter((name) => name.endsWith('.jsonl'))).toEqual(['ledger-2026-01-02.jsonl']);
   });
 
@@ -244,7 +247,9 @@ describe('verifyAuditLedger()', () => {
 
   it('finds a line whose hash was replaced', async () => {
     const dir = await ledgerOf(3);
-    await edit(dir, FILE, (lines) => lines.map((l, i) => (i === 1 ? l.replace(/"hash":"[0-9a-f]+"/, `"hash":"${'1'.repeat(64)}"`) : l)));
+    await edit(dir, FILE, (lines) =>
+      lines.map((l, i) => (i === 1 ? l.replace(/"hash":"[0-9a-f]+"/, `"hash":"${'1'.repeat(64)}"`) : l)),
+    );
     expect((await verifyAuditLedger(dir)).firstBadLine).toEqual({ file: FILE, line: 2 });
   });
 
@@ -262,7 +267,11 @@ describe('verifyAuditLedger()', () => {
   it('finds reordered lines', async () => {
     const dir = await ledgerOf(4);
     await edit(dir, FILE, ([a, b, c, d]) => [a!, c!, b!, d!]);
-    expect(await verifyAuditLedger(dir)).toMatchObject({ ok: false, entries: 1, firstBadLine: { file: FILE, line: 2 } });
+    expect(await verifyAuditLedger(dir)).toMatchObject({
+      ok: false,
+      entries: 1,
+      firstBadLine: { file: FILE, line: 2 },
+    });
   });
 
   it('finds a gap in the sequence', async () => {
@@ -298,7 +307,10 @@ describe('verifyAuditLedger()', () => {
   it('finds a line that is not a ledger line, and a first line not chained to the genesis hash', async () => {
     const dir = await ledgerOf(2);
     await edit(dir, FILE, (lines) => [lines[0]!, 'not json', lines[1]!]);
-    expect(await verifyAuditLedger(dir)).toMatchObject({ firstBadLine: { file: FILE, line: 2 }, reason: 'not a ledger line: it was edited or damaged' });
+    expect(await verifyAuditLedger(dir)).toMatchObject({
+      firstBadLine: { file: FILE, line: 2 },
+      reason: 'not a ledger line: it was edited or damaged',
+    });
     const forged = await ledgerOf(1);
     await edit(forged, FILE, (lines) => [lines[0]!.replace(GENESIS, '1'.repeat(64))]);
     expect(await verifyAuditLedger(forged)).toMatchObject({ ok: false, firstBadLine: { file: FILE, line: 1 } });
@@ -387,7 +399,11 @@ describe('the ledger on a full disk (a real tmpfs at ENOSPC)', () => {
     await ledger.flushed();
     const lines = await linesOf(dir);
     expect(lines).toHaveLength(MAX_QUEUED_RECORDS + 2);
-    expect(lines.at(-1)!.entry).toMatchObject({ kind: 'ledger-dropped', count: 3, reason: expect.stringContaining('ENOSPC') });
+    expect(lines.at(-1)!.entry).toMatchObject({
+      kind: 'ledger-dropped',
+      count: 3,
+      reason: expect.stringContaining('ENOSPC'),
+    });
     expect(await verifyAuditLedger(dir)).toEqual({ ok: true, entries: MAX_QUEUED_RECORDS + 2 });
   });
 });
