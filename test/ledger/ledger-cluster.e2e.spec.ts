@@ -9,6 +9,7 @@ import type { LedgerLine } from '../../src/ledger/ledger-entry.interface.js';
 import { readLedgerLines } from '../../src/ledger/ledger-reader.js';
 import { AuditMonitorRegistry, verifyAuditLedger } from '../../src/index.js';
 import { type BootedApp, ChannelApps } from '../channels/support/channel-app.js';
+import { waitFor } from '../channels/support/http-receiver.js';
 import { RedisServer } from '../support/redis-server.js';
 import { expectNoUnhandledRejections } from '../support/rejection-watch.js';
 
@@ -86,5 +87,43 @@ describe('the evidence ledger under cluster', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('keeps the lines Redis did not take and sends them with the next ones, once Redis is back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'audit-ledger-redis-down-'));
+    dirs.push(dir);
+    const booted = await apps.boot({
+      serviceName: 'ledger-api',
+      ledger: { directory: dir },
+      cluster: { redis: redis.url, replicaId: 'replica-a' },
+    });
+    const registry = booted.app.get(AuditMonitorRegistry);
+    const ledger = booted.app.get<AuditLedger>(AUDIT_ALERT_LEDGER);
+    await exportedWhen(booted, (lines) => lines.some((line) => line.service === 'ledger-api'));
+
+    await redis.stop();
+    await registry.sendTestAlert();
+    await ledger.flushed();
+    await waitFor(
+      () =>
+        booted.logger
+          .of('warn')
+          .some((line) => line.startsWith("The evidence ledger's Redis Stream could not be written")),
+      'the mirror failure logged',
+    );
+    await redis.start(); // empty, as after a crash
+    await waitFor(() => booted.logger.of('log').some((line) => line.includes('reaches Redis again')), 'Redis back');
+    await registry.sendTestAlert();
+
+    const lines = await exportedWhen(booted, (found) => found.filter((line) => line.kind === 'event').length === 2);
+    // The boot line went with the stream Redis lost; both test events are there, in order.
+    expect(lines.map((line) => [line.seq, line.kind])).toEqual([
+      [2, 'event'],
+      [3, 'event'],
+    ]);
+    expect(booted.logger.of('warn').filter((line) => line.includes('Redis Stream'))).toHaveLength(1);
+    expect(booted.logger.of('log')).toContainEqual(
+      expect.stringContaining("The evidence ledger's Redis Stream is written again (2 waiting lines sent)"),
+    );
   });
 });
