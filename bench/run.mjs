@@ -12,6 +12,7 @@ import {
   benchClusterTransition,
   benchEventCopy,
   benchHookLatency,
+  benchLedger,
   benchMetricsOverhead,
   benchOutageHeap,
   benchPendingWritesHeap,
@@ -36,6 +37,7 @@ const BENCHMARKS = [
   benchClusterTransition,
   benchClusterHotPath,
   benchClusterLoad,
+  benchLedger,
 ];
 
 if (typeof globalThis.gc !== 'function') {

@@ -30,6 +30,12 @@ export const AuditAlertEvents = {
    * the storage while it took the records after them; or found records missing.
    */
   SpoolQuarantined: 'audit.spool.quarantined',
+  /**
+   * The evidence ledger (`ledger` option) was found broken when the module
+   * started: a line edited, removed, reordered or cut short. The break is
+   * recorded in the ledger, which continues from its last line.
+   */
+  LedgerBroken: 'audit.ledger.broken',
 } as const;
 
 /** One of the values of {@link AuditAlertEvents}. */

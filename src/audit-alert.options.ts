@@ -19,6 +19,7 @@ import { readLinks } from './channels/channel-links.options.js';
 import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cluster.options.js';
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
 import { type ResolvedStateOptions, resolveStateOptions } from './state/state.options.js';
+import { type ResolvedLedgerOptions, resolveLedgerOptions } from './ledger/ledger.options.js';
 import type { DegradedDetection } from './tracker/failure-window.js';
 import type { AuditErrorClassifier } from './tracker/error-class.util.js';
 import type {
@@ -80,6 +81,8 @@ export interface ResolvedAuditAlertOptions {
   readonly heartbeat: ResolvedHeartbeatOptions | null;
   /** Where a single instance keeps its open outages across restarts; `null`: nowhere (or Redis, with `cluster`). */
   readonly state: ResolvedStateOptions | null;
+  /** The evidence ledger; `null` when none is kept. */
+  readonly ledger: ResolvedLedgerOptions | null;
 }
 
 const MONITOR_SETTINGS = [
@@ -110,6 +113,7 @@ export const KNOWN_OPTIONS = [
   'cluster',
   'heartbeat',
   'state',
+  'ledger',
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
 
 /**
@@ -397,5 +401,6 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
     cluster: resolveClusterOptions(options.cluster),
     heartbeat: resolveHeartbeatOptions(options.heartbeat),
     state: resolveStateOptions(options.state, options.cluster !== undefined),
+    ledger: resolveLedgerOptions(options.ledger),
   };
 }

@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import {
   AUDIT_ALERT_CLOCK,
   AUDIT_ALERT_GATE,
+  AUDIT_ALERT_LEDGER,
   AUDIT_ALERT_RECIPIENTS,
   AUDIT_ALERT_REDIS,
   AUDIT_ALERT_RESOLVED_OPTIONS,
@@ -18,6 +19,9 @@ import { RedisAlertCoordinator } from './cluster/redis-alert.coordinator.js';
 import { AuditAlertDispatcher } from './dispatch/audit-alert.dispatcher.js';
 import type { RecipientSource } from './dispatch/recipient-binding.interface.js';
 import { AuditAlertHookExplorer } from './hooks/audit-alert-hook.explorer.js';
+import { AuditLedger } from './ledger/audit-ledger.writer.js';
+import { ledgerBrokenEvent } from './ledger/ledger-records.util.js';
+import { RedisLedgerStream } from './cluster/redis-ledger.stream.js';
 import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
 import type { AuditStorageStatus } from './tracker/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
@@ -83,6 +87,29 @@ const stateFile: Provider = {
   inject: [AUDIT_ALERT_RESOLVED_OPTIONS],
 };
 
+/**
+ * The evidence ledger of the `ledger` option, mirrored to a Redis Stream with
+ * `cluster`. A break it finds at start goes out through the dispatcher, looked
+ * up then: the dispatcher records in the ledger, so is built after it.
+ */
+const ledger: Provider = {
+  provide: AUDIT_ALERT_LEDGER,
+  useFactory: (
+    options: ResolvedAuditAlertOptions,
+    clock: AuditAlertClock,
+    link: RedisAlertCoordinator | null,
+    moduleRef: ModuleRef,
+  ): AuditLedger | null => {
+    if (options.ledger === null) return null;
+    const mirror = link && new RedisLedgerStream(link, options.serviceName, options.ledger.retentionDays, clock);
+    return new AuditLedger(options.ledger, options.serviceName, clock, options.shutdownTimeoutMs, mirror, (found) => {
+      const event = ledgerBrokenEvent(options, found, new Date(clock.wallNow()));
+      void moduleRef.get(AuditAlertDispatcher).dispatch(event);
+    });
+  },
+  inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AUDIT_ALERT_CLOCK, AUDIT_ALERT_REDIS, ModuleRef],
+};
+
 /** Each monitor's sink: coordinated by Redis with `cluster`, else local. */
 const sinks: Provider = {
   provide: AUDIT_ALERT_SINKS,
@@ -116,5 +143,6 @@ export const AUDIT_ALERT_PATH_PROVIDERS: Provider[] = [
   silences,
   { provide: AUDIT_ALERT_GATE, useExisting: AuditAlertSilences },
   stateFile,
+  ledger,
   sinks,
 ];

@@ -39,6 +39,7 @@ export type {
 export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock.interface.js';
 export {
   isAlertTestEvent,
+  isLedgerBrokenEvent,
   isRecordsRejectedEvent,
   isSpoolQuarantinedEvent,
   isSpoolReplayedEvent,
@@ -53,6 +54,7 @@ export type {
   AuditAlertEvent,
   AuditOutageEvent,
   AuditStorageCapacityLevel,
+  LedgerBrokenEvent,
   RecordsRejectedEvent,
   SpoolQuarantinedEvent,
   SpoolReplayedEvent,
@@ -83,6 +85,9 @@ export type {
   AuditWrite,
 } from './spool/spool-options.interface.js';
 export { type AuditSpoolVerification, type AuditSpoolVerifyOptions, verifyAuditSpool } from './spool/spool-verifier.js';
+export type { AuditLedgerOptions } from './ledger/ledger-options.interface.js';
+export { type AuditLedgerVerification, verifyAuditLedger } from './ledger/ledger-verifier.js';
+export type { LedgerLine, LedgerRecord } from './ledger/ledger-entry.interface.js';
 export { AuditStorageGuard } from './guard/audit-storage.guard.js';
 export { RequireAuditStorage } from './guard/require-audit-storage.decorator.js';
 export type {

@@ -156,6 +156,16 @@ const ALERTMANAGER_ALERTS = {
         `${plural(event.recordsMissing, 'record')} missing from the spool. Reason: ${event.reason}`,
     },
   }),
+  'audit.ledger.broken': (event) => ({
+    lifecycle: 'single',
+    alert: {
+      alertname: 'AuditLedgerBroken',
+      severity: 'warning',
+      startsAt: event.detectedAt,
+      summary: `Evidence ledger of ${event.serviceName} broken at ${event.file} line ${event.line}`,
+      description: `The evidence ledger in ${event.directory} failed verification at start: ${event.reason}. The break is recorded in the ledger.`,
+    },
+  }),
   'audit.spool.replayed': (event) => ({
     lifecycle: 'single',
     alert: {

@@ -4,6 +4,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  LedgerBrokenEvent,
   SpoolQuarantinedEvent,
   SpoolReplayedEvent,
   SpoolUnwritableEvent,
@@ -191,6 +192,24 @@ function spoolQuarantined(event: SpoolQuarantinedEvent): EmailContent {
   };
 }
 
+function ledgerBroken(event: LedgerBrokenEvent): EmailContent {
+  return {
+    subject: `[${event.serviceName}] Audit evidence ledger broken at ${event.file} line ${event.line}`,
+    heading: 'Audit evidence ledger broken',
+    summary:
+      `${event.serviceName} found its evidence ledger broken at start. The break is recorded in the ledger; ` +
+      'find out who changed the file.',
+    facts: [
+      ['Service', event.serviceName],
+      ['Ledger', event.directory],
+      ['File', `${event.file} line ${event.line}`],
+      ['Found', when(event.detectedAt)],
+    ],
+    error: event.reason,
+    tone: 'warning',
+  };
+}
+
 function spoolReplayed(event: SpoolReplayedEvent): EmailContent {
   const records = plural(event.recordsReplayed, 'spooled audit record');
   return {
@@ -233,6 +252,7 @@ const EMAIL_CONTENTS = {
   'audit.spool.unwritable': spoolUnwritable,
   'audit.spool.replayed': spoolReplayed,
   'audit.spool.quarantined': spoolQuarantined,
+  'audit.ledger.broken': ledgerBroken,
   'audit.alert.test': test,
 } satisfies AuditAlertEventRenderers<EmailContent>;
 

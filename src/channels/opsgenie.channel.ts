@@ -62,6 +62,8 @@ const OPSGENIE_PRIORITIES = {
   'audit.spool.replayed': () => 'P5',
   // Records set aside instead of replayed, some perhaps missing: someone must look (the channel's priority, as PagerDuty's severity).
   'audit.spool.quarantined': (_event, { priority }) => priority,
+  // Evidence may have been tampered with; no record is being lost now.
+  'audit.ledger.broken': () => 'P3',
   'audit.alert.test': () => 'P5',
 } satisfies AuditAlertEventRenderers<OpsgeniePriority | null, [OpsgeniePriorities]>;
 

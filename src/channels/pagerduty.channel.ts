@@ -54,6 +54,7 @@ const INCIDENT_KEY_PREFIXES = {
   spool: 'audit-storage',
   replay: 'audit-storage',
   quarantine: 'audit-spool-quarantine',
+  ledger: 'audit-ledger',
   test: 'audit-alert-test',
 } as const satisfies Record<AuditEpisodeKind, string>;
 
@@ -182,6 +183,11 @@ const PAGERDUTY_TRIGGERS = {
       `${event.recordsMissing > 0 ? `, ${event.recordsMissing} missing` : ''} (monitor ${event.monitor}): ${event.reason}`,
     severity,
     timestamp: event.quarantinedAt,
+  }),
+  'audit.ledger.broken': (event) => ({
+    summary: `Evidence ledger of ${event.serviceName} broken at ${event.file} line ${event.line}: ${event.reason}`,
+    severity: 'warning',
+    timestamp: event.detectedAt,
   }),
   'audit.alert.test': (event, { severity }) => ({
     summary:

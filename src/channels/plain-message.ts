@@ -168,6 +168,22 @@ const PLAIN_MESSAGES = {
       key: ['Quarantine', event.outageId],
     };
   },
+  'audit.ledger.broken': (event) => ({
+    title: '⚠️ Audit evidence ledger broken',
+    tone: 'warning',
+    headline: `The evidence ledger of ${event.serviceName} is broken at ${event.file} line ${event.line}`,
+    text:
+      `${event.serviceName} found its evidence ledger in ${event.directory} broken at start: ${event.reason}. ` +
+      'The break is recorded in the ledger; find out who changed the file.',
+    facts: [
+      ['Service', event.serviceName],
+      ['Ledger', event.directory],
+      ['File', event.file],
+      ['Found', event.detectedAt],
+    ],
+    error: event.reason,
+    key: ['Ledger check', event.outageId],
+  }),
   'audit.spool.replayed': (event) => {
     const records = plural(event.recordsReplayed, 'spooled audit record');
     return {

@@ -3,6 +3,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  LedgerBrokenEvent,
   SpoolQuarantinedEvent,
   SpoolReplayedEvent,
   SpoolUnwritableEvent,
@@ -237,6 +238,27 @@ function spoolQuarantinedMessage(event: SpoolQuarantinedEvent): SlackMessage {
   };
 }
 
+function ledgerBrokenMessage(event: LedgerBrokenEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const at = `${escape(event.file)} line ${event.line}`;
+  return {
+    text: `:warning: The evidence ledger of ${service} is broken at ${at}: ${escape(event.reason, MAX_FALLBACK_ERROR)}`,
+    blocks: [
+      header(':warning: Audit evidence ledger broken'),
+      section(
+        `*${service}* found its evidence ledger broken at start, at \`${at}\`. ` +
+          'The break is recorded in the ledger; find out who changed the file.',
+      ),
+      fields([
+        ['Service', service],
+        ['Ledger', escape(event.directory)],
+        ['Found', slackDate(event.detectedAt)],
+      ]),
+      section(`*Reason*\n${codeBlock(event.reason)}`),
+    ],
+  };
+}
+
 function spoolReplayedMessage(event: SpoolReplayedEvent): SlackMessage {
   const service = escape(event.serviceName);
   const monitor = escape(event.monitor);
@@ -286,6 +308,7 @@ const SLACK_MESSAGES = {
   'audit.spool.unwritable': spoolUnwritableMessage,
   'audit.spool.replayed': spoolReplayedMessage,
   'audit.spool.quarantined': spoolQuarantinedMessage,
+  'audit.ledger.broken': ledgerBrokenMessage,
   'audit.alert.test': testMessage,
 } satisfies AuditAlertEventRenderers<SlackMessage>;
 

@@ -3,6 +3,7 @@ import type {
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
+  LedgerBrokenEvent,
   SpoolQuarantinedEvent,
   SpoolReplayedEvent,
   SpoolUnwritableEvent,
@@ -240,6 +241,23 @@ function spoolQuarantinedBody(event: SpoolQuarantinedEvent): AdaptiveElement[] {
   ];
 }
 
+function ledgerBrokenBody(event: LedgerBrokenEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  return [
+    paragraph(
+      `**${service}** found its evidence ledger broken at start, at ${escapeTeams(event.file, MAX_NAME)} line ${event.line}. ` +
+        'The break is recorded in the ledger; find out who changed the file.',
+    ),
+    facts([
+      ['Service', service],
+      ['Ledger', escapeTeams(event.directory, MAX_NAME)],
+      ['Found', teamsDate(event.detectedAt)],
+    ]),
+    { type: 'TextBlock', text: 'Reason', weight: 'Bolder', wrap: true },
+    { type: 'TextBlock', text: escapeTeams(event.reason, 2_048), fontType: 'Monospace', wrap: true },
+  ];
+}
+
 function spoolReplayedBody(event: SpoolReplayedEvent): AdaptiveElement[] {
   const service = escapeTeams(event.serviceName, MAX_NAME);
   return [
@@ -315,6 +333,11 @@ const TEAMS_CARDS = {
     headline: '⚠️ Audit spool records set aside',
     color: 'Warning',
     body: spoolQuarantinedBody(event),
+  }),
+  'audit.ledger.broken': (event) => ({
+    headline: '⚠️ Audit evidence ledger broken',
+    color: 'Warning',
+    body: ledgerBrokenBody(event),
   }),
   'audit.alert.test': (event) => ({
     headline: '🧪 Test alert, nothing is wrong',

@@ -10,6 +10,7 @@ import type { Observable } from 'rxjs';
 import {
   AUDIT_ALERT_CLOCK,
   AUDIT_ALERT_GATE,
+  AUDIT_ALERT_LEDGER,
   AUDIT_ALERT_RECIPIENTS,
   AUDIT_ALERT_RESOLVED_OPTIONS,
 } from '../audit-alert.constants.js';
@@ -27,8 +28,12 @@ import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import { withTimeout } from '../common/timeout.util.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import { eventOccurrenceOf } from '../events/audit-alert-event-kinds.js';
 import { frozenEvent } from '../events/frozen-event.util.js';
+import type { AuditLedgerWriter } from '../ledger/ledger-entry.interface.js';
+import { ledgerBootRecord, ledgerEventRecord } from '../ledger/ledger-records.util.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
+import { PACKAGE_VERSION } from '../package-manifest.js';
 import { MAX_TIMER_MS } from '../options/option-readers.util.js';
 import {
   type ApplicationEmitter,
@@ -87,6 +92,7 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
     @Inject(AUDIT_ALERT_RECIPIENTS) private readonly sources: readonly RecipientSource[],
     @Inject(AUDIT_ALERT_GATE) private readonly gate: AuditAlertDispatchGate | null,
     private readonly modules: ModulesContainer,
+    @Inject(AUDIT_ALERT_LEDGER) private readonly ledger: AuditLedgerWriter | null,
   ) {
     gate?.released.subscribe((event) => void this.send(event, null));
   }
@@ -99,7 +105,7 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
    * the gate holds, which is then the gate's to send.
    */
   dispatch(event: AuditAlertEvent): Promise<readonly AuditAlertDeliveryReceipt[]> {
-    if (this.queue === null && this.gate && !this.gate.admit(event)) return Promise.resolve([]);
+    if (this.queue === null && this.gate && !this.gate.admit(event)) return this.held(event);
     return this.send(event, null);
   }
 
@@ -115,17 +121,19 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
       const startedAt = new Date(this.clock.wallNow());
       const abandon = (): void =>
         resolve(
-          recipients.map((binding) => ({
-            recipient: binding.name,
-            channel: binding.channel ?? null,
-            event,
-            result: 'abandoned',
-            attempts: 0,
-            reason: testAbandonedAtShutdown(this.options.shutdownTimeoutMs),
-            startedAt,
-            settledAt: new Date(this.clock.wallNow()),
-            errorType: null,
-          })),
+          recipients.map((binding) =>
+            this.settled({
+              recipient: binding.name,
+              channel: binding.channel ?? null,
+              event,
+              result: 'abandoned',
+              attempts: 0,
+              reason: testAbandonedAtShutdown(this.options.shutdownTimeoutMs),
+              startedAt,
+              settledAt: new Date(this.clock.wallNow()),
+              errorType: null,
+            }),
+          ),
         );
       this.tests.add(abandon);
       void this.send(event, recipients).then((receipts) => {
@@ -153,8 +161,13 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
     this.readiness = findApplicationEmitterReadiness(this.modules);
   }
 
-  /** Starts sending, beginning with the events raised before every listener, `@OnEvent` ones included, was in place. */
+  /**
+   * Records the configuration in the ledger, then starts sending, beginning
+   * with the events raised before every listener, `@OnEvent` ones included,
+   * was in place.
+   */
   onApplicationBootstrap(): void {
+    this.ledger?.append(ledgerBootRecord(PACKAGE_VERSION, this.options, this.recipients()));
     // Not awaited: EventEmitterModule becomes ready in its own bootstrap hook, which may run after this one.
     const open = (): void => this.open();
     if (this.readiness) this.readiness.waitUntilReady().then(open, open);
@@ -174,7 +187,7 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
     this.queue = null;
     for (const { event, recipients, sent } of queued) {
       const admitted = recipients !== null || !this.gate || this.gate.admit(event);
-      void (admitted ? this.send(event, recipients) : Promise.resolve([])).then(sent);
+      void (admitted ? this.send(event, recipients) : this.held(event)).then(sent);
     }
   }
 
@@ -187,8 +200,9 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
       const queue = this.queue;
       return new Promise((sent) => queue.push({ event, recipients, sent }));
     }
-    // Counted here, past the queue, so an event raised during start-up counts once, when it is sent.
+    // Counted and recorded here, past the queue, so an event raised during start-up counts once, when it is sent.
     this.metrics.alertSent(event);
+    this.ledger?.append(ledgerEventRecord(event, false));
     const sent = new Promise<readonly AuditAlertDeliveryReceipt[]>((resolve) =>
       setImmediate(() => {
         const deliveries = (recipients ?? this.recipients().filter((binding) => wants(binding, event))).map((binding) =>
@@ -208,9 +222,29 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
     return sent;
   }
 
-  /** Where every receipt goes: the application's logs and the metrics. */
+  /** An event the gate keeps: recorded as held; it has no receipts. */
+  private held(event: AuditAlertEvent): Promise<readonly AuditAlertDeliveryReceipt[]> {
+    this.ledger?.append(ledgerEventRecord(event, true));
+    return Promise.resolve([]);
+  }
+
+  /** Where every receipt goes: the ledger, the application's logs and the metrics. */
   private settled(receipt: AuditAlertDeliveryReceipt): AuditAlertDeliveryReceipt {
     const { recipient, event, result, attempts, reason } = receipt;
+    this.ledger?.append({
+      kind: 'receipt',
+      recipient,
+      channel: receipt.channel,
+      type: event.type,
+      monitor: event.monitor,
+      outageId: 'outageId' in event ? event.outageId : null,
+      occurrence: eventOccurrenceOf(event),
+      result,
+      attempts,
+      reason,
+      startedAt: receipt.startedAt.toISOString(),
+      settledAt: receipt.settledAt.toISOString(),
+    });
     try {
       if (result === 'delivered') {
         // Evidence that the alert went out, in the application's own logs.

@@ -115,6 +115,13 @@ export const AUDIT_ALERT_EVENT_KINDS = {
     keyName: 'outage',
     occurrence: null,
   },
+  'audit.ledger.broken': {
+    episode: 'ledger',
+    step: 'once',
+    key: outageIdOf,
+    keyName: 'outage',
+    occurrence: null,
+  },
   'audit.alert.test': {
     episode: 'test',
     step: 'once',

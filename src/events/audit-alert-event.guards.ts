@@ -2,6 +2,7 @@ import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type {
   AlertTestEvent,
   AuditAlertEvent,
+  LedgerBrokenEvent,
   RecordsRejectedEvent,
   SpoolQuarantinedEvent,
   SpoolReplayedEvent,
@@ -55,4 +56,9 @@ export function isSpoolQuarantinedEvent(event: AuditAlertEvent): event is SpoolQ
 /** Narrows an event to `audit.spool.replayed`. */
 export function isSpoolReplayedEvent(event: AuditAlertEvent): event is SpoolReplayedEvent {
   return event.type === AuditAlertEvents.SpoolReplayed;
+}
+
+/** Narrows an event to `audit.ledger.broken`. */
+export function isLedgerBrokenEvent(event: AuditAlertEvent): event is LedgerBrokenEvent {
+  return event.type === AuditAlertEvents.LedgerBroken;
 }

@@ -270,6 +270,30 @@ export interface SpoolQuarantinedEvent {
   readonly quarantinedAt: Date;
 }
 
+/**
+ * Sent once at start when the evidence ledger's files fail verification (see
+ * `verifyAuditLedger()`): a line edited, removed, reordered, or cut short by a
+ * crash. The break is recorded in the ledger (`ledger-break`), which goes on
+ * from its last line.
+ */
+export interface LedgerBrokenEvent {
+  readonly type: typeof AuditAlertEvents.LedgerBroken;
+  /** Id of this event: the deduplication key downstream. */
+  readonly outageId: string;
+  /** The default monitor: the ledger is the module's, not a monitor's. */
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** The ledger's directory (`ledger.directory`). */
+  readonly directory: string;
+  /** The file and 1-based line of the first break. */
+  readonly file: string;
+  readonly line: number;
+  /** What is wrong with that line. */
+  readonly reason: string;
+  /** Wall-clock time the break was found. */
+  readonly detectedAt: Date;
+}
+
 /** Every event this module sends, discriminated on `type`. More kinds may be added. */
 export type AuditAlertEvent =
   | StorageUnreachableEvent
@@ -280,4 +304,5 @@ export type AuditAlertEvent =
   | SpoolUnwritableEvent
   | SpoolReplayedEvent
   | SpoolQuarantinedEvent
+  | LedgerBrokenEvent
   | AlertTestEvent;

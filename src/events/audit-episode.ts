@@ -9,9 +9,11 @@
  * - `spool`: the spool unable to keep records (`audit.spool.unwritable`);
  * - `replay`: one drain of the spool into the storage (`audit.spool.replayed`);
  * - `quarantine`: spooled records set aside, or found missing, by the replay (`audit.spool.quarantined`);
+ * - `ledger`: a break found in the evidence ledger at start (`audit.ledger.broken`);
  * - `test`: one test alert (`audit.alert.test`).
  */
-export type AuditEpisodeKind = 'outage' | 'capacity' | 'rejected' | 'spool' | 'replay' | 'quarantine' | 'test';
+export type AuditEpisodeKind =
+  'outage' | 'capacity' | 'rejected' | 'spool' | 'replay' | 'quarantine' | 'ledger' | 'test';
 
 /**
  * What an event does to its episode:

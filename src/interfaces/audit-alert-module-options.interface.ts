@@ -6,6 +6,7 @@ import type { AuditAlertChannelOptions } from '../channels/channel-options.inter
 import type { AuditAlertClusterOptions } from '../cluster/cluster-options.interface.js';
 import type { AuditAlertHeartbeatOptions } from '../heartbeat/heartbeat-options.interface.js';
 import type { AuditAlertStateOptions } from '../state/state-options.interface.js';
+import type { AuditLedgerOptions } from '../ledger/ledger-options.interface.js';
 
 /**
  * An active check of the audit storage, run while an outage is open so that a
@@ -253,6 +254,19 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
    * @default undefined (nothing survives a restart without `cluster`)
    */
   state?: AuditAlertStateOptions;
+  /**
+   * Keeps the evidence an auditor asks for: an append-only, hash-chained JSON
+   * Lines ledger of each event sent or held, each delivery's receipt and the
+   * configuration at each boot, one file per UTC day, pruned past
+   * `retentionDays`. With `cluster`, also mirrored to a Redis Stream so that an
+   * export from any replica covers the fleet. See docs/evidence-ledger.md.
+   *
+   * ```ts
+   * ledger: { directory: '/var/lib/ledger-api/audit-ledger' }
+   * ```
+   * @default undefined (no ledger)
+   */
+  ledger?: AuditLedgerOptions;
 }
 
 /**

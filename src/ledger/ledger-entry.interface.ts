@@ -110,6 +110,17 @@ export interface LedgerBreakRecord {
   readonly reason: string;
 }
 
+/** Records the writer could not keep: its queue overflowed while the disk refused writes. */
+export interface LedgerDroppedRecord {
+  readonly kind: 'ledger-dropped';
+  /** Records dropped, of which the first and last were appended at these times. */
+  readonly count: number;
+  readonly from: string;
+  readonly to: string;
+  /** Why the queue could not be written: the last write error. */
+  readonly reason: string;
+}
+
 /** One record of the ledger, before the writer frames it. */
 export type LedgerRecord =
   | LedgerBootRecord
@@ -119,7 +130,8 @@ export type LedgerRecord =
   | LedgerAnnotatedRecord
   | LedgerSilenceRecord
   | LedgerGapRecord
-  | LedgerBreakRecord;
+  | LedgerBreakRecord
+  | LedgerDroppedRecord;
 
 /** A record as a line of the ledger. */
 export type LedgerLine = LedgerRecord & {

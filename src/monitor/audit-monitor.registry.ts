@@ -15,10 +15,15 @@ import {
   AuditAlertEvents,
 } from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
-import { outageResumed, silenceStoreFailed, unknownMonitor } from '../audit-alert.messages.js';
+import { ledgerNotConfigured, outageResumed, silenceStoreFailed, unknownMonitor } from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';
+import { readClusterLedger } from '../cluster/redis-ledger.stream.js';
+import { exportEvidence } from '../ledger/evidence-export.js';
+import type { LedgerLine } from '../ledger/ledger-entry.interface.js';
+import { readLedgerLines } from '../ledger/ledger-reader.js';
+import { fail } from '../options/option-readers.util.js';
 import { errorText } from '../common/error-text.util.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
@@ -152,6 +157,39 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
   /** The silences in force, shared by every replica when `cluster` is set. */
   listSilences(): Promise<AuditAlertSilence[]> {
     return this.silences.list();
+  }
+
+  /**
+   * The evidence for a period, from the ledger (`ledger` option): under
+   * `cluster`, from the fleet's Redis Stream, so it covers every replica; else
+   * from this process's ledger directory. Records still waiting to be written
+   * are not in it.
+   * @param options.from Lines at or after this time; `to`: before it.
+   * @param options.format `jsonl`: the ledger's lines, with their sequence
+   * numbers; `csv`: one row per outage episode.
+   * @throws AuditAlertConfigError when there is no `ledger` option, or an option is invalid.
+   * @throws Error when, under `cluster`, Redis cannot be read.
+   */
+  async exportEvidence(options: { from?: Date; to?: Date; format: 'csv' | 'jsonl' }): Promise<string> {
+    const { ledger } = this.options;
+    if (ledger === null) throw new AuditAlertConfigError(ledgerNotConfigured(), 'ledger');
+    const { from, to, format } = options ?? {};
+    if (format !== 'csv' && format !== 'jsonl') fail('format', format, "'csv' or 'jsonl'");
+    for (const [name, value] of [
+      ['from', from],
+      ['to', to],
+    ] as const) {
+      if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime())))
+        fail(name, value, 'a valid Date, or undefined');
+    }
+    let lines: LedgerLine[];
+    if (this.redis) {
+      lines = await readClusterLedger(this.redis, this.options.serviceName);
+    } else {
+      lines = [];
+      for await (const { entry } of readLedgerLines(ledger.directory)) if (entry !== null) lines.push(entry);
+    }
+    return exportEvidence(lines, { from, to, format });
   }
 
   /** @internal Connects to the cluster's Redis, if any, and starts the monitors: probes while healthy, left-open resolves. */

@@ -1,8 +1,9 @@
 import { chmod, mkdir, open, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DirectoryLock } from '../common/directory-lock.util.js';
 import { PRIVATE_FILE_MODE, syncDirectory, writeDurably } from '../common/durable-file.util.js';
-import { completeLines, GENESIS, parseLine, type SpoolEntry, spoolLineHash } from './spool-chain.js';
-import { SpoolLock } from './spool-lock.js';
+import { completeLines, GENESIS } from '../common/hash-chain.util.js';
+import { parseLine, type SpoolEntry, spoolLineHash } from './spool-chain.js';
 import { scanPending, type SpoolStep, stepEnd } from './spool-scanner.js';
 import {
   DIR_MODE,
@@ -45,7 +46,7 @@ export class SpoolLog {
   private writing = false;
   /** The steps of the segment being replayed, read and verified together. */
   private steps: SpoolStep[] = [];
-  private readonly lock: SpoolLock;
+  private readonly lock: DirectoryLock;
 
   constructor(
     readonly directory: string,
@@ -55,7 +56,13 @@ export class SpoolLog {
     /** Told when the directory disappeared with records not replayed: `count` records are gone. */
     private readonly onDirectoryLost: (count: number, error: Error) => void = () => undefined,
   ) {
-    this.lock = new SpoolLock(directory);
+    this.lock = new DirectoryLock(
+      directory,
+      (holder, lockFile) =>
+        `spool.directory: ${directory} is in use by ${holder} (lock file ${lockFile}). ` +
+        'Processes must not share a spool directory: give each its own spool.directory ' +
+        '(with PM2 or node:cluster, add the worker id to it). If no such process runs, remove the lock file.',
+    );
   }
 
   /** Records spooled and not yet replayed. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { completeLines, parseLine, type SpoolEntry, spoolLineHash } from './spool-chain.js';
+import { completeLines } from '../common/hash-chain.util.js';
+import { parseLine, type SpoolEntry, spoolLineHash } from './spool-chain.js';
 import type { QuarantinedLine } from './spool-quarantine.js';
 import { segmentsOf } from './spool-segments.js';
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GENESIS, parseLine, spoolLineHash } from './spool-chain.js';
+import { GENESIS } from '../common/hash-chain.util.js';
+import { parseLine, spoolLineHash } from './spool-chain.js';
 import { HEAD_FILE, readJson, segmentsOf, type SpoolHead, type SpoolState, STATE_FILE } from './spool-segments.js';
 
 /** What {@link verifyAuditSpool} found. */

@@ -6,6 +6,7 @@ import { teamsMessage } from '../../src/channels/teams.channel.js';
 import { storageRecoveredEvent, type SpoolCounts } from '../../src/events/storage-recovered-event.js';
 import { adaptiveCardProblems } from './support/adaptive-card.js';
 import type {
+  LedgerBrokenEvent,
   RecordsRejectedEvent,
   SpoolQuarantinedEvent,
   SpoolReplayedEvent,
@@ -289,6 +290,39 @@ describe('the spool quarantine event on each channel', () => {
           '4 spooled audit records of billing-api set aside in quarantine.jsonl, 1 missing',
         ),
         timestamp: '2026-01-01T12:20:00.000Z',
+      },
+    });
+  });
+});
+
+describe('audit.ledger.broken', () => {
+  const broken: LedgerBrokenEvent = {
+    type: 'audit.ledger.broken',
+    outageId: OUTAGE_ID,
+    monitor: 'default',
+    serviceName: 'billing-api',
+    directory: '/var/lib/billing-api/audit-ledger',
+    file: 'ledger-2026-01-01.jsonl',
+    line: 42,
+    reason: 'its content does not match its hash: it was edited',
+    detectedAt: new Date('2026-01-02T08:00:00.000Z'),
+  };
+
+  it('reads in Slack, Teams (a valid Adaptive Card) and PagerDuty as a warning, naming the file, the line and the reason', () => {
+    expect(slackMessage(broken).text).toBe(
+      ':warning: The evidence ledger of billing-api is broken at ledger-2026-01-01.jsonl line 42: ' +
+        'its content does not match its hash: it was edited',
+    );
+    const card = teamsMessage(broken);
+    expect(adaptiveCardProblems(card)).toEqual([]);
+    expect(JSON.stringify(card.attachments[0].content.body)).toContain('ledger-2026-01-01.jsonl line 42');
+    expect(pagerDutyEvent(broken, 'key', 'error')).toMatchObject({
+      event_action: 'trigger',
+      payload: {
+        severity: 'warning',
+        summary:
+          'Evidence ledger of billing-api broken at ledger-2026-01-01.jsonl line 42: its content does not match its hash: it was edited',
+        timestamp: '2026-01-02T08:00:00.000Z',
       },
     });
   });

@@ -216,6 +216,7 @@ describe('the Discord channel', () => {
       'audit.spool.unwritable': 'd93025',
       'audit.spool.quarantined': 'f9ab00',
       'audit.spool.replayed': '1e8e3e',
+      'audit.ledger.broken': 'f9ab00',
       'audit.alert.test': '1a73e8',
     });
   });

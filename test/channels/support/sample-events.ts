@@ -78,6 +78,15 @@ export const SAMPLE_EVENTS = {
     quarantinedAt: at,
   },
   'audit.spool.replayed': { ...base, type: 'audit.spool.replayed', recordsReplayed: 57, replayedAt: at },
+  'audit.ledger.broken': {
+    ...base,
+    type: 'audit.ledger.broken',
+    directory: '/var/lib/billing-api/audit-ledger',
+    file: 'ledger-2026-01-01.jsonl',
+    line: 7,
+    reason: 'its content does not match its hash: it was edited <users/all> @everyone **x**',
+    detectedAt: at,
+  },
   'audit.alert.test': {
     type: 'audit.alert.test',
     testId: '0b7e2f6c-1111-4222-8333-944455556666',

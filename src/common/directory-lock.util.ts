@@ -2,18 +2,21 @@ import { rmSync } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { PRIVATE_FILE_MODE } from '../common/durable-file.util.js';
+import { PRIVATE_FILE_MODE } from './durable-file.util.js';
 
-/** The name of the lock file in a monitor's spool directory. */
+/** The name of the lock file in a directory the module keeps to one process (a spool's, the ledger's). */
 export const LOCK_FILE = 'lock';
 
-/** Spool directories this process holds: a second monitor (or module) on one is refused too. */
+/** Directories this process holds: a second spool or ledger (or module) on one is refused too. */
 const HELD = new Set<string>();
 
-/** Raised when another process (or another spool of this one) holds the directory. */
-export class SpoolLockedError extends Error {
-  override readonly name = 'SpoolLockedError';
+/** Raised when another process (or another part of this one) holds the directory. */
+export class DirectoryLockedError extends Error {
+  override readonly name = 'DirectoryLockedError';
 }
+
+/** The message refusing the directory: `holder` names who holds it, `lockFile` the lock's path. */
+export type DirectoryRefusal = (holder: string, lockFile: string) => string;
 
 interface LockOwner {
   readonly pid: number;
@@ -31,17 +34,20 @@ function alive(pid: number): boolean {
 }
 
 /**
- * One process per spool directory: a lock file made with `O_EXCL`, holding the
+ * One process per directory: a lock file made with `O_EXCL`, holding the
  * owner's pid and host. A lock whose process is gone (killed, crashed) is
  * taken over; one of a live process, or of another host (which cannot be
- * checked), is refused with an error naming `spool.directory`.
+ * checked), is refused with the error `refusal` words, naming the option.
  * @internal
  */
-export class SpoolLock {
+export class DirectoryLock {
   private held = false;
   private readonly path: string;
 
-  constructor(private readonly directory: string) {
+  constructor(
+    private readonly directory: string,
+    private readonly refusalText: DirectoryRefusal,
+  ) {
     this.path = join(directory, LOCK_FILE);
   }
 
@@ -76,7 +82,7 @@ export class SpoolLock {
     throw this.refusal(await this.owner());
   }
 
-  /** Removes the lock file, if this spool made it. */
+  /** Removes the lock file, if this lock made it. */
   async release(): Promise<void> {
     if (!this.held) return;
     this.held = false;
@@ -110,12 +116,8 @@ export class SpoolLock {
     return !alive(owner.pid);
   }
 
-  private refusal(owner: LockOwner | null): SpoolLockedError {
+  private refusal(owner: LockOwner | null): DirectoryLockedError {
     const who = owner === null ? 'another process' : `process ${owner.pid} on ${owner.host}`;
-    return new SpoolLockedError(
-      `spool.directory: ${this.directory} is in use by ${who} (lock file ${this.path}). ` +
-        'Processes must not share a spool directory: give each its own spool.directory ' +
-        '(with PM2 or node:cluster, add the worker id to it). If no such process runs, remove the lock file.',
-    );
+    return new DirectoryLockedError(this.refusalText(who, this.path));
   }
 }
