@@ -34,6 +34,8 @@ export class CliUnreadableError extends Error {
 export interface CliFlag {
   /** `string` takes a value (`--dir D` or `--dir=D`); `boolean` takes none. */
   readonly type: 'string' | 'boolean';
+  /** A one-letter alias, such as `h` for `-h`. */
+  readonly short?: string;
   /** How the help shows the value, such as `<directory>`. */
   readonly value?: string;
   readonly required?: boolean;
@@ -46,14 +48,16 @@ export interface CliFlag {
 export type CliFlags = Readonly<Record<string, CliFlag>>;
 
 /** What every command accepts. */
-export const HELP_FLAG: CliFlags = { help: { type: 'boolean', description: 'Show this help.' } };
+export const HELP_FLAG: CliFlags = { help: { type: 'boolean', short: 'h', description: 'Show this help.' } };
 
 /**
  * Reads `args` against `flags`. Unlike `parseArgs` in strict mode, every
  * mistake is reported with the flag's name and what the command allows.
  */
 export function readFlags(command: string, args: readonly string[], flags: CliFlags): Record<string, string | true> {
-  const options = Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, { type: flag.type }]));
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([name, { type, short }]) => [name, short === undefined ? { type } : { type, short }]),
+  );
   const known = Object.keys(flags)
     .map((name) => `--${name}`)
     .join(', ');
@@ -102,7 +106,8 @@ export function commandHelp(program: string, command: string, summary: string, f
       return flag.required === true ? text : `[${text}]`;
     });
   const rows = Object.entries(flags).map(([name, flag]) => {
-    const left = flag.type === 'string' ? `--${name} ${flag.value ?? '<value>'}` : `--${name}`;
+    const long = flag.type === 'string' ? `--${name} ${flag.value ?? '<value>'}` : `--${name}`;
+    const left = flag.short === undefined ? long : `-${flag.short}, ${long}`;
     return `  ${left.padEnd(24)}${flag.description}`;
   });
   return [

@@ -103,7 +103,10 @@ describe('nestjs-audit-alert --help', () => {
       ['evidence', 'export', '--help'],
       ['--dir <directory>', '--from <iso-date>', '--to <iso-date>', '--format csv|jsonl'],
     ],
-    [['evidence', 'verify', '--help'], ['--dir <directory>']],
+    [
+      ['evidence', 'verify', '-h'],
+      ['--dir <directory>', '-h, --help'],
+    ],
     [
       ['spool', 'verify', '--help'],
       ['--dir <directory>', '--key-env <variable>'],
