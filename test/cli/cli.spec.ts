@@ -119,6 +119,11 @@ describe('nestjs-audit-alert --help', () => {
     expect(run.stdout).toContain('Exit codes:');
   });
 
+  it('prints the version of the package with --version', async () => {
+    const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(await cli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
   it('shows the commands of a group, and the usage on stderr with exit code 2 when no command is given', async () => {
     expect(await cli(['evidence', '--help'])).toMatchObject({
       code: 0,
