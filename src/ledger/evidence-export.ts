@@ -103,9 +103,9 @@ function readExportOptions(options: EvidenceExportOptions): { from: number; to: 
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     invalid('options', options, `an object with ${OPTION_KEYS.join(', ')}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key))
-      invalid(key, (options as unknown as Record<string, unknown>)[key], 'no such option');
+  const unknown = Object.keys(options).find((key) => !OPTION_KEYS.includes(key));
+  if (unknown !== undefined) {
+    throw new TypeError(`exportEvidence(): unknown option "${unknown}"; the options are: ${OPTION_KEYS.join(', ')}.`);
   }
   if (!FORMATS.includes(options.format)) invalid('format', options.format, `one of ${FORMATS.join(', ')}`);
   const from = readDate(options.from, 'from', -Infinity);
@@ -122,9 +122,7 @@ function readDate(value: unknown, key: string, fallback: number): number {
 
 function invalid(field: string, value: unknown, allowed: string): never {
   throw new TypeError(
-    allowed === 'no such option'
-      ? `exportEvidence(): unknown option "${field}"; the options are: ${OPTION_KEYS.join(', ')}.`
-      : `exportEvidence(): invalid "${field}": received ${describeReceived(value)}; expected ${allowed}.`,
+    `exportEvidence(): invalid "${field}": received ${describeReceived(value)}; expected ${allowed}.`,
   );
 }
 
