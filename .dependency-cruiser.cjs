@@ -45,7 +45,7 @@ const OPTION_FACE = any([
 
 /** Rooms, top to bottom; rooms on one line are siblings and do not import each other. */
 const LAYERS = [
-  ['index[.]ts$', 'terminus/', 'typeorm/', 'pg/', 'mongo/'], // entry points (the package's exports)
+  ['index[.]ts$', 'terminus/', 'typeorm/', 'pg/', 'mongo/', 'cli/'], // entry points (the package's exports, its bin)
   ['audit-alert[.]module[.]ts$'], // the module
   ['audit-alert[.]providers[.]ts$', 'audit-alert[.]module-definition[.]ts$'], // wiring
   ['guard/', 'heartbeat/', 'capacity/', 'hooks/'], // features that read the monitors
