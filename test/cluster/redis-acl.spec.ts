@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { AuditMonitorRegistry } from '../../src/index.js';
+import { RedisServer } from '../support/redis-server.js';
+import { RECOVERED, ReplicaFleet, UNREACHABLE } from '../support/replica-fleet.js';
+
+/*
+ * The whole flow as the ACL user docs/cluster.md tells operators to create:
+ * the `ACL SETUSER` line is read from that page, so the documented rights and
+ * the tested ones cannot drift apart. Redis counts every command it runs,
+ * those the Lua scripts call included (INFO commandstats), and logs every one
+ * it refuses (ACL LOG): together they show the line is enough and no wider
+ * than the flow needs, save the rights the page reserves for what is coming.
+ */
+
+const THRESHOLD_MS = 1_000;
+const COOLDOWN_MS = 10_000;
+const USER = 'audit-alert';
+const PASSWORD = 'acl-test-password';
+const DOCS = fileURLToPath(new URL('../../docs/cluster.md', import.meta.url));
+/** Rights the page keeps for features not built yet (the ledger's stream, claim counters, scripts by SHA1). */
+const RESERVED = ['evalsha', 'hincrby', 'xadd', 'xrange', 'xtrim'];
+/** Connection commands Redis lets every user run, and what this suite itself runs as the default user. */
+const NOT_RIGHTS = ['auth', 'hello', 'quit', 'config|resetstat', 'acl|log'];
+
+let redis: RedisServer;
+let fleet: ReplicaFleet;
+let rights: string[];
+
+/** The documented `ACL SETUSER` line, as the arguments of `ACL`, with this suite's password. */
+async function documentedAclLine(): Promise<string[]> {
+  const lines = (await readFile(DOCS, 'utf8')).split('\n').filter((line) => line.startsWith('ACL SETUSER '));
+  expect(lines).toHaveLength(1);
+  const args = lines[0]!.trim().split(/\s+/).slice(1);
+  expect(args.slice(0, 2)).toEqual(['SETUSER', USER]);
+  expect(args).toContain('>change-me');
+  return args.map((arg) => (arg === '>change-me' ? `>${PASSWORD}` : arg));
+}
+
+/** Commands Redis ran (or refused) since the last CONFIG RESETSTAT, with their refusals. */
+async function commandStats(): Promise<Map<string, { calls: number; rejected: number }>> {
+  const stats = new Map<string, { calls: number; rejected: number }>();
+  for (const line of (await redis.cli('info', 'commandstats')).split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+),.*rejected_calls=(\d+)/.exec(line.trim());
+    if (match) stats.set(match[1]!, { calls: Number(match[2]), rejected: Number(match[3]) });
+  }
+  return stats;
+}
+
+beforeAll(async () => {
+  redis = new RedisServer();
+  await redis.start();
+  const line = await documentedAclLine();
+  expect((await redis.cli('acl', ...line)).trim()).toBe('OK');
+  rights = line.filter((arg) => arg.startsWith('+')).map((arg) => arg.slice(1).toLowerCase());
+  fleet = await ReplicaFleet.create({ serviceName: 'billing-api', thresholdMs: THRESHOLD_MS, cooldownMs: COOLDOWN_MS });
+});
+
+afterAll(async () => {
+  await fleet?.dispose();
+  await redis?.dispose();
+});
+
+describe('the ACL user docs/cluster.md gives', () => {
+  it('runs the whole flow, and Redis refuses it nothing outside the documented rights', async () => {
+    await redis.cli('config', 'resetstat');
+    await redis.cli('acl', 'log', 'reset');
+    await fleet.start(2, () => ({ redis: { url: redis.url, username: USER, password: PASSWORD }, timeoutMs: 2_000 }));
+    const [first, second] = fleet.replicas;
+
+    // An outage: the alert, its repeat a cooldown later, the recovery; once each across the replicas.
+    await fleet.storage.stop();
+    await fleet.writeAll();
+    fleet.advanceAll(THRESHOLD_MS);
+    await fleet.until('both replicas to decide on the alert', () => fleet.decisions(UNREACHABLE) === 2);
+    fleet.advanceAll(COOLDOWN_MS);
+    await fleet.writeAll();
+    await fleet.until('both replicas to decide on the repeat', () => fleet.decisions(UNREACHABLE) === 4);
+    await fleet.storage.start();
+    await fleet.writeAll();
+    await fleet.until('the recovery', () => fleet.received(RECOVERED).length === 1);
+
+    // A silence set on one replica, seen by the other, lifted there: the store every replica shares.
+    const silence = await first!.app.get(AuditMonitorRegistry).silence({ durationMs: 60_000, reason: 'CHG-1' });
+    expect((await second!.app.get(AuditMonitorRegistry).listSilences()).map((s) => s.id)).toEqual([silence.id]);
+    expect(await second!.app.get(AuditMonitorRegistry).unsilence(silence.id)).toBe(true);
+    expect(fleet.received(UNREACHABLE).map((event) => event.occurrence)).toEqual([1, 2]);
+    expect(fleet.logger.of('warn')).toEqual([]);
+    expect(fleet.logger.of('error')).toEqual([]);
+    await fleet.stopReplicas();
+
+    const stats = await commandStats();
+    expect((await redis.cli('acl', 'log')).trim()).toBe('');
+    const refused = [...stats].filter(([, { rejected }]) => rejected > 0).map(([name]) => name);
+    expect(refused).toEqual([]);
+    const ran = [...stats.keys()].filter((name) => !NOT_RIGHTS.includes(name));
+    // Enough: every command the flow ran, in a script or not, is one the line grants.
+    expect(ran.filter((name) => !rights.includes(name))).toEqual([]);
+    // And no wider: every right the flow did not use is one the page reserves.
+    expect(rights.filter((right) => !ran.includes(right) && !RESERVED.includes(right))).toEqual([]);
+  }, 20_000);
+
+  it('is refused what the module never needs', async () => {
+    const client = new Redis(redis.url, { username: USER, password: PASSWORD, lazyConnect: true });
+    try {
+      await client.connect();
+      await client.set('audit-alert:probe', '1');
+      const refusals = await Promise.all(
+        [
+          () => client.flushall(),
+          () => client.keys('*'),
+          () => client.config('GET', 'requirepass'),
+          () => client.script('FLUSH'),
+          () => client.get('other-app:session'),
+          () => client.eval("return redis.call('GET', KEYS[1])", 1, 'other-app:session'),
+          () => client.subscribe('audit-alert:events'),
+        ].map((command) =>
+          command().then(
+            () => 'allowed',
+            (error: Error) => error.message,
+          ),
+        ),
+      );
+      for (const refusal of refusals) expect(refusal).toMatch(/NOPERM|can't run this command|no permissions/);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
