@@ -98,7 +98,7 @@ describe('the cluster option', () => {
 
   it('never shows a password or a URL given with the other connection options', async () => {
     for (const redis of [
-      { url: 'rediss://:s3cret@redis:6379', sentinels: [{ host: 's' }], name: 'm' },
+      { url: 'rediss://:s3cret@redis:6379', sentinels: [{ host: 's' }], name: 'm' } as Record<string, unknown>,
       { host: 'redis', password: 12_345_678 },
     ]) {
       const error = await bootError({ cluster: { redis } });
