@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { RedisSentinelGroup } from '../support/redis-sentinel.js';
+import { waitUntil } from '../support/redis-server.js';
 import { RECOVERED, ReplicaFleet, UNREACHABLE } from '../support/replica-fleet.js';
 
 /*
@@ -13,6 +14,7 @@ import { RECOVERED, ReplicaFleet, UNREACHABLE } from '../support/replica-fleet.j
 
 const THRESHOLD_MS = 1_000;
 const COOLDOWN_MS = 10_000;
+const RECORDS_KEY = 'audit-alert:{billing-api:default}:outages';
 
 let fleet: ReplicaFleet;
 let group: RedisSentinelGroup;
@@ -36,7 +38,11 @@ afterAll(async () => {
   await fleet?.dispose();
 });
 
-/** The storage goes down and both replicas pass their threshold: one page, through the master. */
+/**
+ * The storage goes down and both replicas pass their threshold: one page, through the master. Returns
+ * once the Redis replica holds the confirmation of its delivery: a confirmation the master dies with
+ * has the claim's lease run out on the promoted replica, and another replica send that alert again.
+ */
 async function firstAlert(): Promise<string> {
   await fleet.storage.stop();
   await fleet.writeAll();
@@ -44,7 +50,13 @@ async function firstAlert(): Promise<string> {
   await fleet.until('both replicas to decide on the alert', () => fleet.decisions(UNREACHABLE) === 2);
   expect(fleet.received(UNREACHABLE)).toHaveLength(1);
   expect(fleet.logger.of('warn')).toEqual([]);
-  return fleet.received(UNREACHABLE)[0]!.outageId;
+  const { outageId } = fleet.received(UNREACHABLE)[0]!;
+  await waitUntil(
+    5_000,
+    async () => (await group.replica!.cli('hget', RECORDS_KEY, outageId)).includes('"confirmed":1'),
+    'the confirmation of the alert to reach the Redis replica',
+  );
+  return outageId;
 }
 
 /** Waits until both replicas have reached the promoted master. */
