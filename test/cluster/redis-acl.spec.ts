@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { AuditMonitorRegistry } from '../../src/index.js';
-import { RedisServer } from '../support/redis-server.js';
+import { RedisCluster, RedisServer } from '../support/redis-server.js';
 import { RECOVERED, ReplicaFleet, UNREACHABLE } from '../support/replica-fleet.js';
 
 /*
@@ -22,6 +22,8 @@ const PASSWORD = 'acl-test-password';
 const DOCS = fileURLToPath(new URL('../../docs/cluster.md', import.meta.url));
 /** Rights the page keeps for features not built yet (the ledger's stream, claim counters, scripts by SHA1). */
 const RESERVED = ['evalsha', 'hincrby', 'xadd', 'xrange', 'xtrim'];
+/** What ioredis' Cluster client needs besides, as the page says: the slot map and its ready check. */
+const CLUSTER_RIGHTS = ['+cluster|slots', '+cluster|info'];
 /** Connection commands Redis lets every user run, and what this suite itself runs as the default user. */
 const NOT_RIGHTS = ['auth', 'hello', 'quit', 'config|resetstat', 'acl|log'];
 
@@ -128,4 +130,53 @@ describe('the ACL user docs/cluster.md gives', () => {
       client.disconnect();
     }
   });
+
+  it('runs the flow on a Redis Cluster with the two rights the page adds for it', async () => {
+    const docs = await readFile(DOCS, 'utf8');
+    for (const right of CLUSTER_RIGHTS) expect(docs).toContain(right);
+    const line = await documentedAclLine();
+    const cluster = new RedisCluster(3);
+    const clients: Cluster[] = [];
+    try {
+      await cluster.start();
+      for (const node of cluster.nodes) {
+        expect((await node.cli('acl', ...line, ...CLUSTER_RIGHTS)).trim()).toBe('OK');
+        await node.cli('acl', 'log', 'reset');
+      }
+      await fleet.start(2, async () => {
+        const redisOptions = { username: USER, password: PASSWORD };
+        const client = new Cluster(cluster.startupNodes, { redisOptions, enableOfflineQueue: false });
+        clients.push(client);
+        await new Promise((resolve, reject) => {
+          client.once('ready', resolve);
+          setTimeout(
+            () => reject(new Error(`the Cluster client is still ${client.status} after 10 s`)),
+            10_000,
+          ).unref();
+        });
+        return { redis: client, timeoutMs: 2_000 };
+      });
+
+      await fleet.storage.stop();
+      await fleet.writeAll();
+      fleet.advanceAll(THRESHOLD_MS);
+      await fleet.until('both replicas to decide on the alert', () => fleet.decisions(UNREACHABLE) === 2);
+      await fleet.storage.start();
+      await fleet.writeAll();
+      await fleet.until('the recovery', () => fleet.received(RECOVERED).length === 1);
+      expect(fleet.received(UNREACHABLE)).toHaveLength(1);
+      expect(fleet.logger.of('warn')).toEqual([]);
+
+      // ioredis names the connection it refreshes the slot map on, and shrugs off the refusal.
+      for (const node of cluster.nodes) {
+        const log = await node.cli('acl', 'log');
+        const refused = [...log.matchAll(/^object\n(.+)$/gm)].map((match) => match[1]);
+        expect(refused.filter((command) => command !== 'client|setname')).toEqual([]);
+      }
+    } finally {
+      await fleet.stopReplicas();
+      for (const client of clients) client.disconnect();
+      await cluster.dispose();
+    }
+  }, 30_000);
 });

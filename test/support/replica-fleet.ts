@@ -112,18 +112,22 @@ export class ReplicaFleet {
     return new ReplicaFleet(storage, await HttpReceiver.start(), options);
   }
 
-  /** Starts `count` replicas, replica `i` with the `cluster` option `cluster(i)`. */
-  async start(count: number, cluster: (index: number) => AuditAlertClusterOptions): Promise<FleetReplica[]> {
+  /** Starts `count` replicas, replica `i` with the `cluster` option `cluster(i)` (awaited: a client may be made ready first). */
+  async start(
+    count: number,
+    cluster: (index: number) => AuditAlertClusterOptions | Promise<AuditAlertClusterOptions>,
+  ): Promise<FleetReplica[]> {
     const started = await Promise.all(
       Array.from({ length: count }, async (_, index) => {
         const id = `replica-${index}`;
         const clock = new ManualClock();
+        const clusterOptions = await cluster(index);
         const moduleRef = await Test.createTestingModule({
           imports: [
             AuditAlertModule.forRoot({
               ...this.options,
               channels: [{ type: 'webhook', url: this.receiver.url('/alerts'), retries: 0 }],
-              cluster: { replicaId: id, ...cluster(index) },
+              cluster: { replicaId: id, ...clusterOptions },
             }),
           ],
         })
