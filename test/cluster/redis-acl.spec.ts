@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { Cluster, Redis } from 'ioredis';
 import { AuditMonitorRegistry } from '../../src/index.js';
+import { ACL_DOCS, ACL_PASSWORD, ACL_USER, documentedAclLine } from '../support/documented-acl.js';
 import { RedisCluster, RedisServer } from '../support/redis-server.js';
 import { RECOVERED, ReplicaFleet, UNREACHABLE } from '../support/replica-fleet.js';
 
@@ -17,9 +17,8 @@ import { RECOVERED, ReplicaFleet, UNREACHABLE } from '../support/replica-fleet.j
 
 const THRESHOLD_MS = 1_000;
 const COOLDOWN_MS = 10_000;
-const USER = 'audit-alert';
-const PASSWORD = 'acl-test-password';
-const DOCS = fileURLToPath(new URL('../../docs/cluster.md', import.meta.url));
+const USER = ACL_USER;
+const PASSWORD = ACL_PASSWORD;
 /** Rights the page keeps for features not built yet (the ledger's stream, claim counters, scripts by SHA1). */
 const RESERVED = ['evalsha', 'hincrby', 'xadd', 'xrange', 'xtrim'];
 /** What ioredis' Cluster client needs besides, as the page says: the slot map and its ready check. */
@@ -30,16 +29,6 @@ const NOT_RIGHTS = ['auth', 'hello', 'quit', 'config|resetstat', 'acl|log'];
 let redis: RedisServer;
 let fleet: ReplicaFleet;
 let rights: string[];
-
-/** The documented `ACL SETUSER` line, as the arguments of `ACL`, with this suite's password. */
-async function documentedAclLine(): Promise<string[]> {
-  const lines = (await readFile(DOCS, 'utf8')).split('\n').filter((line) => line.startsWith('ACL SETUSER '));
-  expect(lines).toHaveLength(1);
-  const args = lines[0]!.trim().split(/\s+/).slice(1);
-  expect(args.slice(0, 2)).toEqual(['SETUSER', USER]);
-  expect(args).toContain('>change-me');
-  return args.map((arg) => (arg === '>change-me' ? `>${PASSWORD}` : arg));
-}
 
 /** Commands Redis ran (or refused) since the last CONFIG RESETSTAT, with their refusals. */
 async function commandStats(): Promise<Map<string, { calls: number; rejected: number }>> {
@@ -132,7 +121,7 @@ describe('the ACL user docs/cluster.md gives', () => {
   });
 
   it('runs the flow on a Redis Cluster with the two rights the page adds for it', async () => {
-    const docs = await readFile(DOCS, 'utf8');
+    const docs = await readFile(ACL_DOCS, 'utf8');
     for (const right of CLUSTER_RIGHTS) expect(docs).toContain(right);
     const line = await documentedAclLine();
     const cluster = new RedisCluster(3);

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { ACL_PASSWORD, ACL_USER, documentedAclLine } from '../support/documented-acl.js';
 import { RedisSentinelGroup } from '../support/redis-sentinel.js';
 import { waitUntil } from '../support/redis-server.js';
 import { RECOVERED, ReplicaFleet, UNREACHABLE } from '../support/replica-fleet.js';
@@ -6,7 +7,8 @@ import { RECOVERED, ReplicaFleet, UNREACHABLE } from '../support/replica-fleet.j
 /*
  * Two replicas reaching Redis through Sentinel, as operators run it: a real
  * master, its replica and three redis-sentinels the suite starts, given to the
- * module as ioredis `sentinels` and `name`. The master is SIGKILLed in the
+ * module as ioredis `sentinels` and `name`, with the least ACL user of
+ * docs/cluster.md (which covers ioredis' check that it reached the master). The master is SIGKILLed in the
  * middle of an outage of a real storage (a TCP server that goes away) and the
  * Sentinels promote the replica. Duplicates are allowed while the replicas
  * cannot reach a master; silence and a lost recovery are not.
@@ -26,7 +28,11 @@ beforeAll(async () => {
 beforeEach(async () => {
   group = new RedisSentinelGroup();
   await group.start();
-  await fleet.start(2, () => ({ redis: { sentinels: group.sentinels, name: group.masterName }, timeoutMs: 1_000 }));
+  // As the user docs/cluster.md gives, created on both nodes: ACL SETUSER is not replicated.
+  const line = await documentedAclLine();
+  for (const node of [group.master, group.replica!]) await node.cli('acl', ...line);
+  const redis = { sentinels: group.sentinels, name: group.masterName, username: ACL_USER, password: ACL_PASSWORD };
+  await fleet.start(2, () => ({ redis, timeoutMs: 1_000 }));
 }, 30_000);
 
 afterEach(async () => {
