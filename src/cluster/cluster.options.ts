@@ -99,9 +99,10 @@ function readConnectionOptions(value: object, path: string): ResolvedRedisTarget
   const source = ownProperties(value);
   const { url, ...options } = value as AuditAlertRedisConnectionOptions;
   if (url !== undefined) readUrl(url, `${path}.url`, 'a redis:// or rediss:// URL');
-  readString(source, 'host', '', `${path}.host`);
+  for (const key of ['host', 'username'] as const) {
+    if (source[key] !== undefined) requireString(source[key], `${path}.${key}`, 'a non-empty string');
+  }
   readPort(source, `${path}.port`);
-  if (source.username !== undefined) readString(source, 'username', '', `${path}.username`);
   if (source.password !== undefined && typeof source.password !== 'string') {
     throw new AuditAlertConfigError(
       invalidSecretOption(`${path}.password`, describeKind(source.password), 'a string'),
