@@ -30,6 +30,7 @@ export type {
   AuditAlertClusterOptions,
   AuditAlertRedisClient,
   AuditAlertRedisConnectionOptions,
+  AuditAlertRedisSentinelAddress,
 } from './cluster/cluster-options.interface.js';
 export { filesystemCapacityCheck, postgresCapacityCheck, type PostgresQuery } from './capacity/capacity-checks.js';
 export type {

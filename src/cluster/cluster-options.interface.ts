@@ -12,17 +12,48 @@ export interface AuditAlertRedisClient {
   readonly status?: string;
 }
 
+/** One Sentinel of a group that watches the Redis master (`sentinels` in {@link AuditAlertRedisConnectionOptions}). */
+export interface AuditAlertRedisSentinelAddress {
+  host: string;
+  /** @default 26379 */
+  port?: number;
+}
+
 /**
- * Connection options of an ioredis client (`RedisOptions`: `host`, `port`,
- * `username`, `password`, `db`, `tls`, `sentinels`…), for the client the module
- * creates and closes itself.
+ * Connection options of an ioredis client (`RedisOptions`), for the client the
+ * module creates and closes itself. Any other ioredis option passes through as
+ * it is; those below are checked at boot.
+ *
+ * - A standalone Redis: `host`, `port`, or `url`.
+ * - Behind Sentinel: `sentinels` and `name` (the master's name in the
+ *   Sentinels' configuration); the Sentinels give the master's address, and
+ *   the client follows a failover to the replica they promote.
+ * - TLS: a `rediss://` `url`, or `tls`, with `tls: { ca }` for a private CA
+ *   (`sentinelTLS` and `enableTLSForSentinelMode` for Sentinels that speak TLS).
  */
 export interface AuditAlertRedisConnectionOptions {
+  /**
+   * A `redis://` or `rediss://` URL that the other options complete, as in
+   * `new Redis(url, options)`; not with `sentinels`.
+   */
+  url?: string;
   host?: string;
   port?: number;
   username?: string;
   password?: string;
   db?: number;
+  /** TLS options of Node's `tls.connect()`, such as `{ ca }` to trust a private CA. */
+  tls?: Record<string, unknown>;
+  /** The Sentinels to ask for the master's address, instead of `host`, `port` or `url`. */
+  sentinels?: AuditAlertRedisSentinelAddress[];
+  /** Name of the master the `sentinels` watch (`sentinel monitor <name> …`); required with `sentinels`. */
+  name?: string;
+  /**
+   * Which node of the Sentinel group to use: only `'master'`, since the
+   * replicas write their claims.
+   * @default 'master'
+   */
+  role?: 'master';
   [option: string]: unknown;
 }
 
@@ -42,7 +73,8 @@ export interface AuditAlertClusterOptions {
   /**
    * The Redis the replicas share: an ioredis client (used as is, never closed
    * by the module), a `redis://` or `rediss://` URL, or ioredis connection
-   * options. From a URL or options the module creates its own client, with
+   * options (a Sentinel group, TLS, an ACL user: see
+   * {@link AuditAlertRedisConnectionOptions}). From a URL or options the module creates its own client, with
    * `ioredis` loaded only then (an optional peer dependency: `npm install ioredis`),
    * and closes it at shutdown.
    */

@@ -1,17 +1,29 @@
 import { hostname } from 'node:os';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { describeKind, invalidSecretOption } from '../audit-alert.messages.js';
-import { fail, readDuration, readObject, readString, rejectUnknownKeys } from '../options/option-readers.util.js';
+import {
+  fail,
+  ownProperties,
+  readDuration,
+  readItems,
+  readObject,
+  readString,
+  rejectUnknownKeys,
+} from '../options/option-readers.util.js';
 import type {
   AuditAlertClusterOptions,
   AuditAlertRedisClient,
   AuditAlertRedisConnectionOptions,
 } from './cluster-options.interface.js';
 
-/** Where the replicas meet: a client given by the application, or what to create one from. */
+/**
+ * Where the replicas meet: a client given by the application, or what to
+ * create one from: a URL completed by ioredis options (none for a bare URL),
+ * or options alone (a host, or Sentinels).
+ */
 export type ResolvedRedisTarget =
   | { readonly kind: 'client'; readonly client: AuditAlertRedisClient }
-  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'url'; readonly url: string; readonly options: AuditAlertRedisConnectionOptions }
   | { readonly kind: 'options'; readonly options: AuditAlertRedisConnectionOptions };
 
 /** The `cluster` option with its defaults filled in. */
@@ -31,29 +43,106 @@ const CLUSTER_KEYS = [
 
 const REDIS_ALLOWED = 'a redis:// or rediss:// URL, ioredis connection options, or an ioredis client';
 
-function resolveRedis(value: unknown): ResolvedRedisTarget {
-  const path = 'cluster.redis';
+/** A `redis://` or `rediss://` URL; it may carry a password, so an error describes it and never shows it. */
+function readUrl(value: unknown, path: string, allowed: string): string {
+  let protocol: string | null = null;
   if (typeof value === 'string') {
-    // The URL may carry a password: the message describes it and never shows it.
-    let protocol: string | null = null;
     try {
       protocol = new URL(value).protocol;
     } catch {
       // Reported below.
     }
-    if (protocol !== 'redis:' && protocol !== 'rediss:') {
-      throw new AuditAlertConfigError(invalidSecretOption(path, describeKind(value), REDIS_ALLOWED), path);
-    }
-    return { kind: 'url', url: value };
   }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new AuditAlertConfigError(invalidSecretOption(path, describeKind(value), allowed), path);
+  }
+  return value as string;
+}
+
+function requireString(value: unknown, path: string, allowed: string): void {
+  if (typeof value !== 'string' || value.trim() === '') fail(path, value, allowed);
+}
+
+function readPort(source: Record<string, unknown>, path: string): void {
+  const port = source.port;
+  if (port !== undefined && (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535)) {
+    fail(path, port, 'an integer from 1 to 65535');
+  }
+}
+
+/** Options whose TLS settings ioredis hands to Node's `tls.connect()`: an object, never `true` or a string. */
+function readTlsOptions(source: Record<string, unknown>, key: string, path: string): void {
+  const value = source[key];
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    fail(path, value, "an object of Node's TLS options, such as { ca }");
+  }
+}
+
+function readSentinels(value: unknown, path: string): void {
+  if (!Array.isArray(value) || value.length === 0) {
+    fail(path, value, 'a non-empty array of { host, port } addresses of Sentinels');
+  }
+  readItems(value, (item, index) => {
+    const sentinel = readObject(item, `${path}[${index}]`);
+    requireString(sentinel.host, `${path}[${index}].host`, 'a non-empty string');
+    readPort(sentinel, `${path}[${index}].port`);
+  });
+}
+
+/**
+ * Checks the connection options the module knows of (the rest pass through to
+ * ioredis as they are) and returns them without `url`, which ioredis takes
+ * apart from its options. The application's object is never copied deeply:
+ * it may hold Buffers (a CA) and functions (a retry strategy).
+ */
+function readConnectionOptions(value: object, path: string): ResolvedRedisTarget {
+  const source = ownProperties(value);
+  const { url, ...options } = value as AuditAlertRedisConnectionOptions;
+  if (url !== undefined) readUrl(url, `${path}.url`, 'a redis:// or rediss:// URL');
+  for (const key of ['host', 'username'] as const) {
+    if (source[key] !== undefined) requireString(source[key], `${path}.${key}`, 'a non-empty string');
+  }
+  readPort(source, `${path}.port`);
+  if (source.password !== undefined && typeof source.password !== 'string') {
+    throw new AuditAlertConfigError(
+      invalidSecretOption(`${path}.password`, describeKind(source.password), 'a string'),
+      `${path}.password`,
+    );
+  }
+  const db = source.db;
+  if (db !== undefined && (!Number.isInteger(db) || (db as number) < 0)) fail(`${path}.db`, db, 'an integer from 0');
+  readTlsOptions(source, 'tls', `${path}.tls`);
+  readTlsOptions(source, 'sentinelTLS', `${path}.sentinelTLS`);
+  if (source.role !== undefined && source.role !== 'master') {
+    fail(`${path}.role`, source.role, "'master' (the replicas write their claims)");
+  }
+  if (source.sentinels === undefined) {
+    if (source.name !== undefined) fail(`${path}.name`, source.name, `nothing without ${path}.sentinels`);
+  } else {
+    readSentinels(source.sentinels, `${path}.sentinels`);
+    // The Sentinels give the master's address: one given here as well would be ignored.
+    for (const key of ['url', 'host', 'port'] as const) {
+      if (source[key] !== undefined) {
+        throw new AuditAlertConfigError(
+          invalidSecretOption(`${path}.${key}`, describeKind(source[key]), `nothing with ${path}.sentinels`),
+          `${path}.${key}`,
+        );
+      }
+    }
+    requireString(source.name, `${path}.name`, 'the name of the master the Sentinels monitor, a non-empty string');
+  }
+  return url === undefined ? { kind: 'options', options } : { kind: 'url', url, options };
+}
+
+function resolveRedis(value: unknown): ResolvedRedisTarget {
+  const path = 'cluster.redis';
+  if (typeof value === 'string') return { kind: 'url', url: readUrl(value, path, REDIS_ALLOWED), options: {} };
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     if (typeof (value as { eval?: unknown }).eval === 'function') {
       return { kind: 'client', client: value as AuditAlertRedisClient };
     }
     const prototype: unknown = Object.getPrototypeOf(value);
-    if (prototype === Object.prototype || prototype === null) {
-      return { kind: 'options', options: value as AuditAlertRedisConnectionOptions };
-    }
+    if (prototype === Object.prototype || prototype === null) return readConnectionOptions(value, path);
   }
   throw new AuditAlertConfigError(invalidSecretOption(path, describeKind(value), REDIS_ALLOWED), path);
 }

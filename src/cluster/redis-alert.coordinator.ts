@@ -175,7 +175,7 @@ export class RedisAlertCoordinator implements RedisAlertLink {
       ...CLIENT_DEFAULTS,
       // How long a closing socket may linger: it would hold the process up at shutdown.
       disconnectTimeout: this.options.timeoutMs,
-      ...(target.kind === 'options' ? (target.options as RedisOptions) : {}),
+      ...(target.options as RedisOptions),
       lazyConnect: true,
     };
     const client = target.kind === 'url' ? new RedisClient(target.url, settings) : new RedisClient(settings);

@@ -36,6 +36,48 @@ describe('the cluster option', () => {
     ['a key prefix with a brace', { redis: CLOSED_URL, keyPrefix: 'a{b}' }, 'cluster.keyPrefix', 'without "{" or "}"'],
     ['a blank replica id', { redis: CLOSED_URL, replicaId: ' ' }, 'cluster.replicaId', 'non-empty string'],
     ['an unknown key', { redis: CLOSED_URL, url: CLOSED_URL }, 'cluster.url', 'redis, keyPrefix, replicaId, timeoutMs'],
+    ['an http url in options', { redis: { url: 'http://127.0.0.1' } }, 'cluster.redis.url', 'redis:// or rediss://'],
+    ['a port out of range', { redis: { host: 'redis', port: 70_000 } }, 'cluster.redis.port', 'from 1 to 65535'],
+    ['a negative db', { redis: { host: 'redis', db: -1 } }, 'cluster.redis.db', 'an integer from 0'],
+    ['tls: true', { redis: { url: 'rediss://redis', tls: true } }, 'cluster.redis.tls', "Node's TLS options"],
+    ['sentinels as a string', { redis: { sentinels: 's:26379', name: 'm' } }, 'cluster.redis.sentinels', 'non-empty'],
+    ['no sentinel', { redis: { sentinels: [], name: 'm' } }, 'cluster.redis.sentinels', 'array of { host, port }'],
+    [
+      'a sentinel without a host',
+      { redis: { sentinels: [{ port: 26379 }], name: 'm' } },
+      'cluster.redis.sentinels[0].host',
+      'non-empty string',
+    ],
+    [
+      'a sentinel port as a string',
+      { redis: { sentinels: [{ host: 's', port: '26379' }], name: 'm' } },
+      'cluster.redis.sentinels[0].port',
+      'from 1 to 65535',
+    ],
+    [
+      'sentinels without a name',
+      { redis: { sentinels: [{ host: 's' }] } },
+      'cluster.redis.name',
+      'name of the master the Sentinels monitor',
+    ],
+    [
+      'a name without sentinels',
+      { redis: { host: 'redis', name: 'm' } },
+      'cluster.redis.name',
+      'nothing without cluster.redis.sentinels',
+    ],
+    [
+      'a host beside sentinels',
+      { redis: { sentinels: [{ host: 's' }], name: 'm', host: 'redis' } },
+      'cluster.redis.host',
+      'nothing with cluster.redis.sentinels',
+    ],
+    [
+      'a replica role',
+      { redis: { sentinels: [{ host: 's' }], name: 'm', role: 'slave' } },
+      'cluster.redis.role',
+      "'master'",
+    ],
   ])('stops the bootstrap on %s', async (_, cluster, option, allowed) => {
     const error = await bootError({ cluster } as AuditAlertModuleOptions);
     expect(error).toBeInstanceOf(AuditAlertConfigError);
@@ -52,6 +94,18 @@ describe('the cluster option', () => {
     const error = await bootError({ cluster: { redis: 'https://admin:s3cret@redis.internal:6379' } });
     expect((error as Error).message).toContain('a string of 40 characters (content not shown, it may be a secret)');
     expect((error as Error).message).not.toContain('s3cret');
+  });
+
+  it('never shows a password or a URL given with the other connection options', async () => {
+    for (const redis of [
+      { url: 'rediss://:s3cret@redis:6379', sentinels: [{ host: 's' }], name: 'm' } as Record<string, unknown>,
+      { host: 'redis', password: 12_345_678 },
+    ]) {
+      const error = await bootError({ cluster: { redis } });
+      expect(error).toBeInstanceOf(AuditAlertConfigError);
+      expect((error as Error).message).toContain('content not shown');
+      expect((error as Error).message).not.toMatch(/s3cret|12345678/);
+    }
   });
 
   it('names the missing ioredis package when the module has to create the client', async () => {

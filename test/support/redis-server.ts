@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { accessSync, constants, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { findFreePort } from './free-port.js';
 import { delimiter, dirname, join } from 'node:path';
@@ -29,9 +30,30 @@ const STARTUP_TIMEOUT_MS = 10_000;
  * await redis.dispose();
  * ```
  */
+/** The files of a server that speaks TLS only (`--port 0 --tls-port …`), made by `makeTlsCertificates()`. */
+export interface RedisTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  /** The CA's certificate (PEM), to check the server's while waiting for it to answer. */
+  readonly ca: string;
+}
+
+/** How a {@link RedisServer} runs, beyond its defaults. */
+export interface RedisServerOptions {
+  /** Runs as a node of a Redis Cluster (`--cluster-enabled yes`); see {@link RedisCluster}. */
+  clusterEnabled?: boolean;
+  /** Speaks TLS only, with these files (clients need not present a certificate). */
+  tls?: RedisTlsFiles;
+  /** Further `redis-server` arguments, such as `['--replicaof', host, port]`. */
+  args?: readonly string[];
+}
+
 export class RedisServer {
   /** Runs as a node of a Redis Cluster (`--cluster-enabled yes`); see {@link RedisCluster}. */
   readonly clusterEnabled: boolean;
+  readonly tls: RedisTlsFiles | null;
+  private readonly args: readonly string[];
   private readonly binary: string;
   private dir: string | null = null;
   private serverPort: number | null = null;
@@ -39,9 +61,11 @@ export class RedisServer {
   private readonly killOnExit = (): void => this.killSync();
 
   /** @throws Error with the install command when `redis-server` cannot be found. */
-  constructor(binary: string = findBinary(), { clusterEnabled = false }: { clusterEnabled?: boolean } = {}) {
+  constructor(binary: string = findBinary(), { clusterEnabled = false, tls, args = [] }: RedisServerOptions = {}) {
     this.binary = binary;
     this.clusterEnabled = clusterEnabled;
+    this.tls = tls ?? null;
+    this.args = args;
   }
 
   /** TCP port the server listens on, chosen by the first {@link start}. */
@@ -50,9 +74,9 @@ export class RedisServer {
     return this.serverPort;
   }
 
-  /** `redis://` URL of the server. */
+  /** `redis://` URL of the server, `rediss://` when it speaks TLS. */
   get url(): string {
-    return `redis://${HOST}:${this.port}`;
+    return `${this.tls ? 'rediss' : 'redis'}://${HOST}:${this.port}`;
   }
 
   /** Whether the server runs, as far as this object started and stopped it. */
@@ -69,7 +93,12 @@ export class RedisServer {
       // A suite that dies before dispose() must not leave a server or a directory behind.
       process.once('exit', this.killOnExit);
     }
-    const args = ['--port', String(this.port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    const tls = this.tls;
+    const ports = tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile]
+      : ['--port', String(this.port)];
+    if (tls) ports.push('--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no');
+    const args = [...ports, '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.args];
     if (this.clusterEnabled) {
       // A node that stops answering is failed over after a second; its cluster state lives in its own directory.
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000');
@@ -84,7 +113,7 @@ export class RedisServer {
         if (child.exitCode !== null || child.signalCode !== null) {
           throw new Error(`redis-server exited (${child.exitCode ?? child.signalCode}) while starting:\n${output}`);
         }
-        return answersPing(this.port);
+        return answersPing(this.port, tls?.ca);
       });
     } catch (error) {
       await this.stop();
@@ -116,7 +145,8 @@ export class RedisServer {
 
   /** Runs `redis-cli` against this server and returns what it printed. */
   async cli(...args: string[]): Promise<string> {
-    const { stdout } = await run(redisCli(this.binary), ['-h', HOST, '-p', String(this.port), ...args]);
+    const tls = this.tls ? ['--tls', '--cacert', this.tls.caFile] : [];
+    const { stdout } = await run(redisCli(this.binary), ['-h', HOST, '-p', String(this.port), ...tls, ...args]);
     return stdout;
   }
 
@@ -252,9 +282,17 @@ export class RedisCluster {
 
 /** `redis-server` on the PATH, or where Debian's package puts it. */
 function findBinary(): string {
+  return findExecutable('redis-server', INSTALL_HINT);
+}
+
+/**
+ * An executable on the PATH, or in /usr/bin or /usr/sbin.
+ * @throws Error with the command that installs it when it cannot be found.
+ */
+export function findExecutable(name: string, installHint: string): string {
   const directories = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin', '/usr/sbin'];
   for (const directory of directories) {
-    const candidate = join(directory, 'redis-server');
+    const candidate = join(directory, name);
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -262,15 +300,14 @@ function findBinary(): string {
       // Not here.
     }
   }
-  throw new Error(
-    `redis-server is not installed (looked in ${directories.join(', ')}); install it with: ${INSTALL_HINT}`,
-  );
+  throw new Error(`${name} is not installed (looked in ${directories.join(', ')}); install it with: ${installHint}`);
 }
 
-/** Sends PING over a raw socket: true when the server answers PONG. */
-function answersPing(port: number): Promise<boolean> {
+/** Sends PING over a raw socket (over TLS, checked against `ca`, when given): true when the server answers PONG. */
+export function answersPing(port: number, ca?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, HOST);
+    const socket =
+      ca === undefined ? connect(port, HOST) : connectTls({ host: HOST, port, ca, servername: 'localhost' });
     let reply = '';
     const done = (answer: boolean): void => {
       socket.destroy();
@@ -278,7 +315,7 @@ function answersPing(port: number): Promise<boolean> {
     };
     socket.setTimeout(1_000, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once(ca === undefined ? 'connect' : 'secureConnect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
@@ -286,10 +323,15 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-async function waitUntil(timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+/** Retries `check` every 20 ms until it holds. */
+export async function waitUntil(
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  what = 'redis-server to answer',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
