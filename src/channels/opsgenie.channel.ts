@@ -1,4 +1,9 @@
-import { type AuditAlertEventRenderers, episodeClosesLater, episodeStepOf, renderEvent } from '../events/audit-alert-event-kinds.js';
+import {
+  type AuditAlertEventRenderers,
+  episodeClosesLater,
+  episodeStepOf,
+  renderEvent,
+} from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { LeftOpenEpisodeKind } from '../events/audit-episode.js';
 import type { AuditAlertLink } from './channel-link-options.interface.js';
