@@ -11,7 +11,8 @@ import { RedisServer } from '../support/redis-server.js';
  * The parent drives every write and moves every clock over IPC; each replica's
  * hook forwards what it sends. Kept within a CI budget of 2 cores: the
  * contexts are light (no channel, one monitor), and the whole case takes
- * about a minute on such a machine (docs/performance.md).
+ * one and a half to two minutes on such a machine under load, most of it
+ * starting the contexts (docs/performance.md).
  */
 
 const fixture = fileURLToPath(new URL('./fixtures/replica.mjs', import.meta.url));
