@@ -909,8 +909,13 @@ async function settledRedis(client, quietMs = 300) {
   }
 }
 
-/** 10. The load on Redis of many replicas through one outage, counted from INFO commandstats. */
-export async function benchClusterLoad({ replicas = 50, windows = 3, cooldownMs = 1_000 } = {}) {
+/** 10. The load on Redis of many replicas through one outage and the other kinds of event, counted from INFO commandstats. */
+export async function benchClusterLoad({
+  replicas = 50,
+  windows = 3,
+  cooldownMs = 1_000,
+  degradedWindowMs = 200,
+} = {}) {
   const title = '10. Cluster coordination: the load on Redis';
   const server = await startBenchRedis();
   if (server === null) return skippedSection(title);
@@ -948,6 +953,59 @@ export async function benchClusterLoad({ replicas = 50, windows = 3, cooldownMs 
     await measurePhase('100 successes per replica while healthy', async () => {
       for (let n = 0; n < 100; n += 1) for (const monitor of monitors) monitor.recordSuccess();
     });
+    const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    // The other kinds of event, on a fleet of its own whose writes fail for less than the threshold.
+    for (const app of apps.splice(0)) await app.close();
+    monitors.length = 0;
+    let usedShare = 0;
+    for (let i = 0; i < replicas; i += 1) {
+      const { app, monitor } = await bootMonitor({
+        options: {
+          thresholdMs: 1_000,
+          cooldownMs: 60_000,
+          degraded: { ratio: 0.5, windowMs: degradedWindowMs, minWrites: 10 },
+          capacity: { check: () => usedShare, warnAt: 0.8, intervalMs: 20 },
+          classify: (error) => (error.message.includes('constraint') ? 'record' : 'storage'),
+          cluster: { redis: server.url, replicaId: `kinds-${i}` },
+        },
+        hooks: [hook],
+      });
+      apps.push(app);
+      monitors.push(monitor);
+    }
+    await settledRedis(client);
+    await measurePhase(
+      `a partial outage (60 % of writes failing for a degraded window): one warning, then its end`,
+      async () => {
+        // Ten writes per replica every 20 ms, six failing: the tracker's brief outages (a success between failures) included.
+        const until = performance.now() + degradedWindowMs + 60;
+        while (performance.now() < until) {
+          for (const monitor of monitors) {
+            for (let n = 0; n < 10; n += 1) {
+              if (n % 5 < 3) monitor.recordFailure(STORAGE_ERROR);
+              else monitor.recordSuccess();
+            }
+          }
+          await pause(20);
+        }
+        await settledRedis(client);
+        for (let n = 0; n < 3; n += 1) {
+          await pause(degradedWindowMs + 20);
+          for (const monitor of monitors) monitor.recordSuccess();
+        }
+      },
+    );
+    await measurePhase('a capacity warning, then its end', async () => {
+      usedShare = 0.9;
+      await settledRedis(client);
+      usedShare = 0.1;
+    });
+    const refused = new Error('null value in column "actor" violates not-null constraint');
+    await measurePhase('records rejected for the threshold: one alert due per replica', async () => {
+      for (const monitor of monitors) monitor.recordFailure(refused);
+      await pause(1_050);
+      for (const monitor of monitors) monitor.recordFailure(refused);
+    });
     const sent = (type) => alerts.filter((t) => t === type).length;
     const describe = (delta) =>
       Object.entries(delta)
@@ -960,15 +1018,21 @@ export async function benchClusterLoad({ replicas = 50, windows = 3, cooldownMs 
       description:
         `${replicas} replicas (Nest application contexts in one process, each with its own module, ioredis ` +
         `connection and \`replicaId\`) on one redis-server 7 started by the bench; \`thresholdMs: 0\`, ` +
-        `\`cooldownMs: ${cooldownMs}\`. Every replica fails in each of ${windows} cooldown windows, then succeeds: ` +
-        `${sent('audit.storage.unreachable')} unreachable alerts and ${sent('audit.storage.recovered')} recovery ` +
-        "were sent in all. Commands are counted from INFO commandstats (the bench's own INFO left out): each " +
-        '`eval` is one round trip of a replica, and the commands after it are the ones those scripts ran inside Redis.',
-      headers: ['phase', 'commands', 'per replica', 'by command'],
+        `\`cooldownMs: ${cooldownMs}\`. Every replica fails in each of ${windows} cooldown windows, then succeeds. ` +
+        `Then ${replicas} other replicas (\`thresholdMs\` 1 s, \`cooldownMs\` 60 s, a degraded window of ` +
+        `${degradedWindowMs} ms) go through a partial outage (ten writes every 20 ms, six failing), a capacity ` +
+        `warning and its end, and a rejected record. Sent in all: ` +
+        `${sent('audit.storage.unreachable')} unreachable, ${sent('audit.storage.degraded')} degraded, ` +
+        `${sent('audit.storage.recovered')} recovered, ${sent('audit.storage.capacity')} capacity, ` +
+        `${sent('audit.records.rejected')} rejected. Commands are counted from INFO commandstats (the bench's own ` +
+        'INFO left out): each `eval` is one round trip of a replica, and the commands after it are the ones those ' +
+        'scripts ran inside Redis.',
+      headers: ['phase', 'commands', 'per replica', 'round trips (eval) per replica', 'by command'],
       rows: phases.map(({ name, delta }) => [
         name,
         String(total(delta)),
         (total(delta) / replicas).toFixed(1),
+        ((delta.eval ?? 0) / replicas).toFixed(1),
         describe(delta),
       ]),
     };

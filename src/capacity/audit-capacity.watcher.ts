@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS, AuditAlertEvents } from '../audit-alert.constants.js';
+import {
+  AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_REDIS,
+  AUDIT_ALERT_RESOLVED_OPTIONS,
+  AuditAlertEvents,
+} from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import {
   capacityBadReading,
@@ -11,6 +16,8 @@ import {
 import type { ResolvedAuditAlertOptions, ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import { AuditAlertChannelRegistry } from '../channels/audit-alert-channel.registry.js';
+import { EventClaimCoordinator } from '../cluster/event-claim.coordinator.js';
+import type { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditStorageCapacityLevel, StorageCapacityEvent } from '../events/audit-alert-event.interface.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
@@ -168,11 +175,15 @@ export class AuditCapacityWatcher implements OnApplicationBootstrap, OnModuleDes
     dispatcher: AuditAlertDispatcher,
     metrics: AuditAlertMetrics,
     channels: AuditAlertChannelRegistry,
+    @Inject(AUDIT_ALERT_REDIS) redis: RedisAlertCoordinator | null,
   ) {
     const logger = new AuditAlertLogger();
-    const send = (event: StorageCapacityEvent): void => void dispatcher.dispatch(event);
     for (const monitor of options.monitors) {
       if (!monitor.capacity) continue;
+      // Every replica reads the same storage: under `cluster`, one of them sends each warning.
+      const claims = redis && new EventClaimCoordinator(monitor, redis, dispatcher, clock);
+      const send = (event: StorageCapacityEvent): void =>
+        void (claims ? claims.send(event) : dispatcher.dispatch(event));
       // Capacity is kept nowhere across a restart: a warning's incident is found again by monitor, in every mode.
       const resolve = (): void => dispatcher.track(channels.resolveLeftOpen(monitor.name, 'capacity'));
       const watch = new CapacityWatch(monitor, monitor.capacity, clock, send, logger, monitor.enabled ? resolve : null);

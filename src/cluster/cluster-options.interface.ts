@@ -64,7 +64,10 @@ export interface AuditAlertRedisConnectionOptions {
  * outage: the first replica to open it in Redis gives it its `outageId` and
  * every replica adopts it; at most one `audit.storage.unreachable` goes out per
  * `cooldownMs` across them all, and one `audit.storage.recovered` when it ends.
- * Redis is asked only when an outage opens, an alert is due or an outage ends.
+ * Every other event of a monitor (degraded and capacity warnings, records
+ * rejected, the spool's) goes out once per `cooldownMs` across them all too,
+ * sent by the replica that claims it, with that replica's own figures.
+ * Redis is asked only when an outage opens, an event is due or an outage ends.
  *
  * When Redis does not answer within `timeoutMs`, a replica sends on its own
  * and logs it: an alert is never lost to coordination, a duplicate is possible.

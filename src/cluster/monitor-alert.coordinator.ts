@@ -12,6 +12,7 @@ import type {
 import { type OutageCounts, recoveryFiguresOf, storageRecoveredEvent } from '../events/storage-recovered-event.js';
 import type { AlertSink, OutageTransition } from '../sink/alert-sink.interface.js';
 import { openOutageTtlMs } from '../tracker/open-outage-ttl.util.js';
+import { EventClaimCoordinator } from './event-claim.coordinator.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
 import {
   ALERT_SETTLED_SCRIPT,
@@ -62,6 +63,8 @@ export class MonitorAlertCoordinator implements AlertSink {
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
   private awake: () => void = () => undefined;
+  /** Claims the monitor's other events: degraded warnings, records rejected, the spool's. */
+  private readonly events: EventClaimCoordinator;
 
   constructor(
     private readonly monitor: ResolvedMonitorOptions,
@@ -76,6 +79,7 @@ export class MonitorAlertCoordinator implements AlertSink {
     const openTtl = openOutageTtlMs(monitor);
     this.openTtlMs = String(openTtl);
     this.recordTtlMs = String(Math.max(MIN_RECORD_TTL_MS, 2 * openTtl));
+    this.events = new EventClaimCoordinator(monitor, redis, dispatcher, clock);
   }
 
   transition({ before, after, event, status, ended }: OutageTransition): void {
@@ -100,10 +104,12 @@ export class MonitorAlertCoordinator implements AlertSink {
     if (event?.type === AuditAlertEvents.StorageUnreachable) {
       this.enqueue(() => this.alert(outage, event));
     } else if (event?.type === AuditAlertEvents.StorageDegraded) {
-      // Each replica sees its own share of the writes: each sends its own, under the cluster's id.
+      // Once per cluster per window: the outage is joined, then the warning claimed; its episode's id is the cluster's.
       this.enqueue(async () => {
-        outage.sent = true;
-        this.dispatcher.dispatch({ ...event, outageId: outage.clusterId });
+        await this.open(outage, event.failures);
+        const { sent, outageId } = await this.events.claim({ ...event, outageId: outage.clusterId });
+        outage.clusterId = outageId;
+        if (sent) outage.sent = true;
       });
     } else if (after === 'healthy') {
       this.outage = null;
@@ -114,9 +120,9 @@ export class MonitorAlertCoordinator implements AlertSink {
     }
   }
 
-  /** Each replica sees its own records and spool: it sends their events itself. */
+  /** Records rejected and the spool's events: once per cluster, claimed like the outage's. */
   send(event: AuditAlertEvent): Promise<void> {
-    return this.dispatcher.dispatch(event).then(() => undefined);
+    return this.events.send(event);
   }
 
   start(awake: () => void): void {

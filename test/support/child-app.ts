@@ -24,11 +24,12 @@ export async function until(
   }
 }
 
-/** Forks `fixture` with `env` on top of this process's, and waits until it sends `{ kind: 'ready' }`. */
-export async function forkApp<TMessage extends { kind: string }>(
-  fixture: string,
-  env: Record<string, string>,
-): Promise<ChildApp<TMessage>> {
+/**
+ * Forks `fixture` with `env` on top of this process's, without waiting for it:
+ * for a suite that starts many at once and keeps each one (to stop it) before
+ * any of them is ready.
+ */
+export function spawnApp<TMessage>(fixture: string, env: Record<string, string>): ChildApp<TMessage> {
   const child = fork(fixture, [], {
     env: { ...process.env, ...env },
     execArgv: [],
@@ -41,6 +42,15 @@ export async function forkApp<TMessage extends { kind: string }>(
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   child.on('message', (message: TMessage) => app.messages.push(message));
+  return app;
+}
+
+/** Forks `fixture` with `env` on top of this process's, and waits until it sends `{ kind: 'ready' }`. */
+export async function forkApp<TMessage extends { kind: string }>(
+  fixture: string,
+  env: Record<string, string>,
+): Promise<ChildApp<TMessage>> {
+  const app = spawnApp<TMessage>(fixture, env);
   await until(`${fixture} to start (${app.output})`, () => app.messages.some((m) => m.kind === 'ready'));
   return app;
 }
