@@ -30,6 +30,11 @@ export const AuditAlertEvents = {
    * the storage while it took the records after them; or found records missing.
    */
   SpoolQuarantined: 'audit.spool.quarantined',
+  /**
+   * Someone acknowledged an outage (`AuditMonitorRegistry.acknowledge()`, or
+   * PagerDuty through the webhook): its repeats stop until it recovers.
+   */
+  Acknowledged: 'audit.alert.acknowledged',
 } as const;
 
 /** One of the values of {@link AuditAlertEvents}. */

@@ -1,5 +1,6 @@
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type {
+  AlertAcknowledgedEvent,
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
@@ -55,4 +56,9 @@ export function isSpoolQuarantinedEvent(event: AuditAlertEvent): event is SpoolQ
 /** Narrows an event to `audit.spool.replayed`. */
 export function isSpoolReplayedEvent(event: AuditAlertEvent): event is SpoolReplayedEvent {
   return event.type === AuditAlertEvents.SpoolReplayed;
+}
+
+/** Narrows an event to `audit.alert.acknowledged`. */
+export function isAlertAcknowledgedEvent(event: AuditAlertEvent): event is AlertAcknowledgedEvent {
+  return event.type === AuditAlertEvents.Acknowledged;
 }
