@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Provider } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AUDIT_ALERT_LEDGER } from '../../../src/audit-alert.constants.js';
@@ -47,6 +47,7 @@ export interface ResponseApp {
 export async function bootResponseApp(
   options: AuditAlertModuleOptions,
   webhook?: { platform: 'express' | 'fastify'; secrets: string[]; rawBody?: boolean },
+  providers: Provider[] = [],
 ): Promise<ResponseApp> {
   const clock = new ManualClock();
   const ledger = new MemoryLedger();
@@ -56,6 +57,7 @@ export async function bootResponseApp(
       AuditAlertModule.forRoot(options),
       ...(webhook ? [AuditAlertPagerDutyModule.register({ secrets: webhook.secrets })] : []),
     ],
+    providers,
   })
     .overrideProvider(AUDIT_ALERT_CLOCK)
     .useValue(clock)
