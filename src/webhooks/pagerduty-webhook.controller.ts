@@ -1,4 +1,14 @@
-import { Controller, Headers, HttpCode, HttpStatus, Inject, Post, type RawBodyRequest, Req, type Type } from '@nestjs/common';
+import {
+  Controller,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Post,
+  type RawBodyRequest,
+  Req,
+  type Type,
+} from '@nestjs/common';
 import { type PagerDutyWebhookReply, PagerDutyWebhookReceiver } from './pagerduty-webhook.receiver.js';
 
 /**

@@ -82,7 +82,9 @@ export class PagerDutyWebhookReceiver {
       throw new InternalServerErrorException();
     }
     if (!verifyPagerDutySignature(rawBody, signature, this.options.secrets)) {
-      this.logger.warn(pagerDutyWebhookRefused(signature === undefined ? 'no signature' : 'a signature that matches no secret'));
+      this.logger.warn(
+        pagerDutyWebhookRefused(signature === undefined ? 'no signature' : 'a signature that matches no secret'),
+      );
       throw new UnauthorizedException('Invalid X-PagerDuty-Signature');
     }
     let delivery: PagerDutyV3Delivery;
@@ -96,7 +98,8 @@ export class PagerDutyWebhookReceiver {
     const type = event?.event_type;
     const agent = event?.agent?.summary;
     const by = truncate(typeof agent === 'string' && agent.trim() !== '' ? agent : 'PagerDuty', MAX_ACKNOWLEDGED_BY);
-    if (typeof data?.id === 'string' && typeof data.incident_key === 'string') this.remember(data.id, data.incident_key);
+    if (typeof data?.id === 'string' && typeof data.incident_key === 'string')
+      this.remember(data.id, data.incident_key);
     try {
       if (type === 'incident.acknowledged' || type === 'incident.resolved') {
         const outageId = this.outageOf(data?.incident_key);

@@ -51,6 +51,7 @@ describe('the channels option', () => {
         'audit.spool.unwritable',
         'audit.spool.replayed',
         'audit.spool.quarantined',
+        'audit.alert.acknowledged',
       ],
       monitors: null,
       fromOccurrence: 1,
