@@ -121,6 +121,30 @@ describe('AuditMonitorRegistry.acknowledge()', () => {
     await escalation.waitForRequests(1);
   });
 
+  it('acknowledges the Opsgenie alert of the outage by its alias', async () => {
+    const opsgenie = await receiver();
+    const booted = await bootResponseApp({
+      serviceName: 'billing-api',
+      thresholdMs: 0,
+      channels: [{ type: 'opsgenie', apiKey: 'G3NIEKEY-0123-4567-89ab-cdef01234567', url: opsgenie.url('') }],
+    });
+    apps.push(booted);
+    booted.monitor.recordFailure(new Error('refused'));
+    await opsgenie.waitForRequests(1);
+    await booted.registry.acknowledge(booted.monitor.getStatus().outageId!, { by: 'ana', note: 'on it' });
+    await opsgenie.waitForRequests(2);
+    const alias = 'audit-storage:billing-api:default';
+    expect(opsgenie.requests.map((request) => request.path)).toEqual([
+      '/v2/alerts',
+      `/v2/alerts/${encodeURIComponent(alias)}/acknowledge?identifierType=alias`,
+    ]);
+    expect(opsgenie.bodies()[1]).toEqual({
+      user: 'ana',
+      source: 'billing-api',
+      note: 'ana is on the audit storage outage of billing-api: its repeats stop until it recovers. Note: on it',
+    });
+  });
+
   it('sends audit.alert.acknowledged to the hooks that ask for it, with who, what and when', async () => {
     const received: AlertAcknowledgedEvent[] = [];
     @Injectable()
