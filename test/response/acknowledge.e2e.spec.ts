@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   type AlertAcknowledgedEvent,
   AuditAlertConfigError,
@@ -29,6 +32,15 @@ async function receiver(): Promise<HttpReceiver> {
   const started = await HttpReceiver.start();
   receivers.push(started);
   return started;
+}
+
+/** Polls `condition` every few real milliseconds, for at most two seconds. */
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  while (!(await condition().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('Timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** Gives deferred deliveries a few real milliseconds, to show that something does not happen. */
@@ -119,6 +131,48 @@ describe('AuditMonitorRegistry.acknowledge()', () => {
     monitor.recordFailure(new Error('refused again'));
     await pagerduty.waitForRequests(5);
     await escalation.waitForRequests(1);
+  });
+
+  it('keeps the acknowledgement in the state file: the restarted process does not repeat', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'audit-alert-ack-'));
+    try {
+      const hook = await receiver();
+      const options = {
+        serviceName: 'billing-api',
+        thresholdMs: 0,
+        cooldownMs: COOLDOWN_MS,
+        state: { file: join(dir, 'state.json') },
+        channels: [{ type: 'webhook' as const, url: hook.url() }],
+      };
+      const first = await bootResponseApp(options);
+      first.monitor.recordFailure(new Error('refused'));
+      await hook.waitForRequests(1);
+      const outageId = first.monitor.getStatus().outageId!;
+      await first.registry.acknowledge(outageId, { by: 'ana', note: 'on it' });
+      await hook.waitForRequests(2);
+      const saved = async (): Promise<unknown> =>
+        (JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { monitors: { default: unknown } }).monitors
+          .default;
+      await waitFor(async () => ((await saved()) as { acknowledged?: unknown }).acknowledged !== null);
+      expect(await saved()).toMatchObject({ outageId, acknowledged: { by: 'ana', note: 'on it' } });
+      await closeResponseApp(first);
+
+      const second = await bootResponseApp(options);
+      apps.push(second);
+      second.clock.advance(5 * COOLDOWN_MS);
+      second.monitor.recordFailure(new Error('still refused'));
+      await settle();
+      expect(second.monitor.getStatus()).toMatchObject({ outageId, state: 'alerting' });
+      expect((hook.bodies() as { type: string }[]).map((body) => body.type)).toEqual([
+        'audit.storage.unreachable',
+        'audit.alert.acknowledged',
+      ]);
+      second.monitor.recordSuccess();
+      await hook.waitForRequests(3);
+      expect((hook.bodies()[2] as { type: string }).type).toBe('audit.storage.recovered');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('acknowledges the Opsgenie alert of the outage by its alias', async () => {
