@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { pagerDutySignature } from '../../src/index.js';
+import { AuditAlertConfigError, AuditAlertPagerDutyModule, pagerDutySignature } from '../../src/index.js';
 import { expectNoUnhandledRejections } from '../support/rejection-watch.js';
 import { bootResponseApp, closeResponseApp, type ResponseApp } from './support/response-app.js';
 
@@ -162,5 +162,27 @@ describe('the PagerDuty webhook without rawBody', () => {
     const body = incidentDelivery('incident.acknowledged', 'audit-storage:x');
     expect((await post(booted.url!, body, pagerDutySignature(body, SECRET))).status).toBe(500);
     expect(booted.logger.of('error').join('\n')).toContain('rawBody: true');
+  });
+});
+
+describe('AuditAlertPagerDutyModule options', () => {
+  it('refuses missing, empty and short secrets and a bad path, naming the option and never showing a secret', () => {
+    const refusal = (options: unknown): string => {
+      try {
+        AuditAlertPagerDutyModule.register(options as never);
+      } catch (error) {
+        expect(error).toBeInstanceOf(AuditAlertConfigError);
+        return (error as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal({})).toContain('"pagerDutyWebhook.secrets"');
+    expect(refusal({ secrets: [] })).toContain('an array of 1 to 10 signing secrets');
+    const short = refusal({ secrets: [SECRET, 'short1'] });
+    expect(short).toContain('"pagerDutyWebhook.secrets[1]"');
+    expect(short).not.toContain('short1');
+    expect(refusal({ secrets: [SECRET], path: '' })).toContain('"pagerDutyWebhook.path"');
+    expect(refusal({ secrets: [SECRET], secret: SECRET })).toContain('secret');
+    expect(AuditAlertPagerDutyModule.register({ secrets: [SECRET], path: 'hooks/pd' }).controllers).toHaveLength(1);
   });
 });
