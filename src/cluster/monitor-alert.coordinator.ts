@@ -11,7 +11,8 @@ import type {
 } from '../events/audit-alert-event.interface.js';
 import { type OutageCounts, recoveryFiguresOf, storageRecoveredEvent } from '../events/storage-recovered-event.js';
 import type { AlertSink, OutageTransition, OwnOutage } from '../sink/alert-sink.interface.js';
-import type { OutageAcknowledgement, OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
+import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
+import { ClusterOutageAcknowledgements } from './cluster-outage-acknowledgements.js';
 import { openOutageTtlMs } from '../tracker/open-outage-ttl.util.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
 import {
@@ -21,11 +22,6 @@ import {
   RECOVER_SCRIPT,
   RESOLVE_AND_CLAIM_SCRIPT,
 } from './redis-alert.scripts.js';
-import {
-  ACKNOWLEDGE_SCRIPT,
-  ACKNOWLEDGED_REPEAT_SCRIPT,
-  OUTAGE_KNOWN_SCRIPT,
-} from './redis-acknowledgement.scripts.js';
 
 /** This replica's view of one outage of the monitor, and the cluster's id for it. */
 interface ReplicaOutage {
@@ -61,8 +57,7 @@ export class MonitorAlertCoordinator implements AlertSink {
   awaitsSuccess = false;
 
   private readonly keys: readonly [string, string];
-  /** What the keys of the monitor begin with. */
-  private readonly base: string;
+  private readonly acknowledgements: ClusterOutageAcknowledgements;
   private readonly cooldownMs: string;
   private readonly openTtlMs: string;
   private readonly recordTtlMs: string;
@@ -79,12 +74,12 @@ export class MonitorAlertCoordinator implements AlertSink {
   ) {
     // Encoded so that a ':' or a brace in a name cannot make two monitors share keys or break the hash tag.
     const base = `${redis.options.keyPrefix}:{${encodeURIComponent(monitor.serviceName)}:${encodeURIComponent(monitor.name)}}`;
-    this.base = base;
     this.keys = [`${base}:outage`, `${base}:outages`];
     this.cooldownMs = String(monitor.cooldownMs);
     const openTtl = openOutageTtlMs(monitor);
     this.openTtlMs = String(openTtl);
     this.recordTtlMs = String(Math.max(MIN_RECORD_TTL_MS, 2 * openTtl));
+    this.acknowledgements = new ClusterOutageAcknowledgements(redis, base, this.recordTtlMs, clock);
   }
 
   transition({ before, after, event, status, ended }: OutageTransition): void {
@@ -167,29 +162,14 @@ export class MonitorAlertCoordinator implements AlertSink {
     note: string | null,
     own: OwnOutage,
   ): Promise<OutageAcknowledgeResult> {
-    const acknowledgement: OutageAcknowledgement = { by, note, at: this.clock.wallNow() };
-    const reply = await this.redis.eval(
-      ACKNOWLEDGE_SCRIPT,
-      [this.keys[1], this.acknowledgementKey(outageId)],
-      [outageId, JSON.stringify(acknowledgement), this.recordTtlMs],
-    );
-    const [result, stored, first] = Array.isArray(reply) ? reply : [];
-    if ((result !== 'acknowledged' && result !== 'already') || typeof stored !== 'string') return { result: 'unknown' };
-    if (this.outage?.clusterId === outageId && own.id !== null) own.acknowledge(by, note);
-    return {
-      result,
-      acknowledgement: JSON.parse(stored) as OutageAcknowledgement,
-      firstFailureAt: typeof first === 'number' ? first : 0,
-    };
+    const stored = await this.acknowledgements.acknowledge(outageId, by, note);
+    if (stored.result !== 'unknown' && this.outage?.clusterId === outageId && own.id !== null)
+      own.acknowledge(by, note);
+    return stored;
   }
 
-  async knows(outageId: string): Promise<boolean> {
-    try {
-      return (await this.redis.eval(OUTAGE_KNOWN_SCRIPT, [this.keys[1]], [outageId])) === 1;
-    } catch {
-      // Logged by the coordinator: what this replica saw itself is all it knows then.
-      return false;
-    }
+  knows(outageId: string): Promise<boolean> {
+    return this.acknowledgements.knows(outageId);
   }
 
   close(): void {
@@ -222,7 +202,7 @@ export class MonitorAlertCoordinator implements AlertSink {
    */
   private async alert(outage: ReplicaOutage, event: StorageUnreachableEvent, takeOver = false): Promise<void> {
     if (this.outage !== outage) return; // ended while this waited for a lease
-    if (await this.acknowledgedRepeat(outage.clusterId)) {
+    if (await this.acknowledgements.holdsRepeat(outage.clusterId)) {
       this.redis.acknowledgedRepeat(event.type, event.monitor, outage.clusterId);
       return;
     }
@@ -270,25 +250,6 @@ export class MonitorAlertCoordinator implements AlertSink {
     if (outage.leaseTimer === null) return;
     this.clock.clearTimer(outage.leaseTimer);
     outage.leaseTimer = null;
-  }
-
-  /** Whether someone acknowledged `outageId` on any replica, after an alert of it went out: then no repeat. */
-  private async acknowledgedRepeat(outageId: string): Promise<boolean> {
-    try {
-      const reply = await this.redis.eval(
-        ACKNOWLEDGED_REPEAT_SCRIPT,
-        [this.keys[1], this.acknowledgementKey(outageId)],
-        [outageId],
-      );
-      return reply === 1;
-    } catch {
-      // Logged by the coordinator: the claim that follows decides alone, failing open.
-      return false;
-    }
-  }
-
-  private acknowledgementKey(outageId: string): string {
-    return `${this.base}:ack:${outageId}`;
   }
 
   private async confirm(id: string, occurrence: number): Promise<void> {
