@@ -48,7 +48,7 @@ const LAYERS = [
   ['index[.]ts$', 'terminus/', 'typeorm/', 'pg/', 'mongo/', 'cli/'], // entry points (the package's exports, its bin)
   ['audit-alert[.]module[.]ts$'], // the module
   ['audit-alert[.]providers[.]ts$', 'audit-alert[.]module-definition[.]ts$'], // wiring
-  ['guard/', 'heartbeat/', 'capacity/', 'hooks/'], // features that read the monitors
+  ['guard/', 'heartbeat/', 'capacity/', 'hooks/', 'webhooks/'], // features that read the monitors
   ['monitor/'], // monitors, their registry, @TrackAuditWrite
   ['spool/', 'silences/'], // what a monitor keeps; the dispatcher's gate
   ['cluster/'], // the fleet's AlertSink: claim in Redis, then dispatch

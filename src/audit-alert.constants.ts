@@ -36,6 +36,11 @@ export const AuditAlertEvents = {
    * recorded in the ledger, which continues from its last line.
    */
   LedgerBroken: 'audit.ledger.broken',
+  /**
+   * Someone acknowledged an outage (`AuditMonitorRegistry.acknowledge()`, or
+   * PagerDuty through the webhook): its repeats stop until it recovers.
+   */
+  Acknowledged: 'audit.alert.acknowledged',
 } as const;
 
 /** One of the values of {@link AuditAlertEvents}. */

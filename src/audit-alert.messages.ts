@@ -346,3 +346,31 @@ export const ledgerMirrorWritable = (sent: number): string =>
 
 export const ledgerNotConfigured = (): string =>
   'exportEvidence() reads the evidence ledger, and the module has no ledger option: set ledger: { directory }.';
+export const unknownOutage = (outageId: string, open: readonly string[]): string =>
+  `No monitor has an open outage ${outageId}: it never existed here or has ended` +
+  (open.length === 0 ? '; no outage is open.' : `; the open outages are: ${open.join(', ')}.`);
+
+export const unknownAnnotatedOutage = (outageId: string): string =>
+  `No monitor knows outage ${outageId}: it is neither open nor among the outages that ended lately.`;
+
+export const outageNotAlerted = (outageId: string, monitor: string): string =>
+  `Outage ${outageId} of monitor "${monitor}" has not been alerted on yet: there is nothing to acknowledge.`;
+
+export const acknowledgeStoreFailed = (reason: string): string =>
+  `The acknowledgement could not be shared through Redis (${reason}), so the other replicas would keep repeating; it was not recorded.`;
+
+export const outageAcknowledged = (monitor: string, outageId: string, by: string, source: string): string =>
+  `Outage ${outageId} of monitor "${monitor}" acknowledged by ${by} (${source}): its repeats stop until it recovers.`;
+
+export const pagerDutyWebhookNeedsRawBody = (): string =>
+  'The PagerDuty webhook needs the raw body to verify signatures: create the application with ' +
+  'NestFactory.create(AppModule, { rawBody: true }). The delivery was refused.';
+
+export const pagerDutyWebhookRefused = (what: string): string =>
+  `A PagerDuty webhook delivery came with ${what}: refused (401), nothing changed.`;
+
+export const pagerDutyWebhookIgnored = (type: string, why: string): string =>
+  `A PagerDuty webhook delivery (${type}) changed nothing: ${why}.`;
+
+export const clusterAcknowledgedRepeat = (replica: string, alert: string): string =>
+  `Replica "${replica}" did not send ${alert}: the outage is acknowledged, and repeats stop until it recovers.`;

@@ -39,6 +39,7 @@ export type {
 } from './capacity/capacity-options.interface.js';
 export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock.interface.js';
 export {
+  isAlertAcknowledgedEvent,
   isAlertTestEvent,
   isLedgerBrokenEvent,
   isRecordsRejectedEvent,
@@ -51,6 +52,7 @@ export {
   isStorageUnreachableEvent,
 } from './events/audit-alert-event.guards.js';
 export type {
+  AlertAcknowledgedEvent,
   AlertTestEvent,
   AuditAlertEvent,
   AuditOutageEvent,
@@ -96,6 +98,21 @@ export type {
   RequireAuditStorageOptions,
 } from './guard/require-audit-storage-options.interface.js';
 export { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
+export { AuditAlertPagerDutyModule } from './webhooks/audit-alert-pagerduty.module.js';
+export type {
+  AuditAlertPagerDutyModuleAsyncOptions,
+  AuditAlertPagerDutyModuleOptions,
+  AuditAlertPagerDutyWebhookOptions,
+} from './webhooks/pagerduty-webhook-options.interface.js';
+export { pagerDutySignature } from './webhooks/pagerduty-signature.util.js';
+export { AuditOutageResponseError } from './errors/audit-outage-response.error.js';
+export type {
+  AuditAcknowledgeOptions,
+  AuditAnnotateOptions,
+  AuditOutageAcknowledgement,
+  AuditOutageAnnotation,
+  AuditResponseSource,
+} from './monitor/outage-response-options.interface.js';
 export type { AuditStorageState, AuditStorageStatus } from './tracker/audit-storage-status.interface.js';
 export type { AuditErrorClass, AuditErrorClassifier } from './tracker/error-class.util.js';
 export { mysqlErrorClassifier, postgresErrorClassifier, prismaErrorClassifier } from './monitor/error-classifiers.js';

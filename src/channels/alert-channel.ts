@@ -77,7 +77,7 @@ export abstract class AlertChannel<TOptions extends ResolvedChannelOptions = Res
 
   /**
    * Whether this channel sends `event` at all: an alert from its
-   * `fromOccurrence` on, and a recovery only of an outage it was alerted of
+   * `fromOccurrence` on, an acknowledgement and a recovery only of an outage it was alerted of
    * (by this process, or, for an outage resumed after a restart, by the
    * process before it: the recovery counts the outage's alerts).
    */
@@ -90,6 +90,8 @@ export abstract class AlertChannel<TOptions extends ResolvedChannelOptions = Res
       this.alerted.add(event.outageId);
       return true;
     }
+    // An acknowledgement answers the page: only where a page went.
+    if (event.type === AuditAlertEvents.Acknowledged) return this.alerted.has(event.outageId);
     if (event.type === AuditAlertEvents.StorageRecovered) {
       if (this.alerted.delete(event.outageId)) return true;
       // An outage this process resumed (the state file) was alerted on by a process before it: the

@@ -187,6 +187,19 @@ const ALERTMANAGER_ALERTS = {
         'Nothing is wrong: this alert was sent on request, and Alertmanager resolves it after its resolve_timeout.',
     },
   }),
+  // Alertmanager has no acknowledgement: an info alert of its own says it, as a test does.
+  'audit.alert.acknowledged': (event) => ({
+    lifecycle: 'single',
+    alert: {
+      alertname: 'AuditOutageAcknowledged',
+      severity: 'info',
+      startsAt: event.acknowledgedAt,
+      summary: `${event.by} acknowledged the audit storage outage of ${event.serviceName} (monitor ${event.monitor})`,
+      description:
+        `${event.by} is on the audit storage outage of ${event.serviceName}: its repeats stop until it recovers.` +
+        (event.note === null ? '' : ` Note: ${event.note}`),
+    },
+  }),
 } satisfies AuditAlertEventRenderers<AlertmanagerRendering>;
 
 /** The labels of the alert `draft` of `event`: what Alertmanager tells alerts apart by. */

@@ -1,6 +1,7 @@
 import type { AuditAlertLink } from './channel-link-options.interface.js';
 import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type {
+  AlertAcknowledgedEvent,
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
@@ -242,6 +243,25 @@ function test(event: AlertTestEvent): EmailContent {
   };
 }
 
+function acknowledged(event: AlertAcknowledgedEvent): EmailContent {
+  return {
+    subject: `[${event.serviceName}] Audit storage outage acknowledged by ${event.by} (monitor ${event.monitor})`,
+    heading: 'Audit storage outage acknowledged',
+    summary:
+      `${event.by} is on the audit storage outage of ${event.serviceName}: its repeats stop until it recovers.` +
+      (event.note === null ? '' : ` Note: ${event.note}`),
+    facts: [
+      ['Service', event.serviceName],
+      ['Monitor', event.monitor],
+      ['Acknowledged by', event.by],
+      ['Acknowledged', when(event.acknowledgedAt)],
+      ['Outage started', when(event.outageStartedAt)],
+      ['Outage', event.outageId],
+    ],
+    tone: 'info',
+  };
+}
+
 /** The built-in email of each event type. */
 const EMAIL_CONTENTS = {
   'audit.storage.unreachable': unreachable,
@@ -254,6 +274,7 @@ const EMAIL_CONTENTS = {
   'audit.spool.quarantined': spoolQuarantined,
   'audit.ledger.broken': ledgerBroken,
   'audit.alert.test': test,
+  'audit.alert.acknowledged': acknowledged,
 } satisfies AuditAlertEventRenderers<EmailContent>;
 
 const HTML_ENTITIES: Readonly<Record<string, string>> = {

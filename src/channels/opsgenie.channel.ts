@@ -5,6 +5,7 @@ import {
   renderEvent,
 } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import { isAlertAcknowledgedEvent } from '../events/audit-alert-event.guards.js';
 import type { LeftOpenEpisodeKind } from '../events/audit-episode.js';
 import type { AuditAlertLink } from './channel-link-options.interface.js';
 import type { OpsgeniePriority } from './channel-options.interface.js';
@@ -34,6 +35,13 @@ export interface OpsgenieClose {
   readonly note: string;
 }
 
+/** The body of an acknowledge (`POST /v2/alerts/<alias>/acknowledge?identifierType=alias`). */
+export interface OpsgenieAcknowledge {
+  readonly user: string;
+  readonly source: string;
+  readonly note: string;
+}
+
 /** Opsgenie's limits, in characters. */
 const MAX_MESSAGE = 130;
 const MAX_ALIAS = 512;
@@ -51,7 +59,10 @@ interface OpsgeniePriorities {
   readonly degradedPriority: OpsgeniePriority;
 }
 
-/** The priority each event creates its alert at, or `null` for an event that closes it. */
+/**
+ * The priority each event creates its alert at, `null` for an event that
+ * closes it, `'acknowledge'` for one that acknowledges it.
+ */
 const OPSGENIE_PRIORITIES = {
   'audit.storage.unreachable': (_event, { priority }) => priority,
   // The escalation raises the count of the same alert (same alias).
@@ -70,7 +81,8 @@ const OPSGENIE_PRIORITIES = {
   // Evidence may have been tampered with; no record is being lost now.
   'audit.ledger.broken': () => 'P3',
   'audit.alert.test': () => 'P5',
-} satisfies AuditAlertEventRenderers<OpsgeniePriority | null, [OpsgeniePriorities]>;
+  'audit.alert.acknowledged': () => 'acknowledge' as const,
+} satisfies AuditAlertEventRenderers<OpsgeniePriority | 'acknowledge' | null, [OpsgeniePriorities]>;
 
 /** Adds `[key, value]` to `details` while the whole stays within Opsgenie's limit. */
 function addDetail(details: Record<string, string>, key: string, value: string, used: { chars: number }): void {
@@ -92,8 +104,12 @@ export function opsgenieAlert(
   summary?: string,
   links: readonly AuditAlertLink[] = [],
 ): OpsgenieCreate | null {
-  const priority = renderEvent(OPSGENIE_PRIORITIES, event, priorities);
-  if (priority === null) return null;
+  const priority = renderEvent<OpsgeniePriority | 'acknowledge' | null, [OpsgeniePriorities]>(
+    OPSGENIE_PRIORITIES,
+    event,
+    priorities,
+  );
+  if (priority === null || priority === 'acknowledge') return null;
   const plain = plainMessage(event);
   const facts = plain.facts.map(([name, value]) => [name, value instanceof Date ? plainDate(value) : value] as const);
   const description = [
@@ -191,7 +207,14 @@ export class OpsgenieChannel extends HttpChannel<ResolvedOpsgenieChannel> {
     const summary = this.custom('summary', this.options.summary, event, isHeadline);
     const alias = this.aliasOf(event);
     const create = opsgenieAlert(event, alias, this.options, summary, this.linksOf(event.monitor));
-    return create ?? { alias, close: this.closeBody(event, event.serviceName) };
+    if (create !== null) return create;
+    if (!isAlertAcknowledgedEvent(event)) return { alias, close: this.closeBody(event, event.serviceName) };
+    const acknowledge: OpsgenieAcknowledge = {
+      user: truncate(event.by, MAX_SOURCE),
+      source: truncate(event.serviceName, MAX_SOURCE),
+      note: truncate(plainMessage(event).text, MAX_NOTE),
+    };
+    return { alias, acknowledge };
   }
 
   protected override bodiesFor(event: AuditAlertEvent): unknown[] {
@@ -202,12 +225,24 @@ export class OpsgenieChannel extends HttpChannel<ResolvedOpsgenieChannel> {
     return [body, { alias: this.aliasOf(event), close: this.closeBody(event, event.serviceName) }];
   }
 
-  /** A create goes to `/v2/alerts`; a close to `/v2/alerts/<alias>/close?identifierType=alias`. */
+  /**
+   * A create goes to `/v2/alerts`; a close to `/v2/alerts/<alias>/close?identifierType=alias`,
+   * an acknowledge to `/v2/alerts/<alias>/acknowledge?identifierType=alias`.
+   */
   protected override requestFor(body: unknown): ChannelRequest {
     const { url } = this.options;
-    const close = body as { readonly alias?: string; readonly close?: OpsgenieClose };
-    if (close.close === undefined) return { url: `${url}/v2/alerts`, body };
-    const alias = encodeURIComponent(close.alias ?? '');
-    return { url: `${url}/v2/alerts/${alias}/close?identifierType=alias`, body: close.close };
+    const action = body as {
+      readonly alias?: string;
+      readonly close?: OpsgenieClose;
+      readonly acknowledge?: OpsgenieAcknowledge;
+    };
+    const alias = encodeURIComponent(action.alias ?? '');
+    if (action.close !== undefined) {
+      return { url: `${url}/v2/alerts/${alias}/close?identifierType=alias`, body: action.close };
+    }
+    if (action.acknowledge !== undefined) {
+      return { url: `${url}/v2/alerts/${alias}/acknowledge?identifierType=alias`, body: action.acknowledge };
+    }
+    return { url: `${url}/v2/alerts`, body };
   }
 }

@@ -7,7 +7,11 @@ import {
   renderEvent,
 } from '../events/audit-alert-event-kinds.js';
 import { isAlertTestEvent } from '../events/audit-alert-event.guards.js';
-import type { AuditAlertEvent, StorageRecoveredEvent } from '../events/audit-alert-event.interface.js';
+import type {
+  AlertAcknowledgedEvent,
+  AuditAlertEvent,
+  StorageRecoveredEvent,
+} from '../events/audit-alert-event.interface.js';
 import type { AuditEpisodeKind, LeftOpenEpisodeKind } from '../events/audit-episode.js';
 import type { PagerDutySeverity } from './channel-options.interface.js';
 import type { ResolvedPagerDutyChannel } from './channels.options.js';
@@ -29,7 +33,7 @@ export interface PagerDutyTrigger {
     readonly component: string;
     readonly group: string;
     readonly class: string;
-    readonly custom_details: Exclude<AuditAlertEvent, StorageRecoveredEvent>;
+    readonly custom_details: Exclude<AuditAlertEvent, StorageRecoveredEvent | AlertAcknowledgedEvent>;
   };
   /** The monitor's links (runbook, dashboard), shown on the incident; absent when it has none. */
   readonly links?: readonly { readonly href: string; readonly text: string }[];
@@ -39,6 +43,13 @@ export interface PagerDutyTrigger {
 export interface PagerDutyResolve {
   readonly routing_key: string;
   readonly event_action: 'resolve';
+  readonly dedup_key: string;
+}
+
+/** An Events API v2 `acknowledge`: the incident its `dedup_key` opened stops escalating. */
+export interface PagerDutyAcknowledge {
+  readonly routing_key: string;
+  readonly event_action: 'acknowledge';
   readonly dedup_key: string;
 }
 
@@ -126,7 +137,7 @@ interface PagerDutyTriggerParts {
 
 /**
  * What each event triggers, or `null` for an event that ends its incident: a
- * resolve is sent instead.
+ * resolve is sent instead; `'acknowledge'` for one that answers it.
  */
 const PAGERDUTY_TRIGGERS = {
   'audit.storage.unreachable': (event, { severity }) => ({
@@ -196,11 +207,12 @@ const PAGERDUTY_TRIGGERS = {
     severity,
     timestamp: event.sentAt,
   }),
-} satisfies AuditAlertEventRenderers<PagerDutyTriggerParts | null, [PagerDutySeverities]>;
+  'audit.alert.acknowledged': () => 'acknowledge' as const,
+} satisfies AuditAlertEventRenderers<PagerDutyTriggerParts | 'acknowledge' | null, [PagerDutySeverities]>;
 
 /**
  * Renders `event` as an Events API v2 body: a trigger for an alert (or a
- * test), a resolve for a recovery.
+ * test), a resolve for a recovery, an acknowledge for an acknowledgement.
  * A degraded outage and its escalation share the `dedup_key`, so the escalation
  * raises the severity of the incident the degraded alert opened.
  * @param severity Of an unreachable alert (a capacity warning or a test has its own).
@@ -215,9 +227,14 @@ export function pagerDutyEvent(
   summary?: string,
   degradedSeverity: PagerDutySeverity = 'warning',
   dedupKey = pagerDutyDedupKey(event),
-): PagerDutyTrigger | PagerDutyResolve {
-  const trigger = renderEvent(PAGERDUTY_TRIGGERS, event, { severity, degradedSeverity });
+): PagerDutyTrigger | PagerDutyResolve | PagerDutyAcknowledge {
+  const trigger = renderEvent<PagerDutyTriggerParts | 'acknowledge' | null, [PagerDutySeverities]>(
+    PAGERDUTY_TRIGGERS,
+    event,
+    { severity, degradedSeverity },
+  );
   if (trigger === null) return { routing_key: routingKey, event_action: 'resolve', dedup_key: dedupKey };
+  if (trigger === 'acknowledge') return { routing_key: routingKey, event_action: 'acknowledge', dedup_key: dedupKey };
   return {
     routing_key: routingKey,
     event_action: 'trigger',
@@ -231,15 +248,15 @@ export function pagerDutyEvent(
       component: event.monitor,
       group: 'audit-storage',
       class: event.type,
-      // Only a recovery renders no trigger.
-      custom_details: event as Exclude<AuditAlertEvent, StorageRecoveredEvent>,
+      // Only a recovery and an acknowledgement render no trigger.
+      custom_details: event as PagerDutyTrigger['payload']['custom_details'],
     },
   };
 }
 
 /**
  * Triggers a PagerDuty incident per outage, repeats into it, and resolves it
- * on recovery. A test alert, or a spool replayed, triggers an `info` incident
+ * on recovery; an acknowledgement acknowledges it. A test alert, or a spool replayed, triggers an `info` incident
  * of its own and resolves it at once; so do records rejected and a spool that
  * cannot write, whose episodes no event ends.
  */
@@ -285,7 +302,7 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
     return pagerDutyDedupKey(event, this.keyPerMonitor);
   }
 
-  protected override bodyFor(event: AuditAlertEvent): PagerDutyTrigger | PagerDutyResolve {
+  protected override bodyFor(event: AuditAlertEvent): PagerDutyTrigger | PagerDutyResolve | PagerDutyAcknowledge {
     const summary = this.custom('summary', this.options.summary, event, isHeadline);
     const { routingKey, degradedSeverity } = this.options;
     const severity = isAlertTestEvent(event) ? 'info' : this.options.severity;
@@ -298,7 +315,7 @@ export class PagerDutyChannel extends HttpChannel<ResolvedPagerDutyChannel> {
 
   protected override bodiesFor(event: AuditAlertEvent): unknown[] {
     const body = this.bodyFor(event);
-    if (body.event_action === 'resolve' || episodeClosesLater(event)) return [body];
+    if (body.event_action !== 'trigger' || episodeClosesLater(event)) return [body];
     // Its incident is resolved at once: a test, or a spool replayed, is the whole of its episode; no event
     // ends a run of rejected records or a spool that cannot write, so an incident left open for them would
     // never be resolved. Each of their alerts pages (a rejected run again every cooldownMs while it lasts).

@@ -215,6 +215,23 @@ const PLAIN_MESSAGES = {
     error: null,
     key: ['Test', event.testId],
   }),
+  'audit.alert.acknowledged': (event) => ({
+    title: '👀 Audit storage outage acknowledged',
+    tone: 'info',
+    headline: `${event.by} acknowledged the audit storage outage of ${event.serviceName} (monitor ${event.monitor})`,
+    text:
+      `${event.by} is on the audit storage outage of ${event.serviceName}: its repeats stop until it recovers.` +
+      (event.note === null ? '' : ` Note: ${event.note}`),
+    facts: [
+      ['Service', event.serviceName],
+      ['Monitor', event.monitor],
+      ['Acknowledged by', event.by],
+      ['Acknowledged', event.acknowledgedAt],
+      ['Outage started', event.outageStartedAt],
+    ],
+    error: null,
+    key: ['Outage', event.outageId],
+  }),
 } satisfies AuditAlertEventRenderers<PlainMessage>;
 
 /** What `event` says in plain text, for a receiver to escape and lay out its own way. */

@@ -1,5 +1,6 @@
 import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type {
+  AlertAcknowledgedEvent,
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
@@ -298,6 +299,29 @@ function testMessage(event: AlertTestEvent): SlackMessage {
   };
 }
 
+function acknowledgedMessage(event: AlertAcknowledgedEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const by = escape(event.by);
+  return {
+    text: `:eyes: ${by} acknowledged the audit storage outage of ${service} (monitor ${monitor}).`,
+    blocks: [
+      header(':eyes: Audit storage outage acknowledged'),
+      section(
+        `*${by}* is on the audit storage outage of *${service}*: its repeats stop until it recovers.` +
+          (event.note === null ? '' : `\n>${escape(event.note, 1_000)}`),
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Acknowledged', slackDate(event.acknowledgedAt)],
+        ['Outage started', slackDate(event.outageStartedAt)],
+      ]),
+      context(`Outage \`${escape(event.outageId)}\``),
+    ],
+  };
+}
+
 /** The built-in message of each event type. */
 const SLACK_MESSAGES = {
   'audit.storage.unreachable': unreachableMessage,
@@ -310,6 +334,7 @@ const SLACK_MESSAGES = {
   'audit.spool.quarantined': spoolQuarantinedMessage,
   'audit.ledger.broken': ledgerBrokenMessage,
   'audit.alert.test': testMessage,
+  'audit.alert.acknowledged': acknowledgedMessage,
 } satisfies AuditAlertEventRenderers<SlackMessage>;
 
 /** Longest text of a button. */

@@ -1,5 +1,6 @@
 import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type {
+  AlertAcknowledgedEvent,
   AlertTestEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
@@ -289,6 +290,22 @@ function testBody(event: AlertTestEvent): AdaptiveElement[] {
   ];
 }
 
+function acknowledgedBody(event: AlertAcknowledgedEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  const by = escapeTeams(event.by, MAX_NAME);
+  return [
+    paragraph(`**${by}** is on the audit storage outage of **${service}**: its repeats stop until it recovers.`),
+    ...(event.note === null ? [] : [paragraph(escapeTeams(event.note, MAX_NAME * 4))]),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Acknowledged', teamsDate(event.acknowledgedAt)],
+      ['Outage started', teamsDate(event.outageStartedAt)],
+      ['Outage', escapeTeams(event.outageId, MAX_NAME)],
+    ]),
+  ];
+}
+
 /** The built-in headline of a card, the color of its card, and what follows it. */
 interface TeamsCard {
   readonly headline: string;
@@ -343,6 +360,11 @@ const TEAMS_CARDS = {
     headline: '🧪 Test alert, nothing is wrong',
     color: 'Accent',
     body: testBody(event),
+  }),
+  'audit.alert.acknowledged': (event) => ({
+    headline: '👀 Audit storage outage acknowledged',
+    color: 'Accent',
+    body: acknowledgedBody(event),
   }),
 } satisfies AuditAlertEventRenderers<TeamsCard>;
 

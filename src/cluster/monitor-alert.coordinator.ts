@@ -10,7 +10,9 @@ import type {
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
 import { type OutageCounts, recoveryFiguresOf, storageRecoveredEvent } from '../events/storage-recovered-event.js';
-import type { AlertSink, OutageTransition } from '../sink/alert-sink.interface.js';
+import type { AlertSink, OutageTransition, OwnOutage } from '../sink/alert-sink.interface.js';
+import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
+import { ClusterOutageAcknowledgements } from './cluster-outage-acknowledgements.js';
 import { openOutageTtlMs } from '../tracker/open-outage-ttl.util.js';
 import { EventClaimCoordinator } from './event-claim.coordinator.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
@@ -56,6 +58,7 @@ export class MonitorAlertCoordinator implements AlertSink {
   awaitsSuccess = false;
 
   private readonly keys: readonly [string, string];
+  private readonly acknowledgements: ClusterOutageAcknowledgements;
   private readonly cooldownMs: string;
   private readonly openTtlMs: string;
   private readonly recordTtlMs: string;
@@ -80,6 +83,7 @@ export class MonitorAlertCoordinator implements AlertSink {
     this.openTtlMs = String(openTtl);
     this.recordTtlMs = String(Math.max(MIN_RECORD_TTL_MS, 2 * openTtl));
     this.events = new EventClaimCoordinator(monitor, redis, dispatcher, clock);
+    this.acknowledgements = new ClusterOutageAcknowledgements(redis, base, this.recordTtlMs, clock);
   }
 
   transition({ before, after, event, status, ended }: OutageTransition): void {
@@ -153,6 +157,27 @@ export class MonitorAlertCoordinator implements AlertSink {
     });
   }
 
+  /**
+   * Acknowledges the cluster's outage `outageId` in Redis, for every replica
+   * (each checks it before claiming a repeat), and in this replica's own
+   * state machine when the outage is the one it has open.
+   */
+  async acknowledge(
+    outageId: string,
+    by: string,
+    note: string | null,
+    own: OwnOutage,
+  ): Promise<OutageAcknowledgeResult> {
+    const stored = await this.acknowledgements.acknowledge(outageId, by, note);
+    if (stored.result !== 'unknown' && this.outage?.clusterId === outageId && own.id !== null)
+      own.acknowledge(by, note);
+    return stored;
+  }
+
+  knows(outageId: string): Promise<boolean> {
+    return this.acknowledgements.knows(outageId);
+  }
+
   close(): void {
     this.closed = true;
     if (this.outage) this.stopWaiting(this.outage);
@@ -183,6 +208,10 @@ export class MonitorAlertCoordinator implements AlertSink {
    */
   private async alert(outage: ReplicaOutage, event: StorageUnreachableEvent, takeOver = false): Promise<void> {
     if (this.outage !== outage) return; // ended while this waited for a lease
+    if (await this.acknowledgements.holdsRepeat(outage.clusterId)) {
+      this.redis.acknowledgedRepeat(event.type, event.monitor, outage.clusterId);
+      return;
+    }
     let decision: [string, number, number];
     try {
       decision = await this.resolve(

@@ -15,6 +15,8 @@ export interface RedisAlertLink {
   sentAlone(type: string, monitor: string, outageId: string, error: unknown): void;
   /** Logs an event left to another replica. */
   leftToOthers(type: string, monitor: string, outageId: string): void;
+  /** Logs a repeat this replica did not claim: its outage is acknowledged. */
+  acknowledgedRepeat(type: string, monitor: string, outageId: string): void;
   /** Logs an alert this replica sent in place of a claimer that never confirmed it. */
   tookOver(type: string, monitor: string, outageId: string): void;
   /** Logs a decision that failed in a way no step handled. */

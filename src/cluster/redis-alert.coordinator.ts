@@ -2,6 +2,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import {
   alertRaised,
+  clusterAcknowledgedRepeat,
   clusterDecisionFailed,
   clusterLeftToOthers,
   clusterNeedsIoredis,
@@ -144,6 +145,11 @@ export class RedisAlertCoordinator implements RedisAlertLink {
   /** Logs an event left to another replica. */
   leftToOthers(type: string, monitor: string, outageId: string): void {
     this.logger.debug(clusterLeftToOthers(this.options.replicaId, alertRaised(type, monitor, outageId)));
+  }
+
+  /** Logs a repeat this replica did not claim: its outage is acknowledged. */
+  acknowledgedRepeat(type: string, monitor: string, outageId: string): void {
+    this.logger.debug(clusterAcknowledgedRepeat(this.options.replicaId, alertRaised(type, monitor, outageId)));
   }
 
   /** Logs an alert this replica sent in place of a claimer that never confirmed it. */

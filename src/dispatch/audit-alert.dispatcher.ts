@@ -110,6 +110,15 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
   }
 
   /**
+   * Sends `event` as {@link dispatch} does, but past the gate: a response to an
+   * outage (an acknowledgement) is no alert, and no silence holds it.
+   * @returns A promise, never rejected, settled with the receipts once every delivery has settled.
+   */
+  announce(event: AuditAlertEvent): Promise<readonly AuditAlertDeliveryReceipt[]> {
+    return this.send(event, null);
+  }
+
+  /**
    * Sends a test alert to `recipients` only (and to the emitter), never held by the gate.
    * @returns One receipt per recipient, once each has settled or shutdown has stopped waiting.
    */

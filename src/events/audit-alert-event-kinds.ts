@@ -129,6 +129,13 @@ export const AUDIT_ALERT_EVENT_KINDS = {
     keyName: 'test',
     occurrence: null,
   },
+  'audit.alert.acknowledged': {
+    episode: 'outage',
+    step: 'answers',
+    key: outageIdOf,
+    keyName: 'outage',
+    occurrence: null,
+  },
 } as const satisfies { readonly [T in AuditAlertEventType]: AuditAlertEventKind<AuditAlertEventOf<T>> };
 
 /** The row of {@link AUDIT_ALERT_EVENT_KINDS} of `event`'s type. */

@@ -1,5 +1,6 @@
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type {
+  AlertAcknowledgedEvent,
   AlertTestEvent,
   AuditAlertEvent,
   LedgerBrokenEvent,
@@ -61,4 +62,9 @@ export function isSpoolReplayedEvent(event: AuditAlertEvent): event is SpoolRepl
 /** Narrows an event to `audit.ledger.broken`. */
 export function isLedgerBrokenEvent(event: AuditAlertEvent): event is LedgerBrokenEvent {
   return event.type === AuditAlertEvents.LedgerBroken;
+}
+
+/** Narrows an event to `audit.alert.acknowledged`. */
+export function isAlertAcknowledgedEvent(event: AuditAlertEvent): event is AlertAcknowledgedEvent {
+  return event.type === AuditAlertEvents.Acknowledged;
 }

@@ -294,6 +294,28 @@ export interface LedgerBrokenEvent {
   readonly detectedAt: Date;
 }
 
+/**
+ * Sent once when an outage is acknowledged, by `AuditMonitorRegistry.acknowledge()`
+ * or from PagerDuty: from then on the outage raises no repeat until it
+ * recovers (its recovery is still sent). Never held by a silence: it is a
+ * response, not an alert.
+ */
+export interface AlertAcknowledgedEvent {
+  readonly type: typeof AuditAlertEvents.Acknowledged;
+  /** The outage acknowledged: the id its alerts carry. */
+  readonly outageId: string;
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** Who acknowledged it, as given (`agent.summary` for PagerDuty). */
+  readonly by: string;
+  /** What they said; `null` when nothing. */
+  readonly note: string | null;
+  /** Wall-clock time of the acknowledgement. */
+  readonly acknowledgedAt: Date;
+  /** Wall-clock time of the outage's first failure. */
+  readonly outageStartedAt: Date;
+}
+
 /** Every event this module sends, discriminated on `type`. More kinds may be added. */
 export type AuditAlertEvent =
   | StorageUnreachableEvent
@@ -305,4 +327,5 @@ export type AuditAlertEvent =
   | SpoolReplayedEvent
   | SpoolQuarantinedEvent
   | LedgerBrokenEvent
-  | AlertTestEvent;
+  | AlertTestEvent
+  | AlertAcknowledgedEvent;

@@ -3,6 +3,7 @@ import type {
   Attributes,
   BatchObservableResult,
   Counter,
+  Histogram,
   Meter,
   ObservableCounter,
   ObservableGauge,
@@ -27,6 +28,7 @@ export const AuditAlertMetricNames = {
   FailedDeliveries: 'audit_alert.failed.deliveries',
   MonitorState: 'audit_alert.monitor.state',
   StorageCapacityRatio: 'audit_alert.storage.capacity.ratio',
+  TimeToAcknowledge: 'audit_alert.outage.time_to_acknowledge',
 } as const;
 
 /** Names of the attributes the instruments carry. */
@@ -139,6 +141,7 @@ interface Instruments {
   readonly sentAlerts: Counter;
   readonly silencedAlerts: Counter;
   readonly failedDeliveries: Counter;
+  readonly timeToAcknowledge: Histogram;
 }
 
 const OPENTELEMETRY_API = '@opentelemetry/api';
@@ -229,6 +232,14 @@ export class AuditAlertMetrics implements OnModuleDestroy {
       ...this.attributesOf(event.monitor),
       [AuditAlertMetricAttributes.EventType]: event.type,
     });
+  }
+
+  /**
+   * Records how long an outage of the monitor named `monitor` waited for
+   * someone to acknowledge it: from its first failure, in seconds.
+   */
+  outageAcknowledged(monitor: string, afterMs: number): void {
+    this.instruments?.timeToAcknowledge.record(Math.max(0, afterMs) / 1_000, this.attributesOf(monitor));
   }
 
   /**
@@ -335,6 +346,11 @@ function createInstruments(api: OpenTelemetryApi): Instruments | null {
       description: 'Calls of a hook or channel that failed, or were abandoned after hookTimeoutMs.',
       unit: '{delivery}',
       valueType: INT,
+    }),
+    timeToAcknowledge: meter.createHistogram(AuditAlertMetricNames.TimeToAcknowledge, {
+      description: 'Time from the first failure of an outage to its acknowledgement (registry or PagerDuty).',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [30, 60, 120, 300, 600, 900, 1_800, 3_600, 7_200, 14_400] },
     }),
   };
 }

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import {
   AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_LEDGER,
   AUDIT_ALERT_REDIS,
   AUDIT_ALERT_RESOLVED_OPTIONS,
   AUDIT_ALERT_SINKS,
@@ -15,7 +16,17 @@ import {
   AuditAlertEvents,
 } from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
-import { ledgerNotConfigured, outageResumed, silenceStoreFailed, unknownMonitor } from '../audit-alert.messages.js';
+import {
+  acknowledgeStoreFailed,
+  ledgerNotConfigured,
+  outageAcknowledged,
+  outageNotAlerted,
+  outageResumed,
+  silenceStoreFailed,
+  unknownAnnotatedOutage,
+  unknownMonitor,
+  unknownOutage,
+} from '../audit-alert.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';
@@ -27,7 +38,10 @@ import { fail } from '../options/option-readers.util.js';
 import { errorText } from '../common/error-text.util.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
-import type { AlertTestEvent } from '../events/audit-alert-event.interface.js';
+import { AuditOutageResponseError } from '../errors/audit-outage-response.error.js';
+import type { AlertAcknowledgedEvent, AlertTestEvent } from '../events/audit-alert-event.interface.js';
+import type { AuditLedgerWriter } from '../ledger/ledger-entry.interface.js';
+import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
 import type { AuditAlertSilence, AuditAlertSilenceOptions } from '../silences/audit-alert-silence.interface.js';
 import { AuditAlertSilences } from '../silences/audit-alert-silences.js';
@@ -38,6 +52,14 @@ import type { AuditAlertChannelType } from '../channels/channel-options.interfac
 import type { AuditTestAlertOptions, AuditTestAlertResult } from '../test-alert/audit-test-alert.interface.js';
 import { resolveTestAlertOptions } from '../test-alert/test-alert.options.js';
 import { AuditStorageMonitor } from './audit-storage.monitor.js';
+import type {
+  AuditAcknowledgeOptions,
+  AuditAnnotateOptions,
+  AuditOutageAcknowledgement,
+  AuditOutageAnnotation,
+  AuditResponseSource,
+} from './outage-response-options.interface.js';
+import { resolveAcknowledgeOptions, resolveAnnotateOptions, resolveOutageId } from './outage-response.options.js';
 
 /** Every monitor of the application, by name. Injectable anywhere. */
 @Injectable()
@@ -50,11 +72,12 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     @Inject(AUDIT_ALERT_RESOLVED_OPTIONS) private readonly options: ResolvedAuditAlertOptions,
     @Inject(AUDIT_ALERT_CLOCK) private readonly clock: AuditAlertClock,
     private readonly dispatcher: AuditAlertDispatcher,
-    metrics: AuditAlertMetrics,
+    private readonly metrics: AuditAlertMetrics,
     private readonly silences: AuditAlertSilences,
     @Inject(AUDIT_ALERT_SINKS) sinkFor: AlertSinkFactory,
     @Inject(AUDIT_ALERT_REDIS) private readonly redis: RedisAlertCoordinator | null,
     @Inject(AUDIT_ALERT_STATE_FILE) private readonly stateFile: AuditAlertStateFile | null,
+    @Inject(AUDIT_ALERT_LEDGER) private readonly ledger: AuditLedgerWriter | null,
   ) {
     // Read here, before any provider can track a write: a resumed outage must come before the first new failure.
     const saved = stateFile?.load();
@@ -75,6 +98,11 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     const monitor = this.monitors.get(name);
     if (!monitor) throw new AuditAlertConfigError(unknownMonitor(name, [...this.monitors.keys()]), 'monitors');
     return monitor;
+  }
+
+  /** @internal The service the monitors watch for, as its events name it. */
+  get serviceName(): string {
+    return this.options.serviceName;
   }
 
   /** Whether a monitor is named `name`. */
@@ -190,6 +218,111 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
       for await (const { entry } of readLedgerLines(ledger.directory)) if (entry !== null) lines.push(entry);
     }
     return exportEvidence(lines, { from, to, format });
+  }
+
+  /**
+   * Acknowledges an open outage, by the `outageId` its alerts carry: someone
+   * is on it. Until it recovers, it raises no more repeats, on this replica
+   * and, under `cluster`, on every replica (a sticky acknowledgement); a
+   * channel with `fromOccurrence` above the alerts sent so far is never
+   * called for it. An escalation from degraded to unreachable is still sent
+   * once, and the recovery is sent. Sends `audit.alert.acknowledged` (never
+   * held by a silence; PagerDuty acknowledges the incident), records it in
+   * the ledger and in `audit_alert.outage.time_to_acknowledge`, and keeps it
+   * in the `state` file. The first acknowledgement of an outage stands: a
+   * later one changes nothing and answers with the first.
+   * @throws AuditAlertConfigError when `options` are invalid (no `by`, too long…).
+   * @throws AuditOutageResponseError when no monitor has this outage open (unknown, or ended), or none of its alerts has been sent yet.
+   * @throws Error when `cluster` is set and Redis cannot store it: then it is not acknowledged.
+   */
+  acknowledge(outageId: string, options: AuditAcknowledgeOptions): Promise<AuditOutageAcknowledgement> {
+    return this.acknowledgeFrom(outageId, options, 'registry');
+  }
+
+  /** @internal {@link acknowledge}, saying where the acknowledgement came from (a PagerDuty webhook). */
+  async acknowledgeFrom(
+    outageId: string,
+    options: AuditAcknowledgeOptions,
+    source: AuditResponseSource,
+  ): Promise<AuditOutageAcknowledgement> {
+    const id = resolveOutageId(outageId, 'acknowledge');
+    const { by, note } = resolveAcknowledgeOptions(options);
+    for (const monitor of this.monitors.values()) {
+      let outcome: OutageAcknowledgeResult;
+      try {
+        outcome = await monitor.acknowledge(id, by, note);
+      } catch (error) {
+        throw new Error(acknowledgeStoreFailed(errorText(error)), { cause: error });
+      }
+      if (!('acknowledgement' in outcome)) {
+        if (outcome.result === 'unknown') continue;
+        throw new AuditOutageResponseError(outageNotAlerted(id, monitor.name), id, 'not-alerted');
+      }
+      const { acknowledgement, firstFailureAt } = outcome;
+      const acknowledged: AuditOutageAcknowledgement = {
+        outageId: id,
+        monitor: monitor.name,
+        by: acknowledgement.by,
+        note: acknowledgement.note,
+        acknowledgedAt: new Date(acknowledgement.at),
+        alreadyAcknowledged: outcome.result === 'already',
+      };
+      if (outcome.result === 'acknowledged') this.announceAcknowledgement(acknowledged, firstFailureAt, source);
+      return acknowledged;
+    }
+    const open = this.list().flatMap((monitor) => monitor.getStatus().outageId ?? []);
+    throw new AuditOutageResponseError(unknownOutage(id, open), id, 'unknown-outage');
+  }
+
+  /**
+   * Records the cause of an outage, its ticket, or both, in the ledger: what
+   * an auditor asks after "who responded". The outage may be open or have
+   * ended lately (one of the last 100 of its monitor in this process; under
+   * `cluster`, one Redis still has a record of). Nothing is sent.
+   * @throws AuditAlertConfigError when `options` are invalid (no `by`, neither `cause` nor `ticket`, too long…).
+   * @throws AuditOutageResponseError when no monitor knows the outage.
+   */
+  annotate(outageId: string, options: AuditAnnotateOptions): Promise<AuditOutageAnnotation> {
+    return this.annotateFrom(outageId, options, 'registry');
+  }
+
+  /** @internal {@link annotate}, saying where the annotation came from (a PagerDuty webhook). */
+  async annotateFrom(
+    outageId: string,
+    options: AuditAnnotateOptions,
+    source: AuditResponseSource,
+  ): Promise<AuditOutageAnnotation> {
+    const id = resolveOutageId(outageId, 'annotate');
+    const { by, cause, ticket } = resolveAnnotateOptions(options);
+    for (const monitor of this.monitors.values()) {
+      if (!(await monitor.knowsOutage(id))) continue;
+      this.ledger?.append({ kind: 'annotated', outageId: id, monitor: monitor.name, by, cause, ticket, source });
+      return { outageId: id, monitor: monitor.name, by, cause, ticket, annotatedAt: new Date(this.clock.wallNow()) };
+    }
+    throw new AuditOutageResponseError(unknownAnnotatedOutage(id), id, 'unknown-outage');
+  }
+
+  /** Tells everyone of a new acknowledgement: the recipients, the ledger, the metrics, the log. */
+  private announceAcknowledgement(
+    acknowledged: AuditOutageAcknowledgement,
+    firstFailureAt: number,
+    source: AuditResponseSource,
+  ): void {
+    const { outageId, monitor, by, note, acknowledgedAt } = acknowledged;
+    const event: AlertAcknowledgedEvent = {
+      type: AuditAlertEvents.Acknowledged,
+      outageId,
+      monitor,
+      serviceName: this.options.serviceName,
+      by,
+      note,
+      acknowledgedAt,
+      outageStartedAt: new Date(firstFailureAt),
+    };
+    void this.dispatcher.announce(event);
+    this.ledger?.append({ kind: 'acknowledged', outageId, monitor, by, note, source });
+    this.metrics.outageAcknowledged(monitor, acknowledgedAt.getTime() - firstFailureAt);
+    this.logger.log(outageAcknowledged(monitor, outageId, by, source));
   }
 
   /** @internal Connects to the cluster's Redis, if any, and starts the monitors: probes while healthy, left-open resolves. */

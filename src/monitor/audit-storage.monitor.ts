@@ -13,6 +13,7 @@ import { AuditStatusPublisher } from './audit-status.publisher.js';
 import { FailureTracker } from '../tracker/failure-tracker.js';
 import type { ProbeMark } from '../tracker/probe-weighing.js';
 import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
+import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
 import { WriteWatch } from './write-watch.js';
 
 /** A write begun with {@link AuditStorageMonitor.beginWrite}, settled once by one of these. */
@@ -336,6 +337,26 @@ export class AuditStorageMonitor {
     // What fell due while no process ran (a threshold) is sent at once.
     this.settle('healthy', null);
     return true;
+  }
+
+  /**
+   * @internal Acknowledges the outage whose events carry `outageId`, if it is
+   * this monitor's (see `AuditMonitorRegistry.acknowledge()`).
+   * @throws whatever kept the sink from storing it.
+   */
+  acknowledge(outageId: string, by: string, note: string | null): Promise<OutageAcknowledgeResult> {
+    const tracker = this.tracker;
+    const id = tracker.outageId;
+    return this.sink.acknowledge(outageId, by, note, {
+      id,
+      acknowledge: (who, what) => tracker.acknowledge(id ?? '', who, what),
+      snapshot: () => tracker.snapshot(),
+    });
+  }
+
+  /** @internal Whether `outageId` is an outage of this monitor, open or ended lately. */
+  async knowsOutage(outageId: string): Promise<boolean> {
+    return this.tracker.knows(outageId) || (await this.sink.knows(outageId));
   }
 
   /** @internal Starts probing while healthy, where configured; called once the application has started. */

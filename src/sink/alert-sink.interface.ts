@@ -3,6 +3,7 @@ import type { AuditAlertEvent, AuditOutageEvent } from '../events/audit-alert-ev
 import type { OutageCounts } from '../events/storage-recovered-event.js';
 import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
+import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
 
 /** A change of a monitor's outage, as its sink gets it: taken at the change, never read back later. */
 export interface OutageTransition {
@@ -23,6 +24,16 @@ export interface OutageTransition {
    * none is open. A store calls it once the events raised so far are
    * delivered, so that what it keeps never holds an alert not yet sent.
    */
+  snapshot(): OutageSnapshot | null;
+}
+
+/** The monitor's own open outage, as a sink acknowledging an outage sees it. */
+export interface OwnOutage {
+  /** The monitor's id for it; `null` while healthy. */
+  readonly id: string | null;
+  /** Acknowledges it in the monitor's state machine. */
+  acknowledge(by: string, note: string | null): OutageAcknowledgeResult;
+  /** It as it is when called, for a store to keep; `null` when none is open. */
   snapshot(): OutageSnapshot | null;
 }
 
@@ -55,6 +66,15 @@ export interface AlertSink {
    * which skips idle successes, hands it the next one.
    */
   start(awake: () => void): void;
+  /**
+   * Acknowledges the outage whose events carry `outageId`: in the monitor's
+   * state machine when it is its own, and where the sink keeps outages (the
+   * state file; Redis, for every replica).
+   * @throws whatever kept the sink from storing it (Redis unreachable): then nothing is acknowledged.
+   */
+  acknowledge(outageId: string, by: string, note: string | null, own: OwnOutage): Promise<OutageAcknowledgeResult>;
+  /** Whether the sink knows the outage `outageId`, open or ended lately (Redis, under `cluster`). */
+  knows(outageId: string): Promise<boolean>;
   /** Stops its timers; called at shutdown. */
   close(): void;
 }

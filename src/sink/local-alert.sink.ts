@@ -2,7 +2,8 @@ import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import type { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
-import type { AlertSink, OutageTransition } from './alert-sink.interface.js';
+import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
+import type { AlertSink, OutageTransition, OwnOutage } from './alert-sink.interface.js';
 
 /** Resolves the incident of a monitor that a process before this one may have left open. */
 export interface LeftOpenResolver {
@@ -40,6 +41,24 @@ export class LocalAlertSink implements AlertSink {
       // Its own recovery resolves the incident by monitor: an earlier process's, if it was still open, included.
       if (event.type === AuditAlertEvents.StorageRecovered) this.awaitsSuccess = false;
     }
+    this.keep(snapshot);
+  }
+
+  acknowledge(outageId: string, by: string, note: string | null, own: OwnOutage): Promise<OutageAcknowledgeResult> {
+    if (own.id !== outageId) return Promise.resolve({ result: 'unknown' });
+    const acknowledged = own.acknowledge(by, note);
+    // Kept, so that a restarted process does not start repeating again.
+    if (acknowledged.result === 'acknowledged') this.keep(() => own.snapshot());
+    return Promise.resolve(acknowledged);
+  }
+
+  knows(): Promise<boolean> {
+    // The monitor's own memory is all a single process has.
+    return Promise.resolve(false);
+  }
+
+  /** Keeps the open outage in the state file, once the events dispatched so far are delivered. */
+  private keep(snapshot: OutageTransition['snapshot']): void {
     if (this.stateFile === null) return;
     if (this.undelivered > 0) this.pending = snapshot;
     else this.stateFile.keep(this.name, snapshot());

@@ -13,11 +13,15 @@ import type { FailureTrackerConfig, TrackerEvent } from './failure-tracker.inter
 import { FailureWindow } from './failure-window.js';
 import { openOutageTtlMs } from './open-outage-ttl.util.js';
 import { Outage } from './outage.js';
+import type { OutageAcknowledgeResult } from './outage-acknowledgement.js';
 import { degradedEvent, outageCounts, recoveredEvent, unreachableEvent } from './outage-events.js';
 import { type OutageSnapshot, restoreOutage, snapshotOutage } from './outage-snapshot.js';
 import { type ProbeMark, ProbeWeighing } from './probe-weighing.js';
 import { RejectedRun } from './rejected-run.js';
 import { storageStatus } from './storage-status.util.js';
+
+/** How many ended outages a tracker remembers the ids of, for an annotation that comes after the end. */
+const MAX_ENDED_IDS = 100;
 
 /**
  * The outage state machine, free of Nest and of timers: it reads the injected
@@ -52,6 +56,8 @@ export class FailureTracker {
 
   /** The open outage; `null` while healthy. */
   private outage: Outage | null = null;
+  /** The ids of the outages that ended last, oldest first: what may still be annotated. */
+  private readonly endedIds: string[] = [];
   /** `null` without degraded detection. */
   private readonly window: FailureWindow | null;
   private readonly rejected: RejectedRun;
@@ -164,6 +170,34 @@ export class FailureTracker {
     return this.succeed(this.clock.monotonicNow());
   }
 
+  /** The id of the open outage; `null` while healthy. */
+  get outageId(): string | null {
+    return this.outage?.id ?? null;
+  }
+
+  /** Whether `outageId` is the open outage, or one of the last outages that ended here. */
+  knows(outageId: string): boolean {
+    return this.outage?.id === outageId || this.endedIds.includes(outageId);
+  }
+
+  /**
+   * Acknowledges the open outage `outageId` for good (until it ends): from
+   * now on it raises no repeat, neither of the unreachable alert nor of the
+   * degraded one. An escalation from degraded to unreachable is still raised,
+   * once: it says more than what was acknowledged. Its recovery is announced.
+   * @param by Who, `note` what they said; both checked by the caller.
+   */
+  acknowledge(outageId: string, by: string, note: string | null): OutageAcknowledgeResult {
+    const outage = this.outage;
+    if (outage === null || outage.id !== outageId) return { result: 'unknown' };
+    if (outage.unreachableOccurrence === 0 && outage.degradedOccurrence === 0) return { result: 'not-alerted' };
+    const firstFailureAt = Math.round(outage.firstFailureWall);
+    if (outage.acknowledged !== null)
+      return { result: 'already', acknowledgement: outage.acknowledged, firstFailureAt };
+    outage.acknowledged = { by, note, at: this.clock.wallNow() };
+    return { result: 'acknowledged', acknowledgement: outage.acknowledged, firstFailureAt };
+  }
+
   /**
    * Sends what time alone makes due: the first unreachable alert once the
    * threshold has passed, the recovery once a hold or a degraded period has
@@ -271,7 +305,9 @@ export class FailureTracker {
   private afterFailure(outage: Outage, mono: number, write: boolean): TrackerEvent | null {
     if (!this.config.enabled) return null;
     if (this.state === 'alerting') {
-      return mono - outage.lastUnreachableMono >= this.config.cooldownMs ? this.unreachable(outage, mono) : null;
+      return outage.acknowledged === null && mono - outage.lastUnreachableMono >= this.config.cooldownMs
+        ? this.unreachable(outage, mono)
+        : null;
     }
     const due = this.checkThreshold(outage, mono);
     const window = this.window;
@@ -279,7 +315,7 @@ export class FailureTracker {
     const reached = window.reached(mono);
     if (this.state === 'degraded') {
       window.weigh(mono);
-      return reached && mono - outage.lastDegradedMono >= this.config.cooldownMs
+      return reached && outage.acknowledged === null && mono - outage.lastDegradedMono >= this.config.cooldownMs
         ? this.degradedAlert(outage, window, mono)
         : null;
     }
@@ -337,6 +373,8 @@ export class FailureTracker {
       return null;
     }
     const at = outage.streakStartMono + this.config.thresholdMs;
+    // Acknowledged: an escalation is still said once, a repeat is not.
+    if (outage.unreachableOccurrence > 0 && outage.acknowledged !== null) return null;
     return outage.unreachableOccurrence > 0 ? Math.max(at, outage.lastUnreachableMono + this.config.cooldownMs) : at;
   }
 
@@ -378,7 +416,10 @@ export class FailureTracker {
   }
 
   private reset(mono: number): void {
-    if (this.outage !== null) this.ended = outageCounts(this.config, this.outage);
+    if (this.outage !== null) {
+      this.ended = outageCounts(this.config, this.outage);
+      if (this.endedIds.push(this.outage.id) > MAX_ENDED_IDS) this.endedIds.shift();
+    }
     this.state = 'healthy';
     this.outage = null;
     this.failureFloorMono = mono;

@@ -2,6 +2,7 @@ import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import type { AuditStorageState } from './audit-storage-status.interface.js';
 import { Outage } from './outage.js';
+import { MAX_ACKNOWLEDGED_BY, MAX_ACKNOWLEDGEMENT_NOTE, type OutageAcknowledgement } from './outage-acknowledgement.js';
 
 /**
  * The open outage of a monitor as the next process needs it: its times are
@@ -31,6 +32,8 @@ export interface OutageSnapshot {
   readonly lastAlertAt: number | null;
   readonly lastError: string | null;
   readonly lastProbeError: string | null;
+  /** Who answered the outage, and when: it raises no repeat. Absent in files written before it was kept. */
+  readonly acknowledged?: OutageAcknowledgement | null;
 }
 
 type Clock = Pick<AuditAlertClock, 'monotonicNow' | 'wallNow'>;
@@ -63,6 +66,7 @@ export function snapshotOutage(
     lastError: outage.hasWriteError ? outage.textOf(outage.lastErrorValue) : null,
     // Not through the outage's kept text, which is the write error's.
     lastProbeError: outage.hasProbeError ? errorText(outage.lastProbeErrorValue) : null,
+    acknowledged: outage.acknowledged,
   };
 }
 
@@ -90,6 +94,7 @@ export function restoreOutage(saved: OutageSnapshot, clock: Clock): Outage {
   outage.lastErrorValue = saved.lastError;
   outage.hasProbeError = saved.lastProbeError !== null;
   outage.lastProbeErrorValue = saved.lastProbeError;
+  outage.acknowledged = saved.acknowledged ?? null;
   return outage;
 }
 
@@ -102,6 +107,14 @@ const isCountOrAbsent = (value: unknown): boolean => value === undefined || isCo
 const isTimeOrNull = (value: unknown): value is number | null => value === null || isTime(value);
 const isTextOrNull = (value: unknown): value is string | null =>
   value === null || (typeof value === 'string' && value.length <= MAX_TEXT);
+const isText = (value: unknown, max: number): boolean =>
+  typeof value === 'string' && value.length > 0 && value.length <= max;
+const isAcknowledgementOrAbsent = (value: unknown): boolean => {
+  if (value === undefined || value === null) return true;
+  if (typeof value !== 'object') return false;
+  const { by, note, at } = value as Record<string, unknown>;
+  return isText(by, MAX_ACKNOWLEDGED_BY) && (note === null || isText(note, MAX_ACKNOWLEDGEMENT_NOTE)) && isTime(at);
+};
 
 /**
  * Checks a saved outage read from outside the process (a file), field by
@@ -129,6 +142,7 @@ export function invalidOutageSnapshot(value: unknown): string | null {
     ['lastAlertAt', isTimeOrNull(s.lastAlertAt)],
     ['lastError', isTextOrNull(s.lastError)],
     ['lastProbeError', isTextOrNull(s.lastProbeError)],
+    ['acknowledged', isAcknowledgementOrAbsent(s.acknowledged)],
   ];
   const bad = checks.find(([, ok]) => !ok);
   return bad ? `field ${bad[0]} is invalid` : null;

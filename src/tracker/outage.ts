@@ -1,4 +1,5 @@
 import { errorText } from '../common/error-text.util.js';
+import type { OutageAcknowledgement } from './outage-acknowledgement.js';
 
 /**
  * The record of one open outage, as its alerts, statuses and snapshot report
@@ -29,6 +30,8 @@ export class Outage {
   degradedOccurrence = 0;
   lastDegradedMono = 0;
   lastAlertWall: number | null = null;
+  /** Once someone has answered it: no repeat is raised from then on. */
+  acknowledged: OutageAcknowledgement | null = null;
   /** The success that began the current recovery hold, or the end of the degraded period. */
   recoveredMono = 0;
   recoveredWall = 0;

@@ -52,6 +52,7 @@ describe('the channels option', () => {
         'audit.spool.replayed',
         'audit.spool.quarantined',
         'audit.ledger.broken',
+        'audit.alert.acknowledged',
       ],
       monitors: null,
       fromOccurrence: 1,

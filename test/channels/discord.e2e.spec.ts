@@ -218,6 +218,7 @@ describe('the Discord channel', () => {
       'audit.spool.replayed': '1e8e3e',
       'audit.ledger.broken': 'f9ab00',
       'audit.alert.test': '1a73e8',
+      'audit.alert.acknowledged': '1a73e8',
     });
   });
 

@@ -300,7 +300,7 @@ describe('the Opsgenie channel', () => {
     expect(opsgenieProblems(create, opsgenie.requests[0]!)).toEqual([]);
   });
 
-  it('renders every event type within the alert API schema, or as a close', () => {
+  it('renders every event type within the alert API schema, or as a close or an acknowledge', () => {
     const request = {
       method: 'POST',
       path: '/v2/alerts',
@@ -316,7 +316,7 @@ describe('the Opsgenie channel', () => {
       if (create === null) closes.push(event.type);
       else expect([event.type, opsgenieProblems(create, request)]).toEqual([event.type, []]);
     }
-    expect(closes).toEqual(['audit.storage.recovered']);
+    expect(closes).toEqual(['audit.storage.recovered', 'audit.alert.acknowledged']);
   });
 
   it('is checked at boot, never showing the key', () => {

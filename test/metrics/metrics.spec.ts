@@ -121,6 +121,25 @@ describe('OpenTelemetry metrics', () => {
     await provider.shutdown();
   });
 
+  it('records the time from the first failure to the acknowledgement, in seconds, per monitor', async () => {
+    const app = await boot(clock);
+    const registry = app.get(AuditMonitorRegistry);
+    const orders = registry.get('orders');
+    orders.recordFailure(new Error('refused'));
+    clock.advance(1_000);
+    const outageId = orders.getStatus().outageId!;
+    clock.advance(89_000);
+    await registry.acknowledge(outageId, { by: 'ana' });
+    const metric = auditAlertMetrics(await reader.collect()).get('audit_alert.outage.time_to_acknowledge');
+    expect(metric?.dataPointType).toBe(DataPointType.HISTOGRAM);
+    expect(metric?.descriptor.unit).toBe('s');
+    const [point, ...others] = metric!.dataPoints;
+    expect(others).toEqual([]);
+    expect(point!.attributes).toEqual(ofMonitor('orders'));
+    expect(point!.value).toMatchObject({ count: 1, sum: 90 });
+    await app.close();
+  });
+
   it('counts outcomes, alerts and failed deliveries, and reports the state of every monitor', async () => {
     const app = await boot(clock, {}, [HangingHook]);
     const registry = app.get(AuditMonitorRegistry);

@@ -42,7 +42,8 @@ type Command =
   | { kind: 'probeEnd'; passed: boolean }
   | { kind: 'reject' }
   | { kind: 'ignored' }
-  | { kind: 'restart'; downMs: number };
+  | { kind: 'restart'; downMs: number }
+  | { kind: 'acknowledge' };
 
 interface Config {
   enabled: boolean;
@@ -93,6 +94,8 @@ class ReferenceModel {
   private degradedCount = 0;
   private lastDegraded = 0;
   private recoveredAt = 0;
+  /** Acknowledged: no repeat until the outage ends; an escalation to unreachable still goes out, once. */
+  private acknowledged = false;
   private belowSince: number | null = null;
   /** The writes the window has counted since it opened at a failure. */
   private windowOpen = false;
@@ -155,6 +158,11 @@ class ReferenceModel {
     const below = failures < d.ratio * 0.5 * writes || writes === 0;
     if (!below) this.belowSince = null;
     else this.belowSince ??= this.now;
+  }
+
+  /** Someone acknowledges the open outage: taken only once an alert of it has been sent. */
+  acknowledge(): void {
+    if (this.state !== 'healthy' && (this.unreachableCount > 0 || this.degradedCount > 0)) this.acknowledged = true;
   }
 
   // --- evidence ---
@@ -273,6 +281,7 @@ class ReferenceModel {
       this.probeFailures = 0;
       this.unreachableCount = 0;
       this.degradedCount = 0;
+      this.acknowledged = false;
     } else if (this.state === 'failing') {
       this.firstFailure = Math.min(this.firstFailure, began);
     } else {
@@ -291,7 +300,7 @@ class ReferenceModel {
   private afterFailure(write: boolean): void {
     if (!this.config.enabled) return;
     if (this.state === 'alerting') {
-      if (this.now - this.lastUnreachable >= this.config.cooldownMs) this.unreachable();
+      if (!this.acknowledged && this.now - this.lastUnreachable >= this.config.cooldownMs) this.unreachable();
       return;
     }
     const threshold = this.thresholdAt();
@@ -300,7 +309,7 @@ class ReferenceModel {
     const reached = this.reached();
     if (this.state === 'degraded') {
       this.weigh();
-      if (reached && this.now - this.lastDegraded >= this.config.cooldownMs) this.degradedAlert();
+      if (reached && !this.acknowledged && this.now - this.lastDegraded >= this.config.cooldownMs) this.degradedAlert();
     } else if (reached) {
       this.degradedAlert();
     }
@@ -337,6 +346,7 @@ class ReferenceModel {
     if ((this.state !== 'failing' && this.state !== 'degraded') || !this.streakOpen || !this.config.enabled)
       return null;
     const at = this.streakStart + this.config.thresholdMs;
+    if (this.unreachableCount > 0 && this.acknowledged) return null;
     return this.unreachableCount > 0 ? Math.max(at, this.lastUnreachable + this.config.cooldownMs) : at;
   }
 
@@ -463,6 +473,7 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
       .oneof(fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 3_000, max: 200_000 }))
       .map<Command>((downMs) => ({ kind: 'restart', downMs })),
   },
+  { weight: 1, arbitrary: fc.constant<Command>({ kind: 'acknowledge' }) },
 );
 
 /** The classifier every run uses: what a driver's error code would say, by message here. */
@@ -556,6 +567,13 @@ function runBoth(config: Config, commands: Command[]) {
         mark = null;
         model.restart(command.downMs);
         break;
+      case 'acknowledge': {
+        // The local sink acknowledges within the call: the promise only reports it.
+        const outageId = monitor.getStatus().outageId;
+        if (outageId !== null) void monitor.acknowledge(outageId, 'ana@example.com', null);
+        model.acknowledge();
+        break;
+      }
     }
     steps.push({ command, events: events.length });
   }

@@ -94,6 +94,14 @@ export const SAMPLE_EVENTS = {
     serviceName: 'billing-api',
     sentAt: at,
   },
+  'audit.alert.acknowledged': {
+    ...base,
+    type: 'audit.alert.acknowledged',
+    by: 'ana@example.com <users/all>',
+    note: 'on it: the disk of db-1 is full **x**',
+    acknowledgedAt: at,
+    outageStartedAt: at,
+  },
 } as const satisfies { readonly [T in AuditAlertEventType]: Extract<AuditAlertEvent, { type: T }> };
 
 /** Every sample event, each as the union. */
