@@ -46,6 +46,8 @@ export interface AuditAlertDispatchGate {
   admit(event: AuditAlertEvent): boolean;
   /** The events the gate held and now lets go: the dispatcher sends each. */
   readonly released: Observable<AuditAlertEvent>;
+  /** Told once every delivery of a released event has settled, so that the gate may forget what it kept of it. */
+  sent?(event: AuditAlertEvent): void;
 }
 
 /** An event raised before the listeners were ready, and who waits for its receipts. */
@@ -88,7 +90,7 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
     @Inject(AUDIT_ALERT_GATE) private readonly gate: AuditAlertDispatchGate | null,
     private readonly modules: ModulesContainer,
   ) {
-    gate?.released.subscribe((event) => void this.send(event, null));
+    gate?.released.subscribe((event) => void this.send(event, null).then(() => gate.sent?.(event)));
   }
 
   /**

@@ -7,6 +7,7 @@ import { RedisServer } from '../support/redis-server.js';
 
 const MINUTE = 60_000;
 const REASON = 'CHG-77: failover drill';
+const BY = 'sre@example.com';
 
 const redis = new RedisServer();
 beforeAll(() => redis.start());
@@ -39,8 +40,8 @@ async function twoReplicas() {
 describe('silences with cluster', () => {
   it('are obeyed by every replica: set on one, the alert of another is held, and sent when lifted there', async () => {
     const { receiver, a, b } = await twoReplicas();
-    const silence = await a.registry.silence({ durationMs: 30 * MINUTE, reason: REASON });
-    expect(await b.registry.listSilences()).toEqual([silence]);
+    const silence = await a.registry.silence({ durationMs: 30 * MINUTE, reason: REASON, createdBy: BY });
+    expect(await b.registry.listSilences()).toEqual([{ ...silence, status: 'active', held: 0 }]);
 
     b.monitor.recordFailure(new Error('replica b cannot write'));
     b.clock.advance(MINUTE);
@@ -74,7 +75,7 @@ describe('silences with cluster', () => {
 
   it('end on every replica at their end, sending the alert held on another', async () => {
     const { receiver, a, b } = await twoReplicas();
-    await b.registry.silence({ durationMs: 10 * MINUTE, reason: REASON });
+    await b.registry.silence({ durationMs: 10 * MINUTE, reason: REASON, createdBy: BY });
     await a.registry.listSilences();
     a.monitor.recordFailure('replica a cannot write');
     a.clock.advance(MINUTE);
@@ -88,11 +89,11 @@ describe('silences with cluster', () => {
 
   it('refuse a silence Redis cannot store, and keep obeying the ones read last while it is away', async () => {
     const { receiver, a, b } = await twoReplicas();
-    const silence = await a.registry.silence({ durationMs: 30 * MINUTE, reason: REASON });
+    const silence = await a.registry.silence({ durationMs: 30 * MINUTE, reason: REASON, createdBy: BY });
     await b.registry.listSilences();
     await redis.stop();
     try {
-      await expect(a.registry.silence({ durationMs: MINUTE, reason: 'second window' })).rejects.toThrow(
+      await expect(a.registry.silence({ durationMs: MINUTE, reason: 'second window', createdBy: BY })).rejects.toThrow(
         /^The silence could not be shared through Redis \(.+\), so no replica would obey it; it was not set\.$/,
       );
       b.clock.advance(SILENCE_REFRESH_MS);

@@ -13,7 +13,7 @@ import type { AuditAlertDispatcher } from '../../src/dispatch/audit-alert.dispat
 import { AuditAlertMetrics } from '../../src/metrics/audit-alert.metrics.js';
 import type { ProbeMark } from '../../src/tracker/probe-weighing.js';
 import { AuditAlertSilences } from '../../src/silences/audit-alert-silences.js';
-import { InProcessSilenceStore } from '../../src/silences/silence-store.interface.js';
+import { InProcessSilenceStore } from '../../src/silences/in-process-silence.store.js';
 import { LocalAlertSink } from '../../src/sink/local-alert.sink.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
@@ -769,8 +769,13 @@ describe('silences against the state machine', () => {
           const options = resolveAuditAlertOptions({ ...config, writeTimeoutMs: false } as AuditAlertModuleOptions);
           const sink = new LocalAlertSink('default', dispatcher, null, null);
           const monitor = new AuditStorageMonitor(options.monitors[0]!, clock, sink);
-          const silences = new AuditAlertSilences(new InProcessSilenceStore(), false, clock, metrics, () =>
-            monitor.getStatus(),
+          const silences = new AuditAlertSilences(
+            new InProcessSilenceStore(),
+            false,
+            clock,
+            metrics,
+            () => monitor.getStatus(),
+            null,
           );
           gate = silences;
           silences.released.subscribe((event) => delivered.push(record(event)));
@@ -786,6 +791,7 @@ describe('silences against the state machine', () => {
                 startsAt: new Date(clock.wallNow()),
                 endsAt: new Date(clock.wallNow() + silenceMs),
                 reason: 'property',
+                createdBy: 'property model',
               });
             }
             if (command.kind === 'fail') monitor.recordFailure(new Error('down'));
