@@ -4,12 +4,12 @@ import type { AuditAlertSilence } from './audit-alert-silence.interface.js';
 import { decodeHeld, decodeSilence, encodeHeld, encodeSilence } from './silence-codec.util.js';
 import type { HeldAlert, HeldAlertClaim, KeptSilence, SilenceStore, SilencesRead } from './silence-store.interface.js';
 
-/** How long a held alert is kept past the end of its silence at least, should no replica be left to send it. */
+/** How long a silence, and an alert it held, are kept past its end at least, should no replica be left to read them. */
 const HELD_TTL_MS = 24 * 60 * 60 * 1_000;
 
 /**
  * KEYS[1] a hash; ARGV[1] field, ARGV[2] JSON, ARGV[3] how long the hash must
- * live at least (ms). The hash outlives what it keeps, and no longer.
+ * live at least (ms). The hash outlives what it keeps by a day, and no longer.
  */
 const KEEP_SCRIPT = `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -110,7 +110,8 @@ export class RedisSilenceStore implements SilenceStore {
   }
 
   async add(silence: AuditAlertSilence, now: number): Promise<void> {
-    const lifetimeMs = Math.max(1, silence.endsAt.getTime() - now);
+    // Past its end by a margin, so that a replica reading it late still records its end.
+    const lifetimeMs = Math.max(1, silence.endsAt.getTime() - now) + HELD_TTL_MS;
     const json = JSON.stringify(encodeSilence({ ...silence, held: 0 }));
     await this.redis.eval(KEEP_SCRIPT, [this.key], [silence.id, json, String(lifetimeMs)]);
   }
