@@ -29,7 +29,11 @@ interface Alert {
   occurrence?: number;
 }
 
-type AppMessage = { kind: 'ready'; state: string } | { kind: 'event'; event: Alert } | { kind: 'silenced'; id: string };
+type AppMessage =
+  | { kind: 'ready'; state: string }
+  | { kind: 'event'; event: Alert }
+  | { kind: 'silenced'; id: string }
+  | { kind: 'silences'; ids: string[] };
 
 type App = ChildApp<AppMessage>;
 
@@ -133,6 +137,11 @@ describe('a held alert across the death of the process that held it', () => {
       const a = await startApp({ REDIS_URL: redis.url, REPLICA_ID: 'replica-a' });
       const b = await startApp({ REDIS_URL: redis.url, REPLICA_ID: 'replica-b' });
       await silence(a, 8_000);
+      // Replica b reads the silence now rather than within 5 s: either may claim the alert.
+      b.child.send({ kind: 'list' });
+      await until('replica b to read the silence', () =>
+        b.messages.some((m) => m.kind === 'silences' && m.ids.length === 1),
+      );
       await postgres.stop({ mode: 'immediate' });
       await until('an alert held in Redis', async () => (await redis.cli('HLEN', HELD_KEY)).trim() === '1');
       const holder = [a, b].find((app) => app.output.includes('held by silence'));
