@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AuditAlertConfigError, AuditMonitorRegistry } from '../../src/index.js';
 import type { AuditLedgerWriter, LedgerRecord } from '../../src/ledger/ledger-entry.interface.js';
 import { ChannelApps, settle } from '../channels/support/channel-app.js';
@@ -221,4 +224,84 @@ describe('silences fit for an audit', () => {
       { ...created(lifted), kind: 'silence-ended', held: 0, ended: 'removed' },
     ]);
   });
+
+  describe('with the state file', () => {
+    let dir: string;
+    afterEach(async () => {
+      await apps.dispose();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('keep the silence and its held alert, so that the next process sends it when the silence ends', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'audit-alert-silences-'));
+      const receiver = await apps.receiver();
+      const options = {
+        thresholdMs: MINUTE,
+        cooldownMs: 60 * MINUTE,
+        channels: [{ type: 'webhook' as const, url: receiver.url() }],
+        state: { file: join(dir, 'state.json') },
+      };
+      const first = await apps.boot(options);
+      const silence = await first.app
+        .get(AuditMonitorRegistry)
+        .silence({ durationMs: 30 * MINUTE, reason: REASON, createdBy: BY });
+      first.monitor.recordFailure(new Error('down'));
+      first.clock.advance(MINUTE);
+      const kept = await waitForFile(options.state.file, (content) => content.silences?.held?.length === 1);
+      expect(kept.silences!.silences).toEqual([expect.objectContaining({ id: silence.id, createdBy: BY, held: 1 })]);
+      const { outageId } = (kept.silences!.held![0] as { event: { outageId: string } }).event;
+      apps.release(first);
+      await first.app.close();
+      expect(receiver.requests).toHaveLength(0);
+
+      // The next process, its clock where the first one's was: it obeys the silence, and sends what it held at its end.
+      const second = await apps.boot(options, {}, first.clock);
+      expect(await second.app.get(AuditMonitorRegistry).listSilences()).toEqual([
+        expect.objectContaining({ id: silence.id, status: 'active', held: 1 }),
+      ]);
+      second.clock.advance(29 * MINUTE - 1);
+      await settle();
+      expect(receiver.requests).toHaveLength(0);
+      second.clock.advance(1);
+      await receiver.waitForRequests(1);
+      await settle();
+      expect(receiver.bodies()).toEqual([
+        expect.objectContaining({ type: 'audit.storage.unreachable', outageId, occurrence: 1 }),
+      ]);
+      await waitForFile(options.state.file, (content) => content.silences?.held?.length === 0);
+    });
+
+    it('start clean from a silences section it cannot read, and never crash on it', async () => {
+      dir = await mkdtemp(join(tmpdir(), 'audit-alert-silences-'));
+      const file = join(dir, 'state.json');
+      const silences = { silences: [{ id: 1 }, 'x', null], held: [{ key: 'k', event: { type: 'nope' } }, 42] };
+      await writeFile(
+        file,
+        JSON.stringify({
+          format: 'nestjs-audit-alert/state',
+          version: 1,
+          serviceName: 'unknown_service:node',
+          monitors: {},
+          silences,
+        }),
+      );
+      const { app } = await apps.boot({ thresholdMs: MINUTE, state: { file } });
+      expect(await app.get(AuditMonitorRegistry).listSilences()).toEqual([]);
+    });
+  });
 });
+
+/** The silences' section of a state file. */
+interface KeptSection {
+  silences?: { silences?: unknown[]; held?: unknown[] };
+}
+
+/** Waits until the state file, as JSON, satisfies `condition`, and returns it. */
+async function waitForFile(file: string, condition: (content: KeptSection) => boolean): Promise<KeptSection> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const content = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as KeptSection;
+    if (condition(content)) return content;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`${file} never reached the expected content`);
+}
