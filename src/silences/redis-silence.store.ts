@@ -36,6 +36,9 @@ for i = 1, #all, 2 do
 end
 return {live, ended}`;
 
+/** KEYS[1] a monitor's held alerts. */
+const HELD_SCRIPT = `return redis.call('HVALS', KEYS[1])`;
+
 /** KEYS[1] the hash of silences; ARGV[1] id. Returns the silence removed, or false. */
 const REMOVE_SCRIPT = `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
@@ -96,6 +99,8 @@ export class RedisSilenceStore implements SilenceStore {
   private readonly key: string;
   /** The keys of each monitor: its held alerts and its outage records. */
   private readonly monitorKeys = new Map<string, readonly [string, string]>();
+  /** Whether held alerts were left when last read (or never read): then they are read again. */
+  private heldLeft = true;
 
   constructor(
     private readonly redis: RedisAlertLink,
@@ -122,24 +127,26 @@ export class RedisSilenceStore implements SilenceStore {
   }
 
   async read(now: number): Promise<SilencesRead> {
-    const [reply, ...held] = await Promise.all([
-      this.redis.eval(READ_SCRIPT, [this.key], [String(now)]),
-      ...[...this.monitorKeys.values()].map(([heldKey]) =>
-        this.redis.eval("return redis.call('HVALS', KEYS[1])", [heldKey], []),
-      ),
-    ]);
+    const reply = await this.redis.eval(READ_SCRIPT, [this.key], [String(now)]);
     if (!Array.isArray(reply) || !Array.isArray(reply[0]) || !Array.isArray(reply[1])) {
       throw new Error(`unexpected reply from Redis: ${typeof reply}`);
     }
     const silences = (texts: unknown[]): KeptSilence[] =>
       texts.flatMap((text) => decodeSilence(JSON.parse(String(text))) ?? []);
-    return {
-      silences: silences(reply[0]).sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime()),
-      ended: silences(reply[1]),
-      held: held
+    const live = silences(reply[0]).sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime());
+    const ended = silences(reply[1]);
+    // Idle (no silence, none held when last read), a replica reads one key, as before held alerts were kept.
+    let held: HeldAlert[] = [];
+    if (live.length > 0 || ended.length > 0 || this.heldLeft) {
+      const replies = await Promise.all(
+        [...this.monitorKeys.values()].map(([heldKey]) => this.redis.eval(HELD_SCRIPT, [heldKey], [])),
+      );
+      held = replies
         .flatMap((texts) => (Array.isArray(texts) ? texts : []))
-        .flatMap((text) => decodeHeld(JSON.parse(String(text))) ?? []),
-    };
+        .flatMap((text) => decodeHeld(JSON.parse(String(text))) ?? []);
+    }
+    this.heldLeft = held.length > 0;
+    return { silences: live, ended, held };
   }
 
   async hold(held: HeldAlert, now: number, endsAt: number): Promise<void> {
