@@ -10,8 +10,10 @@ import type { LeftOpenEpisodeKind } from './events/audit-episode.js';
 interface SilenceShown {
   readonly id: string;
   readonly monitors: readonly string[] | null;
+  readonly startsAt: Date;
   readonly endsAt: Date;
   readonly reason: string;
+  readonly createdBy: string;
 }
 
 /** Renders a received value for an error message without ever throwing. */
@@ -229,8 +231,8 @@ export const healthCheckWithoutProbe = (monitors: readonly string[]): string =>
 const silenceScope = (silence: SilenceShown): string =>
   silence.monitors === null ? 'every monitor' : `monitors ${silence.monitors.map((m) => `"${m}"`).join(', ')}`;
 
-export const silenceSet = (silence: SilenceShown): string =>
-  `Silence ${silence.id} holds the alerts of ${silenceScope(silence)} until ${silence.endsAt.toISOString()}: ${JSON.stringify(silence.reason)}.`;
+export const silenceSet = (silence: SilenceShown, now: number): string =>
+  `Silence ${silence.id} by ${JSON.stringify(silence.createdBy)} holds the alerts of ${silenceScope(silence)} ${silence.startsAt.getTime() > now ? `from ${silence.startsAt.toISOString()} ` : ''}until ${silence.endsAt.toISOString()}: ${JSON.stringify(silence.reason)}.`;
 
 export const silenceEnded = (id: string): string => `Silence ${id} was lifted before its end.`;
 
@@ -244,6 +246,9 @@ export const silenceDropped = (closing: string, held: string): string =>
 
 export const silenceRefreshFailed = (reason: string): string =>
   `Cannot read the silences shared through Redis (${reason}); the ones read last stay in force until it can.`;
+
+export const silenceHeldUnshared = (event: string, reason: string): string =>
+  `Cannot record in Redis what the silences hold of ${event} (${reason}): this replica goes on with what it knows, and sends what it holds when the silence ends.`;
 
 export const silenceStoreFailed = (reason: string): string =>
   `The silence could not be shared through Redis (${reason}), so no replica would obey it; it was not set.`;

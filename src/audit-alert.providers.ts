@@ -22,12 +22,13 @@ import { AuditAlertHookExplorer } from './hooks/audit-alert-hook.explorer.js';
 import { AuditLedger } from './ledger/audit-ledger.writer.js';
 import { ledgerBrokenEvent } from './ledger/ledger-records.util.js';
 import { RedisLedgerStream } from './cluster/redis-ledger.stream.js';
+import type { AuditLedgerWriter } from './ledger/ledger-entry.interface.js';
 import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
 import type { AuditStorageStatus } from './tracker/audit-storage-status.interface.js';
 import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 import { AuditAlertSilences } from './silences/audit-alert-silences.js';
 import { RedisSilenceStore } from './silences/redis-silence.store.js';
-import { InProcessSilenceStore } from './silences/silence-store.interface.js';
+import { InProcessSilenceStore } from './silences/in-process-silence.store.js';
 import type { AlertSink, AlertSinkFactory } from './sink/alert-sink.interface.js';
 import { LocalAlertSink } from './sink/local-alert.sink.js';
 import { AuditAlertStateFile } from './state/audit-alert-state.file.js';
@@ -63,7 +64,11 @@ const monitorStatus: Provider = {
   inject: [ModuleRef],
 };
 
-/** The silences, kept in Redis with `cluster` so that every replica obeys them. */
+/**
+ * The silences, kept in Redis with `cluster` so that every replica obeys them,
+ * else in the process and, with `state`, in the state file, so that what they
+ * hold outlives the process.
+ */
 const silences: Provider = {
   provide: AuditAlertSilences,
   useFactory: (
@@ -72,11 +77,31 @@ const silences: Provider = {
     metrics: AuditAlertMetrics,
     link: RedisAlertCoordinator | null,
     statusOf: (monitor: string) => AuditStorageStatus,
+    state: AuditAlertStateFile | null,
+    ledger: AuditLedgerWriter | null,
   ): AuditAlertSilences => {
-    const store = link ? new RedisSilenceStore(link, options.serviceName) : new InProcessSilenceStore();
-    return new AuditAlertSilences(store, link !== null, clock, metrics, statusOf);
+    const keeper = state && {
+      saved: () => state.savedSilences(),
+      keep: (section: unknown) => state.keepSilences(section),
+    };
+    const store = link
+      ? new RedisSilenceStore(
+          link,
+          options.serviceName,
+          options.monitors.map((monitor) => monitor.name),
+        )
+      : new InProcessSilenceStore(keeper);
+    return new AuditAlertSilences(store, link !== null, clock, metrics, statusOf, ledger);
   },
-  inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AUDIT_ALERT_CLOCK, AuditAlertMetrics, AUDIT_ALERT_REDIS, AUDIT_MONITOR_STATUS],
+  inject: [
+    AUDIT_ALERT_RESOLVED_OPTIONS,
+    AUDIT_ALERT_CLOCK,
+    AuditAlertMetrics,
+    AUDIT_ALERT_REDIS,
+    AUDIT_MONITOR_STATUS,
+    AUDIT_ALERT_STATE_FILE,
+    AUDIT_ALERT_LEDGER,
+  ],
 };
 
 /** The state file of the `state` option. */

@@ -121,4 +121,8 @@ export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';
 export { TrackAuditWrite } from './monitor/track-audit-write.decorator.js';
 export type { AuditTestAlertOptions, AuditTestAlertResult } from './test-alert/audit-test-alert.interface.js';
-export type { AuditAlertSilence, AuditAlertSilenceOptions } from './silences/audit-alert-silence.interface.js';
+export type {
+  AuditAlertSilence,
+  AuditAlertSilenceListing,
+  AuditAlertSilenceOptions,
+} from './silences/audit-alert-silence.interface.js';

@@ -15,6 +15,7 @@ import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.
 import { ClusterOutageAcknowledgements } from './cluster-outage-acknowledgements.js';
 import { openOutageTtlMs } from '../tracker/open-outage-ttl.util.js';
 import { EventClaimCoordinator } from './event-claim.coordinator.js';
+import { monitorKeyBase } from './monitor-keys.util.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
 import {
   ALERT_SETTLED_SCRIPT,
@@ -75,8 +76,7 @@ export class MonitorAlertCoordinator implements AlertSink {
     private readonly dispatcher: AuditAlertDispatcher,
     private readonly clock: AuditAlertClock,
   ) {
-    // Encoded so that a ':' or a brace in a name cannot make two monitors share keys or break the hash tag.
-    const base = `${redis.options.keyPrefix}:{${encodeURIComponent(monitor.serviceName)}:${encodeURIComponent(monitor.name)}}`;
+    const base = monitorKeyBase(redis.options.keyPrefix, monitor.serviceName, monitor.name);
     this.keys = [`${base}:outage`, `${base}:outages`];
     this.cooldownMs = String(monitor.cooldownMs);
     const openTtl = openOutageTtlMs(monitor);

@@ -51,6 +51,8 @@ export interface AuditAlertDispatchGate {
   admit(event: AuditAlertEvent): boolean;
   /** The events the gate held and now lets go: the dispatcher sends each. */
   readonly released: Observable<AuditAlertEvent>;
+  /** Told once every delivery of a released event has settled, so that the gate may forget what it kept of it. */
+  sent?(event: AuditAlertEvent): void;
 }
 
 /** An event raised before the listeners were ready, and who waits for its receipts. */
@@ -94,7 +96,7 @@ export class AuditAlertDispatcher implements OnModuleInit, OnApplicationBootstra
     private readonly modules: ModulesContainer,
     @Inject(AUDIT_ALERT_LEDGER) private readonly ledger: AuditLedgerWriter | null,
   ) {
-    gate?.released.subscribe((event) => void this.send(event, null));
+    gate?.released.subscribe((event) => void this.send(event, null).then(() => gate.sent?.(event)));
   }
 
   /**

@@ -77,17 +77,20 @@ export interface LedgerAnnotatedRecord {
   readonly source: 'registry' | 'pagerduty';
 }
 
-/** A silence was created, or ended (expired or removed), with what it held. */
+/** A silence was created, or ended (expired or removed), with what it held; its fields as `AuditAlertSilence` names them. */
 export interface LedgerSilenceRecord {
   readonly kind: 'silence-created' | 'silence-ended';
   readonly silenceId: string;
   readonly createdBy: string;
-  readonly comment: string | null;
-  readonly matchers: Readonly<Record<string, unknown>>;
+  readonly reason: string;
+  /** The monitors silenced; `null` for every monitor. */
+  readonly monitors: readonly string[] | null;
   readonly startsAt: string;
   readonly endsAt: string;
   /** On `silence-ended`: the events it held. */
   readonly held?: number;
+  /** On `silence-ended`: whether it ran to its `endsAt` or was lifted before. */
+  readonly ended?: 'expired' | 'removed';
 }
 
 /** The outcome of a monitor's `gapRecord` call for an outage. */

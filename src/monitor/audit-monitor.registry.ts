@@ -43,7 +43,11 @@ import type { AlertAcknowledgedEvent, AlertTestEvent } from '../events/audit-ale
 import type { AuditLedgerWriter } from '../ledger/ledger-entry.interface.js';
 import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
-import type { AuditAlertSilence, AuditAlertSilenceOptions } from '../silences/audit-alert-silence.interface.js';
+import type {
+  AuditAlertSilence,
+  AuditAlertSilenceListing,
+  AuditAlertSilenceOptions,
+} from '../silences/audit-alert-silence.interface.js';
 import { AuditAlertSilences } from '../silences/audit-alert-silences.js';
 import { resolveSilence } from '../silences/silence.options.js';
 import type { AlertSinkFactory } from '../sink/alert-sink.interface.js';
@@ -153,14 +157,16 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
   }
 
   /**
-   * Holds the alerts of `options.monitors` (every monitor by default) until
-   * `durationMs` has passed or `until`, for planned maintenance. Monitors keep
-   * tracking, their status, metrics and health indicator are unchanged; only
-   * alerts wait. An alert held when the silence ends is sent then if its
-   * outage is still open; a recovery of an outage alerted before the silence
-   * is sent at once. With `cluster`, every replica obeys the silence.
+   * Holds the alerts of `options.monitors` (every monitor by default) from
+   * `startsAt` (now by default) until `durationMs` has passed or `until`, for
+   * planned maintenance. Monitors keep tracking, their status, metrics and
+   * health indicator are unchanged; only alerts wait. An alert held when the
+   * silence ends is sent then if its outage is still open; a recovery of an
+   * outage alerted before the silence is sent at once. With `cluster`, every
+   * replica obeys the silence; with `state` or `cluster`, what it holds
+   * outlives the process. Its creation and its end are recorded in the ledger.
    * @returns The silence, with its `id` for {@link unsilence}.
-   * @throws AuditAlertConfigError when the options are invalid (no reason, longer than `maxSilenceMs`…).
+   * @throws AuditAlertConfigError when the options are invalid (no reason or createdBy, longer than `maxSilenceMs`…).
    * @throws Error when `cluster` is set and Redis cannot store it: the silence is then not set.
    */
   async silence(options: AuditAlertSilenceOptions): Promise<AuditAlertSilence> {
@@ -182,8 +188,11 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     return this.silences.remove(id);
   }
 
-  /** The silences in force, shared by every replica when `cluster` is set. */
-  listSilences(): Promise<AuditAlertSilence[]> {
+  /**
+   * The silences that have not ended, active and scheduled, each with the
+   * number of events it has held; shared by every replica when `cluster` is set.
+   */
+  listSilences(): Promise<AuditAlertSilenceListing[]> {
     return this.silences.list();
   }
 

@@ -28,6 +28,8 @@ export class AuditAlertStateFile {
   private readonly logger = new AuditAlertLogger();
   /** The open outage of each monitor, as last kept. */
   private readonly outages = new Map<string, OutageSnapshot>();
+  /** The silences' own section, opaque here (the silences check it); `undefined` until read or kept. */
+  private silences: unknown;
   private dirty = false;
   private writing: Promise<void> | null = null;
   private failing = false;
@@ -51,7 +53,13 @@ export class AuditAlertStateFile {
       }
       return saved;
     }
-    const content = parsed as { format?: unknown; version?: unknown; serviceName?: unknown; monitors?: unknown };
+    const content = parsed as {
+      format?: unknown;
+      version?: unknown;
+      serviceName?: unknown;
+      monitors?: unknown;
+      silences?: unknown;
+    };
     if (typeof parsed !== 'object' || parsed === null || content.format !== FORMAT) {
       this.logger.warn(stateFileIgnored(file, 'not a state file of nestjs-audit-alert'));
     } else if (content.version !== VERSION) {
@@ -61,6 +69,8 @@ export class AuditAlertStateFile {
     } else if (typeof content.monitors !== 'object' || content.monitors === null) {
       this.logger.warn(stateFileIgnored(file, 'it lists no monitors'));
     } else {
+      // Absent from files written before silences were kept.
+      this.silences ??= content.silences;
       for (const [monitor, snapshot] of Object.entries(content.monitors)) {
         const invalid = invalidOutageSnapshot(snapshot);
         if (invalid === null) saved.set(monitor, snapshot as OutageSnapshot);
@@ -75,6 +85,19 @@ export class AuditAlertStateFile {
     if (this.closed) return;
     if (outage === null) this.outages.delete(monitor);
     else this.outages.set(monitor, outage);
+    this.dirty = true;
+    this.writing ??= this.writeWhileDirty();
+  }
+
+  /** What the silences kept in the file an earlier process wrote, as it wrote it; read by {@link load}. */
+  savedSilences(): unknown {
+    return this.silences;
+  }
+
+  /** Keeps `section` as the silences' part of the file (their silences and held alerts); written soon, coalesced. */
+  keepSilences(section: unknown): void {
+    if (this.closed) return;
+    this.silences = section;
     this.dirty = true;
     this.writing ??= this.writeWhileDirty();
   }
@@ -101,7 +124,13 @@ export class AuditAlertStateFile {
 
   private async write(): Promise<void> {
     const monitors = Object.fromEntries(this.outages);
-    const content = { format: FORMAT, version: VERSION, serviceName: this.serviceName, monitors };
+    const content = {
+      format: FORMAT,
+      version: VERSION,
+      serviceName: this.serviceName,
+      monitors,
+      ...(this.silences === undefined ? {} : { silences: this.silences }),
+    };
     const { file } = this.options;
     try {
       await writeDurably(dirname(file), basename(file), `${JSON.stringify(content, null, 2)}\n`);

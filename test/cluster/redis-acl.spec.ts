@@ -74,7 +74,9 @@ describe('the ACL user docs/cluster.md gives', () => {
     await fleet.until('the recovery', () => fleet.received(RECOVERED).length === 1);
 
     // A silence set on one replica, seen by the other, lifted there: the store every replica shares.
-    const silence = await first!.app.get(AuditMonitorRegistry).silence({ durationMs: 60_000, reason: 'CHG-1' });
+    const silence = await first!.app
+      .get(AuditMonitorRegistry)
+      .silence({ durationMs: 60_000, reason: 'CHG-1', createdBy: 'ops@example.com' });
     expect((await second!.app.get(AuditMonitorRegistry).listSilences()).map((s) => s.id)).toEqual([silence.id]);
     expect(await second!.app.get(AuditMonitorRegistry).unsilence(silence.id)).toBe(true);
     expect(fleet.received(UNREACHABLE).map((event) => event.occurrence)).toEqual([1, 2]);

@@ -221,7 +221,11 @@ describe('the evidence ledger of a running application', () => {
       channels: [{ type: 'webhook', url: receiver.url() }],
     });
     const registry = booted.app.get(AuditMonitorRegistry);
-    const silence = await registry.silence({ durationMs: 3_600_000, reason: 'CHG-1234 database upgrade' });
+    const silence = await registry.silence({
+      durationMs: 3_600_000,
+      reason: 'CHG-1234 database upgrade',
+      createdBy: 'ops@example.com',
+    });
     booted.monitor.recordFailure(new Error('down'));
     let lines = await linesWhen(booted, (found) => ofKind(found, 'event').length > 0);
     expect(ofKind(lines, 'event').map((line) => [line.event.type, line.held])).toEqual([

@@ -50,6 +50,7 @@ class WorkingHook implements OnAuditAlert {
   onAuditAlert(): void {}
 }
 
+const BY = 'dba-oncall@example.com';
 const SERVICE = 'billing-api';
 const MONITORS = [{ name: 'orders' }, { name: 'archive' }];
 
@@ -274,7 +275,7 @@ describe('OpenTelemetry metrics', () => {
   it('counts the alerts a silence holds, apart from those sent, and test alerts as sent', async () => {
     const app = await boot(clock);
     const registry = app.get(AuditMonitorRegistry);
-    await registry.silence({ monitors: ['orders'], durationMs: 60_000, reason: 'CHG-1: index rebuild' });
+    await registry.silence({ monitors: ['orders'], durationMs: 60_000, reason: 'CHG-1: index rebuild', createdBy: BY });
     registry.get('orders').recordFailure(new Error('locked'));
     registry.get('archive').recordFailure(new Error('disk full'));
     clock.advance(1_000);

@@ -11,6 +11,7 @@ afterEach(() => apps.dispose());
 
 const MINUTE = 60_000;
 const REASON = 'CHG-1234: PostgreSQL 15 to 16 upgrade';
+const BY = 'dba-oncall@example.com';
 
 type Body = Record<string, unknown>;
 const bodies = (receiver: HttpReceiver): Body[] => receiver.bodies() as Body[];
@@ -31,15 +32,16 @@ async function bootSilenced(extra: { monitors?: { name: string }[] } = {}) {
 describe('silences', () => {
   it('hold an outage alerted during maintenance, keep tracking, and send the alert when the silence ends', async () => {
     const { registry, monitor, clock, logger, receiver } = await bootSilenced();
-    const silence = await registry.silence({ durationMs: 30 * MINUTE, reason: REASON });
+    const silence = await registry.silence({ durationMs: 30 * MINUTE, reason: REASON, createdBy: BY });
     expect(silence).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       monitors: null,
       startsAt: new Date('2026-01-01T12:00:00.000Z'),
       endsAt: new Date('2026-01-01T12:30:00.000Z'),
       reason: REASON,
+      createdBy: BY,
     });
-    expect(await registry.listSilences()).toEqual([silence]);
+    expect(await registry.listSilences()).toEqual([{ ...silence, status: 'active', held: 0 }]);
 
     clock.advance(20 * MINUTE);
     monitor.recordFailure(new Error('maintenance overran'));
@@ -89,7 +91,7 @@ describe('silences', () => {
     monitor.recordFailure('down');
     clock.advance(MINUTE);
     await receiver.waitForRequests(1);
-    await registry.silence({ durationMs: 60 * MINUTE, reason: REASON });
+    await registry.silence({ durationMs: 60 * MINUTE, reason: REASON, createdBy: BY });
     clock.advance(5 * MINUTE);
     monitor.recordFailure('still down'); // a repeat: held
     clock.advance(MINUTE);
@@ -105,7 +107,11 @@ describe('silences', () => {
 
   it('send nothing of an outage that began and ended within the silence, and say so', async () => {
     const { registry, monitor, clock, logger, receiver } = await bootSilenced();
-    const { id } = await registry.silence({ until: new Date('2026-01-01T13:00:00.000Z'), reason: REASON });
+    const { id } = await registry.silence({
+      until: new Date('2026-01-01T13:00:00.000Z'),
+      reason: REASON,
+      createdBy: BY,
+    });
     monitor.recordFailure('down');
     clock.advance(MINUTE);
     const outageId = monitor.getStatus().outageId!;
@@ -121,7 +127,7 @@ describe('silences', () => {
 
   it('hold only the latest alert of an outage, and send it at once when lifted early', async () => {
     const { registry, monitor, clock, receiver } = await bootSilenced();
-    const { id } = await registry.silence({ durationMs: 60 * MINUTE, reason: REASON });
+    const { id } = await registry.silence({ durationMs: 60 * MINUTE, reason: REASON, createdBy: BY });
     monitor.recordFailure('down');
     clock.advance(MINUTE);
     clock.advance(5 * MINUTE);
@@ -139,7 +145,7 @@ describe('silences', () => {
 
   it('send a held alert with a duration in whole milliseconds, however finely time moved while it was held', async () => {
     const { registry, monitor, clock, receiver } = await bootSilenced();
-    const { id } = await registry.silence({ durationMs: 60 * MINUTE, reason: REASON });
+    const { id } = await registry.silence({ durationMs: 60 * MINUTE, reason: REASON, createdBy: BY });
     monitor.recordFailure('down');
     clock.advance(MINUTE);
     await settle();
@@ -154,7 +160,7 @@ describe('silences', () => {
 
   it('silence only the monitors named, and never a test alert', async () => {
     const { registry, clock, receiver } = await bootSilenced({ monitors: [{ name: 'orders' }, { name: 'ledger' }] });
-    await registry.silence({ monitors: ['orders'], durationMs: 60 * MINUTE, reason: REASON });
+    await registry.silence({ monitors: ['orders'], durationMs: 60 * MINUTE, reason: REASON, createdBy: BY });
     registry.get('orders').recordFailure('down');
     registry.get('ledger').recordFailure('down');
     clock.advance(MINUTE);
@@ -183,23 +189,23 @@ describe('silences', () => {
     expect((await refusal({ durationMs: MINUTE })).message).toBe(
       'Invalid audit alert option "silence(options).reason": received undefined; expected a non-empty string of at most 500 characters saying why.',
     );
-    expect((await refusal({ durationMs: MINUTE, reason: '  ' })).option).toBe('silence(options).reason');
-    expect((await refusal({ durationMs: 3 * 60 * MINUTE, reason: REASON })).message).toBe(
+    expect((await refusal({ durationMs: MINUTE, reason: '  ', createdBy: BY })).option).toBe('silence(options).reason');
+    expect((await refusal({ durationMs: 3 * 60 * MINUTE, reason: REASON, createdBy: BY })).message).toBe(
       'Invalid audit alert option "silence(options).durationMs": received 10800000; expected a number of milliseconds above 0 and at most maxSilenceMs (7200000).',
     );
-    expect((await refusal({ until: new Date('2026-01-01T15:00:00.000Z'), reason: REASON })).option).toBe(
+    expect((await refusal({ until: new Date('2026-01-01T15:00:00.000Z'), reason: REASON, createdBy: BY })).option).toBe(
       'silence(options).until',
     );
-    expect((await refusal({ until: new Date('2025-12-31T00:00:00.000Z'), reason: REASON })).option).toBe(
+    expect((await refusal({ until: new Date('2025-12-31T00:00:00.000Z'), reason: REASON, createdBy: BY })).option).toBe(
       'silence(options).until',
     );
-    expect((await refusal({ reason: REASON })).message).toContain('either durationMs or until');
-    expect((await refusal({ durationMs: MINUTE, until: new Date(), reason: REASON })).option).toBe(
+    expect((await refusal({ reason: REASON, createdBy: BY })).message).toContain('either durationMs or until');
+    expect((await refusal({ durationMs: MINUTE, until: new Date(), reason: REASON, createdBy: BY })).option).toBe(
       'silence(options).durationMs',
     );
-    expect((await refusal({ monitors: ['ordres'], durationMs: MINUTE, reason: REASON })).message).toContain(
-      'expected a non-empty array of monitor names: orders',
-    );
+    expect(
+      (await refusal({ monitors: ['ordres'], durationMs: MINUTE, reason: REASON, createdBy: BY })).message,
+    ).toContain('expected a non-empty array of monitor names: orders');
     expect((await refusal({ durationMs: MINUTE, reason: REASON, forever: true })).option).toBe(
       'silence(options).forever',
     );
@@ -209,8 +215,10 @@ describe('silences', () => {
   it('default maxSilenceMs to 24 hours, and refuse a bad one at bootstrap', async () => {
     const { app } = await apps.boot({});
     const registry = app.get(AuditMonitorRegistry);
-    await expect(registry.silence({ durationMs: 24 * 60 * MINUTE, reason: REASON })).resolves.toBeDefined();
-    await expect(registry.silence({ durationMs: 24 * 60 * MINUTE + 1, reason: REASON })).rejects.toThrow(
+    await expect(
+      registry.silence({ durationMs: 24 * 60 * MINUTE, reason: REASON, createdBy: BY }),
+    ).resolves.toBeDefined();
+    await expect(registry.silence({ durationMs: 24 * 60 * MINUTE + 1, reason: REASON, createdBy: BY })).rejects.toThrow(
       'at most maxSilenceMs (86400000)',
     );
     await expect(apps.boot({ maxSilenceMs: 0 })).rejects.toThrow(

@@ -13,7 +13,7 @@ import type { AuditAlertDispatcher } from '../../src/dispatch/audit-alert.dispat
 import { AuditAlertMetrics } from '../../src/metrics/audit-alert.metrics.js';
 import type { ProbeMark } from '../../src/tracker/probe-weighing.js';
 import { AuditAlertSilences } from '../../src/silences/audit-alert-silences.js';
-import { InProcessSilenceStore } from '../../src/silences/silence-store.interface.js';
+import { InProcessSilenceStore } from '../../src/silences/in-process-silence.store.js';
 import { LocalAlertSink } from '../../src/sink/local-alert.sink.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { flush, ManualClock } from '../support/manual-clock.js';
@@ -761,6 +761,7 @@ describe('silences against the state machine', () => {
   afterAll(() => Logger.overrideLogger(['log', 'error', 'warn', 'debug', 'verbose', 'fatal']));
 
   it('delay alerts past the silence, lose no outage still open at its end, and leave no incident open', async () => {
+    // A silence begins when it is set or, scheduled, later (leadMs): before it begins it holds nothing.
     const metrics = await AuditAlertMetrics.create({ metrics: false, serviceName: 'property' });
     await fc.assert(
       fc.asyncProperty(
@@ -768,10 +769,12 @@ describe('silences against the state machine', () => {
         fc.array(commandArb, { maxLength: 80 }),
         fc.integer({ min: 1, max: 20_000 }),
         fc.nat({ max: 80 }),
-        async (config, commands, silenceMs, silenceAt) => {
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 10_000 })),
+        async (config, commands, silenceMs, silenceAt, leadMs) => {
           const clock = new ManualClock();
+          let begin = Number.POSITIVE_INFINITY;
           let end = Number.POSITIVE_INFINITY;
-          // How many events had been raised, and delivered, when the silence began.
+          // How many events had been raised, and delivered, when the silence was set.
           let raisedBefore = Number.POSITIVE_INFINITY;
           let deliveredBefore = Number.POSITIVE_INFINITY;
           const raised: { event: AuditOutageEvent; at: number }[] = [];
@@ -788,41 +791,52 @@ describe('silences against the state machine', () => {
           const options = resolveAuditAlertOptions({ ...config, writeTimeoutMs: false } as AuditAlertModuleOptions);
           const sink = new LocalAlertSink('default', dispatcher, null, null);
           const monitor = new AuditStorageMonitor(options.monitors[0]!, clock, sink);
-          const silences = new AuditAlertSilences(new InProcessSilenceStore(), false, clock, metrics, () =>
-            monitor.getStatus(),
+          const silences = new AuditAlertSilences(
+            new InProcessSilenceStore(),
+            false,
+            clock,
+            metrics,
+            () => monitor.getStatus(),
+            null,
           );
           gate = silences;
           silences.released.subscribe((event) => delivered.push(record(event)));
           // The maintenance begins somewhere in the sequence, maybe during an outage already alerted.
           for (const [index, command] of commands.entries()) {
             if (index === Math.min(silenceAt, commands.length - 1)) {
-              end = clock.monotonicNow() + silenceMs;
+              begin = clock.monotonicNow() + leadMs;
+              end = begin + silenceMs;
               raisedBefore = raised.length;
               deliveredBefore = delivered.length;
               await silences.add({
                 id: 'maintenance',
                 monitors: null,
-                startsAt: new Date(clock.wallNow()),
-                endsAt: new Date(clock.wallNow() + silenceMs),
+                startsAt: new Date(clock.wallNow() + leadMs),
+                endsAt: new Date(clock.wallNow() + leadMs + silenceMs),
                 reason: 'property',
+                createdBy: 'property model',
               });
             }
             if (command.kind === 'fail') monitor.recordFailure(new Error('down'));
             else if (command.kind === 'succeed') monitor.recordSuccess();
             else if (command.kind === 'advance') clock.advance(command.ms);
           }
-          clock.advance(silenceMs);
+          clock.advance(leadMs + silenceMs);
 
           const sent = new Set<string>();
           for (const [index, { event, at }] of delivered.entries()) {
             if (event.type !== 'audit.storage.recovered') {
               // Nothing pages while silenced; what was held goes out at the end, not before.
-              if (index >= deliveredBefore) expect(at).toBeGreaterThanOrEqual(end);
+              if (index >= deliveredBefore && at >= begin) expect(at).toBeGreaterThanOrEqual(end);
               sent.add(event.outageId);
             } else {
               // A recovery only ever follows an alert that went out.
               expect(sent.has(event.outageId)).toBe(true);
             }
+          }
+          // Before the silence begins (scheduled ahead, or not set yet), nothing is held: each event goes out as raised.
+          for (const { event, at } of raised) {
+            if (at < begin) expect(delivered.some((sent) => sent.event === event && sent.at === at)).toBe(true);
           }
           const outages = new Set(raised.map(({ event }) => event.outageId));
           for (const outageId of outages) {
@@ -831,7 +845,7 @@ describe('silences against the state machine', () => {
             // Open when the silence ended (its recovery, if any, came at or after the end): its alert went out.
             if (config.notifyRecovery && (!recovery || recovery.at >= end)) expect(sent.has(outageId)).toBe(true);
             // Alerted before the silence began: nothing can have kept it back.
-            if (raised.slice(0, raisedBefore).some(({ event }) => event.outageId === outageId)) {
+            if (raised.some(({ event, at }, i) => (i < raisedBefore || at < begin) && event.outageId === outageId)) {
               expect(sent.has(outageId)).toBe(true);
             }
             // An outage whose alert went out gets its recovery too.

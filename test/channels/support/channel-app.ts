@@ -1,6 +1,8 @@
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AUDIT_ALERT_RANDOM } from '../../../src/channels/channel.constants.js';
+import { AUDIT_ALERT_LEDGER } from '../../../src/audit-alert.constants.js';
+import type { AuditLedgerWriter } from '../../../src/ledger/ledger-entry.interface.js';
 import {
   AUDIT_ALERT_CLOCK,
   AuditAlertModule,
@@ -30,11 +32,12 @@ export class ChannelApps {
 
   /**
    * Boots an application importing `AuditAlertModule.forRoot(options)` and `extra`.
+   * @param extra Providers of the application, and the ledger writer the module records through.
    * @param clock The application's clock: a restarted one continues where the first one's time is.
    */
   async boot(
     options: AuditAlertModuleOptions,
-    extra: Pick<ModuleMetadata, 'providers'> = {},
+    extra: Pick<ModuleMetadata, 'providers'> & { ledger?: AuditLedgerWriter } = {},
     clock = new ManualClock(),
   ): Promise<BootedApp> {
     const logger = new CaptureLogger();
@@ -44,6 +47,8 @@ export class ChannelApps {
     })
       .overrideProvider(AUDIT_ALERT_CLOCK)
       .useValue(clock)
+      .overrideProvider(AUDIT_ALERT_LEDGER)
+      .useValue(extra.ledger ?? null)
       .overrideProvider(AUDIT_ALERT_RANDOM)
       .useValue(() => 0)
       // The module logs from its constructors too, before the application's logger is set.
