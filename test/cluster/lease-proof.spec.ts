@@ -159,7 +159,7 @@ describe('the lease of an alert claim, with replicas in separate processes', () 
       await until('a trigger in the place of the killed claimer', () => pagerduty.requests.length === 2, 30_000);
       const [lost, sent] = pagerduty.requests;
       // Accepted: every trigger after the first gets 202.
-      expect(sent!.receivedAt - killedAt).toBeLessThanOrEqual(LEASE_MS + SLACK_MS);
+      expect(sent!.receivedAt! - killedAt).toBeLessThanOrEqual(LEASE_MS + SLACK_MS);
       const [first, again] = pages();
       expect(again).toMatchObject({ event_action: 'trigger', dedup_key: first!.dedup_key });
       expect(lost!.receivedAt).toBeLessThan(killedAt);
@@ -187,7 +187,7 @@ describe('the lease of an alert claim, with replicas in separate processes', () 
       const stoppedAt = Date.now();
       claimer.child.kill('SIGSTOP');
       await until('a trigger in the place of the hung claimer', () => pagerduty.requests.length === 2, 30_000);
-      expect(pagerduty.requests[1]!.receivedAt - stoppedAt).toBeLessThanOrEqual(LEASE_MS + SLACK_MS);
+      expect(pagerduty.requests[1]!.receivedAt! - stoppedAt).toBeLessThanOrEqual(LEASE_MS + SLACK_MS);
       const [first, again] = pages();
       expect(again).toMatchObject({ event_action: 'trigger', dedup_key: first!.dedup_key });
       expect(warnings(others, 'in place of')).toHaveLength(1);

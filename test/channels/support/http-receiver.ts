@@ -8,8 +8,8 @@ export interface ReceivedRequest {
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
-  /** When the request had fully arrived (`Date.now()`). */
-  readonly receivedAt: number;
+  /** When the request had fully arrived (`Date.now()`); always set by the receiver. */
+  readonly receivedAt?: number;
 }
 
 /** How the receiver answers one request: a status (and headers, and a body), or never. */
