@@ -12,7 +12,7 @@
  *                    recovered (replica that announced the end), at (last write)
  *   <base>:pruned    string, set while the records need no pruning (see RECOVER_SCRIPT)
  *
- * The `{…}` hash tag puts both keys of a monitor in one slot of a Redis
+ * The `{…}` hash tag puts every key of a monitor in one slot of a Redis
  * Cluster, and every key a script touches is passed in KEYS, so the scripts
  * run on a standalone Redis, behind Sentinel, or on a sharded Redis Cluster.
  *
