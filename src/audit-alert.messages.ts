@@ -157,8 +157,11 @@ export const clusterSentAlone = (replica: string, alert: string, reason: string)
 export const clusterLeftToOthers = (replica: string, alert: string): string =>
   `Replica "${replica}" did not send ${alert}: another replica of the cluster has, or the cluster never alerted.`;
 
+export const clusterLeaseLost = (replica: string, alert: string, leaseMs: number): string =>
+  `Replica "${replica}" no longer holds its claim on ${alert}: it did not renew it within ${leaseMs} ms, and another replica has taken it over (or Redis lost it); its own delivery goes on, so the alert may arrive twice under the same outageId.`;
+
 export const clusterTookOver = (replica: string, alert: string, leaseMs: number): string =>
-  `Replica "${replica}" sent ${alert} in place of the replica that claimed it, which did not confirm its delivery within ${leaseMs} ms.`;
+  `Replica "${replica}" sent ${alert} in place of the replica that claimed it, which neither confirmed its delivery nor renewed its claim within ${leaseMs} ms.`;
 
 export const clusterDecisionFailed = (replica: string, monitor: string, error: string): string =>
   `Replica "${replica}" could not settle an alert of monitor "${monitor}" with the cluster: ${error}`;

@@ -14,7 +14,6 @@ import {
 import type { ResolvedAuditAlertOptions } from './audit-alert.options.js';
 import { AuditAlertChannelRegistry } from './channels/audit-alert-channel.registry.js';
 import type { AuditAlertClock } from './clock/audit-alert-clock.interface.js';
-import { alertLeaseMs } from './cluster/alert-lease.util.js';
 import { RedisAlertCoordinator } from './cluster/redis-alert.coordinator.js';
 import { AuditAlertDispatcher } from './dispatch/audit-alert.dispatcher.js';
 import type { RecipientSource } from './dispatch/recipient-binding.interface.js';
@@ -49,8 +48,7 @@ const recipients: Provider = {
 const redis: Provider = {
   provide: AUDIT_ALERT_REDIS,
   useFactory: (options: ResolvedAuditAlertOptions, clock: AuditAlertClock): RedisAlertCoordinator | null =>
-    options.cluster &&
-    new RedisAlertCoordinator(options.cluster, clock, alertLeaseMs(options, options.cluster.timeoutMs)),
+    options.cluster && new RedisAlertCoordinator(options.cluster, clock),
   inject: [AUDIT_ALERT_RESOLVED_OPTIONS, AUDIT_ALERT_CLOCK],
 };
 

@@ -99,4 +99,15 @@ export interface AuditAlertClusterOptions {
    * @default 500
    */
   timeoutMs?: number;
+  /**
+   * How long a replica's claim to send an alert holds unless it renews it. The
+   * claimer renews it every `leaseMs / 3` while its delivery runs, however
+   * long its channels retry; when the claimer dies or hangs, the claim lapses
+   * within `leaseMs` and another replica sends the alert (same `outageId`
+   * and `occurrence`). The death of a claimer so delays an alert by at most
+   * `leaseMs` plus one Redis round trip. At least 1000, and at least
+   * `3 × timeoutMs`.
+   * @default 5000 (or `3 × timeoutMs` when that is longer)
+   */
+  leaseMs?: number;
 }

@@ -3,6 +3,7 @@ import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { describeKind, invalidSecretOption } from '../audit-alert.messages.js';
 import {
   fail,
+  MAX_TIMER_MS,
   ownProperties,
   readDuration,
   readItems,
@@ -32,6 +33,7 @@ export interface ResolvedClusterOptions {
   readonly keyPrefix: string;
   readonly replicaId: string;
   readonly timeoutMs: number;
+  readonly leaseMs: number;
 }
 
 const CLUSTER_KEYS = [
@@ -39,7 +41,11 @@ const CLUSTER_KEYS = [
   'keyPrefix',
   'replicaId',
   'timeoutMs',
+  'leaseMs',
 ] as const satisfies readonly (keyof AuditAlertClusterOptions)[];
+
+/** The lease of an alert claim when `cluster.leaseMs` is not given (longer when `timeoutMs` demands it). */
+const DEFAULT_LEASE_MS = 5_000;
 
 const REDIS_ALLOWED = 'a redis:// or rediss:// URL, ioredis connection options, or an ioredis client';
 
@@ -154,6 +160,25 @@ function readKeyPrefix(cluster: Record<string, unknown>): string {
   return prefix;
 }
 
+/** The shortest lease: renewals every third of it must outrun a busy event loop. */
+const MIN_LEASE_MS = 1_000;
+
+/** How many Redis round trips at `timeoutMs` a lease outlasts at least, so that a slow renewal still lands in time. */
+const LEASE_ROUND_TRIPS = 3;
+
+/**
+ * The lease of an alert claim: at least {@link MIN_LEASE_MS}, and longer than
+ * {@link LEASE_ROUND_TRIPS} round trips at `timeoutMs`, since a claimer renews
+ * every third of it and each renewal may take up to `timeoutMs`.
+ */
+function readLeaseMs(cluster: Record<string, unknown>, timeoutMs: number): number {
+  const min = Math.max(MIN_LEASE_MS, LEASE_ROUND_TRIPS * timeoutMs);
+  const allowed =
+    `a finite number of milliseconds from ${min} to ${MAX_TIMER_MS} ` +
+    `(at least ${MIN_LEASE_MS}, and at least ${LEASE_ROUND_TRIPS} × cluster.timeoutMs of ${timeoutMs})`;
+  return readDuration(cluster, 'leaseMs', Math.max(DEFAULT_LEASE_MS, min), { min, path: 'cluster.leaseMs', allowed });
+}
+
 /**
  * Validates the `cluster` option; `null` when it is absent.
  * @throws AuditAlertConfigError naming the first invalid field.
@@ -162,10 +187,15 @@ export function resolveClusterOptions(raw: unknown): ResolvedClusterOptions | nu
   if (raw === undefined) return null;
   const cluster = readObject(raw, 'cluster');
   rejectUnknownKeys(cluster, CLUSTER_KEYS, 'cluster.');
+  const redis = resolveRedis(cluster.redis);
+  const keyPrefix = readKeyPrefix(cluster);
+  const replicaId = readString(cluster, 'replicaId', `${hostname()}:${process.pid}`, 'cluster.replicaId');
+  const timeoutMs = readDuration(cluster, 'timeoutMs', 500, { min: 1, path: 'cluster.timeoutMs' });
   return {
-    redis: resolveRedis(cluster.redis),
-    keyPrefix: readKeyPrefix(cluster),
-    replicaId: readString(cluster, 'replicaId', `${hostname()}:${process.pid}`, 'cluster.replicaId'),
-    timeoutMs: readDuration(cluster, 'timeoutMs', 500, { min: 1, path: 'cluster.timeoutMs' }),
+    redis,
+    keyPrefix,
+    replicaId,
+    timeoutMs,
+    leaseMs: readLeaseMs(cluster, timeoutMs),
   };
 }

@@ -16,12 +16,14 @@ import { ClusterOutageAcknowledgements } from './cluster-outage-acknowledgements
 import { openOutageTtlMs } from '../tracker/open-outage-ttl.util.js';
 import { EventClaimCoordinator } from './event-claim.coordinator.js';
 import { monitorKeyBase } from './monitor-keys.util.js';
+import { keepLeaseAlive } from './alert-lease.util.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
 import {
   ALERT_SETTLED_SCRIPT,
   CONFIRM_SCRIPT,
   OPEN_OUTAGE_SCRIPT,
   RECOVER_SCRIPT,
+  RENEW_SCRIPT,
   RESOLVE_AND_CLAIM_SCRIPT,
 } from './redis-alert.scripts.js';
 
@@ -39,6 +41,9 @@ interface ReplicaOutage {
 
 /** Whether the cluster alerted for an outage, and announced its end, is kept this long at least. */
 const MIN_RECORD_TTL_MS = 24 * 60 * 60 * 1_000;
+
+/** How often, at most, a recovery prunes the records of outages past their TTL (a scan of every record). */
+const PRUNE_EVERY_MS = 60 * 60 * 1_000;
 
 /** How often a recovery waiting for its outage's last alert to be confirmed asks Redis again. */
 const SETTLED_POLL_MS = 100;
@@ -60,11 +65,14 @@ export class MonitorAlertCoordinator implements AlertSink {
 
   private readonly keys: readonly [string, string];
   private readonly acknowledgements: ClusterOutageAcknowledgements;
+  private readonly recoverKeys: readonly [string, string, string];
   private readonly cooldownMs: string;
   private readonly openTtlMs: string;
   private readonly recordTtlMs: string;
   private outage: ReplicaOutage | null = null;
   private tail: Promise<void> = Promise.resolve();
+  /** Stops the lease renewals of the claims whose delivery runs. */
+  private readonly renewals = new Set<() => void>();
   private closed = false;
   private awake: () => void = () => undefined;
   /** Claims the monitor's other events: degraded warnings, records rejected, the spool's. */
@@ -78,6 +86,7 @@ export class MonitorAlertCoordinator implements AlertSink {
   ) {
     const base = monitorKeyBase(redis.options.keyPrefix, monitor.serviceName, monitor.name);
     this.keys = [`${base}:outage`, `${base}:outages`];
+    this.recoverKeys = [...this.keys, `${base}:pruned`];
     this.cooldownMs = String(monitor.cooldownMs);
     const openTtl = openOutageTtlMs(monitor);
     this.openTtlMs = String(openTtl);
@@ -181,6 +190,8 @@ export class MonitorAlertCoordinator implements AlertSink {
   close(): void {
     this.closed = true;
     if (this.outage) this.stopWaiting(this.outage);
+    for (const stop of this.renewals) stop();
+    this.renewals.clear();
   }
 
   private enqueue(step: () => Promise<void>): Promise<void> {
@@ -234,8 +245,44 @@ export class MonitorAlertCoordinator implements AlertSink {
     if (takeOver) this.redis.tookOver(event.type, event.monitor, id);
     outage.sent = true;
     const delivered = this.dispatcher.dispatch({ ...event, outageId: id, occurrence });
+    const stopRenewing = this.renewWhileDelivering(event.type, id, occurrence);
     // Confirmed off the queue: a slow channel must not hold back this monitor's next decision.
-    this.dispatcher.track(delivered.then(() => this.confirm(id, occurrence)));
+    this.dispatcher.track(
+      delivered.then(() => {
+        stopRenewing();
+        return this.confirm(id, occurrence);
+      }),
+    );
+  }
+
+  /**
+   * Keeps this replica's claim alive while its delivery runs, so that the
+   * lease measures how long a dead or hung claimer holds the others back,
+   * not how long a delivery may take.
+   * @returns Stops the renewals, once the delivery has settled.
+   */
+  private renewWhileDelivering(type: string, id: string, occurrence: number): () => void {
+    let lost = false;
+    const stop = keepLeaseAlive(this.clock, this.redis.leaseMs, async () => {
+      const reply = await this.redis.eval(RENEW_SCRIPT, this.keys, [
+        id,
+        String(occurrence),
+        String(this.clock.wallNow()),
+        this.redis.options.replicaId,
+        String(this.redis.leaseMs),
+      ]);
+      if (reply !== 1 && !lost) {
+        lost = true;
+        this.redis.leaseLost(type, this.monitor.name, id);
+      }
+      return reply === 1;
+    });
+    const stopOnce = (): void => {
+      stop();
+      this.renewals.delete(stopOnce);
+    };
+    this.renewals.add(stopOnce);
+    return stopOnce;
   }
 
   /**
@@ -260,7 +307,12 @@ export class MonitorAlertCoordinator implements AlertSink {
 
   private async confirm(id: string, occurrence: number): Promise<void> {
     try {
-      await this.redis.eval(CONFIRM_SCRIPT, this.keys, [id, String(occurrence), String(this.clock.wallNow())]);
+      await this.redis.eval(CONFIRM_SCRIPT, this.keys, [
+        id,
+        String(occurrence),
+        String(this.clock.wallNow()),
+        this.redis.options.replicaId,
+      ]);
     } catch {
       // Logged by the coordinator: another replica may send this alert again once the lease runs out.
     }
@@ -278,12 +330,13 @@ export class MonitorAlertCoordinator implements AlertSink {
   ): Promise<void> {
     let reply: unknown;
     try {
-      reply = await this.redis.eval(RECOVER_SCRIPT, this.keys, [
+      reply = await this.redis.eval(RECOVER_SCRIPT, this.recoverKeys, [
         outage?.clusterId ?? '',
         outage?.sent ? '1' : '0',
         this.redis.options.replicaId,
         this.recordTtlMs,
         String(this.clock.wallNow()),
+        String(PRUNE_EVERY_MS),
       ]);
     } catch (error) {
       const own = outage && isRecoveredEvent(seen) ? this.recovery(outage.clusterId, seen, 0, 0) : null;

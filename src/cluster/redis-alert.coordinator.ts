@@ -4,6 +4,7 @@ import {
   alertRaised,
   clusterAcknowledgedRepeat,
   clusterDecisionFailed,
+  clusterLeaseLost,
   clusterLeftToOthers,
   clusterNeedsIoredis,
   clusterReachable,
@@ -52,15 +53,15 @@ export class RedisAlertCoordinator implements RedisAlertLink {
   private closed = false;
   private readonly monitors: MonitorAlertCoordinator[] = [];
 
-  /**
-   * @param leaseMs How long an alert claim holds without a confirmed delivery
-   * (see {@link alertLeaseMs}); past it another replica sends the alert.
-   */
+  /** How long an alert claim holds unless its claimer renews it (`cluster.leaseMs`); past it another replica sends the alert. */
+  readonly leaseMs: number;
+
   constructor(
     readonly options: ResolvedClusterOptions,
     private readonly clock: AuditAlertClock,
-    readonly leaseMs: number,
-  ) {}
+  ) {
+    this.leaseMs = options.leaseMs;
+  }
 
   /** The coordination of one monitor; `null` for a disabled one, which never alerts. */
   forMonitor(monitor: ResolvedMonitorOptions, dispatcher: AuditAlertDispatcher): MonitorAlertCoordinator | null {
@@ -155,6 +156,11 @@ export class RedisAlertCoordinator implements RedisAlertLink {
   /** Logs an alert this replica sent in place of a claimer that never confirmed it. */
   tookOver(type: string, monitor: string, outageId: string): void {
     this.logger.warn(clusterTookOver(this.options.replicaId, alertRaised(type, monitor, outageId), this.leaseMs));
+  }
+
+  /** Logs a claim this replica found taken over by another replica while its own delivery still ran. */
+  leaseLost(type: string, monitor: string, outageId: string): void {
+    this.logger.warn(clusterLeaseLost(this.options.replicaId, alertRaised(type, monitor, outageId), this.leaseMs));
   }
 
   /** Logs a step of a monitor's coordination that threw. */

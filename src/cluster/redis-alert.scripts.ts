@@ -7,11 +7,12 @@
  *   <base>:outages   hash: outage id -> JSON record of that outage:
  *                    first (first failure, wall ms), failures (most any replica reported),
  *                    occ (occurrence of the last alert claimed), last (when it was claimed),
- *                    by/until (who claimed it, and until when the claim holds unconfirmed),
+ *                    by/until (who holds the claim, and until when its lease holds unless renewed),
  *                    confirmed (the occurrence whose delivery was confirmed), alerted (replica),
  *                    recovered (replica that announced the end), at (last write)
+ *   <base>:pruned    string, set while the records need no pruning (see RECOVER_SCRIPT)
  *
- * The `{…}` hash tag puts both keys of a monitor in one slot of a Redis
+ * The `{…}` hash tag puts every key of a monitor in one slot of a Redis
  * Cluster, and every key a script touches is passed in KEYS, so the scripts
  * run on a standalone Redis, behind Sentinel, or on a sharded Redis Cluster.
  *
@@ -107,16 +108,39 @@ return {id, occurrence, leaseUntil}
 
 /**
  * Confirms that the alert of an occurrence was delivered (or given up on), so
- * no other replica sends it again once the claim's lease runs out.
+ * no other replica sends it again once the claim's lease runs out. Only the
+ * replica that holds the claim confirms it: a claimer that hung past its
+ * lease and was taken over leaves the confirmation to the replica that sends
+ * in its place, whose delivery a recovery must still wait for.
  *
  * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
- * ARGV: [1] id, [2] occurrence, [3] wall-clock now ms.
- * Returns 1 when confirmed, 0 when the record is gone or has moved to a later occurrence.
+ * ARGV: [1] id, [2] occurrence, [3] wall-clock now ms, [4] replica id.
+ * Returns 1 when confirmed, 0 when the record is gone, has moved to a later occurrence or another replica holds the claim.
  */
 export const CONFIRM_SCRIPT = `${RECORDS}
 local record = load(ARGV[1])
-if record == nil or record.occ ~= tonumber(ARGV[2]) then return 0 end
+if record == nil or record.occ ~= tonumber(ARGV[2]) or record.by ~= ARGV[4] then return 0 end
 record.confirmed = record.occ
+save(ARGV[1], record, tonumber(ARGV[3]))
+return 1
+`;
+
+/**
+ * Renews the lease of a claim while its delivery runs: the claim then holds
+ * `leaseMs` from now. Granted only to the replica that holds the claim of that
+ * occurrence and has not confirmed it; a lapsed lease that no other replica
+ * has taken over yet is renewed too (its claimer was only slow).
+ *
+ * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
+ * ARGV: [1] id, [2] occurrence, [3] wall-clock now ms, [4] replica id, [5] lease ms.
+ * Returns 1 when renewed, 0 when the claim is no longer this replica's (taken over, confirmed, or gone).
+ */
+export const RENEW_SCRIPT = `${RECORDS}
+local record = load(ARGV[1])
+if record == nil or record.occ ~= tonumber(ARGV[2]) or record.by ~= ARGV[4] or record.confirmed == record.occ then
+  return 0
+end
+record['until'] = tonumber(ARGV[3]) + tonumber(ARGV[5])
 save(ARGV[1], record, tonumber(ARGV[3]))
 return 1
 `;
@@ -129,9 +153,14 @@ return 1
  * never joined, or one left behind by a replica that died) ends too, and its
  * announcement is claimed in the same step.
  *
- * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
+ * Records outlive their outage by the record TTL, whatever traffic keeps the
+ * hash alive: the stale ones are pruned, at most once per prune interval
+ * (KEYS[3] marks the interval), so that a recovery costs the same however
+ * many outages the hash remembers.
+ *
+ * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`, KEYS[3] `<base>:pruned`.
  * ARGV: [1] id ('' for none of this replica's own), [2] '1' this replica sent an alert for it,
- * [3] replica id, [4] record TTL ms, [5] wall-clock now ms.
+ * [3] replica id, [4] record TTL ms, [5] wall-clock now ms, [6] prune interval ms.
  * Returns `{ announce, first, failures, otherId, otherFirst, otherFailures, until, otherUntil }`:
  * announce 1 when this replica announces the recovery of its outage; otherId '' unless it also
  * announces that one; until (otherUntil) > 0 when that outage's last alert is claimed by another
@@ -166,11 +195,12 @@ if current then
   other, otherFirst, otherFailures, otherPending = finish(current, false)
   if other == 1 then otherId = current end
 end
--- Records outlive their outage by the record TTL, whatever the traffic keeps the hash alive.
-local all = redis.call('HGETALL', KEYS[2])
-for i = 1, #all, 2 do
-  local at = cjson.decode(all[i + 1]).at or 0
-  if now - at > tonumber(ARGV[4]) then redis.call('HDEL', KEYS[2], all[i]) end
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[6]) then
+  local all = redis.call('HGETALL', KEYS[2])
+  for i = 1, #all, 2 do
+    local at = cjson.decode(all[i + 1]).at or 0
+    if now - at > tonumber(ARGV[4]) then redis.call('HDEL', KEYS[2], all[i]) end
+  end
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
 return {announce, first, failures, otherId, otherFirst, otherFailures, pending, otherPending}

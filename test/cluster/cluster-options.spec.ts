@@ -7,6 +7,7 @@ jest.unstable_mockModule('ioredis', () => {
   throw new Error("Cannot find package 'ioredis' imported from nestjs-audit-alert");
 });
 const { AuditAlertConfigError, AuditAlertModule, AuditStorageMonitor } = await import('../../src/index.js');
+const { resolveClusterOptions } = await import('../../src/cluster/cluster.options.js');
 
 /** A port nothing listens on: connections are refused at once. */
 const CLOSED_URL = 'redis://127.0.0.1:1';
@@ -35,6 +36,14 @@ describe('the cluster option', () => {
     ['an empty key prefix', { redis: CLOSED_URL, keyPrefix: '' }, 'cluster.keyPrefix', 'non-empty string'],
     ['a key prefix with a brace', { redis: CLOSED_URL, keyPrefix: 'a{b}' }, 'cluster.keyPrefix', 'without "{" or "}"'],
     ['a blank replica id', { redis: CLOSED_URL, replicaId: ' ' }, 'cluster.replicaId', 'non-empty string'],
+    ['a lease under a second', { redis: CLOSED_URL, timeoutMs: 100, leaseMs: 999 }, 'cluster.leaseMs', 'from 1000'],
+    [
+      'a lease shorter than three Redis round trips',
+      { redis: CLOSED_URL, timeoutMs: 1_000, leaseMs: 2_500 },
+      'cluster.leaseMs',
+      'from 3000 to 2147483647 (at least 1000, and at least 3 × cluster.timeoutMs of 1000)',
+    ],
+    ['a lease as a string', { redis: CLOSED_URL, leaseMs: '5s' }, 'cluster.leaseMs', 'finite number'],
     ['an unknown key', { redis: CLOSED_URL, url: CLOSED_URL }, 'cluster.url', 'redis, keyPrefix, replicaId, timeoutMs'],
     ['an http url in options', { redis: { url: 'http://127.0.0.1' } }, 'cluster.redis.url', 'redis:// or rediss://'],
     ['a port out of range', { redis: { host: 'redis', port: 70_000 } }, 'cluster.redis.port', 'from 1 to 65535'],
@@ -83,6 +92,12 @@ describe('the cluster option', () => {
     expect(error).toBeInstanceOf(AuditAlertConfigError);
     expect((error as InstanceType<typeof AuditAlertConfigError>).option).toBe(option);
     expect((error as Error).message).toContain(allowed);
+  });
+
+  it('holds a claim 5 s unless told otherwise, or three round trips of a long timeoutMs', () => {
+    expect(resolveClusterOptions({ redis: CLOSED_URL })?.leaseMs).toBe(5_000);
+    expect(resolveClusterOptions({ redis: CLOSED_URL, leaseMs: 1_500 })?.leaseMs).toBe(1_500);
+    expect(resolveClusterOptions({ redis: CLOSED_URL, timeoutMs: 2_000 })?.leaseMs).toBe(6_000);
   });
 
   it('stops the bootstrap when it is not an object', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,9 @@ import {
   type OnAuditAlert,
   type StorageUnreachableEvent,
 } from '../../src/index.js';
+import { AUDIT_ALERT_REDIS } from '../../src/audit-alert.constants.js';
+import type { RedisAlertCoordinator } from '../../src/cluster/redis-alert.coordinator.js';
+import { RENEW_SCRIPT } from '../../src/cluster/redis-alert.scripts.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -31,6 +34,10 @@ const COOLDOWN_MS = 10_000;
 const UNREACHABLE = 'audit.storage.unreachable';
 const RECOVERED = 'audit.storage.recovered';
 const STORAGE_ERROR = new Error('connect ECONNREFUSED 10.0.0.5:5432');
+/** `cluster.leaseMs` of the cases about the lease, far shorter than the stalled delivery (`hookTimeoutMs`). */
+const LEASE_MS = 2_100;
+/** `cluster.leaseMs` of the cases where Redis goes away after a claim: longer than the clocks move. */
+const LONG_LEASE_MS = 60_000;
 
 /** Every event any replica sent, in the order they were delivered. */
 const received: AuditOutageEvent[] = [];
@@ -178,14 +185,36 @@ function decisions(type: string): number {
 }
 
 /** Waits (in short real steps: Redis answers in real time) until `condition` holds. */
-async function until(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   // Deliveries are deferred to a later turn.
   await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The cluster's record of an outage, as the scripts keep it. */
+async function outageRecord(outageId: string): Promise<{ until?: number; confirmed?: number } | null> {
+  const client = new Redis(redis.url, { lazyConnect: true });
+  try {
+    await client.connect();
+    const raw = await client.hget(`audit-alert:{billing-api-${service}:default}:outages`, outageId);
+    return raw === null ? null : (JSON.parse(raw) as { until?: number; confirmed?: number });
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Watches the scripts `replica` runs from now on. */
+function renewalsOf(replica: Replica) {
+  const link = replica.app.get<RedisAlertCoordinator>(AUDIT_ALERT_REDIS);
+  return jest.spyOn(link, 'eval');
+}
+
+function isRenewal([script]: readonly unknown[]): boolean {
+  return script === RENEW_SCRIPT;
 }
 
 async function openKey(): Promise<string | null> {
@@ -248,7 +277,9 @@ describe('alerts coordinated across replicas through Redis', () => {
   });
 
   it('lets every replica alert on its own while Redis is down, and coordinates again once it is back', async () => {
-    await startReplicas(5);
+    // The others check the first alert's claim when its lease ends: with Redis away then, each would send it again
+    // alone (duplicates, as documented). A lease past the clocks' moves keeps that check out of this case.
+    await startReplicas(5, { cluster: { leaseMs: LONG_LEASE_MS } });
     failAll();
     advanceAll(THRESHOLD_MS);
     await until('the first alert', () => decisions(UNREACHABLE) === 5);
@@ -286,7 +317,8 @@ describe('alerts coordinated across replicas through Redis', () => {
   });
 
   it('decides alone when Redis hangs past timeoutMs', async () => {
-    await startReplicas(3, { cluster: { timeoutMs: 50 } });
+    // As above, the lease of the first alert ends after the clocks' moves.
+    await startReplicas(3, { cluster: { timeoutMs: 50, leaseMs: LONG_LEASE_MS } });
     failAll();
     advanceAll(THRESHOLD_MS);
     await until('the first alert', () => decisions(UNREACHABLE) === 3);
@@ -530,7 +562,11 @@ describe('alerts coordinated across replicas through Redis', () => {
 
   it('holds a recovery back until the alert another replica claimed is confirmed, so a resolve never overtakes its trigger', async () => {
     const hookTimeoutMs = 60_000;
-    const all = await startReplicas(2, { stalling: true, hookTimeoutMs, cluster: { timeoutMs: 500 } });
+    const all = await startReplicas(2, {
+      stalling: true,
+      hookTimeoutMs,
+      cluster: { timeoutMs: 500, leaseMs: LEASE_MS },
+    });
     failAll();
     advanceAll(THRESHOLD_MS);
     await until('2 decisions', () => decisions(UNREACHABLE) === 2);
@@ -544,8 +580,8 @@ describe('alerts coordinated across replicas through Redis', () => {
       await new Promise((resolve) => setTimeout(resolve, 30));
       expect(sent(RECOVERED)).toHaveLength(0);
 
-      // The claim's lease runs out (the claimer died or gave up): the recovery goes out then.
-      other.clock.advance(hookTimeoutMs + 500);
+      // The claimer hangs (its clock stands still, so it renews nothing): the lease runs out, the recovery goes out.
+      other.clock.advance(LEASE_MS);
       // Redis is asked again every 100 ms of the replica's clock, and answers in real time.
       await until('the recovery', () => {
         other.clock.advance(100);
@@ -558,9 +594,13 @@ describe('alerts coordinated across replicas through Redis', () => {
     }
   });
 
-  it('sends the alert from another replica when the claimer never confirms its delivery within the lease', async () => {
+  it('sends the alert from another replica when the claimer neither confirms nor renews its claim within the lease', async () => {
     const hookTimeoutMs = 60_000;
-    const all = await startReplicas(3, { stalling: true, hookTimeoutMs, cluster: { timeoutMs: 500 } });
+    const all = await startReplicas(3, {
+      stalling: true,
+      hookTimeoutMs,
+      cluster: { timeoutMs: 500, leaseMs: LEASE_MS },
+    });
     failAll();
     advanceAll(THRESHOLD_MS);
     await until('3 decisions', () => decisions(UNREACHABLE) === 3);
@@ -569,7 +609,7 @@ describe('alerts coordinated across replicas through Redis', () => {
     const claimer = all.find((r) => r.app.get(StallingHook) === StallingHook.stalled)!;
     expect(claimer).toBeDefined();
     const others = all.filter((r) => r !== claimer);
-    const leaseMs = hookTimeoutMs + 500;
+    const leaseMs = LEASE_MS;
     advanceAll(leaseMs - THRESHOLD_MS, others);
     await until('a few turns', () => true);
     expect(sent(UNREACHABLE)).toHaveLength(1);
@@ -587,8 +627,58 @@ describe('alerts coordinated across replicas through Redis', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(sent(UNREACHABLE)).toHaveLength(2);
 
+    // The claimer wakes up: its next renewal finds the claim taken over, says so, and it renews no more.
+    claimer.clock.advance(leaseMs / 3);
+    await until(
+      'the claimer to find its claim taken over',
+      () => logged('warn', 'no longer holds its claim').length === 1,
+    );
+    const renewals = renewalsOf(claimer);
+    claimer.clock.advance(3 * leaseMs);
+    await until('a few turns', () => true);
+    expect(renewals.mock.calls.filter(isRenewal)).toEqual([]);
+    expect(logged('warn', 'no longer holds its claim')).toHaveLength(1);
+
     // The hung claimer's hook is abandoned once its clock moves again, so it can shut down.
     claimer.clock.advance(hookTimeoutMs);
     await stopReplicas([claimer]);
+  });
+
+  it('keeps its claim while its delivery outlasts the lease: no other replica sends in its place', async () => {
+    const hookTimeoutMs = 60_000;
+    const all = await startReplicas(3, {
+      stalling: true,
+      hookTimeoutMs,
+      cluster: { timeoutMs: 500, leaseMs: LEASE_MS },
+    });
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('3 decisions', () => decisions(UNREACHABLE) === 3);
+    const [first] = sent(UNREACHABLE) as StorageUnreachableEvent[];
+    const claimer = all.find((r) => r.app.get(StallingHook) === StallingHook.stalled)!;
+    const others = all.filter((r) => r !== claimer);
+    try {
+      // Three leases of delivery, a renewal (every third of the lease) at a time: the claimer's clock first, and its
+      // renewal seen in Redis, then the others', whose waits for the lease find it renewed each time they look.
+      for (let tick = 1; tick <= 9; tick += 1) {
+        claimer.clock.advance(LEASE_MS / 3);
+        const renewedUntil = claimer.clock.wallNow() + LEASE_MS;
+        await until(`renewal ${tick}`, async () => (await outageRecord(first!.outageId))?.until === renewedUntil);
+        advanceAll(LEASE_MS / 3, others);
+        await until('a few turns', () => true);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(sent(UNREACHABLE)).toHaveLength(1);
+      expect(logged('warn', 'in place of the replica that claimed it')).toEqual([]);
+    } finally {
+      // The delivery settles (the hook is abandoned) and is confirmed: the renewals stop.
+      claimer.clock.advance(hookTimeoutMs);
+    }
+    await until('the confirmation', async () => (await outageRecord(first!.outageId))?.confirmed === 1);
+    const renewals = renewalsOf(claimer);
+    advanceAll(3 * LEASE_MS);
+    await until('a few turns', () => true);
+    expect(renewals.mock.calls.filter(isRenewal)).toEqual([]);
+    expect(sent(UNREACHABLE)).toHaveLength(1);
   });
 });

@@ -255,15 +255,15 @@ describe('replicas in separate processes sharing one Redis', () => {
       const hookTimeoutMs = 300;
       const channelTimeoutMs = 300;
       const redisTimeoutMs = 200;
-      // The documented bound: the longest hook or channel delivery, plus one Redis round trip.
-      const leaseMs = Math.max(hookTimeoutMs, channelTimeoutMs) + redisTimeoutMs;
+      // The documented bound: the lease, plus one Redis round trip.
+      const leaseMs = 1_000;
       await startReplicas(3, (replicaId) => ({
         serviceName: 'ledger-api',
         thresholdMs: 0,
         cooldownMs: 60_000,
         hookTimeoutMs,
         channels: [{ type: 'webhook', url: receiver.url('/alerts'), timeoutMs: channelTimeoutMs, retries: 0 }],
-        cluster: { redis: redis.url, replicaId, timeoutMs: redisTimeoutMs },
+        cluster: { redis: redis.url, replicaId, timeoutMs: redisTimeoutMs, leaseMs },
       }));
 
       tellAll('fail');

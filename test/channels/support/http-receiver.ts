@@ -8,6 +8,8 @@ export interface ReceivedRequest {
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
+  /** When the request had fully arrived (`Date.now()`); always set by the receiver. */
+  readonly receivedAt?: number;
 }
 
 /** How the receiver answers one request: a status (and headers, and a body), or never. */
@@ -40,6 +42,7 @@ export class HttpReceiver {
           path: request.url ?? '',
           headers: request.headers,
           body: Buffer.concat(chunks).toString('utf8'),
+          receivedAt: Date.now(),
         });
         const reply = this.replies.shift() ?? this.fallback;
         if (reply === 'hang') {
