@@ -85,3 +85,5 @@ export const AUDIT_ALERT_SINKS = Symbol.for('nestjs-audit-alert:sinks');
 export const AUDIT_MONITOR_STATUS = Symbol.for('nestjs-audit-alert:monitor-status');
 /** The evidence ledger's writer (`AuditLedgerWriter`); `null` without the `ledger` option. */
 export const AUDIT_ALERT_LEDGER = Symbol.for('nestjs-audit-alert:ledger');
+/** Makes the gap recorder of each monitor with a `gapRecord` option. */
+export const AUDIT_ALERT_GAP_RECORDERS = Symbol.for('nestjs-audit-alert:gap-recorders');

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AuditAlertConfigError } from './errors/audit-alert-config.error.js';
-import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from './audit-alert.constants.js';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_LEDGER, AUDIT_ALERT_RESOLVED_OPTIONS } from './audit-alert.constants.js';
 import {
   AUDIT_ALERT_MODULE_OPTIONS,
   AUDIT_ALERT_OPTIONS_TYPE,
@@ -47,6 +47,8 @@ import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js
       useFactory: (options: ResolvedAuditAlertOptions) => AuditAlertMetrics.create(options),
       inject: [AUDIT_ALERT_RESOLVED_OPTIONS],
     },
+    // No evidence ledger yet: the rooms that record evidence get null until the `ledger` option provides a writer.
+    { provide: AUDIT_ALERT_LEDGER, useValue: null },
     AuditAlertInvoker,
     ...AUDIT_ALERT_PATH_PROVIDERS,
     AuditAlertDispatcher,

@@ -77,6 +77,7 @@ export type {
 } from './interfaces/audit-alert-module-options.interface.js';
 export { AuditWriteTimeoutError } from './errors/audit-write-timeout.error.js';
 export type { AuditSpoolOptions, AuditSpoolReplayContext, AuditTrackOptions } from './spool/spool-options.interface.js';
+export type { AuditGapRecord, AuditGapRecordWriter } from './gap/gap-record-options.interface.js';
 export { type AuditSpoolVerification, type AuditSpoolVerifyOptions, verifyAuditSpool } from './spool/spool-verifier.js';
 export { AuditStorageGuard } from './guard/audit-storage.guard.js';
 export { RequireAuditStorage } from './guard/require-audit-storage.decorator.js';

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import {
   AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_GAP_RECORDERS,
   AUDIT_ALERT_REDIS,
   AUDIT_ALERT_RESOLVED_OPTIONS,
   AUDIT_ALERT_SINKS,
@@ -28,6 +29,7 @@ import type { AuditAlertSilence, AuditAlertSilenceOptions } from '../silences/au
 import { AuditAlertSilences } from '../silences/audit-alert-silences.js';
 import { resolveSilence } from '../silences/silence.options.js';
 import type { AlertSinkFactory } from '../sink/alert-sink.interface.js';
+import type { GapRecorderFactory } from '../gap/audit-gap.recorder.js';
 import type { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
 import type { AuditAlertChannelType } from '../channels/channel-options.interface.js';
 import type { AuditTestAlertOptions, AuditTestAlertResult } from '../test-alert/audit-test-alert.interface.js';
@@ -50,12 +52,13 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     @Inject(AUDIT_ALERT_SINKS) sinkFor: AlertSinkFactory,
     @Inject(AUDIT_ALERT_REDIS) private readonly redis: RedisAlertCoordinator | null,
     @Inject(AUDIT_ALERT_STATE_FILE) private readonly stateFile: AuditAlertStateFile | null,
+    @Inject(AUDIT_ALERT_GAP_RECORDERS) gapRecorderFor: GapRecorderFactory,
   ) {
     // Read here, before any provider can track a write: a resumed outage must come before the first new failure.
     const saved = stateFile?.load();
     for (const monitor of options.monitors) {
       const counts = metrics.forMonitor(monitor.name, () => this.get(monitor.name).getStatus().state);
-      const created = new AuditStorageMonitor(monitor, clock, sinkFor(monitor), counts);
+      const created = new AuditStorageMonitor(monitor, clock, sinkFor(monitor), counts, gapRecorderFor(monitor));
       this.monitors.set(monitor.name, created);
       const open = saved?.get(monitor.name);
       if (open && created.resume(open)) this.logger.log(outageResumed(monitor.name, open.outageId, open.state));
