@@ -20,6 +20,12 @@ export const AuditAlertEvents = {
   RecordsRejected: 'audit.records.rejected',
   /** A test alert, sent on request by `AuditMonitorRegistry.sendTestAlert()`; no outage is open. */
   Test: 'audit.alert.test',
+  /**
+   * A recipient failed a scheduled test alert (`testAlert`): it would miss
+   * the next real alert. Sent to the other recipients, never back to one that
+   * failed in the same round.
+   */
+  TestFailed: 'audit.alert.test.failed',
   /** The alternate audit log (spool) cannot keep records: full, or not writable. */
   SpoolUnwritable: 'audit.spool.unwritable',
   /** The records kept in the spool have all been replayed into the audit storage. */

@@ -336,3 +336,6 @@ export const gapRecordsUnkept = (monitor: string, where: string, error: string):
 
 export const gapRecordsResumed = (monitor: string, count: number, where: string): string =>
   `${count} gap ${count === 1 ? 'record' : 'records'} of monitor "${monitor}" not written by a process before this one, found in ${where}; writing ${count === 1 ? 'it' : 'them'}.`;
+
+export const testAlertRecipientFailed = (recipient: string, reason: string, attempts: number, testId: string): string =>
+  `Scheduled test alert ${testId} did not reach ${recipient} after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}: ${reason}. It would miss a real alert too; audit.alert.test.failed goes to the other recipients.`;

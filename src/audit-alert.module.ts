@@ -24,6 +24,7 @@ import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
 import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js';
+import { AuditTestAlertScheduler } from './monitor/audit-test-alert.scheduler.js';
 
 /**
  * Watches the storage of the audit trail and alerts through `@AuditAlertHook()`
@@ -66,6 +67,7 @@ import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js
     AuditAlertHeartbeat,
     AuditCapacityWatcher,
     AuditStorageRequirementsCheck,
+    AuditTestAlertScheduler,
   ],
   exports: [AuditStorageMonitor, AuditMonitorRegistry],
 })

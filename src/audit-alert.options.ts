@@ -20,6 +20,7 @@ import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cl
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
 import { type ResolvedStateOptions, resolveStateOptions } from './state/state.options.js';
 import { resolveGapRecord } from './gap/gap-record.options.js';
+import { type ResolvedScheduledTestAlert, resolveScheduledTestAlert } from './test-alert/test-alert.options.js';
 import type { AuditGapRecordWriter } from './gap/gap-record-options.interface.js';
 import type { DegradedDetection } from './tracker/failure-window.js';
 import type { AuditErrorClassifier } from './tracker/error-class.util.js';
@@ -84,6 +85,8 @@ export interface ResolvedAuditAlertOptions {
   readonly heartbeat: ResolvedHeartbeatOptions | null;
   /** Where a single instance keeps its open outages across restarts; `null`: nowhere (or Redis, with `cluster`). */
   readonly state: ResolvedStateOptions | null;
+  /** Test alerts on a schedule; `null` when off. */
+  readonly testAlert: ResolvedScheduledTestAlert | null;
 }
 
 const MONITOR_SETTINGS = [
@@ -115,6 +118,7 @@ export const KNOWN_OPTIONS = [
   'cluster',
   'heartbeat',
   'state',
+  'testAlert',
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
 
 /**
@@ -405,5 +409,6 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
     cluster: resolveClusterOptions(options.cluster),
     heartbeat: resolveHeartbeatOptions(options.heartbeat),
     state: resolveStateOptions(options.state, options.cluster !== undefined),
+    testAlert: resolveScheduledTestAlert(options.testAlert),
   };
 }

@@ -39,6 +39,7 @@ export type {
 export type { AuditAlertClock, AuditAlertTimer } from './clock/audit-alert-clock.interface.js';
 export {
   isAlertTestEvent,
+  isAlertTestFailedEvent,
   isRecordsRejectedEvent,
   isSpoolQuarantinedEvent,
   isSpoolReplayedEvent,
@@ -50,6 +51,7 @@ export {
 } from './events/audit-alert-event.guards.js';
 export type {
   AlertTestEvent,
+  AlertTestFailedEvent,
   AuditAlertEvent,
   AuditOutageEvent,
   AuditStorageCapacityLevel,
@@ -93,5 +95,9 @@ export { mongoErrorClassifier } from './monitor/mongo-error.classifier.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';
 export { TrackAuditWrite } from './monitor/track-audit-write.decorator.js';
-export type { AuditTestAlertOptions, AuditTestAlertResult } from './test-alert/audit-test-alert.interface.js';
+export type {
+  AuditScheduledTestAlertOptions,
+  AuditTestAlertOptions,
+  AuditTestAlertResult,
+} from './test-alert/audit-test-alert.interface.js';
 export type { AuditAlertSilence, AuditAlertSilenceOptions } from './silences/audit-alert-silence.interface.js';

@@ -1,6 +1,7 @@
 import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type {
   AlertTestEvent,
+  AlertTestFailedEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
   SpoolQuarantinedEvent,
@@ -222,6 +223,26 @@ function test(event: AlertTestEvent): EmailContent {
   };
 }
 
+function testFailed(event: AlertTestFailedEvent): EmailContent {
+  return {
+    subject: `[${event.serviceName}] Alert recipient failed its test: ${event.recipient} (monitor ${event.monitor})`,
+    heading: 'Alert recipient failed its test',
+    summary:
+      `A scheduled test of the audit storage alerts of ${event.serviceName} did not reach ${event.recipient}: ` +
+      'it would miss a real alert too. Check its URL, key or flow.',
+    facts: [
+      ['Service', event.serviceName],
+      ['Monitor', event.monitor],
+      ['Recipient', event.recipient],
+      ['Attempts', String(event.attempts)],
+      ['Sent', when(event.sentAt)],
+      ['Test', event.testId],
+    ],
+    error: event.reason,
+    tone: 'warning',
+  };
+}
+
 /** The built-in email of each event type. */
 const EMAIL_CONTENTS = {
   'audit.storage.unreachable': unreachable,
@@ -233,6 +254,7 @@ const EMAIL_CONTENTS = {
   'audit.spool.replayed': spoolReplayed,
   'audit.spool.quarantined': spoolQuarantined,
   'audit.alert.test': test,
+  'audit.alert.test.failed': testFailed,
 } satisfies AuditAlertEventRenderers<EmailContent>;
 
 const HTML_ENTITIES: Readonly<Record<string, string>> = {

@@ -63,6 +63,8 @@ const OPSGENIE_PRIORITIES = {
   // Records set aside instead of replayed, some perhaps missing: someone must look (the channel's priority, as PagerDuty's severity).
   'audit.spool.quarantined': (_event, { priority }) => priority,
   'audit.alert.test': () => 'P5',
+  // A recipient that would miss the next alert: worth a look, not a page at night.
+  'audit.alert.test.failed': () => 'P3',
 } satisfies AuditAlertEventRenderers<OpsgeniePriority | null, [OpsgeniePriorities]>;
 
 /** Adds `[key, value]` to `details` while the whole stays within Opsgenie's limit. */

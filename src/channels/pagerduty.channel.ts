@@ -190,6 +190,11 @@ const PAGERDUTY_TRIGGERS = {
     severity,
     timestamp: event.sentAt,
   }),
+  'audit.alert.test.failed': (event) => ({
+    summary: `${event.recipient} failed the test alert of ${event.serviceName} (monitor ${event.monitor}): ${event.reason}`,
+    severity: 'warning',
+    timestamp: event.sentAt,
+  }),
 } satisfies AuditAlertEventRenderers<PagerDutyTriggerParts | null, [PagerDutySeverities]>;
 
 /**

@@ -1,6 +1,7 @@
 import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type {
   AlertTestEvent,
+  AlertTestFailedEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
   SpoolQuarantinedEvent,
@@ -276,6 +277,30 @@ function testMessage(event: AlertTestEvent): SlackMessage {
   };
 }
 
+function testFailedMessage(event: AlertTestFailedEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const recipient = escape(event.recipient);
+  return {
+    text: `:warning: ${recipient} failed the test alert of ${service} (monitor ${monitor}): it would miss a real alert.`,
+    blocks: [
+      header(':warning: Alert recipient failed its test'),
+      section(
+        `A scheduled test of the audit storage alerts of *${service}* did not reach *${recipient}*: ` +
+          'it would miss a real alert too. Check its URL, key or flow.',
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Recipient', recipient],
+        ['Sent', slackDate(event.sentAt)],
+      ]),
+      section(`*Reason*\n${codeBlock(event.reason)}`),
+      context(`Test \`${escape(event.testId)}\``),
+    ],
+  };
+}
+
 /** The built-in message of each event type. */
 const SLACK_MESSAGES = {
   'audit.storage.unreachable': unreachableMessage,
@@ -287,6 +312,7 @@ const SLACK_MESSAGES = {
   'audit.spool.replayed': spoolReplayedMessage,
   'audit.spool.quarantined': spoolQuarantinedMessage,
   'audit.alert.test': testMessage,
+  'audit.alert.test.failed': testFailedMessage,
 } satisfies AuditAlertEventRenderers<SlackMessage>;
 
 /** Longest text of a button. */

@@ -1,6 +1,7 @@
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type {
   AlertTestEvent,
+  AlertTestFailedEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
   SpoolQuarantinedEvent,
@@ -30,6 +31,11 @@ export function isStorageCapacityEvent(event: AuditAlertEvent): event is Storage
 /** Narrows an event to `audit.alert.test`. */
 export function isAlertTestEvent(event: AuditAlertEvent): event is AlertTestEvent {
   return event.type === AuditAlertEvents.Test;
+}
+
+/** Narrows an event to `audit.alert.test.failed`. */
+export function isAlertTestFailedEvent(event: AuditAlertEvent): event is AlertTestFailedEvent {
+  return event.type === AuditAlertEvents.TestFailed;
 }
 
 /** Narrows an event to `audit.storage.degraded`. */

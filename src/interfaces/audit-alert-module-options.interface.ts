@@ -7,6 +7,7 @@ import type { AuditAlertClusterOptions } from '../cluster/cluster-options.interf
 import type { AuditAlertHeartbeatOptions } from '../heartbeat/heartbeat-options.interface.js';
 import type { AuditAlertStateOptions } from '../state/state-options.interface.js';
 import type { AuditGapRecordWriter } from '../gap/gap-record-options.interface.js';
+import type { AuditScheduledTestAlertOptions } from '../test-alert/audit-test-alert.interface.js';
 
 /**
  * An active check of the audit storage, run while an outage is open so that a
@@ -273,6 +274,20 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
    * @default undefined (nothing survives a restart without `cluster`)
    */
   state?: AuditAlertStateOptions;
+  /**
+   * Sends the test alert (`audit.alert.test`) every `intervalMs`, as
+   * `AuditMonitorRegistry.sendTestAlert()` does on request, so that a dead
+   * Teams flow or a rotated PagerDuty key is found before the outage that
+   * needed it. A recipient that fails raises `audit.alert.test.failed` to the
+   * other recipients (never back to one that failed in the same round) and an
+   * error log line naming it and why. Each receipt is recorded like any other.
+   *
+   * ```ts
+   * testAlert: { intervalMs: 24 * 60 * 60 * 1000 } // daily
+   * ```
+   * @default undefined (no scheduled test)
+   */
+  testAlert?: AuditScheduledTestAlertOptions;
 }
 
 /**

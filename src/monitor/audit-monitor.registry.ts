@@ -22,6 +22,7 @@ import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';
 import { errorText } from '../common/error-text.util.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import type { AuditAlertDeliveryReceipt } from '../dispatch/delivery-receipt.interface.js';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import type { AlertTestEvent } from '../events/audit-alert-event.interface.js';
 import { AuditAlertMetrics } from '../metrics/audit-alert.metrics.js';
@@ -94,6 +95,22 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
    * @throws AuditAlertConfigError when `options` names an unknown monitor or channel type.
    */
   sendTestAlert(options?: AuditTestAlertOptions): Promise<AuditTestAlertResult[]> {
+    return this.testRound(options).then(({ receipts }) =>
+      receipts.map(({ recipient, result, attempts, reason }) =>
+        result === 'delivered'
+          ? { recipient, delivered: true, attempts }
+          : { recipient, delivered: false, attempts, error: reason ?? result },
+      ),
+    );
+  }
+
+  /**
+   * @internal Sends a test alert, as {@link sendTestAlert} does, and gives back
+   * the event with the receipts: what the scheduled test needs to say who failed.
+   */
+  testRound(
+    options?: AuditTestAlertOptions,
+  ): Promise<{ readonly event: AlertTestEvent; readonly receipts: readonly AuditAlertDeliveryReceipt[] }> {
     const { monitor, channels } = resolveTestAlertOptions(options, [...this.monitors.keys()]);
     const name = monitor ?? this.options.defaultMonitor;
     const event: AlertTestEvent = {
@@ -111,15 +128,7 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
           (monitor === null || binding.monitors === null || binding.monitors.has(name)) &&
           (channels === null || channels.has(binding.channel as AuditAlertChannelType)),
       );
-    return this.dispatcher
-      .sendTest(event, recipients)
-      .then((receipts) =>
-        receipts.map(({ recipient, result, attempts, reason }) =>
-          result === 'delivered'
-            ? { recipient, delivered: true, attempts }
-            : { recipient, delivered: false, attempts, error: reason ?? result },
-        ),
-      );
+    return this.dispatcher.sendTest(event, recipients).then((receipts) => ({ event, receipts }));
   }
 
   /**

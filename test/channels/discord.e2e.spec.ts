@@ -217,6 +217,7 @@ describe('the Discord channel', () => {
       'audit.spool.quarantined': 'f9ab00',
       'audit.spool.replayed': '1e8e3e',
       'audit.alert.test': '1a73e8',
+      'audit.alert.test.failed': 'f9ab00',
     });
   });
 
