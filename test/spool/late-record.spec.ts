@@ -15,7 +15,8 @@ describe('a record kept after its outage ended', () => {
   let directory: string;
 
   afterEach(async () => {
-    await rm(directory, { recursive: true, force: true });
+    // The replay may still be writing its progress as the test ends.
+    await rm(directory, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   });
 
   it('is replayed once it is on disk, while the storage is healthy', async () => {
@@ -31,15 +32,18 @@ describe('a record kept after its outage ended', () => {
       record: { action: 'late' },
       id: 'late-1',
     });
-    // The failure is recorded on a later turn; the success comes before its record is on disk.
-    await Promise.resolve();
-    await Promise.resolve();
+    // The failure is recorded a few microtasks later; the success comes before its record is on disk (file I/O).
+    for (let turn = 0; monitor.getStatus().state !== 'failing'; turn += 1) {
+      if (turn > 100) throw new Error('the failure was never recorded');
+      await Promise.resolve();
+    }
     monitor.recordSuccess();
     expect(monitor.getStatus().state).toBe('healthy');
     await expect(kept).resolves.toBeUndefined();
 
     await waitFor(() => replayed.length === 1, 'the late record to be replayed');
     expect(replayed).toEqual([{ action: 'late' }]);
+    await waitFor(() => monitor.spool!.pending === 0, 'the replay to be recorded');
     monitor.close();
   });
 });
