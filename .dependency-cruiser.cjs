@@ -50,7 +50,7 @@ const LAYERS = [
   ['audit-alert[.]providers[.]ts$', 'audit-alert[.]module-definition[.]ts$'], // wiring
   ['guard/', 'heartbeat/', 'capacity/', 'hooks/', 'webhooks/'], // features that read the monitors
   ['monitor/'], // monitors, their registry, @TrackAuditWrite
-  ['spool/', 'silences/'], // what a monitor keeps; the dispatcher's gate
+  ['spool/', 'silences/', 'gap/'], // what a monitor keeps; the dispatcher's gate; the gap records of outages
   ['cluster/'], // the fleet's AlertSink: claim in Redis, then dispatch
   ['sink/'], // the AlertSink port and the local sink
   ['state/', 'channels/'], // the state file; channels (recipients)

@@ -3,6 +3,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AuditAlertModule } from 'nestjs-audit-alert';
 import { AUDIT_DATABASE_URL, AuditService } from './audit.service.js';
 import { AuditTraffic } from './audit-traffic.service.js';
+import { GapTrail } from './gap-trail.js';
 import { PagerHook } from './pager.hook.js';
 
 /** How the demo application is wired. */
@@ -22,6 +23,7 @@ export interface AppOptions {
 export class AppModule {
   /** Builds the module for one database and one set of alert timings. */
   static register({ databaseUrl, thresholdMs, cooldownMs, webhookUrl }: AppOptions): DynamicModule {
+    const gaps = new GapTrail(databaseUrl);
     return {
       module: AppModule,
       imports: [
@@ -31,9 +33,17 @@ export class AppModule {
           ...(thresholdMs === undefined ? {} : { thresholdMs }),
           ...(cooldownMs === undefined ? {} : { cooldownMs }),
           ...(webhookUrl === undefined ? {} : { channels: [{ type: 'webhook', url: webhookUrl }] }),
+          // "Audit logging was interrupted from … to …", in the audit database, once per alerted outage.
+          gapRecord: gaps.record,
         }),
       ],
-      providers: [{ provide: AUDIT_DATABASE_URL, useValue: databaseUrl }, AuditService, AuditTraffic, PagerHook],
+      providers: [
+        { provide: AUDIT_DATABASE_URL, useValue: databaseUrl },
+        { provide: GapTrail, useValue: gaps },
+        AuditService,
+        AuditTraffic,
+        PagerHook,
+      ],
     };
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { AuditStorageMonitor } from 'nestjs-audit-alert';
 import { Pool } from 'pg';
+import { DEMO_GAP_TABLE } from './gap-trail.js';
 
 /** Injection token of the connection string of the audit database. */
 export const AUDIT_DATABASE_URL = Symbol('AUDIT_DATABASE_URL');
@@ -49,6 +50,16 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
          recorded_at timestamptz NOT NULL DEFAULT now(),
          actor       text        NOT NULL,
          action      text        NOT NULL
+       )`,
+    );
+    // Where the gap records go: one row per interruption of audit logging.
+    await this.pool.query(
+      `CREATE TABLE IF NOT EXISTS ${DEMO_GAP_TABLE} (
+         outage_id        text        PRIMARY KEY,
+         monitor          text        NOT NULL,
+         interrupted_from timestamptz NOT NULL,
+         interrupted_to   timestamptz NOT NULL,
+         writes_failed    int         NOT NULL
        )`,
     );
   }

@@ -14,6 +14,7 @@ import { AppModule, type AppOptions } from './app.module.js';
 import { AuditService } from './audit.service.js';
 import { AuditTraffic } from './audit-traffic.service.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
+import { GapTrail } from './gap-trail.js';
 import { seconds, timeline } from './timeline.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
@@ -97,6 +98,11 @@ async function runEmbeddedDemo(): Promise<void> {
     await recovered;
     await sleep(600);
 
+    const gaps = app.get(GapTrail);
+    for (let waited = 0; (await gaps.rows()).length === 0; waited += 100) {
+      if (waited > STEP_TIMEOUT_MS) throw new Error(`No gap record within ${STEP_TIMEOUT_MS} ms`);
+      await sleep(100);
+    }
     const tally = await traffic.stop();
     const rows = await app.get(AuditService).count();
     timeline.print('demo', 'done', {
@@ -104,6 +110,7 @@ async function runEmbeddedDemo(): Promise<void> {
       writesStored: tally.stored,
       writesFailed: tally.failed,
       rowsInDemoTable: rows,
+      gapRowsInDemoTable: (await gaps.rows()).length,
     });
   } finally {
     await app.close();

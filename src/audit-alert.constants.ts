@@ -20,6 +20,12 @@ export const AuditAlertEvents = {
   RecordsRejected: 'audit.records.rejected',
   /** A test alert, sent on request by `AuditMonitorRegistry.sendTestAlert()`; no outage is open. */
   Test: 'audit.alert.test',
+  /**
+   * A recipient failed a scheduled test alert (`testAlert`): it would miss
+   * the next real alert. Sent to the other recipients, never back to one that
+   * failed in the same round.
+   */
+  TestFailed: 'audit.alert.test.failed',
   /** The alternate audit log (spool) cannot keep records: full, or not writable. */
   SpoolUnwritable: 'audit.spool.unwritable',
   /** The records kept in the spool have all been replayed into the audit storage. */
@@ -96,3 +102,5 @@ export const AUDIT_ALERT_SINKS = Symbol.for('nestjs-audit-alert:sinks');
 export const AUDIT_MONITOR_STATUS = Symbol.for('nestjs-audit-alert:monitor-status');
 /** The evidence ledger's writer (`AuditLedgerWriter`); `null` without the `ledger` option. */
 export const AUDIT_ALERT_LEDGER = Symbol.for('nestjs-audit-alert:ledger');
+/** Makes the gap recorder of each monitor with a `gapRecord` option. */
+export const AUDIT_ALERT_GAP_RECORDERS = Symbol.for('nestjs-audit-alert:gap-recorders');

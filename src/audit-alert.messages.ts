@@ -382,3 +382,31 @@ export const pagerDutyWebhookIgnored = (type: string, why: string): string =>
 
 export const clusterAcknowledgedRepeat = (replica: string, alert: string): string =>
   `Replica "${replica}" did not send ${alert}: the outage is acknowledged, and repeats stop until it recovers.`;
+export const gapRecordWritten = (
+  monitor: string,
+  outageId: string,
+  from: string,
+  to: string,
+  attempts: number,
+): string =>
+  `Gap record of monitor "${monitor}" written (outage ${outageId}, audit logging interrupted from ${from} to ${to}; ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}).`;
+
+export const gapRecordFailed = (
+  monitor: string,
+  outageId: string,
+  attempt: number,
+  error: string,
+  retryMs: number,
+): string =>
+  `Gap record of monitor "${monitor}" (outage ${outageId}) failed on attempt ${attempt}: ${error}; tried again in ${retryMs} ms.`;
+
+export const gapRecordTimedOut = (timeoutMs: number): string => `the gap record was not written within ${timeoutMs} ms`;
+
+export const gapRecordsUnkept = (monitor: string, where: string, error: string): string =>
+  `The gap records of monitor "${monitor}" cannot be kept in ${where} (${error}); they wait in memory, and a restart loses those not written yet. Not logged again until keeping them succeeds.`;
+
+export const gapRecordsResumed = (monitor: string, count: number, where: string): string =>
+  `${count} gap ${count === 1 ? 'record' : 'records'} of monitor "${monitor}" not written by a process before this one, found in ${where}; writing ${count === 1 ? 'it' : 'them'}.`;
+
+export const testAlertRecipientFailed = (recipient: string, reason: string, attempts: number, testId: string): string =>
+  `Scheduled test alert ${testId} did not reach ${recipient} after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}: ${reason}. It would miss a real alert too; audit.alert.test.failed goes to the other recipients.`;

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AuditAlertConfigError } from './errors/audit-alert-config.error.js';
-import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from './audit-alert.constants.js';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_LEDGER, AUDIT_ALERT_RESOLVED_OPTIONS } from './audit-alert.constants.js';
 import {
   AUDIT_ALERT_MODULE_OPTIONS,
   AUDIT_ALERT_OPTIONS_TYPE,
@@ -24,6 +24,7 @@ import { AuditAlertMetrics } from './metrics/audit-alert.metrics.js';
 import { AuditMonitorRegistry } from './monitor/audit-monitor.registry.js';
 import { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js';
+import { AuditTestAlertScheduler } from './monitor/audit-test-alert.scheduler.js';
 
 /**
  * Watches the storage of the audit trail and alerts through `@AuditAlertHook()`
@@ -47,6 +48,8 @@ import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js
       useFactory: (options: ResolvedAuditAlertOptions) => AuditAlertMetrics.create(options),
       inject: [AUDIT_ALERT_RESOLVED_OPTIONS],
     },
+    // No evidence ledger yet: the rooms that record evidence get null until the `ledger` option provides a writer.
+    { provide: AUDIT_ALERT_LEDGER, useValue: null },
     AuditAlertInvoker,
     ...AUDIT_ALERT_PATH_PROVIDERS,
     AuditAlertDispatcher,
@@ -64,6 +67,7 @@ import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js
     AuditAlertHeartbeat,
     AuditCapacityWatcher,
     AuditStorageRequirementsCheck,
+    AuditTestAlertScheduler,
   ],
   exports: [AuditStorageMonitor, AuditMonitorRegistry],
 })

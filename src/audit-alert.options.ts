@@ -20,6 +20,9 @@ import { type ResolvedClusterOptions, resolveClusterOptions } from './cluster/cl
 import { type ResolvedHeartbeatOptions, resolveHeartbeatOptions } from './heartbeat/heartbeat.options.js';
 import { type ResolvedStateOptions, resolveStateOptions } from './state/state.options.js';
 import { type ResolvedLedgerOptions, resolveLedgerOptions } from './ledger/ledger.options.js';
+import { resolveGapRecord } from './gap/gap-record.options.js';
+import { type ResolvedScheduledTestAlert, resolveScheduledTestAlert } from './test-alert/test-alert.options.js';
+import type { AuditGapRecordWriter } from './gap/gap-record-options.interface.js';
 import type { DegradedDetection } from './tracker/failure-window.js';
 import type { AuditErrorClassifier } from './tracker/error-class.util.js';
 import type {
@@ -58,6 +61,8 @@ export interface ResolvedMonitorOptions {
   readonly spool: ResolvedSpoolOptions | null;
   /** Links sent with each of its alerts (runbook, dashboard); empty: none. */
   readonly links: readonly AuditAlertLink[];
+  /** Writes the gap of each alerted outage into the application's audit trail; `null` when none is given. */
+  readonly gapRecord: AuditGapRecordWriter | null;
 }
 
 /** The options with every default filled in, as the module runs with them. */
@@ -83,6 +88,8 @@ export interface ResolvedAuditAlertOptions {
   readonly state: ResolvedStateOptions | null;
   /** The evidence ledger; `null` when none is kept. */
   readonly ledger: ResolvedLedgerOptions | null;
+  /** Test alerts on a schedule; `null` when off. */
+  readonly testAlert: ResolvedScheduledTestAlert | null;
 }
 
 const MONITOR_SETTINGS = [
@@ -99,6 +106,7 @@ const MONITOR_SETTINGS = [
   'classify',
   'spool',
   'links',
+  'gapRecord',
 ] as const satisfies readonly (keyof AuditMonitorSettings)[];
 
 export const KNOWN_OPTIONS = [
@@ -114,6 +122,7 @@ export const KNOWN_OPTIONS = [
   'heartbeat',
   'state',
   'ledger',
+  'testAlert',
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
 
 /**
@@ -253,13 +262,14 @@ function resolveMonitor(source: Record<string, unknown>, base: MonitorBase, name
   const at = (key: string) => prefix + key;
   const thresholdMs = readDuration(source, 'thresholdMs', base.thresholdMs, { path: at('thresholdMs') });
   const writeTimeoutMs = readWriteTimeout(source, base.writeTimeoutMs, at('writeTimeoutMs'));
+  const notifyRecovery = readBoolean(source, 'notifyRecovery', base.notifyRecovery, at('notifyRecovery'));
   return {
     name,
     serviceName: base.serviceName,
     enabled: readBoolean(source, 'enabled', base.enabled, at('enabled')),
     thresholdMs,
     cooldownMs: readDuration(source, 'cooldownMs', base.cooldownMs, { min: MIN_COOLDOWN_MS, path: at('cooldownMs') }),
-    notifyRecovery: readBoolean(source, 'notifyRecovery', base.notifyRecovery, at('notifyRecovery')),
+    notifyRecovery,
     probe: resolveProbe(source, base.probe, prefix),
     writeTimeoutMs,
     capacity: resolveCapacity(source.capacity, base.capacity, at('capacity')),
@@ -268,6 +278,7 @@ function resolveMonitor(source: Record<string, unknown>, base: MonitorBase, name
     classify: readClassifier(source, base.classify, at('classify')),
     spool: resolveSpool(source.spool, base.spool, at('spool')),
     links: readLinks(source, base.links, at('links')),
+    gapRecord: resolveGapRecord(source.gapRecord, base.gapRecord, notifyRecovery, at('gapRecord')),
   };
 }
 
@@ -380,6 +391,7 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
       classify: null,
       spool: null,
       links: [],
+      gapRecord: null,
     },
     DEFAULT_MONITOR_NAME,
   );
@@ -402,5 +414,6 @@ export function resolveAuditAlertOptions(raw: unknown): ResolvedAuditAlertOption
     heartbeat: resolveHeartbeatOptions(options.heartbeat),
     state: resolveStateOptions(options.state, options.cluster !== undefined),
     ledger: resolveLedgerOptions(options.ledger),
+    testAlert: resolveScheduledTestAlert(options.testAlert),
   };
 }

@@ -2,6 +2,7 @@ import type { Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import {
   AUDIT_ALERT_CLOCK,
+  AUDIT_ALERT_GAP_RECORDERS,
   AUDIT_ALERT_GATE,
   AUDIT_ALERT_LEDGER,
   AUDIT_ALERT_RECIPIENTS,
@@ -31,6 +32,12 @@ import { InProcessSilenceStore } from './silences/in-process-silence.store.js';
 import type { AlertSink, AlertSinkFactory } from './sink/alert-sink.interface.js';
 import { LocalAlertSink } from './sink/local-alert.sink.js';
 import { AuditAlertStateFile } from './state/audit-alert-state.file.js';
+import { join } from 'node:path';
+import { AuditGapRecorder, type GapRecorderFactory } from './gap/audit-gap.recorder.js';
+import { FileGapRecordStore } from './gap/file-gap-record.store.js';
+import { type GapRecordStore, InMemoryGapRecordStore } from './gap/gap-record-store.interface.js';
+import { RedisGapRecordStore } from './gap/redis-gap-record.store.js';
+import { StateFileGapRecordStore } from './gap/state-file-gap-record.store.js';
 
 /*
  * Where the rooms are wired together: each provider builds one part from the
@@ -158,6 +165,50 @@ const sinks: Provider = {
   inject: [AuditAlertDispatcher, AUDIT_ALERT_REDIS, AUDIT_ALERT_STATE_FILE, AuditAlertChannelRegistry],
 };
 
+/**
+ * Each monitor's gap recorder, keeping its pending gap records where the
+ * open outages are kept (the state file, Redis), else in its spool's
+ * directory, else in memory only.
+ */
+const gapRecorders: Provider = {
+  provide: AUDIT_ALERT_GAP_RECORDERS,
+  useFactory:
+    (
+      options: ResolvedAuditAlertOptions,
+      clock: AuditAlertClock,
+      ledger: AuditLedgerWriter | null,
+      link: RedisAlertCoordinator | null,
+      state: AuditAlertStateFile | null,
+    ): GapRecorderFactory =>
+    (monitor) => {
+      if (monitor.gapRecord === null) return null;
+      let store: GapRecordStore;
+      if (state !== null && options.state !== null) {
+        store = new StateFileGapRecordStore(state, options.state.file, monitor.name);
+      } else if (link !== null) {
+        store = new RedisGapRecordStore(link, options.serviceName, monitor.name);
+      } else if (monitor.spool !== null) {
+        store = new FileGapRecordStore(join(monitor.spool.directory, monitor.name));
+      } else {
+        store = new InMemoryGapRecordStore();
+      }
+      const settings = {
+        monitor: monitor.name,
+        write: monitor.gapRecord,
+        timeoutMs: options.hookTimeoutMs,
+        shared: store instanceof RedisGapRecordStore,
+      };
+      return new AuditGapRecorder(settings, store, clock, ledger);
+    },
+  inject: [
+    AUDIT_ALERT_RESOLVED_OPTIONS,
+    AUDIT_ALERT_CLOCK,
+    AUDIT_ALERT_LEDGER,
+    AUDIT_ALERT_REDIS,
+    AUDIT_ALERT_STATE_FILE,
+  ],
+};
+
 /** Every provider that wires the path from a write's outcome to its recipients. */
 export const AUDIT_ALERT_PATH_PROVIDERS: Provider[] = [
   recipients,
@@ -168,4 +219,5 @@ export const AUDIT_ALERT_PATH_PROVIDERS: Provider[] = [
   stateFile,
   ledger,
   sinks,
+  gapRecorders,
 ];

@@ -42,6 +42,7 @@ export {
   isAlertAcknowledgedEvent,
   isAlertTestEvent,
   isLedgerBrokenEvent,
+  isAlertTestFailedEvent,
   isRecordsRejectedEvent,
   isSpoolQuarantinedEvent,
   isSpoolReplayedEvent,
@@ -54,6 +55,7 @@ export {
 export type {
   AlertAcknowledgedEvent,
   AlertTestEvent,
+  AlertTestFailedEvent,
   AuditAlertEvent,
   AuditOutageEvent,
   AuditStorageCapacityLevel,
@@ -87,6 +89,7 @@ export type {
   AuditTrackOptions,
   AuditWrite,
 } from './spool/spool-options.interface.js';
+export type { AuditGapRecord, AuditGapRecordWriter } from './gap/gap-record-options.interface.js';
 export { type AuditSpoolVerification, type AuditSpoolVerifyOptions, verifyAuditSpool } from './spool/spool-verifier.js';
 export type { AuditLedgerOptions } from './ledger/ledger-options.interface.js';
 export { type AuditLedgerVerification, verifyAuditLedger } from './ledger/ledger-verifier.js';
@@ -120,7 +123,11 @@ export { mongoErrorClassifier } from './monitor/mongo-error.classifier.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';
 export { TrackAuditWrite } from './monitor/track-audit-write.decorator.js';
-export type { AuditTestAlertOptions, AuditTestAlertResult } from './test-alert/audit-test-alert.interface.js';
+export type {
+  AuditScheduledTestAlertOptions,
+  AuditTestAlertOptions,
+  AuditTestAlertResult,
+} from './test-alert/audit-test-alert.interface.js';
 export type {
   AuditAlertSilence,
   AuditAlertSilenceListing,

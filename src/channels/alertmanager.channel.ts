@@ -200,6 +200,16 @@ const ALERTMANAGER_ALERTS = {
         (event.note === null ? '' : ` Note: ${event.note}`),
     },
   }),
+  'audit.alert.test.failed': (event) => ({
+    lifecycle: 'single',
+    alert: {
+      alertname: 'AuditAlertTestFailed',
+      severity: 'warning',
+      startsAt: event.sentAt,
+      summary: `${event.recipient} failed the test alert of ${event.serviceName} (monitor ${event.monitor})`,
+      description: `A scheduled test alert did not reach ${event.recipient}; it would miss a real alert too. Reason: ${event.reason}`,
+    },
+  }),
 } satisfies AuditAlertEventRenderers<AlertmanagerRendering>;
 
 /** The labels of the alert `draft` of `event`: what Alertmanager tells alerts apart by. */

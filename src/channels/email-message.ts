@@ -3,6 +3,7 @@ import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-aler
 import type {
   AlertAcknowledgedEvent,
   AlertTestEvent,
+  AlertTestFailedEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
   LedgerBrokenEvent,
@@ -261,6 +262,25 @@ function acknowledged(event: AlertAcknowledgedEvent): EmailContent {
     tone: 'info',
   };
 }
+function testFailed(event: AlertTestFailedEvent): EmailContent {
+  return {
+    subject: `[${event.serviceName}] Alert recipient failed its test: ${event.recipient} (monitor ${event.monitor})`,
+    heading: 'Alert recipient failed its test',
+    summary:
+      `A scheduled test of the audit storage alerts of ${event.serviceName} did not reach ${event.recipient}: ` +
+      'it would miss a real alert too. Check its URL, key or flow.',
+    facts: [
+      ['Service', event.serviceName],
+      ['Monitor', event.monitor],
+      ['Recipient', event.recipient],
+      ['Attempts', String(event.attempts)],
+      ['Sent', when(event.sentAt)],
+      ['Test', event.testId],
+    ],
+    error: event.reason,
+    tone: 'warning',
+  };
+}
 
 /** The built-in email of each event type. */
 const EMAIL_CONTENTS = {
@@ -275,6 +295,7 @@ const EMAIL_CONTENTS = {
   'audit.ledger.broken': ledgerBroken,
   'audit.alert.test': test,
   'audit.alert.acknowledged': acknowledged,
+  'audit.alert.test.failed': testFailed,
 } satisfies AuditAlertEventRenderers<EmailContent>;
 
 const HTML_ENTITIES: Readonly<Record<string, string>> = {

@@ -82,6 +82,8 @@ const OPSGENIE_PRIORITIES = {
   'audit.ledger.broken': () => 'P3',
   'audit.alert.test': () => 'P5',
   'audit.alert.acknowledged': () => 'acknowledge' as const,
+  // A recipient that would miss the next alert: worth a look, not a page at night.
+  'audit.alert.test.failed': () => 'P3',
 } satisfies AuditAlertEventRenderers<OpsgeniePriority | 'acknowledge' | null, [OpsgeniePriorities]>;
 
 /** Adds `[key, value]` to `details` while the whole stays within Opsgenie's limit. */

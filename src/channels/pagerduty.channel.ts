@@ -208,6 +208,11 @@ const PAGERDUTY_TRIGGERS = {
     timestamp: event.sentAt,
   }),
   'audit.alert.acknowledged': () => 'acknowledge' as const,
+  'audit.alert.test.failed': (event) => ({
+    summary: `${event.recipient} failed the test alert of ${event.serviceName} (monitor ${event.monitor}): ${event.reason}`,
+    severity: 'warning',
+    timestamp: event.sentAt,
+  }),
 } satisfies AuditAlertEventRenderers<PagerDutyTriggerParts | 'acknowledge' | null, [PagerDutySeverities]>;
 
 /**

@@ -232,6 +232,23 @@ const PLAIN_MESSAGES = {
     error: null,
     key: ['Outage', event.outageId],
   }),
+  'audit.alert.test.failed': (event) => ({
+    title: '⚠️ Alert recipient failed its test',
+    tone: 'warning',
+    headline: `${event.recipient} failed the test alert of ${event.serviceName} (monitor ${event.monitor})`,
+    text:
+      `A scheduled test of the audit storage alerts of ${event.serviceName} did not reach ${event.recipient}: ` +
+      'it would miss a real alert too. Check its URL, key or flow.',
+    facts: [
+      ['Service', event.serviceName],
+      ['Monitor', event.monitor],
+      ['Recipient', event.recipient],
+      ['Attempts', String(event.attempts)],
+      ['Sent', event.sentAt],
+    ],
+    error: event.reason,
+    key: ['Test', event.testId],
+  }),
 } satisfies AuditAlertEventRenderers<PlainMessage>;
 
 /** What `event` says in plain text, for a receiver to escape and lay out its own way. */

@@ -2,6 +2,7 @@ import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-aler
 import type {
   AlertAcknowledgedEvent,
   AlertTestEvent,
+  AlertTestFailedEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
   LedgerBrokenEvent,
@@ -322,6 +323,30 @@ function acknowledgedMessage(event: AlertAcknowledgedEvent): SlackMessage {
   };
 }
 
+function testFailedMessage(event: AlertTestFailedEvent): SlackMessage {
+  const service = escape(event.serviceName);
+  const monitor = escape(event.monitor);
+  const recipient = escape(event.recipient);
+  return {
+    text: `:warning: ${recipient} failed the test alert of ${service} (monitor ${monitor}): it would miss a real alert.`,
+    blocks: [
+      header(':warning: Alert recipient failed its test'),
+      section(
+        `A scheduled test of the audit storage alerts of *${service}* did not reach *${recipient}*: ` +
+          'it would miss a real alert too. Check its URL, key or flow.',
+      ),
+      fields([
+        ['Service', service],
+        ['Monitor', monitor],
+        ['Recipient', recipient],
+        ['Sent', slackDate(event.sentAt)],
+      ]),
+      section(`*Reason*\n${codeBlock(event.reason)}`),
+      context(`Test \`${escape(event.testId)}\``),
+    ],
+  };
+}
+
 /** The built-in message of each event type. */
 const SLACK_MESSAGES = {
   'audit.storage.unreachable': unreachableMessage,
@@ -335,6 +360,7 @@ const SLACK_MESSAGES = {
   'audit.ledger.broken': ledgerBrokenMessage,
   'audit.alert.test': testMessage,
   'audit.alert.acknowledged': acknowledgedMessage,
+  'audit.alert.test.failed': testFailedMessage,
 } satisfies AuditAlertEventRenderers<SlackMessage>;
 
 /** Longest text of a button. */

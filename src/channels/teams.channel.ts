@@ -2,6 +2,7 @@ import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-aler
 import type {
   AlertAcknowledgedEvent,
   AlertTestEvent,
+  AlertTestFailedEvent,
   AuditAlertEvent,
   RecordsRejectedEvent,
   LedgerBrokenEvent,
@@ -305,6 +306,25 @@ function acknowledgedBody(event: AlertAcknowledgedEvent): AdaptiveElement[] {
     ]),
   ];
 }
+function testFailedBody(event: AlertTestFailedEvent): AdaptiveElement[] {
+  const service = escapeTeams(event.serviceName, MAX_NAME);
+  const recipient = escapeTeams(event.recipient, MAX_NAME);
+  return [
+    paragraph(
+      `A scheduled test of the audit storage alerts of **${service}** did not reach **${recipient}**: ` +
+        'it would miss a real alert too. Check its URL, key or flow.',
+    ),
+    facts([
+      ['Service', service],
+      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
+      ['Recipient', recipient],
+      ['Attempts', String(event.attempts)],
+      ['Sent', teamsDate(event.sentAt)],
+      ['Test', escapeTeams(event.testId, MAX_NAME)],
+    ]),
+    paragraph(`**Reason**: ${escapeTeams(event.reason, MAX_NAME * 4)}`),
+  ];
+}
 
 /** The built-in headline of a card, the color of its card, and what follows it. */
 interface TeamsCard {
@@ -365,6 +385,11 @@ const TEAMS_CARDS = {
     headline: '👀 Audit storage outage acknowledged',
     color: 'Accent',
     body: acknowledgedBody(event),
+  }),
+  'audit.alert.test.failed': (event) => ({
+    headline: '⚠️ Alert recipient failed its test',
+    color: 'Warning',
+    body: testFailedBody(event),
   }),
 } satisfies AuditAlertEventRenderers<TeamsCard>;
 

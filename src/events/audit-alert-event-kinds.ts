@@ -136,6 +136,14 @@ export const AUDIT_ALERT_EVENT_KINDS = {
     keyName: 'outage',
     occurrence: null,
   },
+  'audit.alert.test.failed': {
+    episode: 'test',
+    step: 'once',
+    // One per failing recipient of a test: each its own key downstream.
+    key: (event) => `${event.testId}:${event.recipient}`,
+    keyName: 'test',
+    occurrence: null,
+  },
 } as const satisfies { readonly [T in AuditAlertEventType]: AuditAlertEventKind<AuditAlertEventOf<T>> };
 
 /** The row of {@link AUDIT_ALERT_EVENT_KINDS} of `event`'s type. */

@@ -2,6 +2,7 @@ import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type {
   AlertAcknowledgedEvent,
   AlertTestEvent,
+  AlertTestFailedEvent,
   AuditAlertEvent,
   LedgerBrokenEvent,
   RecordsRejectedEvent,
@@ -32,6 +33,11 @@ export function isStorageCapacityEvent(event: AuditAlertEvent): event is Storage
 /** Narrows an event to `audit.alert.test`. */
 export function isAlertTestEvent(event: AuditAlertEvent): event is AlertTestEvent {
   return event.type === AuditAlertEvents.Test;
+}
+
+/** Narrows an event to `audit.alert.test.failed`. */
+export function isAlertTestFailedEvent(event: AuditAlertEvent): event is AlertTestFailedEvent {
+  return event.type === AuditAlertEvents.TestFailed;
 }
 
 /** Narrows an event to `audit.storage.degraded`. */

@@ -215,6 +215,28 @@ export interface AlertTestEvent {
 }
 
 /**
+ * Sent when a recipient failed a scheduled test alert (the `testAlert`
+ * option): a dead Teams flow or a rotated PagerDuty key, found before the
+ * outage that needed it. One per failing recipient per round, sent to the
+ * other recipients (never back to those that failed in the same round).
+ */
+export interface AlertTestFailedEvent {
+  readonly type: typeof AuditAlertEvents.TestFailed;
+  /** The `testId` of the test alert the recipient failed. */
+  readonly testId: string;
+  readonly monitor: string;
+  readonly serviceName: string;
+  /** The hook's class name, or the channel's type and origin (never a secret): `Webhook channel (https://hooks.example.com)`. */
+  readonly recipient: string;
+  /** Why it was not delivered: scrubbed, at most 1,024 characters. */
+  readonly reason: string;
+  /** Attempts the recipient was given. */
+  readonly attempts: number;
+  /** Wall-clock time the test alert was sent. */
+  readonly sentAt: Date;
+}
+
+/**
  * Sent when the spool (the alternate audit log) fails to keep a record: the
  * disk is full, `maxBytes` is reached, or the directory cannot be written.
  * Once per episode; the episode ends when a record is kept again.
@@ -328,4 +350,5 @@ export type AuditAlertEvent =
   | SpoolQuarantinedEvent
   | LedgerBrokenEvent
   | AlertTestEvent
+  | AlertTestFailedEvent
   | AlertAcknowledgedEvent;

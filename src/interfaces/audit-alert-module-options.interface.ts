@@ -7,6 +7,8 @@ import type { AuditAlertClusterOptions } from '../cluster/cluster-options.interf
 import type { AuditAlertHeartbeatOptions } from '../heartbeat/heartbeat-options.interface.js';
 import type { AuditAlertStateOptions } from '../state/state-options.interface.js';
 import type { AuditLedgerOptions } from '../ledger/ledger-options.interface.js';
+import type { AuditGapRecordWriter } from '../gap/gap-record-options.interface.js';
+import type { AuditScheduledTestAlertOptions } from '../test-alert/audit-test-alert.interface.js';
 
 /**
  * An active check of the audit storage, run while an outage is open so that a
@@ -141,6 +143,25 @@ export interface AuditMonitorSettings {
    * @default []
    */
   links?: readonly AuditAlertLink[];
+  /**
+   * Writes "audit logging was interrupted from … to …" into the application's
+   * own audit trail (PCI DSS 10.2.1.6, NIST AU-9): called once per alerted
+   * outage after its recovery, and, with a `spool`, after the replay has
+   * finished. A failure (a rejection, a throw, or no answer within
+   * `hookTimeoutMs`) is tried again, backing off from 1 s to 5 min; pending
+   * gap records survive a restart in the `state` file, in Redis under
+   * `cluster`, else in the spool's directory (memory only without any).
+   * At least once: insert idempotently on `outageId`. Each outcome is recorded
+   * in the evidence ledger. Needs `notifyRecovery`.
+   *
+   * ```ts
+   * gapRecord: (gap) => pool.query(
+   *   'INSERT INTO audit_gaps (outage_id, from_at, to_at) VALUES ($1, $2, $3) ON CONFLICT (outage_id) DO NOTHING',
+   *   [gap.outageId, gap.from, gap.to]),
+   * ```
+   * @default undefined (no gap record)
+   */
+  gapRecord?: AuditGapRecordWriter;
 }
 
 /** One monitor of `monitors`: a name, and settings that override the top-level ones. */
@@ -267,6 +288,20 @@ export interface AuditAlertModuleOptions extends AuditMonitorSettings {
    * @default undefined (no ledger)
    */
   ledger?: AuditLedgerOptions;
+  /**
+   * Sends the test alert (`audit.alert.test`) every `intervalMs`, as
+   * `AuditMonitorRegistry.sendTestAlert()` does on request, so that a dead
+   * Teams flow or a rotated PagerDuty key is found before the outage that
+   * needed it. A recipient that fails raises `audit.alert.test.failed` to the
+   * other recipients (never back to one that failed in the same round) and an
+   * error log line naming it and why. Each receipt is recorded like any other.
+   *
+   * ```ts
+   * testAlert: { intervalMs: 24 * 60 * 60 * 1000 } // daily
+   * ```
+   * @default undefined (no scheduled test)
+   */
+  testAlert?: AuditScheduledTestAlertOptions;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 import {
   AUDIT_ALERT_CLOCK,
   AUDIT_ALERT_LEDGER,
+  AUDIT_ALERT_GAP_RECORDERS,
   AUDIT_ALERT_REDIS,
   AUDIT_ALERT_RESOLVED_OPTIONS,
   AUDIT_ALERT_SINKS,
@@ -37,6 +38,7 @@ import { readLedgerLines } from '../ledger/ledger-reader.js';
 import { fail } from '../options/option-readers.util.js';
 import { errorText } from '../common/error-text.util.js';
 import { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
+import type { AuditAlertDeliveryReceipt } from '../dispatch/delivery-receipt.interface.js';
 import { AuditAlertConfigError } from '../errors/audit-alert-config.error.js';
 import { AuditOutageResponseError } from '../errors/audit-outage-response.error.js';
 import type { AlertAcknowledgedEvent, AlertTestEvent } from '../events/audit-alert-event.interface.js';
@@ -51,6 +53,7 @@ import type {
 import { AuditAlertSilences } from '../silences/audit-alert-silences.js';
 import { resolveSilence } from '../silences/silence.options.js';
 import type { AlertSinkFactory } from '../sink/alert-sink.interface.js';
+import type { GapRecorderFactory } from '../gap/audit-gap.recorder.js';
 import type { AuditAlertStateFile } from '../state/audit-alert-state.file.js';
 import type { AuditAlertChannelType } from '../channels/channel-options.interface.js';
 import type { AuditTestAlertOptions, AuditTestAlertResult } from '../test-alert/audit-test-alert.interface.js';
@@ -82,12 +85,13 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     @Inject(AUDIT_ALERT_REDIS) private readonly redis: RedisAlertCoordinator | null,
     @Inject(AUDIT_ALERT_STATE_FILE) private readonly stateFile: AuditAlertStateFile | null,
     @Inject(AUDIT_ALERT_LEDGER) private readonly ledger: AuditLedgerWriter | null,
+    @Inject(AUDIT_ALERT_GAP_RECORDERS) gapRecorderFor: GapRecorderFactory,
   ) {
     // Read here, before any provider can track a write: a resumed outage must come before the first new failure.
     const saved = stateFile?.load();
     for (const monitor of options.monitors) {
       const counts = metrics.forMonitor(monitor.name, () => this.get(monitor.name).getStatus().state);
-      const created = new AuditStorageMonitor(monitor, clock, sinkFor(monitor), counts);
+      const created = new AuditStorageMonitor(monitor, clock, sinkFor(monitor), counts, gapRecorderFor(monitor));
       this.monitors.set(monitor.name, created);
       const open = saved?.get(monitor.name);
       if (open && created.resume(open)) this.logger.log(outageResumed(monitor.name, open.outageId, open.state));
@@ -128,6 +132,22 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
    * @throws AuditAlertConfigError when `options` names an unknown monitor or channel type.
    */
   sendTestAlert(options?: AuditTestAlertOptions): Promise<AuditTestAlertResult[]> {
+    return this.testRound(options).then(({ receipts }) =>
+      receipts.map(({ recipient, result, attempts, reason }) =>
+        result === 'delivered'
+          ? { recipient, delivered: true, attempts }
+          : { recipient, delivered: false, attempts, error: reason ?? result },
+      ),
+    );
+  }
+
+  /**
+   * @internal Sends a test alert, as {@link sendTestAlert} does, and gives back
+   * the event with the receipts: what the scheduled test needs to say who failed.
+   */
+  testRound(
+    options?: AuditTestAlertOptions,
+  ): Promise<{ readonly event: AlertTestEvent; readonly receipts: readonly AuditAlertDeliveryReceipt[] }> {
     const { monitor, channels } = resolveTestAlertOptions(options, [...this.monitors.keys()]);
     const name = monitor ?? this.options.defaultMonitor;
     const event: AlertTestEvent = {
@@ -145,15 +165,7 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
           (monitor === null || binding.monitors === null || binding.monitors.has(name)) &&
           (channels === null || channels.has(binding.channel as AuditAlertChannelType)),
       );
-    return this.dispatcher
-      .sendTest(event, recipients)
-      .then((receipts) =>
-        receipts.map(({ recipient, result, attempts, reason }) =>
-          result === 'delivered'
-            ? { recipient, delivered: true, attempts }
-            : { recipient, delivered: false, attempts, error: reason ?? result },
-        ),
-      );
+    return this.dispatcher.sendTest(event, recipients).then((receipts) => ({ event, receipts }));
   }
 
   /**

@@ -5,6 +5,8 @@ import type { AuditOutageEvent } from '../events/audit-alert-event.interface.js'
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
 import { withTimeout } from '../common/timeout.util.js';
+import { AuditAlertEvents } from '../audit-alert.constants.js';
+import type { AuditGapRecorder } from '../gap/audit-gap.recorder.js';
 import { AuditSpool, KeptWrite, RecordWrite } from '../spool/audit-spool.js';
 import type { AuditTrackOptions, AuditWrite } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
@@ -89,6 +91,8 @@ export class AuditStorageMonitor {
     private readonly sink: AlertSink,
     /** Counts outcomes for OpenTelemetry; `null` when metrics are off. */
     private readonly metrics: AuditMonitorMetrics | null = null,
+    /** Writes the gap of each alerted outage through the `gapRecord` option; `null` without one. */
+    private readonly gaps: AuditGapRecorder | null = null,
   ) {
     this.name = options.name;
     this.probe = options.probe;
@@ -121,6 +125,7 @@ export class AuditStorageMonitor {
           state: () => this.tracker.state,
           classify: (error) => this.tracker.classify(error),
           counted: (kept) => this.tracker.recordSpooled(kept),
+          drained: (recordsReplayed) => this.gaps?.replayFinished(recordsReplayed),
         },
         clock,
         sink,
@@ -364,6 +369,7 @@ export class AuditStorageMonitor {
     this.started = true;
     this.idle = false;
     this.sink.start(() => (this.idle = false));
+    this.gaps?.start();
     this.spool?.start();
     this.scheduleProbe();
   }
@@ -373,6 +379,7 @@ export class AuditStorageMonitor {
     this.closed = true;
     this.sink.close();
     this.disarm('dueTimer');
+    this.gaps?.close();
     this.spool?.close();
     this.writes?.close();
     this.disarm('probeTimer');
@@ -410,6 +417,8 @@ export class AuditStorageMonitor {
         snapshot: () => tracker.snapshot(),
       });
     }
+    // Before the replay starts: the gap then waits for the spool to be empty.
+    if (event?.type === AuditAlertEvents.StorageRecovered) this.gaps?.recovered(event, this.spool !== null);
     if (ended) this.spool?.outageEnded();
     this.armDueTimer();
     if (after === 'healthy') {

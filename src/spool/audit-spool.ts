@@ -173,6 +173,8 @@ export class AuditSpool {
       throw error;
     }
     this.host.counted(true);
+    // Kept after its outage ended (a write that failed just before the recovery): replayed now, not at the next recovery.
+    if (this.host.state() === 'healthy') this.replayer.resume();
     if (this.unwritable !== null) {
       this.unwritable = null;
       this.logger.log(spoolWritable(this.host.name));

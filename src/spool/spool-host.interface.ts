@@ -13,4 +13,10 @@ export interface SpoolHost {
   classify(error: unknown): AuditErrorClass;
   /** Counts, in the open outage, a record the spool kept (`true`) or could not keep (`false`). */
   counted(kept: boolean): void;
+  /**
+   * The spool is empty: a replay has ended with nothing left to replay, or
+   * there was nothing to replay. `recordsReplayed`: records replayed since it
+   * was last empty. Called again on later checks that find it empty.
+   */
+  drained(recordsReplayed: number): void;
 }

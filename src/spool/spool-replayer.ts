@@ -108,7 +108,10 @@ export class SpoolReplayer {
       );
       return;
     }
-    if (this.log.pending === 0) return;
+    if (this.log.pending === 0) {
+      this.host.drained(0);
+      return;
+    }
     if (this.host.state() !== 'healthy') return;
     if (this.retryTimer !== null) {
       this.clock.clearTimer(this.retryTimer);
@@ -170,17 +173,20 @@ export class SpoolReplayer {
       this.retryLater();
       return;
     }
-    if (this.log.pending === 0 && this.replayedSinceEmpty > 0) {
+    if (this.log.pending !== 0) return;
+    const replayed = this.replayedSinceEmpty;
+    if (replayed > 0) {
       this.sink.send({
         type: AuditAlertEvents.SpoolReplayed,
         outageId: randomUUID(),
         monitor: this.host.name,
         serviceName: this.host.serviceName,
-        recordsReplayed: this.replayedSinceEmpty,
+        recordsReplayed: replayed,
         replayedAt: new Date(this.clock.wallNow()),
       });
       this.replayedSinceEmpty = 0;
     }
+    this.host.drained(replayed);
   }
 
   private progressed(records: number): void {

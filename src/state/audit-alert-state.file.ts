@@ -30,6 +30,8 @@ export class AuditAlertStateFile {
   private readonly outages = new Map<string, OutageSnapshot>();
   /** The silences' own section, opaque here (the silences check it); `undefined` until read or kept. */
   private silences: unknown;
+  /** The gap records not yet written of each monitor, opaque here: the gap room reads and checks them. */
+  private readonly gapRecords = new Map<string, readonly unknown[]>();
   private dirty = false;
   private writing: Promise<void> | null = null;
   private failing = false;
@@ -59,6 +61,7 @@ export class AuditAlertStateFile {
       serviceName?: unknown;
       monitors?: unknown;
       silences?: unknown;
+      gapRecords?: unknown;
     };
     if (typeof parsed !== 'object' || parsed === null || content.format !== FORMAT) {
       this.logger.warn(stateFileIgnored(file, 'not a state file of nestjs-audit-alert'));
@@ -76,8 +79,26 @@ export class AuditAlertStateFile {
         if (invalid === null) saved.set(monitor, snapshot as OutageSnapshot);
         else this.logger.warn(stateEntryIgnored(file, monitor, invalid));
       }
+      this.loadGapRecords(content.gapRecords);
     }
     return saved;
+  }
+
+  /** The gap records of `monitor` the file held when {@link load} read it; unchecked. */
+  gapRecordsOf(monitor: string): readonly unknown[] {
+    return this.gapRecords.get(monitor) ?? [];
+  }
+
+  /**
+   * Keeps `records` as the gap records of `monitor` still to write; the file is written soon, coalesced.
+   * @returns A promise settled once a write that holds them has ended (written or logged as failed).
+   */
+  keepGapRecords(monitor: string, records: readonly unknown[]): Promise<void> {
+    if (records.length === 0) this.gapRecords.delete(monitor);
+    else this.gapRecords.set(monitor, records);
+    this.dirty = true;
+    this.writing ??= this.writeWhileDirty();
+    return this.writing;
   }
 
   /** Keeps `outage` as the open outage of `monitor` (`null`: none); the file is written soon, coalesced. */
@@ -112,6 +133,13 @@ export class AuditAlertStateFile {
     await this.writing;
   }
 
+  private loadGapRecords(raw: unknown): void {
+    if (typeof raw !== 'object' || raw === null) return;
+    for (const [monitor, records] of Object.entries(raw)) {
+      if (Array.isArray(records) && records.length > 0) this.gapRecords.set(monitor, records);
+    }
+  }
+
   private async writeWhileDirty(): Promise<void> {
     // The transitions of one turn (several monitors, an event and its state) make one write.
     await Promise.resolve();
@@ -130,6 +158,8 @@ export class AuditAlertStateFile {
       serviceName: this.serviceName,
       monitors,
       ...(this.silences === undefined ? {} : { silences: this.silences }),
+      // Absent when none waits: files written before gap records existed read the same.
+      ...(this.gapRecords.size === 0 ? {} : { gapRecords: Object.fromEntries(this.gapRecords) }),
     };
     const { file } = this.options;
     try {

@@ -30,3 +30,14 @@ export interface AuditTestAlertResult {
   /** Why it was not delivered: credentials scrubbed, never a URL path, a header or a key. */
   readonly error?: string;
 }
+
+/** The `testAlert` option: test alerts sent on a schedule, as `sendTestAlert()` sends one on request. */
+export interface AuditScheduledTestAlertOptions {
+  /**
+   * Time between two test alerts, from the start of the application: at
+   * least 60_000 (a minute), at most 2_147_483_647. Every recipient that
+   * subscribes to `audit.alert.test` gets each; one that fails raises
+   * `audit.alert.test.failed` to the others.
+   */
+  intervalMs: number;
+}

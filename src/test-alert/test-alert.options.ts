@@ -1,7 +1,7 @@
 import type { AuditAlertChannelType } from '../channels/channel-options.interface.js';
 import { CHANNEL_TYPES } from '../channels/channels.options.js';
-import { fail, readObject, rejectUnknownKeys } from '../options/option-readers.util.js';
-import type { AuditTestAlertOptions } from './audit-test-alert.interface.js';
+import { fail, readDuration, readObject, rejectUnknownKeys } from '../options/option-readers.util.js';
+import type { AuditScheduledTestAlertOptions, AuditTestAlertOptions } from './audit-test-alert.interface.js';
 
 /** The options of a test alert, checked. */
 export interface ResolvedTestAlertOptions {
@@ -29,4 +29,32 @@ export function resolveTestAlertOptions(raw: unknown, monitorNames: readonly str
     (Array.isArray(channels) && channels.every((type) => (CHANNEL_TYPES as readonly unknown[]).includes(type)));
   if (!validChannels) fail(`${PATH}.channels`, channels, `an array of channel types: ${CHANNEL_TYPES.join(', ')}`);
   return { monitor: monitor ?? null, channels: channels === undefined ? null : new Set(channels) };
+}
+
+/** The `testAlert` option, validated. */
+export interface ResolvedScheduledTestAlert {
+  readonly intervalMs: number;
+}
+
+/** Shortest `testAlert.intervalMs`: every round notifies every recipient (PagerDuty opens an incident each time). */
+export const MIN_TEST_ALERT_INTERVAL_MS = 60_000;
+
+const INTERVAL_ALLOWED = `a finite number of milliseconds from ${MIN_TEST_ALERT_INTERVAL_MS} to 2147483647`;
+
+/**
+ * Validates the `testAlert` option; `null` (no scheduled test) when it is absent.
+ * @throws AuditAlertConfigError naming the invalid field, such as `testAlert.intervalMs`.
+ */
+export function resolveScheduledTestAlert(raw: unknown): ResolvedScheduledTestAlert | null {
+  if (raw === undefined) return null;
+  const options = readObject(raw, 'testAlert');
+  rejectUnknownKeys(options, ['intervalMs'] satisfies (keyof AuditScheduledTestAlertOptions)[], 'testAlert.');
+  if (options.intervalMs === undefined) fail('testAlert.intervalMs', undefined, INTERVAL_ALLOWED);
+  return {
+    intervalMs: readDuration(options, 'intervalMs', 0, {
+      min: MIN_TEST_ALERT_INTERVAL_MS,
+      path: 'testAlert.intervalMs',
+      allowed: INTERVAL_ALLOWED,
+    }),
+  };
 }

@@ -48,6 +48,7 @@ describe('the channels option', () => {
         'audit.storage.capacity',
         'audit.records.rejected',
         'audit.alert.test',
+        'audit.alert.test.failed',
         'audit.spool.unwritable',
         'audit.spool.replayed',
         'audit.spool.quarantined',

@@ -219,6 +219,7 @@ describe('the Discord channel', () => {
       'audit.ledger.broken': 'f9ab00',
       'audit.alert.test': '1a73e8',
       'audit.alert.acknowledged': '1a73e8',
+      'audit.alert.test.failed': 'f9ab00',
     });
   });
 

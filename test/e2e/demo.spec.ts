@@ -98,6 +98,17 @@ describe('demo (npm start)', () => {
       const stored = /writesStored\s+(\d+)/.exec(output)?.[1];
       expect(stored).toBeDefined();
       expect(output).toMatch(new RegExp(`rowsInDemoTable\\s+${stored}\\b`));
+      // The gap record: one row in the demo's gap table, for the outage the alerts named.
+      const outageId = /audit\.storage\.unreachable \(occurrence 1\) received by PagerHook\n\s+outageId\s+(\S+)/.exec(
+        output,
+      )?.[1];
+      expect(outageId).toBeDefined();
+      expect(output).toMatch(
+        new RegExp(
+          `GAP\\s+audit logging interrupted: row written to nestjs_audit_alert_demo_gaps\\n\\s+outageId\\s+${outageId}`,
+        ),
+      );
+      expect(output).toMatch(/gapRowsInDemoTable\s+1\b/);
     },
     RUN_TIMEOUT_MS,
   );

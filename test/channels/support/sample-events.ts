@@ -102,6 +102,16 @@ export const SAMPLE_EVENTS = {
     acknowledgedAt: at,
     outageStartedAt: at,
   },
+  'audit.alert.test.failed': {
+    type: 'audit.alert.test.failed',
+    testId: '0b7e2f6c-1111-4222-8333-944455556666',
+    monitor: 'default',
+    serviceName: 'billing-api',
+    recipient: 'Webhook channel (http://127.0.0.1:9) <users/all> @everyone',
+    reason: 'AuditAlertChannelError: the receiver answered HTTP 500 **x**',
+    attempts: 3,
+    sentAt: at,
+  },
 } as const satisfies { readonly [T in AuditAlertEventType]: Extract<AuditAlertEvent, { type: T }> };
 
 /** Every sample event, each as the union. */
