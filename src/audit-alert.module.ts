@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AuditAlertConfigError } from './errors/audit-alert-config.error.js';
-import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_LEDGER, AUDIT_ALERT_RESOLVED_OPTIONS } from './audit-alert.constants.js';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from './audit-alert.constants.js';
 import {
   AUDIT_ALERT_MODULE_OPTIONS,
   AUDIT_ALERT_OPTIONS_TYPE,
@@ -60,8 +60,6 @@ import { TrackAuditWriteExplorer } from './monitor/track-audit-write.explorer.js
     AuditAlertHookExplorer,
     TrackAuditWriteExplorer,
     { provide: AUDIT_ALERT_RANDOM, useValue: Math.random },
-    // No ledger writer yet: acknowledgements and annotations record nothing until the `ledger` option provides one.
-    { provide: AUDIT_ALERT_LEDGER, useValue: null },
     AuditAlertChannelRegistry,
     AuditAlertHeartbeat,
     AuditCapacityWatcher,
