@@ -119,6 +119,7 @@ describe('AuditMonitorRegistry.acknowledge()', () => {
         monitor: 'default',
         by: 'ana@example.com',
         note: 'disk of db-1 full',
+        acknowledgedAt: acknowledged.acknowledgedAt.toISOString(),
         source: 'registry',
       },
     ]);
