@@ -388,3 +388,99 @@ describe('the evidence of one outage, through a SIGKILL and a restart, against a
     TIMEOUT_MS,
   );
 });
+
+describe('the evidence of one outage on three replicas under cluster', () => {
+  it(
+    'one CSV row from any replica, with the receipts of whichever replica delivered',
+    async () => {
+      await redis.cli('FLUSHALL');
+      await startReceivers();
+      const ledgerDirs = await Promise.all(['a', 'b', 'c'].map((name) => tempDir(`replica-${name}`)));
+      const replicas = await Promise.all(
+        ledgerDirs.map((dir, index) =>
+          startApp({ LEDGER_DIR: dir, REDIS_URL: redis.url, REPLICA_ID: `replica-${'abc'[index]}` }),
+        ),
+      );
+      for (const replica of replicas) expect(await ask<number>(replica, 'write', { count: 1 })).toBe(0);
+      await postgres.stop({ mode: 'immediate' });
+      for (const replica of replicas) expect(await ask<number>(replica, 'write', { count: 2 })).toBe(2);
+
+      const fleetLines = async (): Promise<LedgerLine[]> =>
+        parseJsonl(await ask<string>(replicas[0]!, 'export', { format: 'jsonl' }));
+      const settledReceipts = async (type: string): Promise<boolean> =>
+        receiptsOf(await fleetLines()).filter((receipt) => receipt.type === type).length === 3;
+      await until('the receipts of the alert in the stream', () => settledReceipts(UNREACHABLE));
+      await postgres.start();
+      for (const replica of replicas) expect(await ask<number>(replica, 'write', { count: 1 })).toBe(0);
+      await until('the receipts of the recovery in the stream', () => settledReceipts(RECOVERED));
+
+      // The alert and the recovery went out once for the fleet, each from one replica.
+      const alerts = replicas.flatMap((replica) => eventsOf(replica, UNREACHABLE));
+      const recoveries = replicas.flatMap((replica) => eventsOf(replica, RECOVERED));
+      expect(alerts).toHaveLength(1);
+      expect(recoveries).toHaveLength(1);
+      const [alert] = alerts;
+      expect(recoveries[0]!.outageId).toBe(alert!.outageId);
+      const pidOf = (type: string): number =>
+        replicas.find((replica) => eventsOf(replica, type).length > 0)!.child.pid!;
+
+      // An export from any replica reads the stream: the same text, one row.
+      const csvs = await Promise.all(replicas.map((replica) => ask<string>(replica, 'export', { format: 'csv' })));
+      expect(new Set(csvs).size).toBe(1);
+      const rows = csvRows(csvs[0]!);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({
+        outage_id: alert!.outageId,
+        service: 'ledger-api',
+        kind: 'unreachable',
+        started_at: alert!.firstFailureAt,
+        ended_at: recoveries[0]!.recoveredAt,
+        duration_ms: String(recoveries[0]!.outageDurationMs),
+        alerts_sent: '1',
+        deliveries_failed: '1',
+        writes_failed: String(recoveries[0]!.writesFailed),
+        acknowledged_by: '',
+      });
+      expect(rows[0]!.recipients!.split(';').sort()).toEqual(['ForwardingHook', PAGERDUTY(), WEBHOOK()].sort());
+
+      // The receipts are the delivering replica's, as its own ledger file has them.
+      const lines = await fleetLines();
+      const receipts = receiptsOf(lines).filter((receipt) => receipt.outageId === alert!.outageId);
+      expect(
+        receipts.map(({ recipient, type, result, attempts, reason }) => ({
+          recipient,
+          type,
+          result,
+          attempts,
+          reason,
+        })),
+      ).toEqual(
+        expect.arrayContaining([
+          {
+            recipient: WEBHOOK(),
+            type: UNREACHABLE,
+            result: 'failed',
+            attempts: 2,
+            reason: expect.stringContaining('HTTP 503'),
+          },
+          { recipient: PAGERDUTY(), type: UNREACHABLE, result: 'delivered', attempts: 3, reason: null },
+          { recipient: WEBHOOK(), type: RECOVERED, result: 'delivered', attempts: 1, reason: null },
+          { recipient: PAGERDUTY(), type: RECOVERED, result: 'delivered', attempts: 1, reason: null },
+        ]),
+      );
+      expect(receipts).toHaveLength(6);
+      for (const receipt of receipts) {
+        expect(receipt.replica).toMatch(new RegExp(`:${pidOf(receipt.type)}$`));
+        const index = replicas.findIndex((replica) => replica.child.pid === pidOf(receipt.type));
+        expect((await ownLines(ledgerDirs[index]!)).map((line) => line.hash)).toContain(receipt.hash);
+      }
+      // Each replica's lines in the stream: its own chain, numbered from 1 with no gap; each file verifies.
+      for (const [index, replica] of replicas.entries()) {
+        const own = lines.filter((line) => line.replica.endsWith(`:${replica.child.pid}`));
+        expect(own.map((line) => line.seq)).toEqual(own.map((_, n) => n + 1));
+        expect(await verifyAuditLedger(ledgerDirs[index]!)).toEqual({ ok: true, entries: expect.any(Number) });
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
