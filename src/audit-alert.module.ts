@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AuditAlertConfigError } from './errors/audit-alert-config.error.js';
-import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_LEDGER, AUDIT_ALERT_RESOLVED_OPTIONS } from './audit-alert.constants.js';
+import { AUDIT_ALERT_CLOCK, AUDIT_ALERT_RESOLVED_OPTIONS } from './audit-alert.constants.js';
 import {
   AUDIT_ALERT_MODULE_OPTIONS,
   AUDIT_ALERT_OPTIONS_TYPE,

@@ -62,6 +62,11 @@ export interface LedgerAcknowledgedRecord {
   readonly monitor: string;
   readonly by: string;
   readonly note: string | null;
+  /**
+   * When it was acknowledged, as `acknowledge()` answers and the event says
+   * (under `cluster`, as Redis keeps it): the line's own `at` comes a moment later.
+   */
+  readonly acknowledgedAt: string;
   /** Where it came from: the registry, or a PagerDuty webhook. */
   readonly source: 'registry' | 'pagerduty';
 }

@@ -81,10 +81,12 @@ export function collectEpisodes(lines: readonly LedgerLine[]): LedgerEpisode[] {
     if (line.kind === 'receipt') {
       for (const episode of byId.get(text(line.outageId) ?? '') ?? []) addReceipt(episode, line);
     } else if (line.kind === 'acknowledged') {
+      // A line written before records carried their time has only its own.
+      const acknowledgedAt = timeOf(line.acknowledgedAt) ?? at;
       for (const episode of byId.get(text(line.outageId) ?? '') ?? []) {
-        if (episode.acknowledgedAt === null || at < episode.acknowledgedAt) {
+        if (episode.acknowledgedAt === null || acknowledgedAt < episode.acknowledgedAt) {
           episode.acknowledgedBy = text(line.by);
-          episode.acknowledgedAt = at;
+          episode.acknowledgedAt = acknowledgedAt;
         }
       }
     } else if (line.kind === 'annotated') {

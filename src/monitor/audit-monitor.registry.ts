@@ -341,7 +341,15 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
       outageStartedAt: new Date(firstFailureAt),
     };
     void this.dispatcher.announce(event);
-    this.ledger?.append({ kind: 'acknowledged', outageId, monitor, by, note, source });
+    this.ledger?.append({
+      kind: 'acknowledged',
+      outageId,
+      monitor,
+      by,
+      note,
+      acknowledgedAt: acknowledgedAt.toISOString(),
+      source,
+    });
     this.metrics.outageAcknowledged(monitor, acknowledgedAt.getTime() - firstFailureAt);
     this.logger.log(outageAcknowledged(monitor, outageId, by, source));
   }

@@ -209,7 +209,15 @@ describe('exportEvidence() as CSV', () => {
   it('takes the first acknowledgement, the last cause and ticket given, and the last error when no cause is', () => {
     const ack = (at: string, by: string): LedgerFixtureEntry => ({
       at,
-      record: { kind: 'acknowledged', outageId: 'o-1', monitor: 'default', by, note: null, source: 'registry' },
+      record: {
+        kind: 'acknowledged',
+        outageId: 'o-1',
+        monitor: 'default',
+        by,
+        note: null,
+        acknowledgedAt: at,
+        source: 'registry',
+      },
     });
     const annotate = (at: string, cause: string | null, ticket: string | null): LedgerFixtureEntry => ({
       at,
@@ -244,6 +252,24 @@ describe('exportEvidence() as CSV', () => {
       cause: 'the volume of the WAL filled up',
       ticket: 'INC-2',
     });
+  });
+
+  it('dates an acknowledgement by the time it carries, not by when its line was written; an older line by its own', () => {
+    const alerted = unreachable('2026-12-01T09:00:30.000Z', 'o-1', 1, 'refused');
+    const acknowledged = {
+      kind: 'acknowledged',
+      outageId: 'o-1',
+      monitor: 'default',
+      by: 'alice',
+      note: null,
+      acknowledgedAt: '2026-12-01T09:02:00.000Z',
+      source: 'registry',
+    } as const;
+    const late = csv(chainLedger([alerted, { at: '2026-12-01T09:02:00.004Z', record: acknowledged }]));
+    expect(late[0]).toMatchObject({ acknowledged_by: 'alice', acknowledged_at: '2026-12-01T09:02:00.000Z' });
+    const { acknowledgedAt: _, ...older } = acknowledged;
+    const old = csv(chainLedger([alerted, { at: '2026-12-01T09:02:00.004Z', record: older as never }]));
+    expect(old[0]).toMatchObject({ acknowledged_by: 'alice', acknowledged_at: '2026-12-01T09:02:00.004Z' });
   });
 
   it('makes safe every cell a spreadsheet would run as a formula', () => {

@@ -80,13 +80,21 @@ describe.each(['express', 'fastify'] as const)('the PagerDuty webhook under %s',
   }
 
   it('records an acknowledgement signed with a known secret, and the note added to the incident', async () => {
-    const { url, ledger, outageId, incidentKey, registry } = await boot();
+    const { url, ledger, outageId, incidentKey, registry, clock } = await boot();
     const body = incidentDelivery('incident.acknowledged', incidentKey);
     // During a rotation PagerDuty signs with both secrets.
     const signature = `${pagerDutySignature(body, 'some-other-secret')},${pagerDutySignature(body, SECRET)}`;
     expect(await post(url, body, signature)).toEqual({ status: 202, body: { result: 'acknowledged', outageId } });
     expect(ledger.of('acknowledged')).toEqual([
-      { kind: 'acknowledged', outageId, monitor: 'default', by: 'Ana Oncall', note: null, source: 'pagerduty' },
+      {
+        kind: 'acknowledged',
+        outageId,
+        monitor: 'default',
+        by: 'Ana Oncall',
+        note: null,
+        acknowledgedAt: new Date(clock.wallNow()).toISOString(),
+        source: 'pagerduty',
+      },
     ]);
     const again = await registry.acknowledge(outageId, { by: 'bob' });
     expect(again).toMatchObject({ by: 'Ana Oncall', alreadyAcknowledged: true });
@@ -117,13 +125,15 @@ describe.each(['express', 'fastify'] as const)('the PagerDuty webhook under %s',
     expect((await post(url, body, pagerDutySignature(body, 'not-the-secret-at-all'))).status).toBe(401);
     expect((await post(url, body)).status).toBe(401);
     expect((await post(url, body, 'v1=zz,v2=abc')).status).toBe(401);
-    expect(ledger.records).toEqual([]);
+    expect(ledger.records.filter((record) => record.kind === 'acknowledged' || record.kind === 'annotated')).toEqual(
+      [],
+    );
     // No secret reaches the log.
     expect(logger.lines.map((line) => line.message).join('\n')).not.toContain(SECRET);
   });
 
   it("maps an incident keyed by monitor (no store remembers outages) to that monitor's open outage", async () => {
-    const { url, ledger, outageId } = await boot();
+    const { url, ledger, outageId, clock } = await boot();
     const body = incidentDelivery('incident.resolved', 'audit-storage:billing-api:default');
     expect(await post(url, body, pagerDutySignature(body, SECRET))).toEqual({
       status: 202,
@@ -136,6 +146,7 @@ describe.each(['express', 'fastify'] as const)('the PagerDuty webhook under %s',
         monitor: 'default',
         by: 'Ana Oncall',
         note: 'resolved in PagerDuty',
+        acknowledgedAt: new Date(clock.wallNow()).toISOString(),
         source: 'pagerduty',
       },
     ]);
@@ -148,7 +159,9 @@ describe.each(['express', 'fastify'] as const)('the PagerDuty webhook under %s',
       status: 202,
       body: { result: 'ignored' },
     });
-    expect(ledger.records).toEqual([]);
+    expect(ledger.records.filter((record) => record.kind === 'acknowledged' || record.kind === 'annotated')).toEqual(
+      [],
+    );
   });
 });
 
