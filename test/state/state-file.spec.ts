@@ -369,6 +369,8 @@ describe('the state file', () => {
     booted.monitor.recordFailure(new Error('refused'));
     booted.clock.advance(5_000);
     await webhook.waitForRequests(1);
+    // The file is written once the alert's deliveries have settled, with real I/O after that: wait for its failure.
+    await waitFor(() => booted.logger.of('warn').length > 0, 'the warning that the file cannot be written');
     await flush();
     expect(booted.logger.of('warn')).toEqual([
       expect.stringMatching(

@@ -6,7 +6,8 @@ import {
   type StorageRecoveredEvent,
   type StorageUnreachableEvent,
 } from '../../src/index.js';
-import { defaultWriteTimeoutMs, resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
+import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
+import { defaultWriteTimeoutMs } from '../../src/monitor/monitor.options.js';
 import type { AuditAlertEvent, AuditStorageStatus } from '../../src/index.js';
 import { flush } from '../support/manual-clock.js';
 import { monitorHarness } from '../support/monitor-harness.js';
