@@ -48,8 +48,6 @@ import { AuditTestAlertScheduler } from './monitor/audit-test-alert.scheduler.js
       useFactory: (options: ResolvedAuditAlertOptions) => AuditAlertMetrics.create(options),
       inject: [AUDIT_ALERT_RESOLVED_OPTIONS],
     },
-    // No evidence ledger yet: the rooms that record evidence get null until the `ledger` option provides a writer.
-    { provide: AUDIT_ALERT_LEDGER, useValue: null },
     AuditAlertInvoker,
     ...AUDIT_ALERT_PATH_PROVIDERS,
     AuditAlertDispatcher,
