@@ -41,14 +41,15 @@ export class ChannelApps {
     clock = new ManualClock(),
   ): Promise<BootedApp> {
     const logger = new CaptureLogger();
-    const moduleRef = await Test.createTestingModule({
+    const builder = Test.createTestingModule({
       imports: [AuditAlertModule.forRoot(options)],
       providers: extra.providers ?? [],
-    })
+    });
+    // A test's own writer replaces the one the `ledger` option builds; without one, the option decides.
+    if (extra.ledger) builder.overrideProvider(AUDIT_ALERT_LEDGER).useValue(extra.ledger);
+    const moduleRef = await builder
       .overrideProvider(AUDIT_ALERT_CLOCK)
       .useValue(clock)
-      .overrideProvider(AUDIT_ALERT_LEDGER)
-      .useValue(extra.ledger ?? null)
       .overrideProvider(AUDIT_ALERT_RANDOM)
       .useValue(() => 0)
       // The module logs from its constructors too, before the application's logger is set.
