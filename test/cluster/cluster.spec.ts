@@ -556,7 +556,8 @@ describe('alerts coordinated across replicas through Redis', () => {
       expect(Number.isInteger(outageDurationMs)).toBe(true);
       expect(outageDurationMs).toBeGreaterThanOrEqual(THRESHOLD_MS + 250);
     } finally {
-      await rm(root, { recursive: true, force: true });
+      // The replay may still be deleting a segment it finished: rm tries again on ENOTEMPTY.
+      await rm(root, { recursive: true, force: true, maxRetries: 5 });
     }
   });
 
