@@ -14,6 +14,7 @@ import type {
 } from '../events/audit-alert-event.interface.js';
 import { CLAIM_EVENT_SCRIPT } from './event-claim.script.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
+import { monitorKeyBase } from './monitor-keys.util.js';
 
 /** The events claimed through {@link CLAIM_EVENT_SCRIPT}: every event of a monitor but an outage's alert and recovery. */
 export type ClaimedEvent =
@@ -65,7 +66,7 @@ export class EventClaimCoordinator {
     private readonly clock: AuditAlertClock,
   ) {
     // The hash tag of the outage keys: a degraded claim marks the outage's record in the same script.
-    const base = `${redis.options.keyPrefix}:{${encodeURIComponent(monitor.serviceName)}:${encodeURIComponent(monitor.name)}}`;
+    const base = monitorKeyBase(redis.options.keyPrefix, monitor.serviceName, monitor.name);
     this.keys = [`${base}:episodes`, `${base}:outages`];
     this.windowMs = String(monitor.cooldownMs);
     this.recordTtlMs = String(Math.max(MIN_RECORD_TTL_MS, 3 * monitor.cooldownMs));
