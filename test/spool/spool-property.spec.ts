@@ -89,10 +89,14 @@ describe('the spool, as a property (fast-check, fixed seed)', () => {
         const lost = new Set<string>();
         const spooled: string[] = [];
         let h: SpoolHarness = await spoolHarness({ directory, segmentBytes: 4_096 }, {}, storage);
+        // Every run of the process: one closed by a crash may still finish the report it was sending.
+        const runs = [h];
         let n = 0;
-        const collect = (harness: SpoolHarness): void => {
-          events.push(...harness.events);
-          harness.events.length = 0;
+        const collect = (): void => {
+          for (const harness of runs) {
+            events.push(...harness.events);
+            harness.events.length = 0;
+          }
         };
         try {
           for (const step of ops) {
@@ -119,7 +123,6 @@ describe('the spool, as a property (fast-check, fixed seed)', () => {
                 rmSync(filler, { force: true });
                 break;
               case 'crash': {
-                collect(h);
                 h.monitor.close();
                 await io(5);
                 const segments = (await readdir(h.dir).catch(() => [])).filter((s) => s.startsWith('segment-')).sort();
@@ -127,6 +130,7 @@ describe('the spool, as a property (fast-check, fixed seed)', () => {
                 if (newest)
                   await appendFile(join(h.dir, newest), PARTIAL_LINE.slice(0, step.partial)).catch(() => undefined);
                 h = await spoolHarness({ directory, segmentBytes: 4_096 }, {}, storage);
+                runs.push(h);
                 break;
               }
               case 'poison':
@@ -155,7 +159,7 @@ describe('the spool, as a property (fast-check, fixed seed)', () => {
             h.clock.advance(1_000);
           }
           await io(10);
-          collect(h);
+          collect();
           expect(h.monitor.spool!.pending).toBe(0);
 
           const stored = new Set(storage.rows.map((r) => r.id));
