@@ -53,9 +53,18 @@ const STORAGE_ERROR = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:54
 
 /** Stands for "a method call that does nothing", the floor every hot-path figure is compared with. */
 class Baseline {
+  never = false;
+  count = 0;
   noop() {}
   noopWith(_error) {}
 }
+
+/**
+ * An empty method V8 keeps as a real call: it returns at once, but its body (a
+ * branch never taken) is over V8's inlining limit, so the caller's loop holds a
+ * call, as any caller of a method with a slow path it has taken does.
+ */
+Baseline.prototype.keptNoop = new Function(`if (this.never) { ${'this.count += 1; '.repeat(120)}}`);
 
 const hotPathHeaders = ['setup', 'case', 'ns/call (median)', 'samples min–max', 'over baseline', 'ratio'];
 
@@ -117,11 +126,23 @@ export async function benchRecordSuccessHealthy(setup = DEFAULT_SETUP) {
   counting.monitor.recordFailure(STORAGE_ERROR);
   counting.monitor.recordSuccess();
   await nextTurn();
+  const keptCallCase = {
+    name: 'baseline: empty method call that V8 keeps as a call (too large to inline)',
+    run(n) {
+      let acc = 0;
+      for (let i = 0; i < n; i += 1) {
+        baseline.keptNoop();
+        acc += i;
+      }
+      return acc;
+    },
+  };
   const results = await measure(
     [
       baselineCase,
       successCase('recordSuccess() while healthy, after an outage (degraded detection on, window closed)', monitor),
       successCase('recordSuccess() while healthy, a failure in the window (counted in a bucket)', counting.monitor),
+      keptCallCase,
     ],
     { iterations: 20_000_000 },
   );
@@ -132,7 +153,7 @@ export async function benchRecordSuccessHealthy(setup = DEFAULT_SETUP) {
   if (closedState.failureRatio !== null || countingState.failureRatio === null) {
     throw new Error('recordSuccess() was not measured with the window closed, then open, as labelled');
   }
-  const [loop, closed, open] = results;
+  const [loop, closed, open, keptCall] = results;
   return {
     title: '1. recordSuccess() while healthy',
     description:
@@ -141,12 +162,15 @@ export async function benchRecordSuccessHealthy(setup = DEFAULT_SETUP) {
       'branch and a return (target ≤ 2× an empty call). The JIT inlines the calls, so the baseline is the bare ' +
       'loop. Before any failure in the process, V8 folds the check away entirely; after one, the branch reads a ' +
       'field per call. Once a failure is in the window, each success reads the clock and counts in a bucket ' +
-      'until the window holds no failure.',
+      'until the window holds no failure. Once any success in the process has taken the slow path, V8 keeps ' +
+      'a call to it in every caller (its feedback says it is reached), and a call in a tight loop makes the ' +
+      'loop spill its own variables: the last two rows compare that case with an empty method V8 keeps as a call.',
     headers: hotPathHeaders,
     rows: [
       ...hotPathRows(setup.label, pristine),
       ...hotPathRows(setup.label, [loop, closed]),
       hotPathRows(setup.label, [loop, open])[1],
+      ...hotPathRows(setup.label, [keptCall, closed]),
     ],
   };
 }
@@ -212,12 +236,25 @@ function awaitedCase(name, call) {
   };
 }
 
+/** A promise of its own around `call()`'s, settled as it settles. */
+function ownPromise(call) {
+  return new Promise((resolve, reject) => {
+    call().then(resolve, reject);
+  });
+}
+
 /** 3. `track()` around an operation that has already resolved, beside two circuit breakers doing the same. */
 export async function benchTrack(setup = DEFAULT_SETUP) {
   const { app, monitor } = await bootMonitor(setup);
   const plain = await bootMonitor({ ...setup, options: { ...setup.options, writeTimeoutMs: false } });
   const op = () => Promise.resolve(1);
   const identity = (value) => value;
+  // The least a tracker that records anything does: one field written in the reaction.
+  const counted = { successes: 0 };
+  const countSuccess = (value) => {
+    counted.successes += 1;
+    return value;
+  };
   const rethrow = (error) => {
     throw error;
   };
@@ -228,6 +265,9 @@ export async function benchTrack(setup = DEFAULT_SETUP) {
     [
       awaitedCase('baseline: await op()', () => op()),
       awaitedCase('floor: await op().then(id, rethrow)', () => op().then(identity, rethrow)),
+      awaitedCase('floor, counting: await op().then(v => { count += 1; return v }, rethrow)', () =>
+        op().then(countSuccess, rethrow),
+      ),
       awaitedCase('await monitor.track(op) (defaults: hung-write detection on)', () => monitor.track(op)),
       awaitedCase('await monitor.track(op) (writeTimeoutMs: false)', () => plain.monitor.track(op)),
       awaitedCase('await opossum breaker.fire() (defaults: 10 s timeout)', () => opossumDefaults.fire()),
@@ -241,7 +281,7 @@ export async function benchTrack(setup = DEFAULT_SETUP) {
   await app.close();
   await plain.app.close();
 
-  const [baseline, , track] = results;
+  const [baseline, , , track] = results;
   const overhead = (r) => r.nsPerCall - baseline.nsPerCall;
   const rows = results.map((r) => [
     r.name,
@@ -256,7 +296,8 @@ export async function benchTrack(setup = DEFAULT_SETUP) {
       `\`op = () => Promise.resolve(1)\`; the floor is one bare \`.then(id, rethrow)\` step; opossum ${OPOSSUM_VERSION}; ` +
       `cockatiel ${COCKATIEL_VERSION}: \`circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) })\`. ` +
       '100,000 awaited calls per sample, 7 samples after 2 warm-up rounds, all cases interleaved. ' +
-      'Targets, hung-write detection on: track() overhead ≤ 1.2× the floor’s, and ≤ 0.15× cockatiel’s.',
+      'Targets, hung-write detection on: track() overhead ≤ 1.2× the floor’s, and ≤ 0.15× cockatiel’s. ' +
+      'The counting floor is the least any tracker that records an outcome pays: its reaction writes one field.',
     headers: [
       'case',
       'ns/call (median)',
@@ -285,6 +326,9 @@ export async function benchTrackWithRecord() {
         awaitedCase('baseline: await op()', () => op()),
         awaitedCase('await monitor.track(op)', () => monitor.track(op)),
         awaitedCase('await monitor.track(op, { record, id })', () => monitor.track(op, options)),
+        awaitedCase('floor of the design: await a promise of its own around monitor.track(op)', () =>
+          ownPromise(() => monitor.track(op)),
+        ),
       ],
       { iterations: 100_000 },
     );
@@ -294,7 +338,9 @@ export async function benchTrackWithRecord() {
       description:
         '`spool: { directory, replay }` configured, `writeTimeoutMs` at its default; `op = () => Promise.resolve(1)`. ' +
         '100,000 awaited calls per sample, 7 samples after 2 warm-up rounds, all cases interleaved. ' +
-        'The spool is off the success path: no disk access, no clock read, no timer per write.',
+        'The spool is off the success path: no disk access, no clock read, no timer per write. A hung ' +
+        'write’s record is kept and `track()` answers while the write still hangs, so `track()` hands back a ' +
+        'promise of its own: the last row is that promise around `track(op)`, the floor of the design.',
       headers: ['case', 'ns/call (median)', 'overhead over baseline', 'ratio to track(op)'],
       rows: results.map((r) => [
         r.name,

@@ -16,7 +16,7 @@ import { FailureTracker } from '../tracker/failure-tracker.js';
 import type { ProbeMark } from '../tracker/probe-weighing.js';
 import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
 import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
-import { WriteWatch } from './write-watch.js';
+import { keepWrite, releaseWrite, WriteWatch } from './write-watch.js';
 
 /** A write begun with {@link AuditStorageMonitor.beginWrite}, settled once by one of these. */
 export interface PendingWrite {
@@ -124,7 +124,11 @@ export class AuditStorageMonitor {
           writeTimeoutMs: options.writeTimeoutMs,
           state: () => this.tracker.state,
           classify: (error) => this.tracker.classify(error),
-          counted: (kept) => this.tracker.recordSpooled(kept),
+          counted: (kept) => {
+            this.tracker.recordSpooled(kept);
+            // The spool could not keep the record of a storage failure: the outage lost it.
+            if (!kept && this.tracker.state !== 'healthy') this.unkeptFailures += 1;
+          },
           drained: (recordsReplayed) => this.gaps?.replayFinished(recordsReplayed),
         },
         clock,
@@ -208,11 +212,7 @@ export class AuditStorageMonitor {
     if (options === undefined) return this.trackOutcome(op as Promise<T> | (() => T | Promise<T>));
     if (spool === null) return this.trackOutcome(typeof op === 'function' ? () => op(new RecordWrite(options)) : op);
     return new Promise((resolve, reject) => {
-      const write = new KeptWrite(options, resolve as (value: unknown) => void, (error: unknown) => {
-        // The spool could not keep the record of a storage failure: the outage lost it.
-        if (this.tracker.state !== 'healthy' && this.tracker.classify(error) === 'storage') this.unkeptFailures += 1;
-        reject(error);
-      });
+      const write = new KeptWrite(options, resolve as (value: unknown) => void, reject);
       let pending: T | Promise<T>;
       try {
         pending = typeof op === 'function' ? op(write) : op;
@@ -223,15 +223,19 @@ export class AuditStorageMonitor {
       }
       const settled = pending instanceof Promise ? pending : Promise.resolve(pending);
       const generation = this.writes?.join() ?? null;
-      if (generation !== null) (generation.kept ??= []).push(write);
+      if (generation !== null) keepWrite(generation, write);
       // One reaction for the outcome and the record together: the spool costs the success path no more.
       settled.then(
         (value) => {
           if (generation === null) this.recordSuccess();
-          else generation.onSuccess(value);
+          else {
+            releaseWrite(generation, write);
+            generation.onSuccess(value);
+          }
           spool.succeeded(write, value);
         },
         (error: unknown) => {
+          if (generation !== null) releaseWrite(generation, write);
           try {
             this.asKept(() => (generation === null ? this.recordFailure(error) : generation.onFailure(error)));
           } catch {

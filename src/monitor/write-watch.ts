@@ -8,8 +8,32 @@ import { PendingWrites, type WriteGeneration } from '../tracker/pending-writes.j
 export interface WatchedGeneration extends WriteGeneration {
   readonly onSuccess: <T>(value: T) => T;
   readonly onFailure: (error: unknown) => never;
-  /** Its writes whose records the spool keeps if they hang; `null` until one joins, and once none is pending. */
-  kept: KeptWrite[] | null;
+  /**
+   * The newest of its pending writes whose records the spool keeps if they
+   * hang, linked through `KeptWrite.nextKept` (see {@link keepWrite}): a write joins and leaves the
+   * list without allocating, so the success path of `track(op, { record })`
+   * costs no array.
+   */
+  kept: KeptWrite | null;
+}
+
+/** Puts a joined write whose record the spool keeps if it hangs in its generation's list. */
+export function keepWrite(generation: WatchedGeneration, write: KeptWrite): void {
+  const newest = generation.kept;
+  write.nextKept = newest;
+  if (newest !== null) newest.prevKept = write;
+  generation.kept = write;
+}
+
+/** Takes a kept write out of its generation's list once it has settled. */
+export function releaseWrite(generation: WatchedGeneration, write: KeptWrite): void {
+  const { prevKept, nextKept } = write;
+  if (prevKept === null) {
+    if (generation.kept === write) generation.kept = nextKept;
+  } else prevKept.nextKept = nextKept;
+  if (nextKept !== null) nextKept.prevKept = prevKept;
+  write.prevKept = null;
+  write.nextKept = null;
 }
 
 /** What the watch tells its monitor. */
@@ -69,7 +93,7 @@ export class WriteWatch {
    * and nothing is recorded. Had a sweep found it hung, that failure stands.
    */
   abandon(generation: WatchedGeneration): void {
-    this.settled(generation, false);
+    this.writes.settled(generation, false);
   }
 
   /** Stops the sweeps for good. */
@@ -87,7 +111,7 @@ export class WriteWatch {
       hung: false,
       kept: null,
       onSuccess: <T>(value: T): T => {
-        this.settled(generation, true);
+        this.writes.settled(generation, true);
         this.host.succeeded();
         return value;
       },
@@ -95,18 +119,12 @@ export class WriteWatch {
         const kind = this.host.classify(error);
         const foundHung = generation.hung;
         // A refusal means the storage answered: for the hang watch that write settled as a success would.
-        this.settled(generation, kind !== 'storage');
+        this.writes.settled(generation, kind !== 'storage');
         this.host.failed(error, kind, foundHung);
         throw error;
       },
     };
     return generation;
-  }
-
-  private settled(generation: WatchedGeneration, succeeded: boolean): void {
-    this.writes.settled(generation, succeeded);
-    // The records of settled writes are not kept past their generation.
-    if (generation.pending === 0) generation.kept = null;
   }
 
   private armSweep(): void {
@@ -116,7 +134,13 @@ export class WriteWatch {
       if (this.closed) return;
       const hung = writes.sweep();
       if (hung !== null) {
-        const kept = hung.generations.flatMap((generation) => generation.kept ?? []);
+        const kept: KeptWrite[] = [];
+        for (const generation of hung.generations) {
+          const newestFirst: KeptWrite[] = [];
+          for (let write = generation.kept; write !== null; write = write.nextKept) newestFirst.push(write);
+          // Spooled in the order they started, as the replay will write them.
+          kept.push(...newestFirst.reverse());
+        }
         this.host.hung(new AuditWriteTimeoutError(writes.timeoutMs, hung.count), hung.count, hung.beganAt, kept);
       }
       // One timer per monitor, and only while some write is pending and not yet found hung.

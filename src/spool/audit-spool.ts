@@ -34,6 +34,9 @@ export class RecordWrite implements AuditWrite {
 export class KeptWrite extends RecordWrite {
   /** Settled: its outcome, or its record on disk, has answered `track()`. */
   done = false;
+  /** Its neighbours among the pending kept writes of its generation (see `keepWrite()`). */
+  prevKept: KeptWrite | null = null;
+  nextKept: KeptWrite | null = null;
 
   constructor(
     options: AuditTrackOptions,

@@ -185,6 +185,27 @@ describe('the spool (alternate audit log, AU-5(5))', () => {
     expect(await spooledLines(h.dir)).toEqual([expect.objectContaining({ seq: 1, id: 'r-1' })]);
   });
 
+  it('spools exactly the writes still hanging, in the order they started, whichever of their generation settled before', async () => {
+    const h = await harness();
+    const answer: (() => void)[] = [];
+    const outcomes: unknown[] = [];
+    for (let n = 1; n <= 5; n += 1) {
+      const record = { action: 'transfer', n };
+      void h.monitor
+        .track(() => new Promise<void>((resolve) => answer.push(resolve)), { record, id: `r-${n}` })
+        .then(() => outcomes.push(n));
+    }
+    // The newest, the oldest and one between them answer: writes leave the pending ones from either end and the middle.
+    answer[4]!();
+    answer[0]!();
+    answer[2]!();
+    await flush();
+    expect(outcomes.sort()).toEqual([1, 3, 5]);
+    h.clock.advance(WRITE_TIMEOUT_MS + WRITE_TIMEOUT_MS / 4 + 1);
+    await waitFor(() => outcomes.length === 5, 'the hung writes to be spooled');
+    expect((await spooledLines(h.dir)).map((line) => line.id)).toEqual(['r-2', 'r-4']);
+  });
+
   it('hands the operation the id its record is spooled under, so a hung write that lands late and its replay are one row', async () => {
     const h = await harness();
     let land: (() => void) | null = null;
