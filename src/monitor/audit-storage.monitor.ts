@@ -1,30 +1,24 @@
 import type { Observable } from 'rxjs';
-import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
-import type { ResolvedMonitorOptions, ResolvedProbeOptions } from '../audit-alert.options.js';
+import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
+import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditOutageEvent } from '../events/audit-alert-event.interface.js';
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
-import { withTimeout } from '../common/timeout.util.js';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { AuditGapRecorder } from '../gap/audit-gap.recorder.js';
-import { AuditSpool, KeptWrite, RecordWrite } from '../spool/audit-spool.js';
+import { AuditSpool, RecordWrite } from '../spool/audit-spool.js';
 import type { AuditTrackOptions, AuditWrite } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
 import type { AuditErrorClass } from '../tracker/error-class.util.js';
 import { AuditStatusPublisher } from './audit-status.publisher.js';
 import { FailureTracker } from '../tracker/failure-tracker.js';
-import type { ProbeMark } from '../tracker/probe-weighing.js';
 import type { OutageSnapshot } from '../tracker/outage-snapshot.js';
 import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
-import { keepWrite, releaseWrite, WriteWatch } from './write-watch.js';
-
-/** A write begun with {@link AuditStorageMonitor.beginWrite}, settled once by one of these. */
-export interface PendingWrite {
-  succeeded(): void;
-  failed(error: unknown): void;
-  /** Its caller gave up on it before it answered: nothing is recorded. */
-  abandoned(): void;
-}
+import type { ProbeMark } from '../tracker/probe-weighing.js';
+import { DueTimer } from './due-timer.js';
+import { StorageProbeScheduler } from './storage-probe.scheduler.js';
+import { KeptRecords } from './kept-records.js';
+import { type PendingWrite, WriteWatch } from './write-watch.js';
 
 /**
  * Watches one audit storage: the application reports each write's outcome
@@ -47,15 +41,12 @@ export class AuditStorageMonitor {
 
   private readonly statusPublisher: AuditStatusPublisher;
   private readonly tracker: FailureTracker;
-  private readonly probe: ResolvedProbeOptions | null;
+  /** The `probe` option's checks; `null` without one. */
+  private readonly probe: StorageProbeScheduler | null;
   /** Writes in flight, watched for hangs; `null` with `writeTimeoutMs: false`. */
   private readonly writes: WriteWatch | null;
-  /** The one timer for what time alone makes due, and the monotonic time it fires at. */
-  private dueTimer: AuditAlertTimer | null = null;
-  private dueAt = 0;
-  private probeTimer: AuditAlertTimer | null = null;
-  /** The probe run in flight, shared by whoever asks for one meanwhile. */
-  private probing: Promise<void> | null = null;
+  /** The one timer for what time alone makes due. */
+  private readonly due: DueTimer;
   private started = false;
   private closed = false;
   /**
@@ -65,14 +56,8 @@ export class AuditStorageMonitor {
    * branch and a return.
    */
   private idle = false;
-  /**
-   * Storage failures of the open outage whose record no spool was handed
-   * (`recordFailure()`, `track(op)` without a record, a hung write without
-   * one); `0` while healthy. Any one of them means the outage lost a record.
-   */
-  private unkeptFailures = 0;
-  /** Set while a failure being recorded is that of a write whose record the spool takes. */
-  private keepingFailure = false;
+  /** The records the spool keeps, and the outage's failures it did not keep; `null` without a spool. */
+  private readonly records: KeptRecords | null;
   // Made once: track() is on the write path of every audit record.
   private readonly onTrackedSuccess = <T>(value: T): T => {
     this.recordSuccess();
@@ -86,7 +71,7 @@ export class AuditStorageMonitor {
   /** @internal Built by the module; inject it rather than constructing it. */
   constructor(
     options: ResolvedMonitorOptions,
-    private readonly clock: AuditAlertClock,
+    clock: AuditAlertClock,
     /** Where every transition goes: sent alone, or decided with the other replicas. */
     private readonly sink: AlertSink,
     /** Counts outcomes for OpenTelemetry; `null` when metrics are off. */
@@ -95,7 +80,18 @@ export class AuditStorageMonitor {
     private readonly gaps: AuditGapRecorder | null = null,
   ) {
     this.name = options.name;
-    this.probe = options.probe;
+    this.due = new DueTimer(clock, () => {
+      const before = this.tracker.state;
+      this.settle(before, this.tracker.checkDue());
+    });
+    this.probe =
+      options.probe &&
+      new StorageProbeScheduler(options.probe, options.name, clock, {
+        failing: () => this.tracker.state !== 'healthy',
+        started: () => this.started,
+        began: () => this.probeStarted(),
+        probed: (passed, error, mark) => this.probed(passed, error, mark),
+      });
     this.tracker = new FailureTracker({ ...options, monitor: options.name }, clock);
     this.writes =
       options.writeTimeoutMs === false
@@ -105,10 +101,8 @@ export class AuditStorageMonitor {
             succeeded: () => this.recordSuccess(),
             failed: (error, kind, foundHung) => this.writeFailed(error, kind, foundHung),
             hung: (error, count, beganAt, kept) => {
-              const keeping = this.spool === null ? 0 : kept.filter((write) => !write.done).length;
               // Spooled first: the records of the hung writes are kept whatever the outage does next.
-              for (const write of kept) this.spool?.hung(write, error);
-              this.unkeptFailures += Math.max(0, count - keeping);
+              this.records?.hung(kept, count, error);
               this.failed(error, count, beganAt);
             },
           });
@@ -126,14 +120,19 @@ export class AuditStorageMonitor {
           classify: (error) => this.tracker.classify(error),
           counted: (kept) => {
             this.tracker.recordSpooled(kept);
-            // The spool could not keep the record of a storage failure: the outage lost it.
-            if (!kept && this.tracker.state !== 'healthy') this.unkeptFailures += 1;
+            if (!kept && this.tracker.state !== 'healthy') this.records?.lost();
           },
           drained: (recordsReplayed) => this.gaps?.replayFinished(recordsReplayed),
         },
         clock,
         sink,
       );
+    this.records =
+      this.spool &&
+      new KeptRecords(this.spool, this.writes, {
+        recordSuccess: () => this.recordSuccess(),
+        recordFailure: (error) => this.recordFailure(error),
+      });
   }
 
   /** Records a failed write. Never throws, whatever `error` is. */
@@ -152,7 +151,7 @@ export class AuditStorageMonitor {
     }
     this.metrics?.failure();
     const count = foundHung && this.tracker.state !== 'healthy' ? 0 : 1;
-    if (count > 0 && !this.keepingFailure) this.unkeptFailures += 1;
+    this.records?.failed(count);
     this.failed(error, count);
   }
 
@@ -207,44 +206,11 @@ export class AuditStorageMonitor {
     op: Promise<T> | ((write: AuditWrite) => T | Promise<T>),
     options?: AuditTrackOptions,
   ): Promise<T | undefined> {
-    const spool = this.spool;
     // Without options, the overload's operation takes no argument.
     if (options === undefined) return this.trackOutcome(op as Promise<T> | (() => T | Promise<T>));
-    if (spool === null) return this.trackOutcome(typeof op === 'function' ? () => op(new RecordWrite(options)) : op);
-    return new Promise((resolve, reject) => {
-      const write = new KeptWrite(options, resolve as (value: unknown) => void, reject);
-      let pending: T | Promise<T>;
-      try {
-        pending = typeof op === 'function' ? op(write) : op;
-      } catch (error) {
-        this.asKept(() => this.recordFailure(error));
-        spool.failed(write, error);
-        return;
-      }
-      const settled = pending instanceof Promise ? pending : Promise.resolve(pending);
-      const generation = this.writes?.join() ?? null;
-      if (generation !== null) keepWrite(generation, write);
-      // One reaction for the outcome and the record together: the spool costs the success path no more.
-      settled.then(
-        (value) => {
-          if (generation === null) this.recordSuccess();
-          else {
-            releaseWrite(generation, write);
-            generation.onSuccess(value);
-          }
-          spool.succeeded(write, value);
-        },
-        (error: unknown) => {
-          if (generation !== null) releaseWrite(generation, write);
-          try {
-            this.asKept(() => (generation === null ? this.recordFailure(error) : generation.onFailure(error)));
-          } catch {
-            // The generation's handler rethrows for track() without a record; here the spool answers.
-          }
-          spool.failed(write, error);
-        },
-      );
-    });
+    const records = this.records;
+    if (records === null) return this.trackOutcome(typeof op === 'function' ? () => op(new RecordWrite(options)) : op);
+    return records.track(op, options);
   }
 
   private trackOutcome<T>(op: Promise<T> | (() => T | Promise<T>)): Promise<T> {
@@ -276,28 +242,7 @@ export class AuditStorageMonitor {
         abandoned: () => undefined,
       };
     }
-    const generation = writes.join();
-    return {
-      succeeded: () => void generation.onSuccess(undefined),
-      failed: (error) => {
-        try {
-          generation.onFailure(error);
-        } catch {
-          // It rethrows for track(); here the caller has the error already.
-        }
-      },
-      abandoned: () => writes.abandon(generation),
-    };
-  }
-
-  /** Runs `record`, which records the failure of a write whose record the spool takes. */
-  private asKept<T>(record: () => T): T {
-    this.keepingFailure = true;
-    try {
-      return record();
-    } finally {
-      this.keepingFailure = false;
-    }
+    return writes.begin();
   }
 
   /**
@@ -308,7 +253,7 @@ export class AuditStorageMonitor {
    * open while the storage is down. `false` without a spool.
    */
   get keepingRecords(): boolean {
-    return this.spool !== null && this.spool.healthy && this.unkeptFailures === 0;
+    return this.records?.keepingRecords ?? false;
   }
 
   /** Whether this monitor has a `probe` to check the storage with. */
@@ -326,8 +271,7 @@ export class AuditStorageMonitor {
   async probeNow(): Promise<boolean> {
     const probe = this.probe;
     if (!probe || this.closed) return false;
-    this.disarm('probeTimer');
-    await (this.probing ?? this.runProbe(probe));
+    await probe.runNow();
     return true;
   }
 
@@ -375,18 +319,18 @@ export class AuditStorageMonitor {
     this.sink.start(() => (this.idle = false));
     this.gaps?.start();
     this.spool?.start();
-    this.scheduleProbe();
+    this.probe?.schedule();
   }
 
   /** @internal Stops every timer and probe for good; called at shutdown. */
   close(): void {
     this.closed = true;
     this.sink.close();
-    this.disarm('dueTimer');
+    this.due.disarm();
     this.gaps?.close();
     this.spool?.close();
     this.writes?.close();
-    this.disarm('probeTimer');
+    this.probe?.close();
     this.statusPublisher.complete();
   }
 
@@ -409,7 +353,7 @@ export class AuditStorageMonitor {
     this.idle = false;
     const after = this.tracker.state;
     const ended = before !== 'healthy' && after === 'healthy';
-    if (after === 'healthy') this.unkeptFailures = 0;
+    if (after === 'healthy') this.records?.ended();
     if (event !== null || after !== before) {
       const tracker = this.tracker;
       this.sink.transition({
@@ -424,75 +368,13 @@ export class AuditStorageMonitor {
     // Before the replay starts: the gap then waits for the spool to be empty.
     if (event?.type === AuditAlertEvents.StorageRecovered) this.gaps?.recovered(event, this.spool !== null);
     if (ended) this.spool?.outageEnded();
-    this.armDueTimer();
+    this.due.arm(this.closed ? null : this.tracker.dueIn());
     if (after === 'healthy') {
-      if (!this.probe?.whileHealthy) this.disarm('probeTimer');
+      if (this.probe?.whileHealthy === false) this.probe.cancel();
     } else if (before === 'healthy') {
-      this.scheduleProbe();
+      this.probe?.schedule();
     }
     if (after !== before) this.statusPublisher.publish(() => this.getStatus());
-  }
-
-  /** Keeps one timer armed for the next thing time alone makes due (threshold, hold, end of a degraded period). */
-  private armDueTimer(): void {
-    const dueIn = this.tracker.dueIn();
-    if (dueIn === null || this.closed) {
-      this.disarm('dueTimer');
-      return;
-    }
-    const at = this.clock.monotonicNow() + dueIn;
-    // A timer armed for earlier stays: when it fires, it re-arms for what is due then.
-    if (this.dueTimer !== null && this.dueAt <= at) return;
-    this.disarm('dueTimer');
-    this.dueAt = at;
-    this.dueTimer = this.clock.setTimer(() => {
-      this.dueTimer = null;
-      const before = this.tracker.state;
-      this.settle(before, this.tracker.checkDue());
-    }, dueIn);
-  }
-
-  private disarm(timer: 'dueTimer' | 'probeTimer'): void {
-    if (this[timer] === null) return;
-    this.clock.clearTimer(this[timer]);
-    this[timer] = null;
-  }
-
-  /** Arms the next check, unless one is armed or running, or none is wanted now. */
-  private scheduleProbe(): void {
-    const probe = this.probe;
-    if (!probe || this.closed || this.probing || this.probeTimer !== null) return;
-    const wanted = this.tracker.state !== 'healthy' || (probe.whileHealthy && this.started);
-    if (!wanted) return;
-    this.probeTimer = this.clock.setTimer(() => {
-      this.probeTimer = null;
-      void this.runProbe(probe);
-    }, probe.intervalMs);
-  }
-
-  private runProbe(probe: ResolvedProbeOptions): Promise<void> {
-    const run = this.probeOnce(probe).finally(() => {
-      this.probing = null;
-      this.scheduleProbe();
-    });
-    this.probing = run;
-    return run;
-  }
-
-  private async probeOnce(probe: ResolvedProbeOptions): Promise<void> {
-    // Writes outrank probes: what the writes say while the check runs wins over its outcome.
-    const mark = this.probeStarted();
-    try {
-      await withTimeout(
-        () => probe.check(),
-        probe.timeoutMs,
-        this.clock,
-        () => new Error(`Probe of monitor "${this.name}" did not answer within ${probe.timeoutMs} ms`),
-      );
-      if (!this.closed) this.probed(true, null, mark);
-    } catch (error) {
-      if (!this.closed) this.probed(false, error, mark);
-    }
   }
 
   /** A probe run begins: successes count again, so that the writes seen meanwhile outrank its outcome. */

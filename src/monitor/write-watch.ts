@@ -36,6 +36,14 @@ export function releaseWrite(generation: WatchedGeneration, write: KeptWrite): v
   write.nextKept = null;
 }
 
+/** A write begun with `AuditStorageMonitor.beginWrite()`, settled once by one of these. */
+export interface PendingWrite {
+  succeeded(): void;
+  failed(error: unknown): void;
+  /** Its caller gave up on it before it answered: nothing is recorded. */
+  abandoned(): void;
+}
+
 /** What the watch tells its monitor. */
 export interface WriteWatchHost {
   /** What a failed write means, by the `classify` option. */
@@ -87,12 +95,28 @@ export class WriteWatch {
     return generation;
   }
 
+  /** Starts a write whose outcome comes later, through the handle it returns; settle it exactly once. */
+  begin(): PendingWrite {
+    const generation = this.join();
+    return {
+      succeeded: () => void generation.onSuccess(undefined),
+      failed: (error) => {
+        try {
+          generation.onFailure(error);
+        } catch {
+          // It rethrows for track(); here the caller has the error already.
+        }
+      },
+      abandoned: () => this.abandon(generation),
+    };
+  }
+
   /**
    * A write of `generation` that will never settle (its caller gave up on it,
    * as an Observable unsubscribed before it answered): it leaves the watch,
    * and nothing is recorded. Had a sweep found it hung, that failure stands.
    */
-  abandon(generation: WatchedGeneration): void {
+  private abandon(generation: WatchedGeneration): void {
     this.writes.settled(generation, false);
   }
 
