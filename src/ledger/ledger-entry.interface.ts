@@ -139,8 +139,8 @@ export interface LedgerSpoolHeadRecord {
   readonly kind: 'spool-head';
   readonly monitor: string;
   /** The last record on the spool's disk, and its hash (as its line carries it). */
-  readonly seq: number;
-  readonly hash: string;
+  readonly headSeq: number;
+  readonly headHash: string;
   /** How far the replay may have gone: the spool never marks a record replayed past it. */
   readonly replayedSeq: number;
 }

@@ -80,12 +80,12 @@ export class SpoolHeadRecorder {
 
   private record(head: SpoolHeadMark, replayedSeq: number): void {
     const last = this.last;
-    if (last?.seq === head.seq && last.hash === head.hash && last.replayedSeq === replayedSeq) return;
+    if (last?.headSeq === head.seq && last.headHash === head.hash && last.replayedSeq === replayedSeq) return;
     this.last = this.recordOf(head, replayedSeq);
     this.ledger.append(this.last);
   }
 
   private recordOf(head: SpoolHeadMark, replayedSeq: number): LedgerSpoolHeadRecord {
-    return { kind: 'spool-head', monitor: this.monitor, seq: head.seq, hash: head.hash, replayedSeq };
+    return { kind: 'spool-head', monitor: this.monitor, headSeq: head.seq, headHash: head.hash, replayedSeq };
   }
 }

@@ -77,8 +77,8 @@ async function ledgerHeadOf(
   let head: AuditSpoolLedgerHead | null = null;
   for await (const { file, line, entry } of readLedgerLines(directory)) {
     if (entry?.kind !== 'spool-head' || entry.monitor !== monitor) continue;
-    const { seq, hash, replayedSeq } = entry as LedgerSpoolHeadRecord;
-    head = { file, line, seq, hash, replayedSeq };
+    const { headSeq, headHash, replayedSeq } = entry as LedgerSpoolHeadRecord;
+    head = { file, line, seq: headSeq, hash: headHash, replayedSeq };
   }
   return { head, problems };
 }
