@@ -57,6 +57,10 @@ export interface AuditSpoolVerifyOptions {
   readonly monitor?: string;
 }
 
+/** Records `from` to `to`, as the subject of a sentence. */
+const removed = (from: number, to: number): string =>
+  from === to ? `record ${from} was removed` : `records ${from} to ${to} were removed`;
+
 /** `head` as a sentence names it: its file and line. */
 const where = (head: AuditSpoolLedgerHead): string => `the ledger (${head.file} line ${head.line})`;
 
@@ -157,7 +161,7 @@ export async function verifyAuditSpool(
     if (recorded.seq > seq) {
       problems.push(
         `${where(recorded)} records the spool's head at record ${recorded.seq}, but the spool ends at record ${seq}: ` +
-          `records ${seq + 1} to ${recorded.seq} were removed.`,
+          `${removed(seq + 1, recorded.seq)}.`,
       );
     } else if (recorded.seq >= state.baseSeq && onChain?.hash !== recorded.hash) {
       problems.push(
@@ -169,7 +173,7 @@ export async function verifyAuditSpool(
     if (replayed > recorded.replayedSeq) {
       problems.push(
         `${STATE_FILE} says the replay passed record ${replayed}, but ${where(recorded)} saw it reach record ` +
-          `${recorded.replayedSeq} at most: records ${recorded.replayedSeq + 1} to ${replayed} were removed as if replayed.`,
+          `${recorded.replayedSeq} at most: ${removed(recorded.replayedSeq + 1, replayed)} as if replayed.`,
       );
     }
   }
