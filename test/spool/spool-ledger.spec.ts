@@ -41,12 +41,17 @@ afterEach(async () => {
  */
 class MortalLedger implements AuditLedgerWriter {
   dead = false;
+  /** Records waiting, with their answer held back, while the ledger's disk is slow: `null` when it is not. */
+  held: (() => void)[] | null = null;
   constructor(private readonly ledger: AuditLedger) {}
   append(record: LedgerRecord): void {
     if (!this.dead) this.ledger.append(record);
   }
   appendSynced(record: LedgerRecord): Promise<boolean> {
-    return this.dead ? new Promise(() => undefined) : this.ledger.appendSynced(record);
+    if (this.dead) return new Promise(() => undefined);
+    const { held } = this;
+    if (held === null) return this.ledger.appendSynced(record);
+    return new Promise((resolve) => held.push(() => void this.ledger.appendSynced(record).then(resolve)));
   }
 }
 
@@ -57,6 +62,8 @@ interface Rig {
   readonly h: SpoolHarness;
   /** The process is dying: nothing more reaches the ledger's disk. */
   dying(): void;
+  /** The ledger as the spool sees it. */
+  readonly writer: MortalLedger;
   /** Kills the process where it stands: the ledger gets nothing more; the monitor stops without a word. */
   crash(): Promise<void>;
 }
@@ -86,7 +93,7 @@ async function boot(root?: string, withLedger = true, storage = new Storage()): 
     h.monitor.close();
     await io(20);
   };
-  return { root: base, ledgerDir, ledger, h, crash, dying: () => (mortal.dead = true) };
+  return { root: base, ledgerDir, ledger, h, crash, dying: () => (mortal.dead = true), writer: mortal };
 }
 
 /** Shuts the process down as the module does: the monitors, then the ledger, written out. */
@@ -292,6 +299,31 @@ describe('the spool head in the evidence ledger', () => {
         lastSeq: 5,
         ledgerHead: { seq: 5, replayedSeq: 5 },
       });
+    });
+
+    it('while the ledger is slow to write: the replay waits for it before it marks records replayed, then goes on', async () => {
+      const rig = await boot();
+      const { h, writer } = rig;
+      await spool(h, 1, 3);
+      const held: (() => void)[] = [];
+      writer.held = held;
+      h.clock.advance(THRESHOLD_MS);
+      h.storage.mode = 'up';
+      await h.write(4);
+      await advanceUntil(h, () => held.length === 1, 'the replay to ask the ledger');
+      for (let i = 0; i < 10; i += 1) {
+        await io();
+        h.clock.advance(100);
+      }
+      // Record 1 was written to the storage; the spool does not say so before the ledger has it.
+      expect(h.storage.rows.map((r) => r.id)).toEqual(['r-4', 'r-1']);
+      expect(h.monitor.spool!.pending).toBe(3);
+      writer.held = null;
+      held[0]!();
+      await advanceUntil(h, () => h.monitor.spool!.pending === 0, 'the drain');
+      await shutdown(rig);
+      expect(h.storage.rows.map((r) => r.id)).toEqual(['r-4', 'r-1', 'r-2', 'r-3']);
+      expect(await verifyAuditSpool(h.dir, { ledger: rig.ledgerDir })).toMatchObject({ ok: true });
     });
 
     it('with records the ledger has not seen: spooled by a process that died before its ledger wrote them', async () => {
