@@ -120,7 +120,7 @@ export async function verifyAuditSpool(
   let anchored = head !== null && head.seq === seq && head.hash === hash;
   /** Every intact line's hash, and where it is, by sequence number; the chain's start first. */
   const chain = new Map<number, { readonly hash: string; readonly at: string }>([
-    [seq, { hash, at: `${STATE_FILE}'s baseSeq` }],
+    [seq, { hash, at: `${STATE_FILE}'s baseHash` }],
   ]);
   for (const { name } of await segmentsOf(directory)) {
     const text = await readFile(join(directory, name), 'utf8');
