@@ -90,7 +90,12 @@ export type {
   AuditWrite,
 } from './spool/spool-options.interface.js';
 export type { AuditGapRecord, AuditGapRecordWriter } from './gap/gap-record-options.interface.js';
-export { type AuditSpoolVerification, type AuditSpoolVerifyOptions, verifyAuditSpool } from './spool/spool-verifier.js';
+export {
+  type AuditSpoolLedgerHead,
+  type AuditSpoolVerification,
+  type AuditSpoolVerifyOptions,
+  verifyAuditSpool,
+} from './spool/spool-verifier.js';
 export type { AuditLedgerOptions } from './ledger/ledger-options.interface.js';
 export { type AuditLedgerVerification, verifyAuditLedger } from './ledger/ledger-verifier.js';
 export type { LedgerLine, LedgerRecord } from './ledger/ledger-entry.interface.js';

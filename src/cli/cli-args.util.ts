@@ -9,7 +9,7 @@ export const CliExitCode = {
   Broken: 1,
   /** The command line is wrong: an unknown command or flag, a missing or bad value. */
   Usage: 2,
-  /** There is nothing to read where `--dir` points, or it cannot be read. */
+  /** There is nothing to read where `--dir` (or `--ledger`) points, or it cannot be read. */
   Unreadable: 3,
 } as const;
 
@@ -18,7 +18,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  done; for a verification, nothing is wrong
   1  a verification found a break
   2  the command line is wrong (unknown command or flag, missing or bad value)
-  3  nothing to read where --dir points, or it cannot be read`;
+  3  nothing to read where --dir (or --ledger) points, or it cannot be read`;
 
 /** A mistake on the command line: its message names the flag and what is allowed. */
 export class CliUsageError extends Error {
@@ -149,18 +149,18 @@ export function readIsoDate(command: string, flag: string, value: string, endOfD
   return new Date(value);
 }
 
-/** Checks that `--dir` names a directory. */
-export async function readDirectory(command: string, directory: string): Promise<string> {
+/** Checks that `--dir` (or the flag `flag`) names a directory. */
+export async function readDirectory(command: string, directory: string, flag = 'dir'): Promise<string> {
   let isDirectory: boolean;
   try {
     isDirectory = (await stat(directory)).isDirectory();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new CliUsageError(`${command}: --dir "${directory}": no such directory.`);
+      throw new CliUsageError(`${command}: --${flag} "${directory}": no such directory.`);
     }
-    throw new CliUnreadableError(`${command}: --dir "${directory}" cannot be read: ${(error as Error).message}`);
+    throw new CliUnreadableError(`${command}: --${flag} "${directory}" cannot be read: ${(error as Error).message}`);
   }
-  if (!isDirectory) throw new CliUsageError(`${command}: --dir "${directory}" is a file, not a directory.`);
+  if (!isDirectory) throw new CliUsageError(`${command}: --${flag} "${directory}" is a file, not a directory.`);
   return directory;
 }

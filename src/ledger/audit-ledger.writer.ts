@@ -43,6 +43,8 @@ const DIR_MODE = 0o700;
 interface Queued {
   readonly record: LedgerRecord;
   readonly at: number;
+  /** Told whether the record reached the disk, for {@link AuditLedger.appendSynced}. */
+  readonly synced?: (written: boolean) => void;
 }
 
 /**
@@ -111,7 +113,15 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
   }
 
   append(record: LedgerRecord): void {
-    if (this.closed) return;
+    this.enqueue(record);
+  }
+
+  appendSynced(record: LedgerRecord): Promise<boolean> {
+    return new Promise((resolve) => this.enqueue(record, resolve));
+  }
+
+  private enqueue(record: LedgerRecord, synced?: (written: boolean) => void): void {
+    if (this.closed) return synced?.(false);
     const at = this.clock.wallNow();
     if (this.queue.length >= MAX_QUEUED_RECORDS) {
       if (this.dropped === null) {
@@ -120,9 +130,9 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
       }
       this.dropped.count += 1;
       this.dropped.to = at;
-      return;
+      return synced?.(false);
     }
-    this.queue.push({ record, at });
+    this.queue.push(synced === undefined ? { record, at } : { record, at, synced });
     this.schedule();
   }
 
@@ -183,6 +193,7 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
     if (this.retry !== null) this.clock.clearTimer(this.retry);
     this.retry = null;
     if (this.queue.length > 0) this.logger.error(ledgerNotFlushed(this.directory, this.queue.length));
+    for (const { synced } of this.queue) synced?.(false);
     this.settleIdle();
     await this.lock.release();
   }
@@ -225,7 +236,9 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
         let text = '';
         const lines: string[] = [];
         let taken = 0;
-        for (const { record, at } of batch) {
+        const unwritable = new Set<Queued>();
+        for (const queued of batch) {
+          const { record, at } = queued;
           // A record of a later day starts that day's file, in the next go.
           if (this.fileFor(at) !== name) break;
           taken += 1;
@@ -240,6 +253,7 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
             text += framed.text;
             lines.push(framed.text.slice(0, -1));
           } catch (error) {
+            unwritable.add(queued);
             this.logger.error(ledgerRecordUnwritable(record.kind, errorText(error)));
           }
         }
@@ -249,7 +263,7 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
           this.failed(error);
           return;
         }
-        this.queue.splice(0, taken);
+        for (const queued of this.queue.splice(0, taken)) queued.synced?.(!unwritable.has(queued));
         this.lastSeq = seq;
         this.lastHash = hash;
         if (lines.length > 0) this.mirror?.mirror(lines);

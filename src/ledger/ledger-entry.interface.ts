@@ -129,6 +129,22 @@ export interface LedgerDroppedRecord {
   readonly reason: string;
 }
 
+/**
+ * Where a monitor's spool stands, recorded outside the spool's directory so
+ * that its writer cannot cut records off unseen: written once the records of
+ * an append are on disk (fsync'd), and before the replay moves past records
+ * (see the spool's documentation for the order and why).
+ */
+export interface LedgerSpoolHeadRecord {
+  readonly kind: 'spool-head';
+  readonly monitor: string;
+  /** The last record on the spool's disk, and its hash (as its line carries it). */
+  readonly headSeq: number;
+  readonly headHash: string;
+  /** How far the replay may have gone: the spool never marks a record replayed past it. */
+  readonly replayedSeq: number;
+}
+
 /** One record of the ledger, before the writer frames it. */
 export type LedgerRecord =
   | LedgerBootRecord
@@ -139,7 +155,8 @@ export type LedgerRecord =
   | LedgerSilenceRecord
   | LedgerGapRecord
   | LedgerBreakRecord
-  | LedgerDroppedRecord;
+  | LedgerDroppedRecord
+  | LedgerSpoolHeadRecord;
 
 /** A record as a line of the ledger. */
 export type LedgerLine = LedgerRecord & {
@@ -159,4 +176,11 @@ export type LedgerLine = LedgerRecord & {
 export interface AuditLedgerWriter {
   /** Appends `record`; never throws and never waits: the writer orders, fsyncs and reports its own failures. */
   append(record: LedgerRecord): void;
+  /**
+   * Appends `record` as {@link append} does, and resolves once its line is on
+   * disk (fsync'd): `true`; or `false` when it never will be (the ledger closed
+   * first, or dropped it with its queue full). Never rejects; while the
+   * ledger's disk refuses writes, it waits for the retries.
+   */
+  appendSynced(record: LedgerRecord): Promise<boolean>;
 }

@@ -91,7 +91,14 @@ export class AuditMonitorRegistry implements OnApplicationBootstrap, OnModuleDes
     const saved = stateFile?.load();
     for (const monitor of options.monitors) {
       const counts = metrics.forMonitor(monitor.name, () => this.get(monitor.name).getStatus().state);
-      const created = new AuditStorageMonitor(monitor, clock, sinkFor(monitor), counts, gapRecorderFor(monitor));
+      const created = new AuditStorageMonitor(
+        monitor,
+        clock,
+        sinkFor(monitor),
+        counts,
+        gapRecorderFor(monitor),
+        ledger,
+      );
       this.monitors.set(monitor.name, created);
       const open = saved?.get(monitor.name);
       if (open && created.resume(open)) this.logger.log(outageResumed(monitor.name, open.outageId, open.state));

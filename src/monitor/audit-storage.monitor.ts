@@ -6,6 +6,7 @@ import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditMonitorMetrics } from '../metrics/audit-monitor-metrics.interface.js';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { AuditGapRecorder } from '../gap/audit-gap.recorder.js';
+import type { AuditLedgerWriter } from '../ledger/ledger-entry.interface.js';
 import { AuditSpool, RecordWrite } from '../spool/audit-spool.js';
 import type { AuditTrackOptions, AuditWrite } from '../spool/spool-options.interface.js';
 import type { AuditStorageState, AuditStorageStatus } from '../tracker/audit-storage-status.interface.js';
@@ -78,6 +79,8 @@ export class AuditStorageMonitor {
     private readonly metrics: AuditMonitorMetrics | null = null,
     /** Writes the gap of each alerted outage through the `gapRecord` option; `null` without one. */
     private readonly gaps: AuditGapRecorder | null = null,
+    /** The evidence ledger, where the spool records its head; `null` without the `ledger` option. */
+    ledger: AuditLedgerWriter | null = null,
   ) {
     this.name = options.name;
     this.due = new DueTimer(clock, () => {
@@ -126,6 +129,7 @@ export class AuditStorageMonitor {
         },
         clock,
         sink,
+        ledger,
       );
     this.records =
       this.spool &&

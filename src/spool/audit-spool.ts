@@ -5,10 +5,12 @@ import { AuditAlertLogger } from '../audit-alert.logger.js';
 import { spoolUnwritable, spoolWritable } from '../audit-alert.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AlertSink } from '../sink/alert-sink.interface.js';
+import type { AuditLedgerWriter } from '../ledger/ledger-entry.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import type { AuditTrackOptions, AuditWrite } from './spool-options.interface.js';
 import type { ResolvedSpoolOptions } from './spool.options.js';
 import type { SpoolHost } from './spool-host.interface.js';
+import { SpoolHeadRecorder } from './spool-head-recorder.js';
 import { SpoolLog } from './spool-log.js';
 import { SpoolReplayer } from './spool-replayer.js';
 
@@ -68,12 +70,15 @@ export class AuditSpool {
     private readonly host: SpoolHost,
     private readonly clock: AuditAlertClock,
     private readonly sink: Pick<AlertSink, 'send'>,
+    /** Where the spool's head is recorded out of its writer's reach; `null` without the `ledger` option. */
+    ledger: AuditLedgerWriter | null = null,
   ) {
     this.log = new SpoolLog(
       join(options.directory, host.name),
       options.segmentBytes,
       options.maxBytes,
       options.hmacKey,
+      ledger && new SpoolHeadRecorder(ledger, host.name),
       (count, error) => this.replayer.reportQuarantined(0, count, errorText(error), new Date(this.clock.wallNow())),
     );
     this.replayer = new SpoolReplayer(this.log, options, host, clock, sink, this.logger, {

@@ -4,6 +4,7 @@ import { DirectoryLock } from '../common/directory-lock.util.js';
 import { PRIVATE_FILE_MODE, syncDirectory, writeDurably } from '../common/durable-file.util.js';
 import { completeLines, GENESIS } from '../common/hash-chain.util.js';
 import { parseLine, type SpoolEntry, spoolLineHash } from './spool-chain.js';
+import type { SpoolHeadRecorder } from './spool-head-recorder.js';
 import { scanPending, type SpoolStep, stepEnd } from './spool-scanner.js';
 import {
   DIR_MODE,
@@ -53,6 +54,8 @@ export class SpoolLog {
     private readonly segmentBytes: number,
     private readonly maxBytes: number,
     private readonly key: Buffer | null = null,
+    /** Records the head in the evidence ledger; `null` without the `ledger` option. */
+    private readonly recorder: SpoolHeadRecorder | null = null,
     /** Told when the directory disappeared with records not replayed: `count` records are gone. */
     private readonly onDirectoryLost: (count: number, error: Error) => void = () => undefined,
   ) {
@@ -120,6 +123,7 @@ export class SpoolLog {
     this.lastSeq = lastSeq;
     this.lastHash = lastHash;
     this.steps = [];
+    this.recorder?.opened(this.state.replayedSeq);
     if (head === null || head.seq !== lastSeq || head.hash !== lastHash) await this.writeHead();
   }
 
@@ -180,8 +184,16 @@ export class SpoolLog {
     return this.passed({ seq: step.entry.seq, hash: step.hash });
   }
 
-  /** Moves the replay past `through` (replayed, or set aside), durably, and deletes the files wholly behind it. */
+  /**
+   * Moves the replay past `through` (replayed, or set aside), durably, and
+   * deletes the files wholly behind it; the ledger holds the new position first.
+   */
   async passed(through: { readonly seq: number; readonly hash: string | null }): Promise<void> {
+    const read = this.steps.at(-1);
+    await this.recorder?.beforeReplayed(through.seq, read === undefined ? through.seq : stepEnd(read), {
+      seq: this.lastSeq,
+      hash: this.lastHash,
+    });
     // Steps behind the new position are done.
     while (this.steps.length > 0 && stepEnd(this.steps[0]!) <= through.seq) this.steps.shift();
     let { baseSeq, baseHash } = this.state;
@@ -214,6 +226,11 @@ export class SpoolLog {
     }
     this.state = { baseSeq, baseHash, replayedSeq: through.seq, replayedHash: through.hash };
     await writeDurably(this.directory, STATE_FILE, JSON.stringify(this.state));
+  }
+
+  /** The replay stopped, or emptied the spool: the ledger records where it stands. */
+  replayStopped(): void {
+    this.recorder?.settled({ seq: this.lastSeq, hash: this.lastHash }, this.state.replayedSeq);
   }
 
   private async flush(): Promise<void> {
@@ -256,6 +273,7 @@ export class SpoolLog {
       // The lines are on disk: they are the truth, whatever happens to the head now.
       this.lastSeq = seq;
       this.lastHash = hash;
+      this.recorder?.appended({ seq, hash });
       // The head is a check for a tail cut off, no part of the record: a full disk here loses nothing, it lags.
       await this.writeHead().catch(() => undefined);
       for (const item of kept) item.done();
@@ -291,6 +309,7 @@ export class SpoolLog {
       replayedHash: this.lastHash,
     };
     await writeDurably(this.directory, STATE_FILE, JSON.stringify(this.state));
+    this.recorder?.opened(this.lastSeq);
     await this.writeHead();
     if (gone > 0)
       this.onDirectoryLost(gone, new Error(`${this.directory} was removed with ${gone} records not replayed`));

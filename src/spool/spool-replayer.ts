@@ -120,6 +120,7 @@ export class SpoolReplayer {
     this.replaying = true;
     void this.replay().finally(() => {
       this.replaying = false;
+      this.log.replayStopped();
     });
   }
 

@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GENESIS } from '../../src/common/hash-chain.util.js';
+import { AuditLedger } from '../../src/ledger/audit-ledger.writer.js';
 import { exportEvidence } from '../../src/ledger/evidence-export.js';
 import { spoolLineHash } from '../../src/spool/spool-chain.js';
 import { OUTAGE_ID, sampleLedger } from '../ledger/fixtures/sample-ledger.js';
 import { writeLedgerDirectory } from '../support/ledger-files.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { csvRows } from '../support/rfc4180.js';
 
 /*
@@ -109,7 +111,7 @@ describe('nestjs-audit-alert --help', () => {
     ],
     [
       ['spool', 'verify', '--help'],
-      ['--dir <directory>', '--key-env <variable>'],
+      ['--dir <directory>', '--key-env <variable>', '--ledger <directory>', '--monitor <name>'],
     ],
   ])('%p shows the flags', async (args, flags) => {
     const run = await cli(args);
@@ -337,6 +339,64 @@ describe('spool verify', () => {
       AUDIT_CLI_TEST_KEY: key,
     });
     expect(run).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  describe('--ledger', () => {
+    /** A spool of three records, and a ledger (the real writer's) that recorded its head at record 3. */
+    async function anchored(name: string): Promise<{ directory: string; segment: string; ledgerDir: string }> {
+      const { directory, segment } = await spool(name);
+      const ledgerDir = join(root, name, 'ledger');
+      const [, , third] = (await readFile(segment, 'utf8')).split('\n');
+      const writer = new AuditLedger({ directory: ledgerDir, retentionDays: 400 }, 'billing-api', new ManualClock(), 0);
+      await writer.open();
+      const headHash = (JSON.parse(third!) as { hash: string }).hash;
+      writer.append({ kind: 'spool-head', monitor: 'default', headSeq: 3, headHash, replayedSeq: 0 });
+      await writer.close(1_000);
+      return { directory, segment, ledgerDir };
+    }
+
+    it("exits 0 on a genuine spool, and 1 on records cut off with head.json rewritten, which head.json can't show", async () => {
+      const { directory, segment, ledgerDir } = await anchored('spool-anchored');
+      expect(await cli(['spool', 'verify', '--dir', directory, '--ledger', ledgerDir])).toEqual({
+        code: 0,
+        stdout:
+          'ok: 3 records, intact and chained, up to sequence 3.\n' +
+          'Consistent with the ledger (ledger-2026-01-01.jsonl line 1): head at record 3, replay at most to record 0.\n',
+        stderr: '',
+      });
+
+      const lines = (await readFile(segment, 'utf8')).split('\n');
+      await writeFile(segment, `${lines.slice(0, 2).join('\n')}\n`);
+      const { hash } = JSON.parse(lines[1]!) as { hash: string };
+      await writeFile(join(directory, 'head.json'), JSON.stringify({ seq: 2, hash }));
+      expect((await cli(['spool', 'verify', '--dir', directory])).code).toBe(0);
+      expect(await cli(['spool', 'verify', '--dir', directory, '--ledger', ledgerDir])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          "break: the ledger (ledger-2026-01-01.jsonl line 1) records the spool's head at record 3, " +
+          'but the spool ends at record 2: record 3 was removed.\n',
+      });
+    });
+
+    it('says when the ledger holds no record of the monitor, and takes its name from --monitor', async () => {
+      const { directory, ledgerDir } = await anchored('spool-other');
+      const run = await cli(['spool', 'verify', '--dir', directory, '--ledger', ledgerDir, '--monitor', 'payments']);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toContain(`The ledger holds no record of monitor "payments"'s spool`);
+    });
+
+    it('exits 2 on a --ledger that is no directory, or --monitor without --ledger; 3 on a directory with no ledger', async () => {
+      const { directory } = await spool('spool-flags');
+      const missing = await cli(['spool', 'verify', '--dir', directory, '--ledger', join(root, 'nowhere')]);
+      expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('--ledger "') });
+      expect(missing.stderr).toContain('no such directory');
+      const alone = await cli(['spool', 'verify', '--dir', directory, '--monitor', 'default']);
+      expect(alone).toMatchObject({ code: 2, stderr: expect.stringContaining('--monitor') });
+      const empty = await cli(['spool', 'verify', '--dir', directory, '--ledger', directory]);
+      expect(empty.code).toBe(3);
+      expect(empty.stderr).toContain('no evidence ledger in');
+    });
   });
 
   it("exits 3 on a directory that holds no spool, pointing at a monitor's", async () => {

@@ -61,7 +61,10 @@ describe('gap records kept in Redis under cluster', () => {
       .overrideProvider(AUDIT_ALERT_CLOCK)
       .useValue(clock)
       .overrideProvider(AUDIT_ALERT_LEDGER)
-      .useValue({ append: (record: LedgerRecord) => ledger.push(record) })
+      .useValue({
+        append: (record: LedgerRecord) => ledger.push(record),
+        appendSynced: (record: LedgerRecord) => Promise.resolve(ledger.push(record) > 0),
+      })
       .setLogger(logger)
       .compile();
     const app = moduleRef.createNestApplication({ logger });

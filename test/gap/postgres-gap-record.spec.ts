@@ -133,7 +133,10 @@ describe('gap records against a real PostgreSQL', () => {
       .overrideProvider(AUDIT_ALERT_CLOCK)
       .useValue(clock)
       .overrideProvider(AUDIT_ALERT_LEDGER)
-      .useValue({ append: (record: LedgerRecord) => ledger.push(record) })
+      .useValue({
+        append: (record: LedgerRecord) => ledger.push(record),
+        appendSynced: (record: LedgerRecord) => Promise.resolve(ledger.push(record) > 0),
+      })
       .setLogger(logger)
       .compile();
     app = moduleRef.createNestApplication({ logger });

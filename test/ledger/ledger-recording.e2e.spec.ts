@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
-import { appendFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AUDIT_ALERT_LEDGER } from '../../src/audit-alert.constants.js';
@@ -13,6 +13,7 @@ import {
   AuditMonitorRegistry,
   type OnAuditAlert,
   verifyAuditLedger,
+  verifyAuditSpool,
 } from '../../src/index.js';
 import { PACKAGE_VERSION } from '../../src/package-manifest.js';
 import { type BootedApp, ChannelApps, waitForTimers } from '../channels/support/channel-app.js';
@@ -195,6 +196,31 @@ describe('the evidence ledger of a running application', () => {
     ]);
     expect(Date.parse(receipts[1]!.settledAt)).toBeGreaterThan(Date.parse(receipts[1]!.startedAt));
     expect(await verifyAuditLedger(directory)).toEqual({ ok: true, entries: lines.length });
+  });
+
+  it("records the spool's head once its records are on disk, so that verifyAuditSpool() can check against it", async () => {
+    const directory = await ledgerDir();
+    const spoolDir = join(directory, '..', 'spool');
+    await mkdir(spoolDir);
+    const booted = await apps.boot({
+      serviceName: 'billing-api',
+      thresholdMs: 20_000,
+      ledger: { directory },
+      spool: { directory: spoolDir, replay: () => undefined },
+    });
+    const monitor = booted.app.get(AuditMonitorRegistry).get('default');
+    await monitor.track(() => Promise.resolve(), { record: { n: 0 }, id: 'r-0' });
+    expect(ofKind(await ledgerLines(booted), 'spool-head')).toEqual([]);
+
+    const down = (): Promise<never> => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    await Promise.all([1, 2, 3].map((n) => monitor.track(down, { record: { n }, id: `r-${n}` })));
+    const heads = ofKind(await linesWhen(booted, (lines) => ofKind(lines, 'spool-head').length > 0), 'spool-head');
+    expect(heads.at(-1)).toMatchObject({ kind: 'spool-head', monitor: 'default', headSeq: 3, replayedSeq: 0 });
+    expect(await verifyAuditSpool(join(spoolDir, 'default'), { ledger: directory })).toMatchObject({
+      ok: true,
+      records: 3,
+      ledgerHead: { seq: 3, hash: heads.at(-1)!.headHash },
+    });
   });
 
   it('records a test alert and its receipts', async () => {

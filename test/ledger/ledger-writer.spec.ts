@@ -96,6 +96,28 @@ describe('the evidence ledger writer', () => {
     );
   });
 
+  it("appendSynced() resolves true once its line is fsync'd, after the lines before it, and false when the ledger closes first", async () => {
+    const dir = join(await tempDir(), 'ledger');
+    const clock = new ManualClock();
+    const ledger = await openLedger(dir, clock);
+    ledger.append(record(1));
+    expect(await ledger.appendSynced(record(2))).toBe(true);
+    expect((await linesOf(dir)).map(({ entry }) => entry.seq)).toEqual([1, 2]);
+    await ledger.close(0);
+    expect(await ledger.appendSynced(record(3))).toBe(false);
+
+    // A record still waiting when the ledger closes will never be written: said so, not left pending.
+    const unopened = new AuditLedger(
+      { directory: join(await tempDir(), 'ledger'), retentionDays: 400 },
+      'billing-api',
+      clock,
+      0,
+    );
+    const waiting = unopened.appendSynced(record(4));
+    await unopened.close(0);
+    expect(await waiting).toBe(false);
+  });
+
   it('starts a new file at each UTC day, the chain and sequence running on across the files, and across a restart', async () => {
     const dir = await tempDir();
     const clock = new ManualClock();

@@ -23,6 +23,10 @@ class MemoryLedger implements AuditLedgerWriter {
   append(record: LedgerRecord): void {
     this.records.push(record);
   }
+  appendSynced(record: LedgerRecord): Promise<boolean> {
+    this.append(record);
+    return Promise.resolve(true);
+  }
   silences(): LedgerRecord[] {
     return this.records.filter((record) => record.kind.startsWith('silence-'));
   }

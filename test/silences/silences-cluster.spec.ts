@@ -33,7 +33,12 @@ async function twoReplicas() {
         channels: [{ type: 'webhook', url: receiver.url() }],
         cluster: { redis: redis.url, replicaId },
       },
-      { ledger: { append: (record) => void ledger.push(record) } },
+      {
+        ledger: {
+          append: (record) => void ledger.push(record),
+          appendSynced: (record) => Promise.resolve(ledger.push(record) > 0),
+        },
+      },
     );
     return { ...booted, ledger, registry: booted.app.get(AuditMonitorRegistry) };
   };

@@ -9,6 +9,7 @@ import {
 } from '../../src/index.js';
 import { resolveAuditAlertOptions } from '../../src/audit-alert.options.js';
 import type { AuditAlertDispatcher } from '../../src/dispatch/audit-alert.dispatcher.js';
+import type { AuditLedgerWriter } from '../../src/ledger/ledger-entry.interface.js';
 import { LocalAlertSink } from '../../src/sink/local-alert.sink.js';
 import { ManualClock } from '../support/manual-clock.js';
 
@@ -66,6 +67,8 @@ export async function spoolHarness(
   storage = new Storage(),
   /** How each event's deliveries settle: at once, unless a test holds them. */
   deliver: (event: AuditAlertEvent) => Promise<unknown> = () => Promise.resolve(),
+  /** The evidence ledger the spool records its head in; none by default. */
+  ledger: AuditLedgerWriter | null = null,
 ): Promise<SpoolHarness> {
   const directory = spool.directory ?? (await mkdtemp(join(tmpdir(), 'audit-spool-')));
   const clock = new ManualClock();
@@ -92,6 +95,9 @@ export async function spoolHarness(
     resolved.monitors[0]!,
     clock,
     new LocalAlertSink('default', dispatcher, null, null),
+    null,
+    null,
+    ledger,
   );
   monitor.start();
   const deadline = Date.now() + 5_000;

@@ -21,6 +21,10 @@ export class MemoryLedger implements AuditLedgerWriter {
   append(record: LedgerRecord): void {
     this.records.push(record);
   }
+  appendSynced(record: LedgerRecord): Promise<boolean> {
+    this.append(record);
+    return Promise.resolve(true);
+  }
   of<K extends LedgerRecord['kind']>(kind: K): Extract<LedgerRecord, { kind: K }>[] {
     return this.records.filter((record): record is Extract<LedgerRecord, { kind: K }> => record.kind === kind);
   }
