@@ -3,13 +3,7 @@ import { AuditAlertEvents } from '../audit-alert.constants.js';
 import type { ResolvedMonitorOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { AuditAlertDispatcher } from '../dispatch/audit-alert.dispatcher.js';
-import type {
-  AuditAlertEvent,
-  AuditOutageEvent,
-  StorageRecoveredEvent,
-  StorageUnreachableEvent,
-} from '../events/audit-alert-event.interface.js';
-import { type OutageCounts, recoveryFiguresOf, storageRecoveredEvent } from '../events/storage-recovered-event.js';
+import type { AuditAlertEvent, StorageUnreachableEvent } from '../events/audit-alert-event.interface.js';
 import type { AlertSink, OutageTransition, OwnOutage } from '../sink/alert-sink.interface.js';
 import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
 import { ClusterOutageAcknowledgements } from './cluster-outage-acknowledgements.js';
@@ -17,15 +11,9 @@ import { openOutageTtlMs } from '../tracker/open-outage-ttl.util.js';
 import { EventClaimCoordinator } from './event-claim.coordinator.js';
 import { monitorKeyBase } from './monitor-keys.util.js';
 import { keepLeaseAlive } from './alert-lease.util.js';
+import { OutageRecoveryCoordinator } from './outage-recovery.coordinator.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
-import {
-  ALERT_SETTLED_SCRIPT,
-  CONFIRM_SCRIPT,
-  OPEN_OUTAGE_SCRIPT,
-  RECOVER_SCRIPT,
-  RENEW_SCRIPT,
-  RESOLVE_AND_CLAIM_SCRIPT,
-} from './redis-alert.scripts.js';
+import { CONFIRM_SCRIPT, OPEN_OUTAGE_SCRIPT, RENEW_SCRIPT, RESOLVE_AND_CLAIM_SCRIPT } from './redis-alert.scripts.js';
 
 /** This replica's view of one outage of the monitor, and the cluster's id for it. */
 interface ReplicaOutage {
@@ -41,12 +29,6 @@ interface ReplicaOutage {
 
 /** Whether the cluster alerted for an outage, and announced its end, is kept this long at least. */
 const MIN_RECORD_TTL_MS = 24 * 60 * 60 * 1_000;
-
-/** How often, at most, a recovery prunes the records of outages past their TTL (a scan of every record). */
-const PRUNE_EVERY_MS = 60 * 60 * 1_000;
-
-/** How often a recovery waiting for its outage's last alert to be confirmed asks Redis again. */
-const SETTLED_POLL_MS = 100;
 
 /** How RESOLVE_AND_CLAIM_SCRIPT reads its claim argument. */
 const CLAIM_MODES = { none: '0', claim: '1', takeOver: '2' } as const;
@@ -65,7 +47,6 @@ export class MonitorAlertCoordinator implements AlertSink {
 
   private readonly keys: readonly [string, string];
   private readonly acknowledgements: ClusterOutageAcknowledgements;
-  private readonly recoverKeys: readonly [string, string, string];
   private readonly cooldownMs: string;
   private readonly openTtlMs: string;
   private readonly recordTtlMs: string;
@@ -77,6 +58,8 @@ export class MonitorAlertCoordinator implements AlertSink {
   private awake: () => void = () => undefined;
   /** Claims the monitor's other events: degraded warnings, records rejected, the spool's. */
   private readonly events: EventClaimCoordinator;
+  /** Ends the cluster's outages and announces their recoveries. */
+  private readonly recoveries: OutageRecoveryCoordinator;
 
   constructor(
     private readonly monitor: ResolvedMonitorOptions,
@@ -86,13 +69,20 @@ export class MonitorAlertCoordinator implements AlertSink {
   ) {
     const base = monitorKeyBase(redis.options.keyPrefix, monitor.serviceName, monitor.name);
     this.keys = [`${base}:outage`, `${base}:outages`];
-    this.recoverKeys = [...this.keys, `${base}:pruned`];
     this.cooldownMs = String(monitor.cooldownMs);
     const openTtl = openOutageTtlMs(monitor);
     this.openTtlMs = String(openTtl);
     this.recordTtlMs = String(Math.max(MIN_RECORD_TTL_MS, 2 * openTtl));
     this.events = new EventClaimCoordinator(monitor, redis, dispatcher, clock);
     this.acknowledgements = new ClusterOutageAcknowledgements(redis, base, this.recordTtlMs, clock);
+    this.recoveries = new OutageRecoveryCoordinator(
+      monitor,
+      redis,
+      dispatcher,
+      clock,
+      [...this.keys, `${base}:pruned`],
+      this.recordTtlMs,
+    );
   }
 
   transition({ before, after, event, status, ended }: OutageTransition): void {
@@ -129,7 +119,7 @@ export class MonitorAlertCoordinator implements AlertSink {
       this.stopWaiting(outage);
       const recovery = event?.type === AuditAlertEvents.StorageRecovered ? event : null;
       // Even an outage that never reached the threshold here ends the cluster's: another replica may have alerted.
-      this.enqueue(() => this.recover(outage, recovery ?? ended));
+      this.enqueue(() => this.recoveries.recover(outage, recovery ?? ended));
     }
   }
 
@@ -145,7 +135,7 @@ export class MonitorAlertCoordinator implements AlertSink {
 
   succeededWhileHealthy(): void {
     this.awaitsSuccess = false;
-    this.enqueue(() => this.recover(null, null));
+    this.enqueue(() => this.recoveries.recover(null, null));
   }
 
   /**
@@ -192,6 +182,7 @@ export class MonitorAlertCoordinator implements AlertSink {
     if (this.outage) this.stopWaiting(this.outage);
     for (const stop of this.renewals) stop();
     this.renewals.clear();
+    this.recoveries.close();
   }
 
   private enqueue(step: () => Promise<void>): Promise<void> {
@@ -318,131 +309,6 @@ export class MonitorAlertCoordinator implements AlertSink {
     }
   }
 
-  /**
-   * Ends this replica's outage (or, with `null`, only the cluster's) and
-   * announces each recovery this replica is the one to announce.
-   * @param seen What this replica saw of its outage: its own recovery event
-   * when it raised one, else what the outage counted here.
-   */
-  private async recover(
-    outage: ReplicaOutage | null,
-    seen: StorageRecoveredEvent | OutageCounts | null,
-  ): Promise<void> {
-    let reply: unknown;
-    try {
-      reply = await this.redis.eval(RECOVER_SCRIPT, this.recoverKeys, [
-        outage?.clusterId ?? '',
-        outage?.sent ? '1' : '0',
-        this.redis.options.replicaId,
-        this.recordTtlMs,
-        String(this.clock.wallNow()),
-        String(PRUNE_EVERY_MS),
-      ]);
-    } catch (error) {
-      const own = outage && isRecoveredEvent(seen) ? this.recovery(outage.clusterId, seen, 0, 0) : null;
-      if (outage && own) this.sendAlone(outage, own, error);
-      // A healthy replica learns again whether to resolve once Redis answers.
-      return;
-    }
-    const [announce, first, failures, otherId, otherFirst, otherFailures, until, otherUntil] = Array.isArray(reply)
-      ? reply
-      : [];
-    if (outage) {
-      const own = this.recovery(outage.clusterId, seen, first, failures);
-      if (announce === 1) this.announceAfterAlert(own, outage.clusterId, until);
-      else if (own) this.redis.leftToOthers(AuditAlertEvents.StorageRecovered, this.monitor.name, outage.clusterId);
-    }
-    if (typeof otherId === 'string' && otherId !== '') {
-      // An outage this replica never had: the cluster's record is all it knows of it.
-      this.announceAfterAlert(this.recovery(otherId, null, otherFirst, otherFailures), otherId, otherUntil);
-    }
-  }
-
-  /**
-   * Announces a recovery, once the last alert of its outage is settled when
-   * another replica still holds an unconfirmed claim on it (until `until`):
-   * a resolve overtaking its trigger at PagerDuty would leave the incident
-   * open. Off the queue, so the wait (a lease at most) holds nothing else back.
-   */
-  private announceAfterAlert(event: StorageRecoveredEvent | null, outageId: string, until: unknown): void {
-    if (event === null) return;
-    if (typeof until !== 'number' || until <= 0) {
-      this.announce(event);
-      return;
-    }
-    this.dispatcher.track(this.alertSettled(outageId, until).then(() => this.announce(event)));
-  }
-
-  /** Resolves once the last alert of `outageId` is confirmed or its lease (ending at `until`) has run out. */
-  private alertSettled(outageId: string, until: number): Promise<void> {
-    return new Promise((resolve) => {
-      const check = async (): Promise<void> => {
-        let leaseEnd: number;
-        try {
-          const reply = await this.redis.eval(ALERT_SETTLED_SCRIPT, this.keys, [
-            outageId,
-            String(this.clock.wallNow()),
-          ]);
-          leaseEnd = typeof reply === 'number' ? reply : 0;
-        } catch {
-          // Logged by the coordinator: without Redis, the lease is what is known.
-          leaseEnd = until > this.clock.wallNow() ? until : 0;
-        }
-        if (leaseEnd === 0 || this.closed) resolve();
-        else
-          this.clock.setTimer(
-            () => void check(),
-            Math.max(1, Math.min(SETTLED_POLL_MS, leaseEnd - this.clock.wallNow() + 1)),
-          );
-      };
-      void check();
-    });
-  }
-
-  private announce(event: StorageRecoveredEvent | null): void {
-    if (event) this.dispatcher.dispatch(event);
-  }
-
-  /**
-   * The recovery of `outageId` as this replica announces it, through the one
-   * builder: from its own recovery event when it raised one, else from the
-   * cluster's record of the outage (`first`, `failures`) and what this
-   * replica counted of it (`null` for an outage it never had). The failed
-   * writes are the most one replica is known to have recorded: its own count,
-   * or what the record holds (the most any replica reported with a claim).
-   * The spool's counts are this replica's own.
-   */
-  private recovery(
-    outageId: string,
-    seen: StorageRecoveredEvent | OutageCounts | null,
-    first: unknown,
-    failures: unknown,
-  ): StorageRecoveredEvent | null {
-    if (!this.monitor.notifyRecovery) return null;
-    const reported = typeof failures === 'number' ? failures : 0;
-    if (isRecoveredEvent(seen)) {
-      const { outage, spool } = recoveryFiguresOf(seen);
-      return storageRecoveredEvent(
-        { ...outage, outageId, writesFailed: Math.max(outage.writesFailed, reported) },
-        spool,
-      );
-    }
-    const now = this.clock.wallNow();
-    const startedAt = typeof first === 'number' && first > 0 ? first : now;
-    return storageRecoveredEvent(
-      {
-        outageId,
-        monitor: this.monitor.name,
-        serviceName: this.monitor.serviceName,
-        startedAt,
-        recoveredAt: now,
-        durationMs: now - startedAt,
-        writesFailed: Math.max(seen?.writesFailed ?? 0, reported),
-      },
-      seen?.spool ?? null,
-    );
-  }
-
   private async resolve(
     outage: ReplicaOutage,
     claim: 'none' | 'claim' | 'takeOver',
@@ -476,13 +342,9 @@ export class MonitorAlertCoordinator implements AlertSink {
   }
 
   /** Fails open: what a replica on its own would send, with the id it last agreed on. */
-  private sendAlone(outage: ReplicaOutage, event: AuditOutageEvent, error: unknown): void {
-    if (event.type === AuditAlertEvents.StorageUnreachable) outage.sent = true;
+  private sendAlone(outage: ReplicaOutage, event: StorageUnreachableEvent, error: unknown): void {
+    outage.sent = true;
     this.redis.sentAlone(event.type, event.monitor, event.outageId, error);
     this.dispatcher.dispatch(event);
   }
-}
-
-function isRecoveredEvent(seen: StorageRecoveredEvent | OutageCounts | null): seen is StorageRecoveredEvent {
-  return seen !== null && 'type' in seen;
 }

@@ -5,6 +5,7 @@ import { errorText } from '../common/error-text.util.js';
 import type { LedgerMirror } from '../ledger/audit-ledger.writer.js';
 import type { LedgerLine } from '../ledger/ledger-entry.interface.js';
 import { parseLedgerLine } from '../ledger/ledger-line.js';
+import { serviceKeyBase } from './monitor-keys.util.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
 
 /** Lines sent in one script. */
@@ -29,7 +30,7 @@ const RANGE = `return redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[
 
 /** The stream of a service's ledger: one for the fleet, in the `{service}` slot. */
 export function ledgerStreamKey(link: RedisAlertLink, serviceName: string): string {
-  return `${link.options.keyPrefix}:{${encodeURIComponent(serviceName)}}:ledger`;
+  return `${serviceKeyBase(link.options.keyPrefix, serviceName)}:ledger`;
 }
 
 /**

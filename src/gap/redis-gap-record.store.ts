@@ -1,3 +1,4 @@
+import { gapRecordsKey } from '../cluster/monitor-keys.util.js';
 import type { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';
 import { type GapRecordStore, isPendingGapRecord, type PendingGapRecord } from './gap-record-store.interface.js';
 
@@ -22,7 +23,7 @@ export class RedisGapRecordStore implements GapRecordStore {
     serviceName: string,
     monitor: string,
   ) {
-    this.where = `${redis.options.keyPrefix}:${encodeURIComponent(serviceName)}:gap-records:${encodeURIComponent(monitor)}`;
+    this.where = gapRecordsKey(redis.options.keyPrefix, serviceName, monitor);
   }
 
   async load(): Promise<PendingGapRecord[]> {
