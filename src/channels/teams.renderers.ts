@@ -1,21 +1,9 @@
 import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
-import type {
-  AlertAcknowledgedEvent,
-  AlertTestEvent,
-  AlertTestFailedEvent,
-  AuditAlertEvent,
-  RecordsRejectedEvent,
-  LedgerBrokenEvent,
-  SpoolQuarantinedEvent,
-  SpoolReplayedEvent,
-  SpoolUnwritableEvent,
-  StorageCapacityEvent,
-  StorageDegradedEvent,
-  StorageRecoveredEvent,
-  StorageUnreachableEvent,
-} from '../events/audit-alert-event.interface.js';
+import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
+import { cardFacts } from './card-facts.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, percent, plural, spoolFigures } from './message-text.util.js';
+import { percent, plural, spoolFigures } from './message-text.util.js';
+import { type PlainMessage, plainMessage, type PlainTone } from './plain-message.js';
 import { escapeTeams, teamsDate } from './teams-markdown.util.js';
 
 /** An element of an Adaptive Card's `body`. */
@@ -27,6 +15,15 @@ export const MAX_NAME = 200;
 /** The colors of a card's headline, as Adaptive Cards name them. */
 export type HeadlineColor = 'Attention' | 'Warning' | 'Good' | 'Accent';
 
+/** Headline colors by tone. */
+const TEAMS_COLORS: Readonly<Record<PlainTone, HeadlineColor>> = {
+  alert: 'Attention',
+  warning: 'Warning',
+  good: 'Good',
+  info: 'Accent',
+};
+
+/** A card's headline: large, bold, in its color. */
 export const headline = (text: string, color: HeadlineColor): AdaptiveElement => ({
   type: 'TextBlock',
   text,
@@ -36,233 +33,153 @@ export const headline = (text: string, color: HeadlineColor): AdaptiveElement =>
   wrap: true,
 });
 const paragraph = (text: string): AdaptiveElement => ({ type: 'TextBlock', text, wrap: true });
-const facts = (pairs: readonly [string, string][]): AdaptiveElement => ({
-  type: 'FactSet',
-  facts: pairs.map(([title, value]) => ({ title, value })),
-});
 /** A labelled text of the event's (the last error, a reason), set in monospace: at most 1,024 characters, escaped at most twice that. */
 const detail = (label: string, text: string): AdaptiveElement[] => [
   { type: 'TextBlock', text: label, weight: 'Bolder', wrap: true },
   { type: 'TextBlock', text: escapeTeams(text, 2_048), fontType: 'Monospace', wrap: true },
 ];
 
-function unreachableBody(event: StorageUnreachableEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  const duration = humanDuration(event.unreachableDurationMs);
-  return [
-    paragraph(
-      `**${service}** has been unable to write its audit trail for **${duration}**: ` +
-        `${plural(event.consecutiveFailures, 'failed write')} since the outage began.`,
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Failing since', teamsDate(event.firstFailureAt)],
-      ['Alert', alertLabel(event.occurrence)],
-      ['Outage', escapeTeams(event.outageId, MAX_NAME)],
-    ]),
-    ...detail('Last error', event.lastError),
-  ];
+/** The card's rows, the episode key last among them. */
+function factSet(event: AuditAlertEvent, plain: PlainMessage): AdaptiveElement {
+  const { facts, key } = cardFacts(event, plain);
+  const rows = key === null ? facts : [...facts, key];
+  return {
+    type: 'FactSet',
+    facts: rows.map(([title, value]) => ({
+      title,
+      value: value instanceof Date ? teamsDate(value) : escapeTeams(value, MAX_NAME),
+    })),
+  };
 }
 
-function degradedBody(event: StorageDegradedEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  return [
-    paragraph(
-      `**${service}** is losing part of its audit trail: **${event.failures} of ${plural(event.writes, 'write')}** ` +
-        `(${percent(event.failureRatio)}) failed in the last **${humanDuration(event.windowMs)}**.`,
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Failing since', teamsDate(event.firstFailureAt)],
-      ['Alert', alertLabel(event.occurrence, 'degraded')],
-      ['Outage', escapeTeams(event.outageId, MAX_NAME)],
-    ]),
-    ...detail('Last error', event.lastError),
-  ];
+/** What a card says above its rows, and below them: the last error, a reason. */
+interface TeamsCardText {
+  readonly lead: readonly AdaptiveElement[];
+  readonly detail?: readonly AdaptiveElement[];
 }
 
-function recoveredBody(event: StorageRecoveredEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  const failed = plural(event.writesFailed, 'audit write');
-  return [
-    paragraph(
-      `**${service}** is writing its audit trail again. The outage lasted ` +
-        `**${humanDuration(event.outageDurationMs)}**; **${failed}** failed during it` +
-        `${spoolFigures(event, (figure) => `**${figure}**`)}.`,
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Outage started', teamsDate(event.outageStartedAt)],
-      ['Recovered', teamsDate(event.recoveredAt)],
-      ['Outage', escapeTeams(event.outageId, MAX_NAME)],
-    ]),
-  ];
-}
-
-const CAPACITY_HEADLINES: Readonly<
-  Record<StorageCapacityEvent['level'], { readonly headline: string; readonly color: HeadlineColor }>
-> = {
-  warning: { headline: '⚠️ Audit storage filling up', color: 'Warning' },
-  critical: { headline: '🚨 Audit storage nearly full', color: 'Attention' },
-  normal: { headline: '✅ Audit storage back under its capacity warning', color: 'Good' },
-};
-
-function capacityBody(event: StorageCapacityEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  const usage = percent(event.usedRatio);
-  const amount = event.used !== null && event.total !== null ? `${event.used} of ${event.total}` : usage;
-  return [
-    paragraph(
-      event.level === 'normal'
-        ? `**${service}**'s audit storage is back at **${usage}** used, under the warning level of ${percent(event.threshold)}.`
-        : `**${service}**'s audit storage is **${usage}** full, past the ${event.level} level of ${percent(event.threshold)}.`,
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Used', escapeTeams(amount, MAX_NAME)],
-      ['Checked', teamsDate(event.checkedAt)],
-      ['Capacity episode', escapeTeams(event.outageId, MAX_NAME)],
-    ]),
-  ];
-}
-
-function rejectedBody(event: RecordsRejectedEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  return [
-    paragraph(
-      `The audit storage of **${service}** answers, but has refused **${plural(event.rejectedRecords, 'record')}** ` +
-        `over ${humanDuration(event.rejectedDurationMs)}: these audit records are lost. The storage is not down; the records are refused.`,
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Rejecting since', teamsDate(event.firstRejectedAt)],
-      ['Alert', alertLabel(event.occurrence)],
-      ['Rejections', escapeTeams(event.outageId, MAX_NAME)],
-    ]),
-    ...detail('Last error', event.lastError),
-  ];
-}
-
-function spoolUnwritableBody(event: SpoolUnwritableEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  return [
-    paragraph(
-      `**${service}** cannot keep audit records in its spool: a write that fails now loses its record ` +
-        `(${plural(event.recordsLost, 'record')} so far).`,
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Failed', teamsDate(event.failedAt)],
-      ['Spool episode', escapeTeams(event.outageId, MAX_NAME)],
-    ]),
-    ...detail('Last error', event.lastError),
-  ];
-}
-
-function spoolQuarantinedBody(event: SpoolQuarantinedEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  const missing = event.recordsMissing > 0 ? `, ${plural(event.recordsMissing, 'record')} missing` : '';
-  return [
-    paragraph(
-      `**${plural(event.recordsQuarantined, 'spooled audit record')}** of **${service}** were set aside in ` +
-        `${escapeTeams(event.file, MAX_NAME)} instead of replayed${missing}: check them, and write them to the audit storage by hand.`,
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Set aside', teamsDate(event.quarantinedAt)],
-    ]),
-    ...detail('Reason', event.reason),
-  ];
-}
-
-function ledgerBrokenBody(event: LedgerBrokenEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  return [
-    paragraph(
-      `**${service}** found its evidence ledger broken at start, at ${escapeTeams(event.file, MAX_NAME)} line ${event.line}. ` +
-        'The break is recorded in the ledger; find out who changed the file.',
-    ),
-    facts([
-      ['Service', service],
-      ['Ledger', escapeTeams(event.directory, MAX_NAME)],
-      ['Found', teamsDate(event.detectedAt)],
-    ]),
-    ...detail('Reason', event.reason),
-  ];
-}
-
-function spoolReplayedBody(event: SpoolReplayedEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  return [
-    paragraph(
-      `**${plural(event.recordsReplayed, 'spooled audit record')}** of **${service}** are in the audit storage ` +
-        'again; the spool is empty.',
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Replayed', teamsDate(event.replayedAt)],
-    ]),
-  ];
-}
-
-function testBody(event: AlertTestEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  return [
-    paragraph(
-      `This is a **test** of the audit storage alerts of **${service}**, sent on request. ` +
-        'No outage is open and nothing needs doing: a real alert would look like this one and come here.',
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Sent', teamsDate(event.sentAt)],
-      ['Test', escapeTeams(event.testId, MAX_NAME)],
-    ]),
-  ];
-}
-
-function acknowledgedBody(event: AlertAcknowledgedEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  const by = escapeTeams(event.by, MAX_NAME);
-  return [
-    paragraph(`**${by}** is on the audit storage outage of **${service}**: its repeats stop until it recovers.`),
-    ...(event.note === null ? [] : [paragraph(escapeTeams(event.note, MAX_NAME * 4))]),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Acknowledged', teamsDate(event.acknowledgedAt)],
-      ['Outage started', teamsDate(event.outageStartedAt)],
-      ['Outage', escapeTeams(event.outageId, MAX_NAME)],
-    ]),
-  ];
-}
-function testFailedBody(event: AlertTestFailedEvent): AdaptiveElement[] {
-  const service = escapeTeams(event.serviceName, MAX_NAME);
-  const recipient = escapeTeams(event.recipient, MAX_NAME);
-  return [
-    paragraph(
-      `A scheduled test of the audit storage alerts of **${service}** did not reach **${recipient}**: ` +
-        'it would miss a real alert too. Check its URL, key or flow.',
-    ),
-    facts([
-      ['Service', service],
-      ['Monitor', escapeTeams(event.monitor, MAX_NAME)],
-      ['Recipient', recipient],
-      ['Attempts', String(event.attempts)],
-      ['Sent', teamsDate(event.sentAt)],
-      ['Test', escapeTeams(event.testId, MAX_NAME)],
-    ]),
-    paragraph(`**Reason**: ${escapeTeams(event.reason, MAX_NAME * 4)}`),
-  ];
-}
+/** The text of each event type's card, around the rows every card shares. */
+const TEAMS_CARD_TEXTS = {
+  'audit.storage.unreachable': (event) => ({
+    lead: [
+      paragraph(
+        `**${escapeTeams(event.serviceName, MAX_NAME)}** has been unable to write its audit trail for ` +
+          `**${humanDuration(event.unreachableDurationMs)}**: ` +
+          `${plural(event.consecutiveFailures, 'failed write')} since the outage began.`,
+      ),
+    ],
+    detail: detail('Last error', event.lastError),
+  }),
+  'audit.storage.degraded': (event) => ({
+    lead: [
+      paragraph(
+        `**${escapeTeams(event.serviceName, MAX_NAME)}** is losing part of its audit trail: ` +
+          `**${event.failures} of ${plural(event.writes, 'write')}** ` +
+          `(${percent(event.failureRatio)}) failed in the last **${humanDuration(event.windowMs)}**.`,
+      ),
+    ],
+    detail: detail('Last error', event.lastError),
+  }),
+  'audit.storage.recovered': (event) => ({
+    lead: [
+      paragraph(
+        `**${escapeTeams(event.serviceName, MAX_NAME)}** is writing its audit trail again. The outage lasted ` +
+          `**${humanDuration(event.outageDurationMs)}**; **${plural(event.writesFailed, 'audit write')}** failed during it` +
+          `${spoolFigures(event, (figure) => `**${figure}**`)}.`,
+      ),
+    ],
+  }),
+  'audit.storage.capacity': (event) => {
+    const service = escapeTeams(event.serviceName, MAX_NAME);
+    const usage = percent(event.usedRatio);
+    return {
+      lead: [
+        paragraph(
+          event.level === 'normal'
+            ? `**${service}**'s audit storage is back at **${usage}** used, under the warning level of ${percent(event.threshold)}.`
+            : `**${service}**'s audit storage is **${usage}** full, past the ${event.level} level of ${percent(event.threshold)}.`,
+        ),
+      ],
+    };
+  },
+  'audit.records.rejected': (event) => ({
+    lead: [
+      paragraph(
+        `The audit storage of **${escapeTeams(event.serviceName, MAX_NAME)}** answers, ` +
+          `but has refused **${plural(event.rejectedRecords, 'record')}** ` +
+          `over ${humanDuration(event.rejectedDurationMs)}: these audit records are lost. The storage is not down; the records are refused.`,
+      ),
+    ],
+    detail: detail('Last error', event.lastError),
+  }),
+  'audit.spool.unwritable': (event) => ({
+    lead: [
+      paragraph(
+        `**${escapeTeams(event.serviceName, MAX_NAME)}** cannot keep audit records in its spool: ` +
+          `a write that fails now loses its record (${plural(event.recordsLost, 'record')} so far).`,
+      ),
+    ],
+    detail: detail('Last error', event.lastError),
+  }),
+  'audit.spool.replayed': (event) => ({
+    lead: [
+      paragraph(
+        `**${plural(event.recordsReplayed, 'spooled audit record')}** of **${escapeTeams(event.serviceName, MAX_NAME)}** ` +
+          'are in the audit storage again; the spool is empty.',
+      ),
+    ],
+  }),
+  'audit.spool.quarantined': (event) => {
+    const missing = event.recordsMissing > 0 ? `, ${plural(event.recordsMissing, 'record')} missing` : '';
+    return {
+      lead: [
+        paragraph(
+          `**${plural(event.recordsQuarantined, 'spooled audit record')}** of **${escapeTeams(event.serviceName, MAX_NAME)}** ` +
+            `were set aside in ${escapeTeams(event.file, MAX_NAME)} instead of replayed${missing}: ` +
+            'check them, and write them to the audit storage by hand.',
+        ),
+      ],
+      detail: detail('Reason', event.reason),
+    };
+  },
+  'audit.ledger.broken': (event) => ({
+    lead: [
+      paragraph(
+        `**${escapeTeams(event.serviceName, MAX_NAME)}** found its evidence ledger broken at start, ` +
+          `at ${escapeTeams(event.file, MAX_NAME)} line ${event.line}. ` +
+          'The break is recorded in the ledger; find out who changed the file.',
+      ),
+    ],
+    detail: detail('Reason', event.reason),
+  }),
+  'audit.alert.test': (event) => ({
+    lead: [
+      paragraph(
+        `This is a **test** of the audit storage alerts of **${escapeTeams(event.serviceName, MAX_NAME)}**, sent on request. ` +
+          'No outage is open and nothing needs doing: a real alert would look like this one and come here.',
+      ),
+    ],
+  }),
+  'audit.alert.acknowledged': (event) => ({
+    lead: [
+      paragraph(
+        `**${escapeTeams(event.by, MAX_NAME)}** is on the audit storage outage of ` +
+          `**${escapeTeams(event.serviceName, MAX_NAME)}**: its repeats stop until it recovers.`,
+      ),
+      ...(event.note === null ? [] : [paragraph(escapeTeams(event.note, MAX_NAME * 4))]),
+    ],
+  }),
+  'audit.alert.test.failed': (event) => ({
+    lead: [
+      paragraph(
+        `A scheduled test of the audit storage alerts of **${escapeTeams(event.serviceName, MAX_NAME)}** ` +
+          `did not reach **${escapeTeams(event.recipient, MAX_NAME)}**: ` +
+          'it would miss a real alert too. Check its URL, key or flow.',
+      ),
+    ],
+    detail: [paragraph(`**Reason**: ${escapeTeams(event.reason, MAX_NAME * 4)}`)],
+  }),
+} satisfies AuditAlertEventRenderers<TeamsCardText>;
 
 /** The built-in headline of a card, the color of its card, and what follows it. */
 export interface TeamsCard {
@@ -271,67 +188,9 @@ export interface TeamsCard {
   readonly body: AdaptiveElement[];
 }
 
-/** The built-in card of each event type. */
-const TEAMS_CARDS = {
-  'audit.storage.unreachable': (event) => ({
-    headline: '🚨 Audit storage unreachable',
-    color: 'Attention',
-    body: unreachableBody(event),
-  }),
-  'audit.storage.degraded': (event) => ({
-    headline: '⚠️ Audit storage degraded',
-    color: 'Warning',
-    body: degradedBody(event),
-  }),
-  'audit.storage.recovered': (event) => ({
-    headline: '✅ Audit storage recovered',
-    color: 'Good',
-    body: recoveredBody(event),
-  }),
-  'audit.storage.capacity': (event) => ({ ...CAPACITY_HEADLINES[event.level], body: capacityBody(event) }),
-  'audit.records.rejected': (event) => ({
-    headline: '⚠️ Audit records rejected',
-    color: 'Warning',
-    body: rejectedBody(event),
-  }),
-  'audit.spool.unwritable': (event) => ({
-    headline: '🚨 Audit spool unwritable',
-    color: 'Attention',
-    body: spoolUnwritableBody(event),
-  }),
-  'audit.spool.replayed': (event) => ({
-    headline: '📥 Audit spool replayed',
-    color: 'Good',
-    body: spoolReplayedBody(event),
-  }),
-  'audit.spool.quarantined': (event) => ({
-    headline: '⚠️ Audit spool records set aside',
-    color: 'Warning',
-    body: spoolQuarantinedBody(event),
-  }),
-  'audit.ledger.broken': (event) => ({
-    headline: '⚠️ Audit evidence ledger broken',
-    color: 'Warning',
-    body: ledgerBrokenBody(event),
-  }),
-  'audit.alert.test': (event) => ({
-    headline: '🧪 Test alert, nothing is wrong',
-    color: 'Accent',
-    body: testBody(event),
-  }),
-  'audit.alert.acknowledged': (event) => ({
-    headline: '👀 Audit storage outage acknowledged',
-    color: 'Accent',
-    body: acknowledgedBody(event),
-  }),
-  'audit.alert.test.failed': (event) => ({
-    headline: '⚠️ Alert recipient failed its test',
-    color: 'Warning',
-    body: testFailedBody(event),
-  }),
-} satisfies AuditAlertEventRenderers<TeamsCard>;
-
-/** The built-in card of `event`: its headline, the headline's color, and the body under it. */
+/** The built-in card of `event`: the plain message's title, colored by its tone, over the card's text and rows. */
 export function teamsCard(event: AuditAlertEvent): TeamsCard {
-  return renderEvent(TEAMS_CARDS, event);
+  const plain = plainMessage(event);
+  const { lead, detail: below = [] } = renderEvent<TeamsCardText, []>(TEAMS_CARD_TEXTS, event);
+  return { headline: plain.title, color: TEAMS_COLORS[plain.tone], body: [...lead, factSet(event, plain), ...below] };
 }
