@@ -16,7 +16,7 @@ import type {
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, percent, plural, spoolFigures, truncate } from './message-text.util.js';
+import { alertLabel, capacityUsed, percent, plural, spoolFigures, truncate } from './message-text.util.js';
 
 /** What an email says of an event, before it is written as text and as HTML. */
 interface EmailContent {
@@ -116,7 +116,6 @@ const CAPACITY_HEADINGS = {
 
 function capacity(event: StorageCapacityEvent): EmailContent {
   const usage = percent(event.usedRatio);
-  const amount = event.used !== null && event.total !== null ? `${event.used} of ${event.total}` : usage;
   return {
     subject: `[${event.serviceName}] ${CAPACITY_HEADINGS[event.level]}: ${usage} used (monitor ${event.monitor})`,
     heading: CAPACITY_HEADINGS[event.level],
@@ -127,7 +126,7 @@ function capacity(event: StorageCapacityEvent): EmailContent {
     facts: [
       ['Service', event.serviceName],
       ['Monitor', event.monitor],
-      ['Used', amount],
+      ['Used', capacityUsed(event)],
       ['Level', event.level],
       ['Checked', when(event.checkedAt)],
       ['Capacity episode', event.outageId],

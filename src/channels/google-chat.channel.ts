@@ -3,7 +3,7 @@ import type { AuditAlertLink } from './channel-link-options.interface.js';
 import type { ResolvedGoogleChatChannel } from './channels.options.js';
 import type { HttpDelivery } from './http-delivery.js';
 import { type ChannelLinks, type ChannelRequest, HttpChannel } from './http.channel.js';
-import { isHeadline, truncate } from './message-text.util.js';
+import { escapeEntities, isHeadline, truncate } from './message-text.util.js';
 import { pagerDutyDedupKey } from './pagerduty.channel.js';
 import { plainDate, plainMessage } from './plain-message.js';
 
@@ -40,14 +40,12 @@ const MAX_CARD_TEXT = 2_000;
 /** The query parameter that makes a message with a `threadKey` a reply in that thread, or a new thread. */
 export const REPLY_IN_THREAD = ['messageReplyOption', 'REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD'] as const;
 
-const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
-
 /**
  * Escapes text for a card's formatted text (a subset of HTML): no tag, no
  * link, no entity of the event's own. Cut to `max` characters, an entity never split.
  */
 function escapeCard(text: string, max = MAX_CARD_TEXT): string {
-  return truncate(text, max, (char) => ENTITIES[char] ?? char);
+  return escapeEntities(text, max);
 }
 
 /**

@@ -22,6 +22,17 @@ export function truncateUnits(units: readonly string[], max: number): string {
   return `${cut}…`;
 }
 
+const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/**
+ * Writes `&`, `<` and `>` as entities, for a receiver that reads them as
+ * markup (Slack's mrkdwn, Google Chat's card text), and cuts the result to
+ * `max` characters, an entity never split.
+ */
+export function escapeEntities(text: string, max: number): string {
+  return truncate(text, max, (char) => ENTITIES[char] ?? char);
+}
+
 /** Whether a custom summary can be used: a string with something to show. */
 export function isHeadline(value: unknown): value is string {
   return typeof value === 'string' && value.trim() !== '';
@@ -44,6 +55,15 @@ export function alertLabel(occurrence: number, still: 'failing' | 'degraded' = '
 
 /** A share as a person reads it: `0.873` is `87.3 %`. */
 export const percent = (ratio: number): string => `${Math.round(ratio * 1_000) / 10} %`;
+
+/** How full a capacity event's storage is: `13 of 16` when the check gave both figures, otherwise its share. */
+export function capacityUsed(event: {
+  readonly used: number | null;
+  readonly total: number | null;
+  readonly usedRatio: number;
+}): string {
+  return event.used !== null && event.total !== null ? `${event.used} of ${event.total}` : percent(event.usedRatio);
+}
 
 /**
  * What a recovery says of the spool, after its failed writes, when the

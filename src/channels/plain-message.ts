@@ -1,14 +1,15 @@
 import { type AuditAlertEventRenderers, renderEvent } from '../events/audit-alert-event-kinds.js';
 import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { humanDuration } from './human-duration.util.js';
-import { alertLabel, percent, plural, spoolFigures } from './message-text.util.js';
+import { alertLabel, capacityUsed, percent, plural, spoolFigures } from './message-text.util.js';
 
 /** How serious an event reads: its color in Discord, its icon in Google Chat. */
 export type PlainTone = 'alert' | 'warning' | 'good' | 'info';
 
 /**
  * What an event says, in plain text, before a receiver's own escaping and
- * layout: what Opsgenie, Google Chat and Discord build their messages from.
+ * layout: what Opsgenie, Google Chat and Discord build their messages from,
+ * and where the Teams card takes its headline and color.
  */
 export interface PlainMessage {
   /** The title, with its emoji: `🚨 Audit storage unreachable`. */
@@ -90,7 +91,6 @@ const PLAIN_MESSAGES = {
   },
   'audit.storage.capacity': (event) => {
     const usage = percent(event.usedRatio);
-    const amount = event.used !== null && event.total !== null ? `${event.used} of ${event.total}` : usage;
     const normal = event.level === 'normal';
     return {
       title: {
@@ -106,7 +106,7 @@ const PLAIN_MESSAGES = {
       facts: [
         ['Service', event.serviceName],
         ['Monitor', event.monitor],
-        ['Used', amount],
+        ['Used', capacityUsed(event)],
         ['Checked', event.checkedAt],
       ],
       error: null,

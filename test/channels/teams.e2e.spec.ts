@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { escapeTeams, teamsMessage } from '../../src/channels/teams.channel.js';
+import { teamsMessage } from '../../src/channels/teams.channel.js';
+import { escapeTeams } from '../../src/channels/teams-markdown.util.js';
 import type { AuditAlertModuleOptions } from '../../src/index.js';
 import { expectNoUnhandledRejections } from '../support/rejection-watch.js';
 import { adaptiveCardProblems } from './support/adaptive-card.js';
