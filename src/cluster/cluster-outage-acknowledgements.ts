@@ -1,10 +1,6 @@
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { OutageAcknowledgement, OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.js';
-import {
-  ACKNOWLEDGE_SCRIPT,
-  ACKNOWLEDGED_REPEAT_SCRIPT,
-  OUTAGE_KNOWN_SCRIPT,
-} from './redis-acknowledgement.scripts.js';
+import { ACKNOWLEDGE_SCRIPT, OUTAGE_KNOWN_SCRIPT } from './redis-acknowledgement.scripts.js';
 import type { RedisAlertLink } from './redis-alert-link.interface.js';
 
 /**
@@ -53,30 +49,12 @@ export class ClusterOutageAcknowledgements {
     }
   }
 
-  /**
-   * Whether an alert of `outageId` would be a repeat of an acknowledged
-   * outage, on any replica; `false` when Redis does not answer (the claim that
-   * follows decides alone, failing open).
-   */
-  async holdsRepeat(outageId: string): Promise<boolean> {
-    try {
-      const reply = await this.redis.eval(
-        ACKNOWLEDGED_REPEAT_SCRIPT,
-        [this.outagesKey, this.keyOf(outageId)],
-        [outageId],
-      );
-      return reply === 1;
-    } catch {
-      // Logged by the coordinator.
-      return false;
-    }
-  }
-
   private get outagesKey(): string {
     return `${this.base}:outages`;
   }
 
-  private keyOf(outageId: string): string {
+  /** The key of the acknowledgement of `outageId`, which the alert claims read (RESOLVE_AND_CLAIM_SCRIPT). */
+  keyOf(outageId: string): string {
     return `${this.base}:ack:${outageId}`;
   }
 }

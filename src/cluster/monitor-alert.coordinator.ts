@@ -210,11 +210,7 @@ export class MonitorAlertCoordinator implements AlertSink {
    */
   private async alert(outage: ReplicaOutage, event: StorageUnreachableEvent, takeOver = false): Promise<void> {
     if (this.outage !== outage) return; // ended while this waited for a lease
-    if (await this.acknowledgements.holdsRepeat(outage.clusterId)) {
-      this.redis.acknowledgedRepeat(event.type, event.monitor, outage.clusterId);
-      return;
-    }
-    let decision: [string, number, number];
+    let decision: [string, number, number, boolean];
     try {
       decision = await this.resolve(
         outage,
@@ -226,7 +222,11 @@ export class MonitorAlertCoordinator implements AlertSink {
       this.sendAlone(outage, { ...event, outageId: outage.clusterId }, error);
       return;
     }
-    const [id, occurrence, leaseUntil] = decision;
+    const [id, occurrence, leaseUntil, held] = decision;
+    if (held) {
+      this.redis.acknowledgedRepeat(event.type, event.monitor, id);
+      return;
+    }
     outage.clusterId = id;
     if (occurrence === 0) {
       if (!takeOver) this.redis.leftToOthers(event.type, event.monitor, id);
@@ -314,8 +314,9 @@ export class MonitorAlertCoordinator implements AlertSink {
     claim: 'none' | 'claim' | 'takeOver',
     occurrence: number,
     failures: number,
-  ): Promise<[string, number, number]> {
-    const reply = await this.redis.eval(RESOLVE_AND_CLAIM_SCRIPT, this.keys, [
+  ): Promise<[string, number, number, boolean]> {
+    const keys = [...this.keys, this.acknowledgements.keyOf(outage.clusterId)];
+    const reply = await this.redis.eval(RESOLVE_AND_CLAIM_SCRIPT, keys, [
       outage.clusterId,
       randomUUID(),
       outage.sent ? '0' : '1',
@@ -338,7 +339,7 @@ export class MonitorAlertCoordinator implements AlertSink {
     ) {
       throw new Error(`unexpected reply from Redis: ${typeof reply}`);
     }
-    return [reply[0], reply[1], reply[2]];
+    return [reply[0], reply[1], reply[2], reply[3] === 1];
   }
 
   /** Fails open: what a replica on its own would send, with the id it last agreed on. */

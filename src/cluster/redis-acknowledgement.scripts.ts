@@ -26,22 +26,6 @@ return { 'acknowledged', ARGV[2], first }
 `;
 
 /**
- * Whether a claim for an alert of an outage would be a repeat of an
- * acknowledged outage: it is acknowledged, and the cluster has sent an
- * unreachable alert of it already (an escalation from degraded is still sent).
- * KEYS[1] `<base>:outages`, KEYS[2] `<base>:ack:<id>`. ARGV: [1] outage id.
- * Returns 1 or 0.
- */
-export const ACKNOWLEDGED_REPEAT_SCRIPT = `
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return 0 end
-local record = cjson.decode(raw)
-if (tonumber(record.occ) or 0) > 0 then return 1 end
-return 0
-`;
-
-/**
  * Whether the cluster has a record of an outage, open or ended lately.
  * KEYS[1] `<base>:outages`. ARGV: [1] outage id. Returns 1 or 0.
  */

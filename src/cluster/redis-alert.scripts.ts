@@ -49,18 +49,28 @@ end
  * when none is open, its own id becomes the cluster's, or a spare one when its
  * own was announced as recovered by another replica.
  *
- * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`.
+ * A claim for an outage acknowledged on any replica whose unreachable alert
+ * the cluster has sent already is held, in the same step: an acknowledgement
+ * that lands while a replica decides cannot let one more repeat through (an
+ * escalation from degraded is still sent).
+ *
+ * KEYS[1] `<base>:outage`, KEYS[2] `<base>:outages`, KEYS[3] `<base>:ack:<adopted id>`.
  * ARGV: [1] adopted id, [2] spare id, [3] '1' may join, [4] open-outage TTL ms,
  * [5] '0' no claim, '1' claim, '2' claim only a lapsed unconfirmed claim, [6] cooldown ms, [7] replica id, [8] the replica's own occurrence count,
  * [9] record TTL ms, [10] wall-clock now ms, [11] the replica's first failure (wall ms),
  * [12] its failures so far, [13] lease ms.
- * Returns `{ id, occurrence, leaseUntil }`: occurrence 0 when nothing was claimed, and
- * then leaseUntil > 0 when another replica holds an unconfirmed claim until then.
+ * Returns `{ id, occurrence, leaseUntil, held }`: occurrence 0 when nothing was claimed, and
+ * then leaseUntil > 0 when another replica holds an unconfirmed claim until then;
+ * held 1 when the claim was a repeat of an acknowledged outage (nothing else is done).
  */
 export const RESOLVE_AND_CLAIM_SCRIPT = `${RECORDS}
 local now = tonumber(ARGV[10])
 local adopted = ARGV[1]
 local adoptedRecord = load(adopted)
+if ARGV[5] ~= '0' and adoptedRecord ~= nil and (tonumber(adoptedRecord.occ) or 0) > 0
+  and redis.call('EXISTS', KEYS[3]) == 1 then
+  return {adopted, 0, 0, 1}
+end
 local adoptedOver = adoptedRecord ~= nil and adoptedRecord.recovered ~= nil
 local mayJoin = ARGV[3] == '1' or adoptedOver
 local current = redis.call('GET', KEYS[1])
@@ -103,7 +113,7 @@ if ARGV[5] ~= '0' then
 end
 save(id, record, now)
 redis.call('PEXPIRE', KEYS[2], ARGV[9])
-return {id, occurrence, leaseUntil}
+return {id, occurrence, leaseUntil, 0}
 `;
 
 /**

@@ -10,6 +10,9 @@ import {
   AuditStorageMonitor,
   type OnAuditAlert,
 } from '../../src/index.js';
+import { AUDIT_ALERT_REDIS } from '../../src/audit-alert.constants.js';
+import type { RedisAlertCoordinator } from '../../src/cluster/redis-alert.coordinator.js';
+import { RESOLVE_AND_CLAIM_SCRIPT } from '../../src/cluster/redis-alert.scripts.js';
 import { CaptureLogger } from '../support/capture-logger.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -148,5 +151,33 @@ describe('an acknowledgement under cluster', () => {
     failAll();
     await until('3 decisions on its repeat', () => decisions() === 6);
     expect(sent(UNREACHABLE)).toHaveLength(2);
+  });
+
+  it('that lands while a replica claims the repeat holds that repeat: the check and the claim are one step in Redis', async () => {
+    await startReplicas(2);
+    failAll();
+    advanceAll(THRESHOLD_MS);
+    await until('2 decisions on the first alert', () => decisions() === 2);
+    const outageId = (sent(UNREACHABLE)[0] as { outageId: string }).outageId;
+
+    // The acknowledgement reaches Redis just before the repeat's claim does, after anything the replica read before it.
+    const link = replicas[1]!.app.get<RedisAlertCoordinator>(AUDIT_ALERT_REDIS);
+    const forward = link.eval.bind(link);
+    let claimed: unknown = null;
+    link.eval = async (script, keys, args) => {
+      // The claim of the next window's alert (not the join, nor a take-over of an unconfirmed claim).
+      if (script !== RESOLVE_AND_CLAIM_SCRIPT || args[4] !== '1' || claimed !== null)
+        return forward(script, keys, args);
+      claimed = 'pending';
+      await replicas[0]!.app.get(AuditMonitorRegistry).acknowledge(outageId, { by: 'ana' });
+      const reply = await forward(script, keys, args);
+      claimed = reply;
+      return reply;
+    };
+    replicas[1]!.clock.advance(COOLDOWN_MS);
+    replicas[1]!.monitor.recordFailure(STORAGE_ERROR);
+    await until('the repeat to be claimed', () => Array.isArray(claimed));
+    await until('the held repeat to be logged', () => logged('the outage is acknowledged') >= 1);
+    expect(sent(UNREACHABLE)).toHaveLength(1);
   });
 });
