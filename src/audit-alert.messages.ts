@@ -256,33 +256,6 @@ export const silenceHeldUnshared = (event: string, reason: string): string =>
 export const silenceStoreFailed = (reason: string): string =>
   `The silence could not be shared through Redis (${reason}), so no replica would obey it; it was not set.`;
 
-export const spoolUnwritable = (monitor: string, error: string): string =>
-  `The audit spool of monitor "${monitor}" cannot keep records (${error}); records whose write fails now are lost.`;
-
-export const spoolWritable = (monitor: string): string =>
-  `The audit spool of monitor "${monitor}" keeps records again.`;
-
-export const spoolReplayStopped = (monitor: string, error: string, pending: number, retryMs: number): string =>
-  `Replay of the audit spool of monitor "${monitor}" stopped (${error}); ${pending} records wait, tried again in ${retryMs} ms or at the next recovery.`;
-
-export const spoolReplayTimedOut = (timeoutMs: number): string =>
-  `a replayed record was not written within ${timeoutMs} ms`;
-
-export const spoolRecordRefused = (monitor: string, id: string | number, seq: number, error: string): string =>
-  `The audit storage of monitor "${monitor}" refused the spooled record ${id} (spool line ${seq}) while it took the records after it: ${error}; the record is set aside in the spool's quarantine file.`;
-
-export const spoolEveryRecordRefused = (monitor: string, tried: number, error: string): string =>
-  `The audit storage of monitor "${monitor}" refused ${tried} spooled records in a row (${error}): a refusal of every record is the storage's, not the records'; they stay in the spool.`;
-
-export const spoolQuarantined = (
-  monitor: string,
-  count: number,
-  missing: number,
-  reason: string,
-  file: string,
-): string =>
-  `The audit spool of monitor "${monitor}" set ${count} records aside in ${file}${missing > 0 ? ` and found ${missing} missing` : ''}: ${reason}.`;
-
 export const stateFileIgnored = (file: string, reason: string): string =>
   `The audit alert state file ${file} was ignored (${reason}); every monitor starts without an open outage.`;
 
@@ -319,41 +292,6 @@ export const leftOpenUnresolved = (
 ): string =>
   `${channel} could not resolve an ${LEFT_OPEN_INCIDENTS[kind]} incident of monitor "${monitor}" an earlier process may have left open: ${error}`;
 
-export const ledgerDirectoryInUse = (directory: string, holder: string, lockFile: string): string =>
-  `ledger.directory: ${directory} is in use by ${holder} (lock file ${lockFile}). ` +
-  'Processes must not share a ledger directory: give each its own ledger.directory ' +
-  '(with PM2 or node:cluster, add the worker id to it; with cluster, the Redis Stream joins them). ' +
-  'If no such process runs, remove the lock file.';
-
-export const ledgerUnwritable = (directory: string, error: string, queued: number): string =>
-  `The evidence ledger in ${directory} cannot be written (${error}); ${queued} records wait in memory and the write is tried again.`;
-
-export const ledgerWritable = (directory: string, written: number): string =>
-  `The evidence ledger in ${directory} is written again (${written} waiting records written).`;
-
-export const ledgerQueueFull = (directory: string, max: number): string =>
-  `The evidence ledger in ${directory} has ${max} records waiting to be written: further records are dropped, counted, and the count recorded once it writes again.`;
-
-export const ledgerRecordUnwritable = (kind: string, error: string): string =>
-  `A ledger record of kind "${kind}" cannot be written as JSON (${error}); it is left out.`;
-
-export const ledgerBroken = (directory: string, file: string, line: number, reason: string): string =>
-  `The evidence ledger in ${directory} is broken at ${file} line ${line}: ${reason}. The break is recorded; the chain continues from the last line.`;
-
-export const ledgerNotFlushed = (directory: string, queued: number): string =>
-  `The evidence ledger in ${directory} was closed with ${queued} records not written.`;
-
-export const ledgerPruneFailed = (directory: string, error: string): string =>
-  `Old files of the evidence ledger in ${directory} could not be deleted (${error}); tried again at the next day.`;
-
-export const ledgerMirrorFailed = (error: string, pending: number): string =>
-  `The evidence ledger's Redis Stream could not be written (${error}); ${pending} lines wait and are sent with the next.`;
-
-export const ledgerMirrorWritable = (sent: number): string =>
-  `The evidence ledger's Redis Stream is written again (${sent} waiting lines sent).`;
-
-export const ledgerNotConfigured = (): string =>
-  'exportEvidence() reads the evidence ledger, and the module has no ledger option: set ledger: { directory }.';
 export const unknownOutage = (outageId: string, open: readonly string[]): string =>
   `No monitor has an open outage ${outageId}: it never existed here or has ended` +
   (open.length === 0 ? '; no outage is open.' : `; the open outages are: ${open.join(', ')}.`);

@@ -1,5 +1,5 @@
 import { AuditAlertLogger } from '../audit-alert.logger.js';
-import { ledgerMirrorFailed, ledgerMirrorWritable } from '../audit-alert.messages.js';
+import { ledgerMirrorFailed, ledgerMirrorWritable } from '../ledger/ledger.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import { errorText } from '../common/error-text.util.js';
 import type { LedgerMirror } from '../ledger/audit-ledger.writer.js';

@@ -10,7 +10,7 @@ import {
   ledgerRecordUnwritable,
   ledgerUnwritable,
   ledgerWritable,
-} from '../audit-alert.messages.js';
+} from './ledger.messages.js';
 import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';

@@ -19,7 +19,6 @@ import {
 import { AuditAlertLogger } from '../audit-alert.logger.js';
 import {
   acknowledgeStoreFailed,
-  ledgerNotConfigured,
   outageAcknowledged,
   outageNotAlerted,
   outageResumed,
@@ -28,6 +27,7 @@ import {
   unknownMonitor,
   unknownOutage,
 } from '../audit-alert.messages.js';
+import { ledgerNotConfigured } from '../ledger/ledger.messages.js';
 import type { ResolvedAuditAlertOptions } from '../audit-alert.options.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { RedisAlertCoordinator } from '../cluster/redis-alert.coordinator.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AuditAlertEvents } from '../audit-alert.constants.js';
 import { AuditAlertLogger } from '../audit-alert.logger.js';
-import { spoolUnwritable, spoolWritable } from '../audit-alert.messages.js';
+import { spoolUnwritable, spoolWritable } from './spool.messages.js';
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import type { AuditLedgerWriter } from '../ledger/ledger-entry.interface.js';

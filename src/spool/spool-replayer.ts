@@ -7,7 +7,7 @@ import {
   spoolRecordRefused,
   spoolReplayStopped,
   spoolReplayTimedOut,
-} from '../audit-alert.messages.js';
+} from './spool.messages.js';
 import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-clock.interface.js';
 import type { AlertSink } from '../sink/alert-sink.interface.js';
 import { withTimeout } from '../common/timeout.util.js';
