@@ -123,8 +123,8 @@ export type {
 } from './monitor/outage-response-options.interface.js';
 export type { AuditStorageState, AuditStorageStatus } from './tracker/audit-storage-status.interface.js';
 export type { AuditErrorClass, AuditErrorClassifier } from './tracker/error-class.util.js';
-export { mysqlErrorClassifier, postgresErrorClassifier, prismaErrorClassifier } from './monitor/error-classifiers.js';
-export { mongoErrorClassifier } from './monitor/mongo-error.classifier.js';
+export { mysqlErrorClassifier, postgresErrorClassifier, prismaErrorClassifier } from './tracker/error-classifiers.js';
+export { mongoErrorClassifier } from './tracker/mongo-error.classifier.js';
 export { AuditStorageMonitor } from './monitor/audit-storage.monitor.js';
 export { getAuditMonitorToken, InjectAuditMonitor } from './monitor/inject-audit-monitor.decorator.js';
 export { TrackAuditWrite } from './monitor/track-audit-write.decorator.js';

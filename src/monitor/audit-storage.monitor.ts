@@ -365,7 +365,7 @@ export class AuditStorageMonitor {
         after,
         event,
         status: tracker.status(),
-        ended: ended ? tracker.ended : null,
+        ended: ended ? tracker.ended.last : null,
         snapshot: () => tracker.snapshot(),
       });
     }

@@ -1,4 +1,4 @@
-import type { AuditErrorClass, AuditErrorClassifier } from '../tracker/error-class.util.js';
+import type { AuditErrorClass, AuditErrorClassifier } from './error-class.util.js';
 
 /** `value[key]`, or `undefined` where `value` is no object or reading the key throws (a hostile getter, a revoked proxy). */
 export function readProperty(value: unknown, key: string): unknown {

@@ -6,10 +6,10 @@ import type {
   StorageRecoveredEvent,
   StorageUnreachableEvent,
 } from '../events/audit-alert-event.interface.js';
-import type { OutageCounts } from '../events/storage-recovered-event.js';
 import type { AuditStorageState, AuditStorageStatus } from './audit-storage-status.interface.js';
 import { type AuditErrorClass, classifyError } from './error-class.util.js';
 import type { FailureTrackerConfig, TrackerEvent } from './failure-tracker.interface.js';
+import { EndedOutages } from './ended-outages.js';
 import { FailureWindow } from './failure-window.js';
 import { openOutageTtlMs } from './open-outage-ttl.util.js';
 import { Outage } from './outage.js';
@@ -20,22 +20,13 @@ import { type ProbeMark, ProbeWeighing } from './probe-weighing.js';
 import { RejectedRun } from './rejected-run.js';
 import { storageStatus } from './storage-status.util.js';
 
-/** How many ended outages a tracker remembers the ids of, for an annotation that comes after the end. */
-const MAX_ENDED_IDS = 100;
-
 /**
- * The outage state machine, free of Nest and of timers: it reads the injected
- * clock, and every method returns the event to send, if any. The outage it
- * keeps is plain fields ({@link Outage}), so it can be snapshotted. The states
- * and their rules are docs/state-machine.md: healthy → failing (a new
- * `outageId`) → alerting past `thresholdMs` (`audit.storage.unreachable`), or
- * degraded when the {@link FailureWindow}'s ratio is reached (escalating to
- * alerting under the same id); a success before any alert ends the outage
- * silently; alerting → recovering → healthy once no failure comes for
- * `recoveryHoldMs`, degraded → healthy once the ratio stays below half for a
- * window (`audit.storage.recovered`). Rejected records never touch the outage
- * ({@link RejectedRun}); writes outrank probes ({@link ProbeWeighing}), and a
- * probe never counts as a write.
+ * The outage state machine of docs/state-machine.md, free of Nest and of
+ * timers: it reads the injected clock, every method returns the event to send,
+ * if any, and the outage it keeps is plain fields ({@link Outage}), so it can
+ * be snapshotted. Its parts: the {@link FailureWindow} of degraded detection,
+ * the {@link RejectedRun} of refused records (which never touch the outage),
+ * and the {@link ProbeWeighing} by which writes outrank probes.
  *
  * No failure is dated before a success the tracker has seen in an outage, nor
  * before the end of the last outage: a write that started before a recovery
@@ -48,16 +39,11 @@ export class FailureTracker {
   state: AuditStorageState = 'healthy';
   /** Healthy, no failure in the window, no probe running: a write success has nothing to update. */
   quiet = true;
-  /**
-   * What the outage that ended last counted, announced or not: for a sink
-   * that announces the end of an outage this tracker never alerted on.
-   */
-  ended: OutageCounts | null = null;
+  /** The outages that ended here, announced or not. */
+  readonly ended = new EndedOutages();
 
   /** The open outage; `null` while healthy. */
   private outage: Outage | null = null;
-  /** The ids of the outages that ended last, oldest first: what may still be annotated. */
-  private readonly endedIds: string[] = [];
   /** `null` without degraded detection. */
   private readonly window: FailureWindow | null;
   private readonly rejected: RejectedRun;
@@ -177,7 +163,7 @@ export class FailureTracker {
 
   /** Whether `outageId` is the open outage, or one of the last outages that ended here. */
   knows(outageId: string): boolean {
-    return this.outage?.id === outageId || this.endedIds.includes(outageId);
+    return this.outage?.id === outageId || this.ended.has(outageId);
   }
 
   /**
@@ -190,12 +176,7 @@ export class FailureTracker {
   acknowledge(outageId: string, by: string, note: string | null): OutageAcknowledgeResult {
     const outage = this.outage;
     if (outage === null || outage.id !== outageId) return { result: 'unknown' };
-    if (outage.unreachableOccurrence === 0 && outage.degradedOccurrence === 0) return { result: 'not-alerted' };
-    const firstFailureAt = Math.round(outage.firstFailureWall);
-    if (outage.acknowledged !== null)
-      return { result: 'already', acknowledgement: outage.acknowledged, firstFailureAt };
-    outage.acknowledged = { by, note, at: this.clock.wallNow() };
-    return { result: 'acknowledged', acknowledgement: outage.acknowledged, firstFailureAt };
+    return outage.acknowledge(by, note, this.clock.wallNow());
   }
 
   /**
@@ -224,10 +205,8 @@ export class FailureTracker {
     if (outage === null) return null;
     let at = this.thresholdAt(outage) ?? Number.POSITIVE_INFINITY;
     if (this.state === 'recovering') at = Math.min(at, outage.lastFailureMono + this.config.recoveryHoldMs);
-    const window = this.window;
-    if (this.state === 'degraded' && window !== null && window.clearSinceMono !== null) {
-      at = Math.min(at, window.clearSinceMono + window.windowMs);
-    }
+    const clearAt = this.state === 'degraded' ? this.window?.clearAt : null;
+    if (clearAt != null) at = Math.min(at, clearAt);
     return at === Number.POSITIVE_INFINITY ? null : Math.max(0, at - this.clock.monotonicNow());
   }
 
@@ -272,11 +251,8 @@ export class FailureTracker {
     this.state = saved.state === 'degraded' && this.window === null ? 'alerting' : saved.state;
     this.quiet = false;
     this.outage = restoreOutage(saved, this.clock);
-    if (this.window !== null) {
-      this.window.clearSinceMono = null;
-      // The writes of the window died with the process: a degraded outage counts them again from now.
-      if (this.state === 'degraded') this.window.open(this.clock.monotonicNow());
-    }
+    // The writes of the window died with the process: a degraded outage counts them again from now.
+    if (this.state === 'degraded') this.window?.open(this.clock.monotonicNow());
     return true;
   }
 
@@ -313,13 +289,10 @@ export class FailureTracker {
     const window = this.window;
     if (due !== null || !write || window === null) return due;
     const reached = window.reached(mono);
-    if (this.state === 'degraded') {
-      window.weigh(mono);
-      return reached && outage.acknowledged === null && mono - outage.lastDegradedMono >= this.config.cooldownMs
-        ? this.degradedAlert(outage, window, mono)
-        : null;
-    }
-    return reached ? this.degradedAlert(outage, window, mono) : null;
+    if (this.state !== 'degraded') return reached ? this.degradedAlert(outage, window, mono) : null;
+    window.weigh(mono);
+    const repeat = reached && outage.acknowledged === null && mono - outage.lastDegradedMono >= this.config.cooldownMs;
+    return repeat ? this.degradedAlert(outage, window, mono) : null;
   }
 
   private succeed(mono: number): TrackerEvent | null {
@@ -335,8 +308,7 @@ export class FailureTracker {
         this.reset(mono);
         return null;
       case 'alerting':
-        outage.recoveredMono = mono;
-        outage.recoveredWall = this.clock.wallNow();
+        outage.recoveredAt(mono, this.clock.wallNow());
         // An outage that was degraded before it escalated is partial again: the ratio decides its end.
         if (outage.degradedOccurrence > 0 && window !== null) {
           this.state = 'degraded';
@@ -381,23 +353,15 @@ export class FailureTracker {
   private unreachable(outage: Outage, mono: number): StorageUnreachableEvent {
     this.state = 'alerting';
     if (this.window !== null) this.window.clearSinceMono = null;
-    outage.lastUnreachableMono = mono;
-    outage.lastAlertWall = this.clock.wallNow();
-    outage.unreachableOccurrence += 1;
+    outage.alerted('unreachable', mono, this.clock.wallNow());
     return unreachableEvent(this.config, outage, mono);
   }
 
   private degradedAlert(outage: Outage, window: FailureWindow, mono: number): StorageDegradedEvent {
-    if (this.state === 'failing') {
-      // The outage did not start with the failure that tipped the ratio: it spans the window's failures.
-      const oldest = window.oldestFailureAt();
-      if (oldest !== null) outage.startNoLaterThan(oldest);
-      outage.failures = Math.max(outage.failures, window.failures);
-    }
+    // The outage did not start with the failure that tipped the ratio: it spans the window's failures.
+    if (this.state === 'failing') outage.spanFailures(window.oldestFailureAt(), window.failures);
     this.state = 'degraded';
-    outage.lastDegradedMono = mono;
-    outage.lastAlertWall = this.clock.wallNow();
-    outage.degradedOccurrence += 1;
+    outage.alerted('degraded', mono, this.clock.wallNow());
     return degradedEvent(this.config, outage, window);
   }
 
@@ -410,16 +374,12 @@ export class FailureTracker {
   }
 
   private endDegraded(outage: Outage, window: FailureWindow, mono: number): StorageRecoveredEvent | null {
-    outage.recoveredMono = window.clearSinceMono as number;
-    outage.recoveredWall = window.clearSinceWall;
+    outage.recoveredAt(window.clearSinceMono as number, window.clearSinceWall);
     return this.recover(outage, mono);
   }
 
   private reset(mono: number): void {
-    if (this.outage !== null) {
-      this.ended = outageCounts(this.config, this.outage);
-      if (this.endedIds.push(this.outage.id) > MAX_ENDED_IDS) this.endedIds.shift();
-    }
+    if (this.outage !== null) this.ended.add(this.outage.id, outageCounts(this.config, this.outage));
     this.state = 'healthy';
     this.outage = null;
     this.failureFloorMono = mono;

@@ -137,8 +137,14 @@ export class FailureWindow {
     }
   }
 
+  /** When the ratio will have stayed below the clearing bound for a whole window, or `null` while it is not below. */
+  get clearAt(): number | null {
+    return this.clearSinceMono === null ? null : this.clearSinceMono + this.detection.windowMs;
+  }
+
   /** Whether the ratio has stayed below the clearing bound for a whole window by `mono`. */
   clearedBy(mono: number): boolean {
-    return this.clearSinceMono !== null && mono - this.clearSinceMono >= this.detection.windowMs;
+    const at = this.clearAt;
+    return at !== null && mono >= at;
   }
 }

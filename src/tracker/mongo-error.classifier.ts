@@ -1,4 +1,4 @@
-import type { AuditErrorClass, AuditErrorClassifier } from '../tracker/error-class.util.js';
+import type { AuditErrorClass, AuditErrorClassifier } from './error-class.util.js';
 import { readProperty, wrappedErrors } from './error-classifiers.js';
 
 /*

@@ -1,5 +1,5 @@
 import { errorText } from '../common/error-text.util.js';
-import type { OutageAcknowledgement } from './outage-acknowledgement.js';
+import type { OutageAcknowledgement, OutageAcknowledgeResult } from './outage-acknowledgement.js';
 
 /**
  * The record of one open outage, as its alerts, statuses and snapshot report
@@ -63,6 +63,21 @@ export class Outage {
     }
   }
 
+  /**
+   * Widens the outage to failures counted before it opened, as a window holds them.
+   * @param oldestAt When the oldest of them began (monotonic), if known.
+   */
+  spanFailures(oldestAt: number | null, failures: number): void {
+    if (oldestAt !== null) this.startNoLaterThan(oldestAt);
+    this.failures = Math.max(this.failures, failures);
+  }
+
+  /** Marks the start of a recovery hold, or the end of a degraded period, at `mono` and `wall`. */
+  recoveredAt(mono: number, wall: number): void {
+    this.recoveredMono = mono;
+    this.recoveredWall = wall;
+  }
+
   /** Opens the streak at `began`, or moves an open one back to it. */
   streakFrom(began: number): void {
     if (!this.streakOpen) {
@@ -72,6 +87,27 @@ export class Outage {
     } else if (began < this.streakStartMono) {
       this.streakStartMono = began;
     }
+  }
+
+  /** Records an alert of the outage raised at `mono` (monotonic) and `wall` (wall-clock). */
+  alerted(kind: 'unreachable' | 'degraded', mono: number, wall: number): void {
+    if (kind === 'unreachable') {
+      this.lastUnreachableMono = mono;
+      this.unreachableOccurrence += 1;
+    } else {
+      this.lastDegradedMono = mono;
+      this.degradedOccurrence += 1;
+    }
+    this.lastAlertWall = wall;
+  }
+
+  /** Acknowledges the outage at `at` (wall-clock), unless it was never alerted on; the first acknowledgement stands. */
+  acknowledge(by: string, note: string | null, at: number): OutageAcknowledgeResult {
+    if (this.unreachableOccurrence === 0 && this.degradedOccurrence === 0) return { result: 'not-alerted' };
+    const firstFailureAt = Math.round(this.firstFailureWall);
+    if (this.acknowledged !== null) return { result: 'already', acknowledgement: this.acknowledged, firstFailureAt };
+    this.acknowledged = { by, note, at };
+    return { result: 'acknowledged', acknowledgement: this.acknowledged, firstFailureAt };
   }
 
   /** The last failed write's text, or the probe's when no write has failed in the outage. */
