@@ -22,15 +22,12 @@ const LEAVES = any([
   'clock/',
   'options/',
   'audit-alert[.](constants|messages|logger)[.]ts$',
+  '.+/[^/]+[.]messages[.]ts$', // a room's own log and error texts
   'package-manifest[.]ts$',
 ]);
 
-// The pure core: src/tracker/. Until the tracker files leave src/monitor/, the
-// same files there count as the core too.
-const CORE = any([
-  'tracker/',
-  'monitor/(failure-tracker|pending-writes|open-outage-ttl[.]util|audit-storage-status[.]interface|error-classifiers|mongo-error[.]classifier)[.]ts$',
-]);
+// The pure core: the outage state machine and its parts, with the error classifiers.
+const CORE = any(['tracker/']);
 
 // Option shapes and their resolvers, in whichever room they belong to.
 const OPTION_FACE = any([
