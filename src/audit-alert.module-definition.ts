@@ -31,7 +31,6 @@ export const {
   ConfigurableModuleClass: ConfigurableAuditAlertModule,
   MODULE_OPTIONS_TOKEN: AUDIT_ALERT_MODULE_OPTIONS,
   OPTIONS_TYPE: AUDIT_ALERT_OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE: AUDIT_ALERT_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<AuditAlertModuleOptions>({ moduleName: 'AuditAlert' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createAuditAlertOptions')

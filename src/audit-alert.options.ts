@@ -72,7 +72,7 @@ export const KNOWN_OPTIONS = [
 ] as const satisfies readonly (keyof AuditAlertModuleOptions)[];
 
 /** Longest `serviceName`: it is repeated in every alert, and receivers limit their bodies (PagerDuty to 512 KB). */
-export const MAX_SERVICE_NAME_LENGTH = 255;
+const MAX_SERVICE_NAME_LENGTH = 255;
 
 function defaultServiceName(): string {
   const fromEnv = process.env.OTEL_SERVICE_NAME;

@@ -11,7 +11,7 @@ import type { AuditAlertLink } from './channel-link-options.interface.js';
 import { alertLabel, isHeadline, percent, plural, spoolFigures, truncate } from './message-text.util.js';
 
 /** One alert of Alertmanager's API v2 (`postableAlert`). */
-export interface AlertmanagerAlert {
+interface AlertmanagerAlert {
   readonly labels: Readonly<Record<string, string>>;
   /** `summary` and `description`; with links, `links` (one `text: url` per line), and `runbook_url` / `dashboard_url` by convention. */
   readonly annotations: { readonly summary: string; readonly description: string; readonly [name: string]: string };
@@ -22,7 +22,7 @@ export interface AlertmanagerAlert {
 }
 
 /** Severity label of an alert. */
-export type AlertmanagerSeverity = 'critical' | 'warning' | 'info';
+type AlertmanagerSeverity = 'critical' | 'warning' | 'info';
 
 /** An alert before it is tied to its event's labels. */
 interface AlertDraft {
@@ -229,7 +229,7 @@ function labelsOf(event: AuditAlertEvent, draft: AlertDraft): Record<string, str
  * @param summary The application's own summary, in place of the built-in one.
  * @param links The monitor's links: annotations, as Alertmanager's templates and UIs read them.
  */
-export function alertmanagerAlert(
+function alertmanagerAlert(
   event: AuditAlertEvent,
   draft: AlertDraft,
   {

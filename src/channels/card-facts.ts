@@ -3,13 +3,13 @@ import type { AuditAlertEvent } from '../events/audit-alert-event.interface.js';
 import { type PlainMessage, plainMessage } from './plain-message.js';
 
 /** A row of a card: its name, and its value before the receiver's escaping; a date is shown each receiver's way. */
-export type CardFact = PlainMessage['facts'][number];
+type CardFact = PlainMessage['facts'][number];
 
 /**
  * What the Slack message and the Teams card list under their lead sentence,
  * and what names the episode, for each to lay out its own way.
  */
-export interface CardFacts {
+interface CardFacts {
   readonly facts: readonly CardFact[];
   /** What names the episode (`Outage`, `Test`…) and its id; `null` when the card shows none. */
   readonly key: PlainMessage['key'] | null;

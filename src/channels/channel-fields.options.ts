@@ -10,7 +10,7 @@ import type { AlertmanagerAuth, OpsgeniePriority, PagerDutySeverity } from './ch
  * value that may be a secret is described, never quoted.
  */
 
-export const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
+const SEVERITIES = ['critical', 'error', 'warning', 'info'] as const satisfies readonly PagerDutySeverity[];
 
 export const MAX_RETRIES = 10;
 
@@ -19,13 +19,13 @@ export const MAX_RETRIES = 10;
  * U+00FF) without control characters but tab (RFC 9110 `field-value`, DEL
  * included); anything else makes every request of the channel fail.
  */
-export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** RFC 9110 `token`: what a header name may be made of. */
-export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Headers that belong to the HTTP connection or to the request body, not to the receiver. */
-export const RESERVED_HEADERS = [
+const RESERVED_HEADERS = [
   'connection',
   'content-length',
   'expect',
@@ -106,9 +106,9 @@ export function readHeaders(source: Record<string, unknown>, path: string): Read
 }
 
 /** Shortest signing secret: an HMAC key much shorter than its hash is easy to guess. */
-export const MIN_SIGNING_SECRET_LENGTH = 16;
+const MIN_SIGNING_SECRET_LENGTH = 16;
 /** Most signing secrets at once: the current one and those still being rotated out. */
-export const MAX_SIGNING_SECRETS = 5;
+const MAX_SIGNING_SECRETS = 5;
 
 /** Reads `source.signingSecret`: a secret, or several while they rotate; never quoted in the error. */
 export function readSigningSecrets(source: Record<string, unknown>, path: string): readonly string[] {
@@ -136,7 +136,7 @@ export function readSigningSecrets(source: Record<string, unknown>, path: string
 /** Where Opsgenie's alert API is (US instance); `/v2/alerts` follows. */
 export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
 
-export const PRIORITIES = ['P1', 'P2', 'P3', 'P4', 'P5'] as const satisfies readonly OpsgeniePriority[];
+const PRIORITIES = ['P1', 'P2', 'P3', 'P4', 'P5'] as const satisfies readonly OpsgeniePriority[];
 
 export function readApiKey(source: Record<string, unknown>, path: string): string {
   const value = source.apiKey;
@@ -188,10 +188,10 @@ export function readSeverity(
 }
 
 /** The path of Alertmanager's API that receives alerts, under its base URL. */
-export const ALERTMANAGER_ALERTS_PATH = 'api/v2/alerts';
+const ALERTMANAGER_ALERTS_PATH = 'api/v2/alerts';
 
 /** Alertmanager's default `resolve_timeout`; a re-send interval must stay below it. */
-export const ALERTMANAGER_RESEND_RANGE = { min: 1_000, max: 240_000 } as const;
+const ALERTMANAGER_RESEND_RANGE = { min: 1_000, max: 240_000 } as const;
 
 /** Reads Alertmanager's base URL and turns it into its alerts endpoint, keeping a path prefix. */
 export function readAlertmanagerUrl(source: Record<string, unknown>, path: string): string {
@@ -208,7 +208,7 @@ export function readAlertmanagerUrl(source: Record<string, unknown>, path: strin
 }
 
 /** A credential sent in a header: non-empty, and nothing fetch cannot send. */
-export function readCredential(value: unknown, path: string): string {
+function readCredential(value: unknown, path: string): string {
   if (typeof value !== 'string' || value === '' || !HEADER_VALUE.test(value)) {
     failSecret(
       path,

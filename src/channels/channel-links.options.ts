@@ -5,11 +5,11 @@ import type { AuditAlertLink } from './channel-link-options.interface.js';
 import { readUrl } from './channel-fields.options.js';
 
 /** Most links of a monitor: the buttons of a message stay few enough to read. */
-export const MAX_LINKS = 5;
+const MAX_LINKS = 5;
 /** Longest link text: Slack's limit for the text of a button. */
-export const MAX_LINK_TEXT = 75;
+const MAX_LINK_TEXT = 75;
 /** Longest link URL: well within Slack's 3,000 for a button's, and what every receiver keeps whole. */
-export const MAX_LINK_URL = 2_000;
+const MAX_LINK_URL = 2_000;
 
 /** A list or a link may hold a URL whose query is a token: say what it is, never what it holds. */
 function failByKind(path: string, value: unknown, allowed: string): never {

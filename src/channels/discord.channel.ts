@@ -7,14 +7,14 @@ import { isHeadline, truncate, truncateUnits } from './message-text.util.js';
 import { plainMessage, type PlainTone } from './plain-message.js';
 
 /** A field of an embed. */
-export interface DiscordField {
+interface DiscordField {
   readonly name: string;
   readonly value: string;
   readonly inline: boolean;
 }
 
 /** An embed (https://discord.com/developers/docs/resources/message#embed-object). */
-export interface DiscordEmbed {
+interface DiscordEmbed {
   readonly title: string;
   readonly description: string;
   readonly color: number;
@@ -24,7 +24,7 @@ export interface DiscordEmbed {
 }
 
 /** The body of an execute-webhook request: one embed, and no mention of anyone, whatever the text. */
-export interface DiscordMessage {
+interface DiscordMessage {
   readonly embeds: readonly [DiscordEmbed];
   readonly allowed_mentions: { readonly parse: readonly [] };
 }
@@ -38,7 +38,7 @@ const MAX_FOOTER = 2_048;
 const MAX_NAME = 256;
 
 /** Colors by tone: red, amber, green, blue. */
-export const DISCORD_COLORS: Readonly<Record<PlainTone, number>> = {
+const DISCORD_COLORS: Readonly<Record<PlainTone, number>> = {
   alert: 0xd93025,
   warning: 0xf9ab00,
   good: 0x1e8e3e,

@@ -34,7 +34,7 @@ interface EmailContent {
 }
 
 /** The parts of an alert email. */
-export interface RenderedEmail {
+interface RenderedEmail {
   readonly subject: string;
   readonly text: string;
   readonly html: string;
@@ -306,7 +306,7 @@ const HTML_ENTITIES: Readonly<Record<string, string>> = {
 };
 
 /** Escapes text for an HTML element's content or a quoted attribute. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ENTITIES[char]!);
 }
 

@@ -19,7 +19,7 @@ import { renderEmail } from './email-message.js';
 import { isHeadline } from './message-text.util.js';
 
 /** The right-hand side of every `Message-ID` the channel makes. */
-export const MESSAGE_ID_DOMAIN = 'nestjs-audit-alert';
+const MESSAGE_ID_DOMAIN = 'nestjs-audit-alert';
 
 /** Episodes whose first message the channel remembers, to thread the next ones under it. Bounded. */
 const MAX_THREADS = 1_000;
@@ -115,7 +115,7 @@ export function smtpOutcome(error: unknown): AttemptOutcome {
  * (nodemailer's `rejected` and `rejectedErrors`): `null` when it took them all.
  * A 4xx for some is retried for those alone; a 5xx is not.
  */
-export function smtpPartialOutcome(
+function smtpPartialOutcome(
   info: unknown,
   total: number,
 ): { readonly outcome: AttemptOutcome; readonly retryTo: readonly string[] } | null {

@@ -17,7 +17,7 @@ interface ChatSection {
 }
 
 /** The body of an incoming-webhook message: a notification `text`, one card, and the thread it belongs to. */
-export interface GoogleChatMessage {
+interface GoogleChatMessage {
   readonly text: string;
   readonly cardsV2: readonly [
     {
@@ -38,7 +38,7 @@ const MAX_HEADER = 200;
 const MAX_CARD_TEXT = 2_000;
 
 /** The query parameter that makes a message with a `threadKey` a reply in that thread, or a new thread. */
-export const REPLY_IN_THREAD = ['messageReplyOption', 'REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD'] as const;
+const REPLY_IN_THREAD = ['messageReplyOption', 'REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD'] as const;
 
 /**
  * Escapes text for a card's formatted text (a subset of HTML): no tag, no

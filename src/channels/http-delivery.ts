@@ -64,7 +64,7 @@ export interface HttpRequest {
 }
 
 /** Most of a 429 body read for {@link HttpRequest.retryAfterFromBody}. */
-export const MAX_RETRY_AFTER_BODY = 16_384;
+const MAX_RETRY_AFTER_BODY = 16_384;
 
 /**
  * Reads a `Retry-After` header, in seconds or as an HTTP date, into a delay in

@@ -5,10 +5,10 @@ import { type ResolvedChannelOptions, sendsInClearText } from './channels.option
 import { AuditAlertChannelError } from '../errors/audit-alert-channel.error.js';
 import { type HttpDelivery, type HttpRequest, type RetryPolicy, USER_AGENT } from './http-delivery.js';
 
-export { type ChannelLinks, NO_LINKS } from './alert-channel.js';
+export type { ChannelLinks } from './alert-channel.js';
 
 /** The options of a channel that POSTs to a URL. */
-export type ResolvedHttpChannelOptions = Extract<ResolvedChannelOptions, { readonly url: string }>;
+type ResolvedHttpChannelOptions = Extract<ResolvedChannelOptions, { readonly url: string }>;
 
 /** Where one of the bodies of an event goes, and what its request carries on top of the channel's headers. */
 export interface ChannelRequest extends Pick<HttpRequest, 'headersAt' | 'retryAfterFromBody'> {

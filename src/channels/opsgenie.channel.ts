@@ -17,7 +17,7 @@ import { endsLeftOpen, LEFT_OPEN_EVENT_TYPES, pagerDutyDedupKey, pagerDutyMonito
 import { plainDate, plainMessage } from './plain-message.js';
 
 /** A create-alert request (https://docs.opsgenie.com/docs/alert-api#create-alert). */
-export interface OpsgenieCreate {
+interface OpsgenieCreate {
   readonly message: string;
   readonly alias: string;
   readonly description: string;
@@ -30,13 +30,13 @@ export interface OpsgenieCreate {
 }
 
 /** A close-alert request, sent to `/v2/alerts/<alias>/close?identifierType=alias`. */
-export interface OpsgenieClose {
+interface OpsgenieClose {
   readonly source: string;
   readonly note: string;
 }
 
 /** The body of an acknowledge (`POST /v2/alerts/<alias>/acknowledge?identifierType=alias`). */
-export interface OpsgenieAcknowledge {
+interface OpsgenieAcknowledge {
   readonly user: string;
   readonly source: string;
   readonly note: string;

@@ -40,14 +40,14 @@ export interface PagerDutyTrigger {
 }
 
 /** An Events API v2 `resolve`: closes the incident its `dedup_key` opened. */
-export interface PagerDutyResolve {
+interface PagerDutyResolve {
   readonly routing_key: string;
   readonly event_action: 'resolve';
   readonly dedup_key: string;
 }
 
 /** An Events API v2 `acknowledge`: the incident its `dedup_key` opened stops escalating. */
-export interface PagerDutyAcknowledge {
+interface PagerDutyAcknowledge {
   readonly routing_key: string;
   readonly event_action: 'acknowledge';
   readonly dedup_key: string;

@@ -8,7 +8,7 @@ import { escapeTeams } from './teams-markdown.util.js';
 import { type AdaptiveElement, headline, MAX_NAME, teamsCard } from './teams.renderers.js';
 
 /** An Adaptive Card (https://adaptivecards.io/explorer/AdaptiveCard.html). */
-export interface AdaptiveCard {
+interface AdaptiveCard {
   readonly $schema: 'http://adaptivecards.io/schemas/adaptive-card.json';
   readonly type: 'AdaptiveCard';
   readonly version: typeof ADAPTIVE_CARD_VERSION;
@@ -19,14 +19,14 @@ export interface AdaptiveCard {
 }
 
 /** A button opening a URL (https://adaptivecards.io/explorer/Action.OpenUrl.html). */
-export interface TeamsOpenUrl {
+interface TeamsOpenUrl {
   readonly type: 'Action.OpenUrl';
   readonly title: string;
   readonly url: string;
 }
 
 /** What a Teams Workflows webhook expects: a message carrying one Adaptive Card attachment. */
-export interface TeamsMessage {
+interface TeamsMessage {
   readonly type: 'message';
   readonly attachments: readonly [
     {
@@ -38,7 +38,7 @@ export interface TeamsMessage {
 }
 
 /** The newest schema version every Teams client (mobile included) renders. */
-export const ADAPTIVE_CARD_VERSION = '1.4';
+const ADAPTIVE_CARD_VERSION = '1.4';
 
 /** Longest headline, in characters. */
 const MAX_HEADLINE = 200;

@@ -13,7 +13,7 @@ export type AdaptiveElement = Readonly<Record<string, unknown>>;
 export const MAX_NAME = 200;
 
 /** The colors of a card's headline, as Adaptive Cards name them. */
-export type HeadlineColor = 'Attention' | 'Warning' | 'Good' | 'Accent';
+type HeadlineColor = 'Attention' | 'Warning' | 'Good' | 'Accent';
 
 /** Headline colors by tone. */
 const TEAMS_COLORS: Readonly<Record<PlainTone, HeadlineColor>> = {
@@ -182,7 +182,7 @@ const TEAMS_CARD_TEXTS = {
 } satisfies AuditAlertEventRenderers<TeamsCardText>;
 
 /** The built-in headline of a card, the color of its card, and what follows it. */
-export interface TeamsCard {
+interface TeamsCard {
   readonly headline: string;
   readonly color: HeadlineColor;
   readonly body: AdaptiveElement[];

@@ -5,7 +5,7 @@ import type { HttpDelivery } from './http-delivery.js';
 import { type ChannelLinks, type ChannelRequest, HttpChannel } from './http.channel.js';
 
 /** The header a signed webhook carries. */
-export const SIGNATURE_HEADER = 'X-Audit-Alert-Signature';
+const SIGNATURE_HEADER = 'X-Audit-Alert-Signature';
 
 /** Whether JSON can encode `value` (no BigInt, no cycle, not `undefined` or a function). */
 function encodable(value: unknown): value is unknown {

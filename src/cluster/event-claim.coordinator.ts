@@ -17,7 +17,7 @@ import type { RedisAlertLink } from './redis-alert-link.interface.js';
 import { monitorKeyBase } from './monitor-keys.util.js';
 
 /** The events claimed through {@link CLAIM_EVENT_SCRIPT}: every event of a monitor but an outage's alert and recovery. */
-export type ClaimedEvent =
+type ClaimedEvent =
   | StorageDegradedEvent
   | StorageCapacityEvent
   | RecordsRejectedEvent
@@ -38,7 +38,7 @@ const CLAIMED_TYPES: ReadonlySet<AuditAlertEvent['type']> = new Set<ClaimedEvent
 ]);
 
 /** Whether `event` is one the cluster claims through an {@link EventClaimCoordinator}. */
-export function isClaimedEvent(event: AuditAlertEvent): event is ClaimedEvent {
+function isClaimedEvent(event: AuditAlertEvent): event is ClaimedEvent {
   return CLAIMED_TYPES.has(event.type);
 }
 

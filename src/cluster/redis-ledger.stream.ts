@@ -29,7 +29,7 @@ return #ARGV - 1`;
 const RANGE = `return redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])`;
 
 /** The stream of a service's ledger: one for the fleet, in the `{service}` slot. */
-export function ledgerStreamKey(link: RedisAlertLink, serviceName: string): string {
+function ledgerStreamKey(link: RedisAlertLink, serviceName: string): string {
   return `${serviceKeyBase(link.options.keyPrefix, serviceName)}:ledger`;
 }
 

@@ -5,18 +5,18 @@ import { join } from 'node:path';
 import { PRIVATE_FILE_MODE } from './durable-file.util.js';
 
 /** The name of the lock file in a directory the module keeps to one process (a spool's, the ledger's). */
-export const LOCK_FILE = 'lock';
+const LOCK_FILE = 'lock';
 
 /** Directories this process holds: a second spool or ledger (or module) on one is refused too. */
 const HELD = new Set<string>();
 
 /** Raised when another process (or another part of this one) holds the directory. */
-export class DirectoryLockedError extends Error {
+class DirectoryLockedError extends Error {
   override readonly name = 'DirectoryLockedError';
 }
 
 /** The message refusing the directory: `holder` names who holds it, `lockFile` the lock's path. */
-export type DirectoryRefusal = (holder: string, lockFile: string) => string;
+type DirectoryRefusal = (holder: string, lockFile: string) => string;
 
 interface LockOwner {
   readonly pid: number;

@@ -1,7 +1,7 @@
 import type { AuditAlertClock } from '../clock/audit-alert-clock.interface.js';
 
 /** What {@link withTimeout} needs of a clock. */
-export type TimerSource = Pick<AuditAlertClock, 'setTimer' | 'clearTimer'>;
+type TimerSource = Pick<AuditAlertClock, 'setTimer' | 'clearTimer'>;
 
 /**
  * Settles as `work` does, or rejects with `timedOut()` once `timeoutMs` has

@@ -1,5 +1,5 @@
 /** What an {@link AuditAlertChannelError} says about the delivery that failed. */
-export interface AuditAlertChannelErrorDetails {
+interface AuditAlertChannelErrorDetails {
   /** The channel, as the logs name it: its kind and the receiver's origin, such as `webhook channel (https://hooks.example.com)`. */
   readonly channel: string;
   /** Type of the event that was not delivered, such as `audit.storage.unreachable`. */

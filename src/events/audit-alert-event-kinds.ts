@@ -26,7 +26,7 @@ export function renderEvent<R, A extends readonly unknown[]>(
 }
 
 /** What every event of one type shares, whoever renders it. */
-export interface AuditAlertEventKind<E extends AuditAlertEvent> {
+interface AuditAlertEventKind<E extends AuditAlertEvent> {
   /** The kind of episode it belongs to. */
   readonly episode: AuditEpisodeKind;
   /** Whether it opens (or repeats into) its episode, closes it, or is the whole of it. */

@@ -3,7 +3,7 @@ import type { StorageRecoveredEvent } from './audit-alert-event.interface.js';
 import { wholeMs } from './whole-ms.util.js';
 
 /** What a recovery says of its outage, whoever saw it end: a monitor's tracker, or a replica from the cluster's record. */
-export interface RecoveredOutage {
+interface RecoveredOutage {
   readonly outageId: string;
   readonly monitor: string;
   readonly serviceName: string;

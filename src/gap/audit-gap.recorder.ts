@@ -17,11 +17,11 @@ import type { AuditGapRecord, AuditGapRecordWriter } from './gap-record-options.
 import type { GapRecordStore, PendingGapRecord } from './gap-record-store.interface.js';
 
 /** A failed gap record is tried again after this, doubling up to the last: bounded, and never given up. */
-export const GAP_RECORD_FIRST_RETRY_MS = 1_000;
-export const GAP_RECORD_LAST_RETRY_MS = 300_000;
+const GAP_RECORD_FIRST_RETRY_MS = 1_000;
+const GAP_RECORD_LAST_RETRY_MS = 300_000;
 
 /** What the recorder is given besides its store. */
-export interface GapRecorderSettings {
+interface GapRecorderSettings {
   readonly monitor: string;
   readonly write: AuditGapRecordWriter;
   /** How long one call may take: `hookTimeoutMs`. */

@@ -13,7 +13,7 @@ import { collectEpisodes, type LedgerEpisode, timeOf } from './ledger-episodes.j
 export type EvidenceFormat = 'csv' | 'jsonl';
 
 /** Options of {@link exportEvidence}. */
-export interface EvidenceExportOptions {
+interface EvidenceExportOptions {
   /** Start of the period, inclusive. @default the beginning of the ledger */
   readonly from?: Date;
   /** End of the period, inclusive. @default the end of the ledger */

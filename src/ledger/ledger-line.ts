@@ -10,7 +10,7 @@ export function ledgerFileName(at: number): string {
 }
 
 /** What the writer adds to a record, apart from the chain. */
-export interface LedgerFrame {
+interface LedgerFrame {
   readonly seq: number;
   readonly at: string;
   readonly service: string;

@@ -5,7 +5,7 @@ import type { LedgerLine } from './ledger-entry.interface.js';
 import { LEDGER_FILE, parseLedgerLine } from './ledger-line.js';
 
 /** One line of a ledger file, as read. */
-export interface LedgerFileLine {
+interface LedgerFileLine {
   /** The file's name, within the directory. */
   readonly file: string;
   /** 1-based, within the file. */

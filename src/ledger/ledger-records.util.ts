@@ -47,7 +47,7 @@ function monitorSettings(monitor: ResolvedMonitorOptions): LedgerBootRecord['mon
 }
 
 /** A recipient as the boot record names it: never a secret (a channel's name is its type and origin). */
-export interface LedgerRecipient {
+interface LedgerRecipient {
   readonly name: string;
   readonly channel?: string;
   readonly events: readonly string[];

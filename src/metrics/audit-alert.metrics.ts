@@ -16,10 +16,10 @@ import { PACKAGE_VERSION } from '../package-manifest.js';
 import type { AuditMonitorMetrics } from './audit-monitor-metrics.interface.js';
 
 /** Name of the OpenTelemetry meter every instrument of this module belongs to. */
-export const AUDIT_ALERT_METER_NAME = 'nestjs-audit-alert';
+const AUDIT_ALERT_METER_NAME = 'nestjs-audit-alert';
 
 /** Names of the instruments, documented in the README ("Metrics"). */
-export const AuditAlertMetricNames = {
+const AuditAlertMetricNames = {
   StorageFailures: 'audit_alert.storage.failures',
   StorageSuccesses: 'audit_alert.storage.successes',
   RejectedRecords: 'audit_alert.records.rejected',
@@ -32,7 +32,7 @@ export const AuditAlertMetricNames = {
 } as const;
 
 /** Names of the attributes the instruments carry. */
-export const AuditAlertMetricAttributes = {
+const AuditAlertMetricAttributes = {
   Monitor: 'audit_alert.monitor.name',
   Service: 'audit_alert.service.name',
   EventType: 'audit_alert.event.type',
@@ -41,7 +41,7 @@ export const AuditAlertMetricAttributes = {
 } as const;
 
 /** Value of `audit_alert.monitor.state` for each state. */
-export const MONITOR_STATE_VALUES: Readonly<Record<AuditStorageState, number>> = {
+const MONITOR_STATE_VALUES: Readonly<Record<AuditStorageState, number>> = {
   healthy: 0,
   failing: 1,
   alerting: 2,
@@ -53,7 +53,7 @@ export const MONITOR_STATE_VALUES: Readonly<Record<AuditStorageState, number>> =
 export const TIMEOUT_ERROR_TYPE = 'timeout';
 
 /** The semantic conventions' `error.type` for anything else. */
-export const OTHER_ERROR_TYPE = '_OTHER';
+const OTHER_ERROR_TYPE = '_OTHER';
 
 /** `error.type` values always reported as they are: JavaScript's, Node's and this module's own. */
 const KNOWN_ERROR_TYPES: ReadonlySet<string> = new Set([
@@ -82,7 +82,7 @@ const ERROR_TYPE_SHAPE = /^[A-Za-z_$][\w$]{0,63}$/;
  * rest count as `_OTHER`: a hook inventing a name per failure must not make a
  * time series per failure.
  */
-export const MAX_OTHER_ERROR_TYPES = 20;
+const MAX_OTHER_ERROR_TYPES = 20;
 
 /**
  * `error.type` of what a hook threw: the error's name when it looks like a

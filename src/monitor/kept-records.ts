@@ -4,7 +4,7 @@ import type { AuditTrackOptions, AuditWrite } from '../spool/spool-options.inter
 import { keepWrite, releaseWrite, type WriteWatch } from './write-watch.js';
 
 /** What keeping the records asks of its monitor. */
-export interface KeptRecordsHost {
+interface KeptRecordsHost {
   recordSuccess(): void;
   recordFailure(error: unknown): void;
 }

@@ -74,7 +74,7 @@ export const MONITOR_SETTINGS = [
  * thousands of times a second would raise as many alerts, each queued by every
  * channel behind a slow or rate-limiting receiver.
  */
-export const MIN_COOLDOWN_MS = 1_000;
+const MIN_COOLDOWN_MS = 1_000;
 
 const NEEDS_PROBE = 'false, or a probe to run: probeWhileHealthy runs the probe while healthy';
 
@@ -127,7 +127,7 @@ const DEFAULT_DEGRADED_MIN_WRITES = 10;
 const MIN_DEFAULT_DEGRADED_WINDOW_MS = 1_000;
 
 /** The default degraded window of a monitor: its threshold, at least 1 s. */
-export function defaultDegradedWindowMs(thresholdMs: number): number {
+function defaultDegradedWindowMs(thresholdMs: number): number {
   return Math.max(MIN_DEFAULT_DEGRADED_WINDOW_MS, thresholdMs);
 }
 
@@ -135,7 +135,7 @@ export function defaultDegradedWindowMs(thresholdMs: number): number {
 type DegradedBase = { readonly ratio: number; readonly windowMs: number | undefined; readonly minWrites: number };
 
 /** `undefined` in a base: derive it from the monitor's own threshold. */
-export type MonitorBase = Omit<ResolvedMonitorOptions, 'name' | 'writeTimeoutMs' | 'degraded'> & {
+type MonitorBase = Omit<ResolvedMonitorOptions, 'name' | 'writeTimeoutMs' | 'degraded'> & {
   readonly writeTimeoutMs: number | false | undefined;
   readonly degraded: DegradedBase | false;
 };

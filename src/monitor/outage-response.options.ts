@@ -7,16 +7,16 @@ const MAX_OUTAGE_ID = 200;
 /** Longest cause of an annotation, in characters. */
 export const MAX_ANNOTATION_CAUSE = 2_000;
 /** Longest ticket of an annotation, in characters: an id or a URL. */
-export const MAX_ANNOTATION_TICKET = 500;
+const MAX_ANNOTATION_TICKET = 500;
 
 /** A validated acknowledgement: who, and what they said. */
-export interface ResolvedAcknowledgement {
+interface ResolvedAcknowledgement {
   readonly by: string;
   readonly note: string | null;
 }
 
 /** A validated annotation. */
-export interface ResolvedAnnotation {
+interface ResolvedAnnotation {
   readonly by: string;
   readonly cause: string | null;
   readonly ticket: string | null;

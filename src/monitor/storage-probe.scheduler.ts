@@ -4,7 +4,7 @@ import { withTimeout } from '../common/timeout.util.js';
 import type { ProbeMark } from '../tracker/probe-weighing.js';
 
 /** What the probe asks of its monitor. */
-export interface StorageProbeHost {
+interface StorageProbeHost {
   /** Whether the storage is failing: the probe then runs whatever `whileHealthy` says. */
   failing(): boolean;
   /** Whether the application has started: probes while healthy wait for it. */

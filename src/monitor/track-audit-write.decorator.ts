@@ -27,7 +27,7 @@ export interface TrackedWriteLink {
  * providers, each class) belongs to; filled by the module at initialisation.
  * Kept on `globalThis` so the ESM and CommonJS builds of this package share it.
  */
-export interface TrackedWriteLinks {
+interface TrackedWriteLinks {
   readonly instances: WeakMap<object, TrackedWriteLink>;
   readonly classes: WeakMap<object, TrackedWriteLink>;
 }

@@ -5,7 +5,7 @@ import type { AuditErrorClass } from '../tracker/error-class.util.js';
 import { PendingWrites, type WriteGeneration } from '../tracker/pending-writes.js';
 
 /** A generation of tracked writes with the settle handlers all its writes share. */
-export interface WatchedGeneration extends WriteGeneration {
+interface WatchedGeneration extends WriteGeneration {
   readonly onSuccess: <T>(value: T) => T;
   readonly onFailure: (error: unknown) => never;
   /**
@@ -45,7 +45,7 @@ export interface PendingWrite {
 }
 
 /** What the watch tells its monitor. */
-export interface WriteWatchHost {
+interface WriteWatchHost {
   /** What a failed write means, by the `classify` option. */
   classify(error: unknown): AuditErrorClass;
   /** A write succeeded. */

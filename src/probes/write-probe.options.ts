@@ -18,7 +18,7 @@ export interface AuditWriteProbeOptions {
 }
 
 /** The options of a write probe, checked. */
-export interface ResolvedWriteProbeOptions {
+interface ResolvedWriteProbeOptions {
   readonly table: string;
   readonly row: Readonly<Record<string, unknown>>;
 }

@@ -4,7 +4,7 @@ import type { HeldAlert, HeldAlertClaim, KeptSilence, SilenceStore, SilencesRead
 import { eventKeyOf } from '../events/audit-alert-event-kinds.js';
 
 /** Where the silences of a single process are kept across restarts: the `state` file's section for them. */
-export interface SilencesKeeper {
+interface SilencesKeeper {
   /** What an earlier process kept, as it was written; `undefined` when nothing was. */
   saved(): unknown;
   /** Keeps `section` in place of what was kept, soon and durably. */

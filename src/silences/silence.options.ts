@@ -5,10 +5,10 @@ import type { AuditAlertSilence, AuditAlertSilenceOptions } from './audit-alert-
 const PATH = 'silence(options)';
 
 /** Longest reason kept, in characters: a ticket and a sentence, not a document. */
-export const MAX_SILENCE_REASON = 500;
+const MAX_SILENCE_REASON = 500;
 
 /** Longest `createdBy` kept, in characters: a name, an e-mail address, a system's id. */
-export const MAX_SILENCE_AUTHOR = 200;
+const MAX_SILENCE_AUTHOR = 200;
 
 const KEYS = [
   'monitors',

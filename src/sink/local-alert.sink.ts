@@ -6,7 +6,7 @@ import type { OutageAcknowledgeResult } from '../tracker/outage-acknowledgement.
 import type { AlertSink, OutageTransition, OwnOutage } from './alert-sink.interface.js';
 
 /** Resolves the incident of a monitor that a process before this one may have left open. */
-export interface LeftOpenResolver {
+interface LeftOpenResolver {
   /** Whether some channel keys incidents by monitor and so can find one left open. */
   resolves(): boolean;
   /** Resolves it; never rejects. */

@@ -11,7 +11,7 @@ export interface SpoolEntry {
 }
 
 /** A line of the spool as it is on disk. */
-export type SpoolLine = SpoolEntry & { readonly prev: string; readonly hash: string };
+type SpoolLine = SpoolEntry & { readonly prev: string; readonly hash: string };
 
 /**
  * The hash that chains a line to the one before it: SHA-256 of the line's

@@ -1,13 +1,13 @@
 import type { AuditLedgerWriter, LedgerSpoolHeadRecord } from '../ledger/ledger-entry.interface.js';
 
 /** The last record on the spool's disk, and its hash. */
-export interface SpoolHeadMark {
+interface SpoolHeadMark {
   readonly seq: number;
   readonly hash: string;
 }
 
 /** Raised when the ledger could not record the replay's position: the replay must not move past it. */
-export class SpoolHeadUnrecordedError extends Error {
+class SpoolHeadUnrecordedError extends Error {
   override readonly name = 'SpoolHeadUnrecordedError';
 }
 

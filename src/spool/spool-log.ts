@@ -18,7 +18,7 @@ import {
 } from './spool-segments.js';
 
 /** Raised when the spool cannot take a record: full, or a write or fsync failed. */
-export class SpoolWriteError extends Error {
+class SpoolWriteError extends Error {
   override readonly name = 'SpoolWriteError';
 }
 

@@ -36,7 +36,7 @@ interface Failure {
 }
 
 /** How the replayer opens the spool it replays: the spool that keeps the records opens it. */
-export interface SpoolOpener {
+interface SpoolOpener {
   /** Whether the spool's files are open. */
   opened(): boolean;
   /** Opens them; rejects when they cannot be (a full disk, a directory held by another process). */
@@ -170,6 +170,8 @@ export class SpoolReplayer {
         await slot;
       }
     } catch (error) {
+      // Closed meanwhile (the application stopping): the files may be gone, and no retry follows to announce.
+      if (this.closed) return;
       this.logger.warn(spoolReplayStopped(this.host.name, errorText(error), this.log.pending, this.retryMs));
       this.retryLater();
       return;

@@ -24,7 +24,7 @@ export type SpoolStep =
  * last record appended). Asked for again after each read of the files, since
  * appends go on while the scan reads.
  */
-export interface SpoolScanBounds {
+interface SpoolScanBounds {
   readonly replayedSeq: number;
   /** `null` (or unknown) when the line replayed last was unreadable: the next line's `prev` cannot be checked. */
   readonly replayedHash?: string | null;

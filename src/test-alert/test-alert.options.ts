@@ -4,7 +4,7 @@ import { fail, readDuration, readObject, rejectUnknownKeys } from '../options/op
 import type { AuditScheduledTestAlertOptions, AuditTestAlertOptions } from './audit-test-alert.interface.js';
 
 /** The options of a test alert, checked. */
-export interface ResolvedTestAlertOptions {
+interface ResolvedTestAlertOptions {
   /** `null`: every recipient, the test carrying the default monitor's name. */
   readonly monitor: string | null;
   /** `null`: every channel and hook. */
@@ -37,7 +37,7 @@ export interface ResolvedScheduledTestAlert {
 }
 
 /** Shortest `testAlert.intervalMs`: every round notifies every recipient (PagerDuty opens an incident each time). */
-export const MIN_TEST_ALERT_INTERVAL_MS = 60_000;
+const MIN_TEST_ALERT_INTERVAL_MS = 60_000;
 
 const INTERVAL_ALLOWED = `a finite number of milliseconds from ${MIN_TEST_ALERT_INTERVAL_MS} to 2147483647`;
 

@@ -10,7 +10,7 @@ import type { FailureWindow } from './failure-window.js';
 import type { Outage } from './outage.js';
 
 /** Who raises the events: the monitor's name and the service's, and whether it has a spool. */
-export interface EventSource {
+interface EventSource {
   readonly monitor: string;
   readonly serviceName: string;
   /** Any non-null value: the monitor has a spool, whose counts its recoveries carry. */

@@ -16,7 +16,7 @@ export interface WriteGeneration {
 }
 
 /** Writes found pending past the limit by one sweep. */
-export interface HungWrites<G extends WriteGeneration = WriteGeneration> {
+interface HungWrites<G extends WriteGeneration = WriteGeneration> {
   /** How many; each counts as one failure. */
   readonly count: number;
   /** The generations they belong to, each found hung once, for an owner that acts on the writes themselves. */

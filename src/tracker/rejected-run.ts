@@ -5,7 +5,7 @@ import type { RecordsRejectedEvent } from '../events/audit-alert-event.interface
 import { wholeMs } from '../events/whole-ms.util.js';
 
 /** What a run of rejections needs of its monitor; times are in milliseconds. */
-export interface RejectedRunConfig {
+interface RejectedRunConfig {
   readonly monitor: string;
   readonly serviceName: string;
   /** `false`: rejections are counted but never alerted on. */

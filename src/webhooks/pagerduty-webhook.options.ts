@@ -2,7 +2,7 @@ import { fail, readObject, rejectUnknownKeys } from '../options/option-readers.u
 import type { AuditAlertPagerDutyWebhookOptions } from './pagerduty-webhook-options.interface.js';
 
 /** Where the route listens when no `path` is given. */
-export const DEFAULT_PAGERDUTY_WEBHOOK_PATH = 'audit-alert/pagerduty';
+const DEFAULT_PAGERDUTY_WEBHOOK_PATH = 'audit-alert/pagerduty';
 
 /** Most secrets taken: a rotation needs two. */
 const MAX_SECRETS = 10;
