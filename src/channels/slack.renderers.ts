@@ -52,8 +52,6 @@ interface SlackMessageText {
   readonly lead: string;
   /** Under the rows: the last error or a reason, with its label, quoted in a code block. */
   readonly detail?: readonly [label: string, text: string];
-  /** Rows of the shared list this message leaves out. */
-  readonly omit?: readonly string[];
 }
 
 const CAPACITY_HEADERS = {
@@ -222,17 +220,14 @@ const SLACK_MESSAGE_TEXTS = {
         `A scheduled test of the audit storage alerts of *${service}* did not reach *${recipient}*: ` +
         'it would miss a real alert too. Check its URL, key or flow.',
       detail: ['Reason', event.reason],
-      // Slack's message of a failed test has never shown its attempts; kept so that its body does not change.
-      omit: ['Attempts'],
     };
   },
 } satisfies AuditAlertEventRenderers<SlackMessageText>;
 
 /** The built-in message of `event`: its notification line, and its blocks under a header. */
 export function renderSlackMessage(event: AuditAlertEvent): SlackMessage {
-  const { text, title, lead, detail, omit = [] } = renderEvent<SlackMessageText, []>(SLACK_MESSAGE_TEXTS, event);
-  const { facts, key } = cardFacts(event);
-  const rows = facts.filter(([name]) => !omit.includes(name));
+  const { text, title, lead, detail } = renderEvent<SlackMessageText, []>(SLACK_MESSAGE_TEXTS, event);
+  const { facts: rows, key } = cardFacts(event);
   return {
     text,
     blocks: [

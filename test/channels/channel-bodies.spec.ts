@@ -5,6 +5,7 @@ import { slackMessage } from '../../src/channels/slack.channel.js';
 import { teamsMessage } from '../../src/channels/teams.channel.js';
 import { storageRecoveredEvent, type SpoolCounts } from '../../src/events/storage-recovered-event.js';
 import { adaptiveCardProblems } from './support/adaptive-card.js';
+import { SAMPLE_EVENTS } from './support/sample-events.js';
 import type {
   LedgerBrokenEvent,
   RecordsRejectedEvent,
@@ -514,5 +515,14 @@ describe('the PagerDuty event', () => {
   it('stamps the trigger with the time the alert was raised', () => {
     const trigger = pagerDutyEvent(unreachable({ unreachableDurationMs: 90_500 }), 'key', 'info') as PagerDutyTrigger;
     expect(trigger.payload.timestamp).toBe('2026-01-01T12:01:30.500Z');
+  });
+});
+
+describe('a failed test alert', () => {
+  it('says in Slack and Teams how many attempts the recipient was given, as the other channels do', () => {
+    const failed = SAMPLE_EVENTS['audit.alert.test.failed'];
+    const slackRows = JSON.stringify(slackMessage(failed).blocks);
+    expect(slackRows).toContain('*Attempts*\\n3');
+    expect(JSON.stringify(teamsMessage(failed))).toContain('"title":"Attempts","value":"3"');
   });
 });
