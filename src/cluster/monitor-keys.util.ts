@@ -33,3 +33,11 @@ export function serviceKeyBase(keyPrefix: string, serviceName: string): string {
 export function gapRecordsKey(keyPrefix: string, serviceName: string, monitor: string): string {
   return `${keyPrefix}:${keyPart(serviceName)}:gap-records:${keyPart(monitor)}`;
 }
+
+/**
+ * The key of one service's silences: `<keyPrefix>:<service>:silences`, as the
+ * silences already in users' Redis are named (no hash tag: its scripts touch it alone).
+ */
+export function silencesKey(keyPrefix: string, serviceName: string): string {
+  return `${keyPrefix}:${keyPart(serviceName)}:silences`;
+}

@@ -1,4 +1,4 @@
-import { monitorKeyBase } from '../cluster/monitor-keys.util.js';
+import { monitorKeyBase, silencesKey } from '../cluster/monitor-keys.util.js';
 import type { RedisAlertLink } from '../cluster/redis-alert-link.interface.js';
 import type { AuditAlertSilence } from './audit-alert-silence.interface.js';
 import { decodeHeld, decodeSilence, encodeHeld, encodeSilence } from './silence-codec.util.js';
@@ -107,7 +107,7 @@ export class RedisSilenceStore implements SilenceStore {
     serviceName: string,
     monitors: readonly string[],
   ) {
-    this.key = `${redis.options.keyPrefix}:${encodeURIComponent(serviceName)}:silences`;
+    this.key = silencesKey(redis.options.keyPrefix, serviceName);
     for (const monitor of monitors) {
       const base = monitorKeyBase(redis.options.keyPrefix, serviceName, monitor);
       this.monitorKeys.set(monitor, [`${base}:held`, `${base}:outages`]);
