@@ -17,6 +17,7 @@ import type { AuditAlertClock, AuditAlertTimer } from '../clock/audit-alert-cloc
 import { DirectoryLock } from '../common/directory-lock.util.js';
 import { PRIVATE_FILE_MODE, syncDirectory } from '../common/durable-file.util.js';
 import { errorText } from '../common/error-text.util.js';
+import { withTimeout } from '../common/timeout.util.js';
 import { completeLines, GENESIS } from '../common/hash-chain.util.js';
 import type { AuditLedgerWriter, LedgerRecord } from './ledger-entry.interface.js';
 import { ledgerFileName, ledgerLineText, parseLedgerLine } from './ledger-line.js';
@@ -69,6 +70,8 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
   private opened = false;
   private closed = false;
   private writing = false;
+  /** The last write loop started; it ends after the batch under way once the ledger closes. */
+  private writes: Promise<void> = Promise.resolve();
   private retry: AuditAlertTimer | null = null;
   private retryMs = FIRST_RETRY_MS;
   /** The error of the failing writes, logged once; `null` while they succeed. */
@@ -176,18 +179,14 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  /** Writes what waits, for at most `timeoutMs`, then lets the directory go to another process. */
+  /** Writes what waits, for at most `timeoutMs`, then lets the directory go to another process once no write is under way. */
   async close(timeoutMs: number): Promise<void> {
     if (this.closed) return;
     if (timeoutMs > 0) {
-      let timer: AuditAlertTimer | null = null;
-      await Promise.race([
-        this.flushed(),
-        new Promise<void>((resolve) => {
-          timer = this.clock.setTimer(resolve, timeoutMs);
-        }),
-      ]);
-      if (timer !== null) this.clock.clearTimer(timer);
+      // Past the time, what still waits is logged below as not written.
+      await withTimeout(this.flushed(), timeoutMs, this.clock, () => new Error('ledger flush timed out')).catch(
+        () => undefined,
+      );
     }
     this.closed = true;
     if (this.retry !== null) this.clock.clearTimer(this.retry);
@@ -195,11 +194,16 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
     if (this.queue.length > 0) this.logger.error(ledgerNotFlushed(this.directory, this.queue.length));
     for (const { synced } of this.queue) synced?.(false);
     this.settleIdle();
+    if (this.writing) {
+      // A write still under way keeps the directory until it ends: another process appending meanwhile would fork the chain.
+      void this.writes.then(() => this.lock.release());
+      return;
+    }
     await this.lock.release();
   }
 
   private schedule(): void {
-    if (this.opened && !this.closed && !this.writing && this.retry === null) void this.flush();
+    if (this.opened && !this.closed && !this.writing && this.retry === null) this.writes = this.flush();
   }
 
   /** Continues the chain from the last complete line on disk, cutting off what follows it. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -398,6 +398,32 @@ describe('the ledger on a full disk (a real tmpfs at ENOSPC)', () => {
     expect(logger.of('log')).toEqual([expect.stringContaining('is written again (39 waiting records written)')]);
     expect((await linesOf(dir)).map(({ entry }) => entry.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(await verifyAuditLedger(dir)).toEqual({ ok: true, entries: 40 });
+  });
+
+  it('waits at most the time given to close, then says how many records were not written and lets them go', async () => {
+    const dir = await tmpfs('64k');
+    if (dir === null) throw new Error('mounting a tmpfs needs root (CAP_SYS_ADMIN): run this suite as root');
+    const logger = captured();
+    const clock = new ManualClock();
+    const ledger = await openLedger(dir, clock);
+    await write(ledger, 1);
+    fill(join(dir, 'filler'));
+    ledger.append(large(2));
+    const waiting = ledger.appendSynced(large(3));
+    await waitFor(() => clock.pendingTimers === 1, 'a retry armed');
+    let closed = false;
+    const closing = ledger.close(5_000).then(() => (closed = true));
+    await waitFor(() => clock.pendingTimers === 2, 'the close to wait');
+    clock.advance(4_999);
+    await Promise.resolve();
+    expect(closed).toBe(false);
+    clock.advance(1);
+    await closing;
+    expect(await waiting).toBe(false);
+    expect(logger.of('error').at(-1)).toMatch(/^The evidence ledger in .* was closed with 2 records not written\.$/);
+    expect(clock.pendingTimers).toBe(0);
+    // A retry may still be writing: the directory is let go once it ends, and nothing holds the file system then.
+    await waitFor(() => !existsSync(join(dir, 'lock')), 'the directory to be let go');
   });
 
   it(`drops records past ${MAX_QUEUED_RECORDS} waiting, says so once, and records how many once it writes again`, async () => {
