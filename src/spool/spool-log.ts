@@ -45,6 +45,9 @@ export class SpoolLog {
   private tailDirty = false;
   private queue: { entry: Omit<SpoolEntry, 'seq'>; done: (error?: Error) => void }[] = [];
   private writing = false;
+  /** The last write loop started. */
+  private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
   /** The steps of the segment being replayed, read and verified together. */
   private steps: SpoolStep[] = [];
   private readonly lock: DirectoryLock;
@@ -87,9 +90,16 @@ export class SpoolLog {
     }
   }
 
-  /** Lets the directory go to another process. */
+  /**
+   * Takes no more records, and lets the directory go to another process once
+   * the records being written are on disk: a process taking it before then
+   * would write its own records under their sequence numbers.
+   */
   close(): void {
-    this.lock.releaseSync();
+    this.closed = true;
+    if (!this.writing) return this.lock.releaseSync();
+    const release = (): void => this.lock.releaseSync();
+    void this.flushing.then(release, release);
   }
 
   private async load(): Promise<void> {
@@ -147,8 +157,11 @@ export class SpoolLog {
   /** Appends a record; resolves once its line is on disk (fsync'd). */
   append(entry: Omit<SpoolEntry, 'seq'>): Promise<void> {
     return new Promise((resolve, reject) => {
+      // Once the last write of a closed spool has ended, the directory may be another process's.
+      if (this.closed && !this.writing)
+        return reject(new SpoolWriteError('the spool is closed (the application is shutting down)'));
       this.queue.push({ entry, done: (error) => (error ? reject(error) : resolve()) });
-      if (!this.writing) void this.flush();
+      if (!this.writing) this.flushing = this.flush();
     });
   }
 
@@ -194,6 +207,8 @@ export class SpoolLog {
       seq: this.lastSeq,
       hash: this.lastHash,
     });
+    // Closed meanwhile: the directory may be another process's now (a record replayed is replayed again, under its id).
+    if (this.closed) return;
     // Steps behind the new position are done.
     while (this.steps.length > 0 && stepEnd(this.steps[0]!) <= through.seq) this.steps.shift();
     let { baseSeq, baseHash } = this.state;

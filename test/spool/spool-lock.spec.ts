@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyAuditSpool } from '../../src/index.js';
+import { SpoolLog } from '../../src/spool/spool-log.js';
+import { waitFor } from '../channels/support/http-receiver.js';
 import { type ChildApp, forkApp, killApp, until } from '../support/child-app.js';
 
 /*
@@ -99,4 +101,38 @@ describe('one spool directory, two processes', () => {
     await exited;
     expect(existsSync(join(dir, 'lock'))).toBe(false);
   }, 60_000);
+});
+
+describe('a spool closed while it writes (the application stopping, its successor starting)', () => {
+  let spoolDir: string;
+
+  afterEach(async () => {
+    await rm(spoolDir, { recursive: true, force: true });
+  });
+
+  it('keeps the directory until the record under way is on disk; the successor goes on from it', async () => {
+    spoolDir = await mkdtemp(join(tmpdir(), 'audit-spool-close-'));
+    const dir = join(spoolDir, 'default');
+    const entry = (id: string) => ({ id, at: new Date(0).toISOString(), record: { id } });
+    const stopping = new SpoolLog(dir, 1 << 20, 1 << 30);
+    await stopping.open();
+    const kept = stopping.append(entry('old-1'));
+    stopping.close();
+    // Its write is under way: a successor taking the directory now would write its own line under the same number.
+    expect(existsSync(join(dir, 'lock'))).toBe(true);
+    await kept;
+    await waitFor(() => !existsSync(join(dir, 'lock')), 'the directory to be let go');
+    await expect(stopping.append(entry('old-2'))).rejects.toThrow('the spool is closed');
+
+    const successor = new SpoolLog(dir, 1 << 20, 1 << 30);
+    await successor.open();
+    await successor.append(entry('new-1'));
+    successor.close();
+    const lines = (await readFile(join(dir, 'segment-0000000000000001.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    expect(lines.map((l) => JSON.parse(l) as { seq: number; id: string })).toMatchObject([
+      { seq: 1, id: 'old-1' },
+      { seq: 2, id: 'new-1' },
+    ]);
+    expect(await verifyAuditSpool(dir)).toMatchObject({ ok: true, records: 2 });
+  });
 });
