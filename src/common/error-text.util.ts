@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import { MAX_ERROR_TEXT_LENGTH } from '../audit-alert.constants.js';
 
 /**
@@ -147,7 +148,8 @@ function describeObject(value: object, depth: number): string {
 
 function rawText(value: unknown, depth = 0): string {
   if (typeof value === 'string') return cut(value, SCRUB_WINDOW);
-  if (value instanceof Error) return messageOf(value, depth);
+  // Not `instanceof`: an error made in another realm (a `vm` context, a test runner's sandbox) is an error too.
+  if (value instanceof Error || types.isNativeError(value)) return messageOf(value, depth);
   if (typeof value === 'function') return `[function ${cut(value.name, 100)}]`;
   if (value === null || typeof value !== 'object') return cut(String(value), SCRUB_WINDOW);
   return describeObject(value, depth);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { runInNewContext } from 'node:vm';
 import { errorText } from '../../src/common/error-text.util.js';
 
 describe('errorText', () => {
@@ -25,6 +26,14 @@ describe('errorText', () => {
     ],
   ])('describes %s', (_, value, expected) => {
     expect(errorText(value)).toBe(expected);
+  });
+
+  it('describes an error made in another realm as an error (a vm context, a test sandbox)', () => {
+    const foreign: unknown = runInNewContext(
+      "Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })",
+    );
+    expect(foreign instanceof Error).toBe(false);
+    expect(errorText(foreign)).toBe('Error: ENOSPC: no space left on device');
   });
 
   it('describes a circular object', () => {
