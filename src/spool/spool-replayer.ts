@@ -202,8 +202,8 @@ export class SpoolReplayer {
   /**
    * The storage did not take `failed`: whether that is the record's doing. The
    * records after it are tried; if the storage takes one, the records before it
-   * that it did not take are set aside (with the storage's answer) and the
-   * replay goes on. If it takes none, the refusal is the storage's (a revoked
+   * that it did not take are tried once more, and those it refuses again are set
+   * aside (with the storage's answer); the replay goes on. If it takes none, the refusal is the storage's (a revoked
    * grant, a read-only database): nothing is set aside, the replay is tried
    * again later. Records refused again on that later try, though the storage
    * took other records in between (the application's own writes), are set aside.
@@ -222,18 +222,30 @@ export class SpoolReplayer {
         refused.push({ ...later, error: next.error });
         continue;
       }
-      for (const { entry, error } of refused) {
+      // Each once more, now that the storage takes records: a refusal of every record that ended
+      // between two tries (a grant given back) is no record's fault.
+      const refusedAgain: typeof refused = [];
+      for (const record of refused) {
+        const again = await this.attempt(record.entry);
+        if (this.closed) return false;
+        if (again.ok) continue;
+        if (again.timedOut) return false;
+        refusedAgain.push({ ...record, error: again.error });
+      }
+      for (const { entry, error } of refusedAgain) {
         this.logger.error(spoolRecordRefused(this.host.name, entry.id, entry.seq, errorText(error)));
       }
-      const last = refused.at(-1)!;
-      await this.setAside(
-        refused.map(({ entry }) => entry),
-        `the storage refused ${refused.length === 1 ? 'it' : 'them'} and took the record after: ${errorText(outcome.error)}`,
-        0,
-        { seq: last.entry.seq, hash: last.hash },
-      );
+      if (refusedAgain.length > 0) {
+        const last = refused.at(-1)!;
+        await this.setAside(
+          refusedAgain.map(({ entry }) => entry),
+          `the storage refused ${refusedAgain.length === 1 ? 'it' : 'them'} twice, and took the record after: ${errorText(refusedAgain[0]!.error)}`,
+          0,
+          { seq: last.entry.seq, hash: last.hash },
+        );
+      }
       await this.log.replayed(later);
-      this.progressed(1);
+      this.progressed(1 + refused.length - refusedAgain.length);
       return true;
     }
     // Refused again, though the storage took other records since the last time: these records are the trouble.

@@ -171,6 +171,24 @@ describe('the replay', () => {
     expect((await stat(join(h.dir, 'quarantine.jsonl'))).mode & 0o777).toBe(0o600);
   });
 
+  it('sets nothing aside when a refusal of every record ends between two tries (a grant given back mid-replay)', async () => {
+    const h = track(await spoolHarness({}, {}, undefined));
+    h.storage.mode = 'down';
+    for (let n = 1; n <= 4; n += 1) await h.write(n);
+    h.clock.advance(THRESHOLD_MS);
+    // The grant comes back after the replay's first two tries: the first record and the one after it are refused.
+    let refusalsLeft = 2;
+    h.storage.refuse = (id) =>
+      /^r-[1-4]$/.test(id) && refusalsLeft-- > 0 ? new Error('permission denied for table audit_log') : null;
+    h.storage.mode = 'up';
+    await h.write(5);
+    await advanceUntil(h, () => h.monitor.spool!.pending === 0, 'the replay');
+    expect(refusalsLeft).toBeLessThan(0);
+    expect([...stored(h)].filter((id) => /^r-[1-4]$/.test(id)).sort()).toEqual(['r-1', 'r-2', 'r-3', 'r-4']);
+    expect(h.of('audit.spool.quarantined')).toEqual([]);
+    expect(await quarantined(h.dir)).toEqual([]);
+  });
+
   it('reports a set-aside record again after a restart when the process died before the report was delivered', async () => {
     const directory = await fresh();
     const storage = new Storage();
