@@ -98,6 +98,17 @@ export class DirectoryLock {
     rmSync(this.path, { force: true });
   }
 
+  /**
+   * At shutdown: at once, or once `inFlight` (a write under way) has settled.
+   * Another process taking the directory beside a write would append after a
+   * line it has not read, and fork the chain.
+   */
+  releaseAfter(inFlight: Promise<unknown> | null): void {
+    if (inFlight === null) return this.releaseSync();
+    const release = (): void => this.releaseSync();
+    void inFlight.then(release, release);
+  }
+
   private async owner(): Promise<LockOwner | null> {
     try {
       const parsed = JSON.parse(await readFile(this.path, 'utf8')) as Partial<LockOwner>;

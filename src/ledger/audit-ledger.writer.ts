@@ -194,12 +194,7 @@ export class AuditLedger implements AuditLedgerWriter, OnModuleInit, OnApplicati
     if (this.queue.length > 0) this.logger.error(ledgerNotFlushed(this.directory, this.queue.length));
     for (const { synced } of this.queue) synced?.(false);
     this.settleIdle();
-    if (this.writing) {
-      // A write still under way keeps the directory until it ends: another process appending meanwhile would fork the chain.
-      void this.writes.then(() => this.lock.release());
-      return;
-    }
-    await this.lock.release();
+    this.lock.releaseAfter(this.writing ? this.writes : null);
   }
 
   private schedule(): void {

@@ -97,9 +97,7 @@ export class SpoolLog {
    */
   close(): void {
     this.closed = true;
-    if (!this.writing) return this.lock.releaseSync();
-    const release = (): void => this.lock.releaseSync();
-    void this.flushing.then(release, release);
+    this.lock.releaseAfter(this.writing ? this.flushing : null);
   }
 
   private async load(): Promise<void> {
