@@ -148,7 +148,7 @@ function describeObject(value: object, depth: number): string {
 
 function rawText(value: unknown, depth = 0): string {
   if (typeof value === 'string') return cut(value, SCRUB_WINDOW);
-  // Not `instanceof`: an error made in another realm (a `vm` context, a test runner's sandbox) is an error too.
+  // `instanceof` alone misses an error made in another realm (a `vm` context, a test runner's sandbox).
   if (value instanceof Error || types.isNativeError(value)) return messageOf(value, depth);
   if (typeof value === 'function') return `[function ${cut(value.name, 100)}]`;
   if (value === null || typeof value !== 'object') return cut(String(value), SCRUB_WINDOW);
